@@ -1,0 +1,296 @@
+//! Platform login by e-mail one-time code: `/api/auth/request-code`, `/verify-code`, `/me`.
+
+use std::time::Duration;
+
+use axum::http::Method;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::registry::{Access, NoInput, OpCtx, OpSpec, Registry};
+use crate::auth::principal::{PLATFORM_TOKEN_PREFIX, role_scopes};
+use crate::auth::{Principal, Scope};
+use crate::config::Mode;
+use crate::crypto;
+use crate::domain::{ids, text, time};
+use crate::error::{ApiError, ApiResult};
+use crate::mail::MailError;
+use crate::store::{LoginCodeRecord, Role, SessionRecord, UserRecord};
+
+/// A code is valid this long.
+pub const CODE_TTL_MS: i64 = 10 * 60 * 1000;
+/// Wrong guesses before a code is burnt.
+pub const MAX_ATTEMPTS: i64 = 5;
+/// Codes one e-mail may be sent per window.
+pub const CODES_PER_EMAIL: i64 = 5;
+/// Requests one IP may make per window.
+pub const REQUESTS_PER_IP: usize = 20;
+/// The rate-limit window.
+pub const WINDOW: Duration = Duration::from_secs(15 * 60);
+/// Platform sessions last this long.
+pub const SESSION_TTL_MS: i64 = 30 * 24 * 60 * 60 * 1000;
+
+/// Input of `request_login_code`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequestCode {
+    /// Where to send the code.
+    email: String,
+}
+
+/// Input of `verify_login_code`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyCode {
+    /// The address the code was sent to.
+    email: String,
+    /// The six digits from the mail.
+    code: String,
+}
+
+/// `{"message": …}`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Message {
+    message: &'static str,
+}
+
+/// A person as the API shows them.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    user_id: String,
+    email: String,
+    instance_admin: bool,
+    created_at: String,
+}
+
+impl From<UserRecord> for User {
+    fn from(u: UserRecord) -> Self {
+        Self {
+            user_id: u.id,
+            email: u.email,
+            instance_admin: u.instance_admin,
+            created_at: time::iso(u.created_at),
+        }
+    }
+}
+
+/// Answer of `verify_login_code`: the platform token, shown once.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginResult {
+    token: String,
+    expires_at: String,
+    user: User,
+}
+
+/// An org the caller belongs to, with their role and scopes there.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MeOrg {
+    org_id: String,
+    slug: String,
+    name: String,
+    role: Option<Role>,
+    scopes: Vec<Scope>,
+}
+
+/// Answer of `get_me`.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Me {
+    /// `dev`, `user` or `token`.
+    kind: &'static str,
+    user: Option<User>,
+    token_id: Option<String>,
+    orgs: Vec<MeOrg>,
+}
+
+/// Registers the login operations.
+pub fn register(r: &mut Registry) {
+    r.add(
+        OpSpec::new(
+            "request_login_code",
+            Method::POST,
+            "/api/auth/request-code",
+            Access::Public,
+            "E-mail a six-digit login code.",
+        ),
+        request_code,
+    );
+    r.add(
+        OpSpec::new(
+            "verify_login_code",
+            Method::POST,
+            "/api/auth/verify-code",
+            Access::Public,
+            "Exchange a login code for a platform token.",
+        ),
+        verify_code,
+    );
+    r.add(
+        OpSpec::new(
+            "get_me",
+            Method::GET,
+            "/api/auth/me",
+            Access::Authenticated,
+            "Who the caller is and what they may do.",
+        ),
+        me,
+    );
+}
+
+fn keyed_code(ctx: &OpCtx, email: &str, code: &str) -> String {
+    ctx.state.master_key.keyed_hash("login-code", format!("{email}:{code}").as_bytes())
+}
+
+async fn request_code(ctx: OpCtx, input: RequestCode) -> ApiResult<Message> {
+    let email = text::normalize_email(&input.email)
+        .ok_or_else(|| ApiError::bad_request("email is not a valid e-mail address"))?;
+    let ip = ctx.client_ip.map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
+    ctx.state
+        .limiter
+        .check(&format!("login-ip:{ip}"), REQUESTS_PER_IP, WINDOW)
+        .map_err(|wait| ApiError::RateLimited { retry_after_secs: wait.as_secs().max(1) })?;
+    let now = time::now_ms();
+    let window_ms = WINDOW.as_millis() as i64;
+    let store = &ctx.state.store;
+    if store.login_code_count_since(&email, now - window_ms).await? >= CODES_PER_EMAIL {
+        return Err(ApiError::RateLimited { retry_after_secs: WINDOW.as_secs() });
+    }
+    let mode = ctx.state.require_mode().await?;
+    let known = store.user_find_by_email(&email).await?.is_some();
+    let sent = Message { message: "Verification code sent" };
+    if !known && !ctx.state.config.open_signup && mode != Mode::Dev {
+        // Same answer as for a known address, so the endpoint does not reveal who has an account.
+        tracing::info!("login code requested for an unknown e-mail; nothing sent");
+        return Ok(sent);
+    }
+    let code = crypto::new_otp_code();
+    let record = LoginCodeRecord {
+        id: ids::new_id("otp"),
+        email: email.clone(),
+        code_hash: keyed_code(&ctx, &email, &code),
+        created_at: now,
+        expires_at: now + CODE_TTL_MS,
+        attempts: 0,
+        consumed_at: None,
+    };
+    store.login_code_create(&record).await?;
+    let body = format!(
+        "Your Gatehouse login code is {code}.\n\nIt expires in 10 minutes. If you did not ask for it, ignore this mail.\n"
+    );
+    match ctx.state.mailer.send(&email, "Your Gatehouse login code", &body).await {
+        Ok(()) => Ok(sent),
+        Err(MailError::Unconfigured) if mode == Mode::Dev => {
+            tracing::warn!(email = %email, code = %code, "dev mode without SMTP: login code written to the log");
+            Ok(sent)
+        }
+        Err(MailError::Unconfigured) => Err(ApiError::Unavailable {
+            code: "mail_unavailable",
+            message: "no SMTP server is configured (GATEHOUSE_SMTP_URL)".into(),
+        }),
+        Err(err) => {
+            tracing::error!(error = %err, "could not send login code");
+            Err(ApiError::Unavailable {
+                code: "mail_unavailable",
+                message: "the login code could not be sent".into(),
+            })
+        }
+    }
+}
+
+fn invalid_code() -> ApiError {
+    ApiError::Unauthorized("invalid or expired code".into())
+}
+
+async fn verify_code(ctx: OpCtx, input: VerifyCode) -> ApiResult<LoginResult> {
+    let email = text::normalize_email(&input.email)
+        .ok_or_else(|| ApiError::bad_request("email is not a valid e-mail address"))?;
+    let code = input.code.trim();
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::bad_request("code must be six digits"));
+    }
+    let store = &ctx.state.store;
+    let now = time::now_ms();
+    let active = store.login_code_active(&email, now).await?.ok_or_else(invalid_code)?;
+    if !crypto::constant_time_eq(&active.code_hash, &keyed_code(&ctx, &email, code)) {
+        let attempts = store.login_code_fail(&active.id).await?;
+        if attempts >= MAX_ATTEMPTS {
+            store.login_code_consume(&active.id, now).await?;
+        }
+        return Err(invalid_code());
+    }
+    if !store.login_code_consume(&active.id, now).await? {
+        return Err(invalid_code());
+    }
+    let user = match store.user_find_by_email(&email).await? {
+        Some(user) => user,
+        None => {
+            let user = UserRecord { id: ids::new_id("usr"), email, instance_admin: false, created_at: now };
+            store.user_create(&user).await?;
+            user
+        }
+    };
+    let token = crypto::new_token(PLATFORM_TOKEN_PREFIX);
+    let session = SessionRecord {
+        token_hash: crypto::sha256_hex(&token),
+        user_id: user.id.clone(),
+        created_at: now,
+        expires_at: Some(now + SESSION_TTL_MS),
+    };
+    store.session_create(&session).await?;
+    Ok(LoginResult { token, expires_at: time::iso(now + SESSION_TTL_MS), user: user.into() })
+}
+
+async fn me(ctx: OpCtx, _: NoInput) -> ApiResult<Me> {
+    let store = &ctx.state.store;
+    Ok(match ctx.principal()? {
+        Principal::Dev => {
+            let orgs = store.org_list_all().await?;
+            let orgs = orgs
+                .into_iter()
+                .map(|o| MeOrg {
+                    org_id: o.id,
+                    slug: o.slug,
+                    name: o.name,
+                    role: Some(Role::Admin),
+                    scopes: Scope::ALL.to_vec(),
+                })
+                .collect();
+            Me { kind: "dev", user: None, token_id: None, orgs }
+        }
+        Principal::User(user) => {
+            let mut orgs = Vec::new();
+            let visible = if user.instance_admin {
+                store.org_list_all().await?
+            } else {
+                store.org_list_for_user(&user.id).await?
+            };
+            for o in visible {
+                let role = store.member_get(&o.id, &user.id).await?.map(|m| m.role);
+                let scopes = if user.instance_admin {
+                    Scope::ALL.to_vec()
+                } else {
+                    role_scopes(role.unwrap_or(Role::Member))
+                };
+                orgs.push(MeOrg { org_id: o.id, slug: o.slug, name: o.name, role, scopes });
+            }
+            Me { kind: "user", user: Some(user.clone().into()), token_id: None, orgs }
+        }
+        Principal::Token(token) => {
+            let orgs = store
+                .org_find(&token.org_id)
+                .await?
+                .into_iter()
+                .map(|o| MeOrg {
+                    org_id: o.id,
+                    slug: o.slug,
+                    name: o.name,
+                    role: None,
+                    scopes: token.scopes.iter().filter_map(|s| Scope::parse(s)).collect(),
+                })
+                .collect();
+            Me { kind: "token", user: None, token_id: Some(token.id.clone()), orgs }
+        }
+    })
+}

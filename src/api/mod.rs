@@ -1,0 +1,28 @@
+//! The control plane: REST under `/api`, generated from one registry of operations.
+//!
+//! Open `registry.rs` for how operations are declared, `dispatch.rs` for what happens on every
+//! call, and the file named after a resource (`orgs.rs`, `tokens.rs`, …) for its handlers.
+
+pub mod audit;
+pub mod dispatch;
+pub mod login;
+pub mod members;
+pub mod openapi;
+pub mod orgs;
+pub mod registry;
+pub mod rest;
+pub mod system;
+pub mod tokens;
+
+use registry::Registry;
+
+/// Every management operation Gatehouse offers.
+pub fn registry() -> Registry {
+    let mut r = Registry::default();
+    login::register(&mut r);
+    orgs::register(&mut r);
+    members::register(&mut r);
+    tokens::register(&mut r);
+    audit::register(&mut r);
+    r
+}

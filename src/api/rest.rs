@@ -1,0 +1,127 @@
+//! The REST surface: one axum route per registry operation. This file only translates HTTP to
+//! a [`Call`] and the result back; everything else happens in [`dispatch`](super::dispatch).
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodFilter, MethodRouter, on};
+use serde_json::Value;
+
+use super::dispatch::{self, Call};
+use super::registry::{Operation, Registry, coerce_query};
+use crate::app::AppState;
+use crate::auth;
+use crate::error::{ApiError, ApiResult};
+
+/// Routes for every operation of the registry.
+pub fn routes(registry: &Registry) -> Router<AppState> {
+    let mut by_path: BTreeMap<&'static str, MethodRouter<AppState>> = BTreeMap::new();
+    for op in registry.operations() {
+        let filter = method_filter(&op.spec.method);
+        let path = op.spec.path;
+        let op = op.clone();
+        let handler = move |State(state): State<AppState>,
+                            connect: ConnectInfo<SocketAddr>,
+                            path: Result<Path<HashMap<String, String>>, PathRejection>,
+                            query: Result<Query<HashMap<String, String>>, QueryRejection>,
+                            headers: HeaderMap,
+                            body: Body| {
+            let op = op.clone();
+            async move {
+                let request = RestRequest { connect, path, query, headers, body };
+                handle(&state, &op, request).await.unwrap_or_else(IntoResponse::into_response)
+            }
+        };
+        let entry = by_path.remove(path).unwrap_or_default();
+        by_path.insert(path, entry.merge(on(filter, handler)));
+    }
+    let mut router = Router::new();
+    for (path, method_router) in by_path {
+        router = router.route(path, method_router);
+    }
+    router
+}
+
+fn method_filter(method: &Method) -> MethodFilter {
+    match *method {
+        Method::GET => MethodFilter::GET,
+        Method::POST => MethodFilter::POST,
+        Method::PUT => MethodFilter::PUT,
+        Method::PATCH => MethodFilter::PATCH,
+        Method::DELETE => MethodFilter::DELETE,
+        _ => panic!("unsupported method {method} in the operation registry"),
+    }
+}
+
+struct RestRequest {
+    connect: ConnectInfo<SocketAddr>,
+    path: Result<Path<HashMap<String, String>>, PathRejection>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+    headers: HeaderMap,
+    body: Body,
+}
+
+async fn handle(state: &AppState, op: &Arc<Operation>, req: RestRequest) -> ApiResult<Response> {
+    let Path(params) = req.path.map_err(|e| ApiError::bad_request(format!("invalid path: {e}")))?;
+    let input = if op.spec.input_in_query() {
+        let Query(query) =
+            req.query.map_err(|e| ApiError::bad_request(format!("invalid query string: {e}")))?;
+        coerce_query(&op.input_schema, query)
+    } else {
+        json_body(&req.headers, req.body, state.config.max_body_bytes).await?
+    };
+    let principal = auth::authenticate(state, &req.headers).await?;
+    let call = Call { principal, params, input, client_ip: Some(req.connect.0.ip()) };
+    let output = dispatch::invoke(state, op, call).await?;
+    Ok(if op.spec.status == StatusCode::NO_CONTENT {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        (op.spec.status, axum::Json(output)).into_response()
+    })
+}
+
+/// Reads a JSON object body within the size limit; an empty body is `{}`.
+pub async fn json_body(headers: &HeaderMap, body: Body, limit: usize) -> ApiResult<Value> {
+    let bytes = read_body(headers, body, limit).await?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Object(Default::default()));
+    }
+    if !is_json(headers) {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let value: Value =
+        serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(ApiError::bad_request("the request body must be a JSON object"));
+    }
+    Ok(value)
+}
+
+/// Reads a body, refusing more than `limit` bytes with 413.
+pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> ApiResult<axum::body::Bytes> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(ApiError::PayloadTooLarge(limit));
+    }
+    axum::body::to_bytes(body, limit).await.map_err(|_| ApiError::PayloadTooLarge(limit))
+}
+
+/// Whether the request declares a JSON body (`application/json`, any parameters, or `+json`).
+pub fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .is_some_and(|v| v == "application/json" || (v.starts_with("application/") && v.ends_with("+json")))
+}

@@ -1,0 +1,122 @@
+//! System endpoints outside `/api`: `/health`, `/metadata`, `/metrics`, `/init`, and the
+//! OpenAPI document.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::rest::json_body;
+use crate::app::AppState;
+use crate::bootstrap::{self, InitError};
+use crate::config::Mode;
+use crate::crypto;
+use crate::error::{ApiError, ApiResult};
+
+/// Routes of the system endpoints; `openapi` is the generated document.
+pub fn routes(openapi: Arc<Value>) -> Router<AppState> {
+    Router::new()
+        .route("/health", get(health))
+        .route("/metadata", get(metadata))
+        .route("/metrics", get(metrics))
+        .route("/init", post(init))
+        .route("/api/openapi.json", get(move || async move { axum::Json(openapi.as_ref().clone()) }))
+}
+
+async fn health(State(state): State<AppState>) -> Response {
+    match tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await {
+        Ok(Ok(())) => (StatusCode::OK, axum::Json(json!({"status": "ok"}))).into_response(),
+        outcome => {
+            if let Ok(Err(err)) = outcome {
+                tracing::warn!(error = %err, "health check: database unreachable");
+            }
+            let body = json!({"status": "unavailable", "error": "the database is unreachable", "code": "database_unavailable"});
+            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
+        }
+    }
+}
+
+async fn metadata(State(state): State<AppState>) -> ApiResult<axum::Json<Value>> {
+    let mode = state.mode().await?;
+    Ok(axum::Json(json!({
+        "name": "gatehouse",
+        "version": env!("CARGO_PKG_VERSION"),
+        "mode": mode.map(Mode::as_str),
+        "initialized": mode.is_some(),
+    })))
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let text = state.metrics.render();
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text)
+        .into_response()
+}
+
+/// Body of `POST /init`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct InitRequest {
+    mode: Mode,
+    admin_email: Option<String>,
+}
+
+async fn init(
+    State(state): State<AppState>,
+    connect: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    check_setup_token(&state, &headers)?;
+    let _ = connect;
+    let value = json_body(&headers, body, state.config.max_body_bytes).await?;
+    let request: InitRequest =
+        serde_json::from_value(value).map_err(|e| ApiError::bad_request(format!("invalid input: {e}")))?;
+    let result = match request.mode {
+        Mode::Dev => {
+            if request.admin_email.is_some() {
+                return Err(ApiError::bad_request("adminEmail is only for enterprise mode"));
+            }
+            bootstrap::init_dev(&state).await.map(|()| json!({"mode": "dev"}))
+        }
+        Mode::Enterprise => {
+            let email = request
+                .admin_email
+                .ok_or_else(|| ApiError::bad_request("adminEmail is required for enterprise mode"))?;
+            bootstrap::init_enterprise(&state, &email)
+                .await
+                .map(|token| json!({"mode": "enterprise", "adminToken": token}))
+        }
+    };
+    match result {
+        Ok(body) => Ok((StatusCode::CREATED, axum::Json(body)).into_response()),
+        Err(InitError::AlreadyInitialized) => Err(ApiError::conflict("Gatehouse is already initialised")),
+        Err(InitError::Invalid(msg)) => Err(ApiError::BadRequest(msg)),
+        Err(InitError::ModeMismatch(msg)) => Err(ApiError::Conflict(msg)),
+        Err(InitError::Other(err)) => Err(ApiError::internal(err)),
+    }
+}
+
+/// On a server reachable beyond loopback, `/init` needs the setup token, so whoever reaches
+/// a fresh instance first cannot claim it.
+fn check_setup_token(state: &AppState, headers: &HeaderMap) -> ApiResult<()> {
+    if state.config.bind.ip().is_loopback() {
+        return Ok(());
+    }
+    let given = headers.get("x-setup-token").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if crypto::constant_time_eq(given, &state.setup_token) {
+        Ok(())
+    } else {
+        Err(ApiError::ForbiddenCode {
+            code: "setup_token_required",
+            message: "this server listens beyond loopback: send the setup token from its log (or GATEHOUSE_SETUP_TOKEN) in X-Setup-Token".into(),
+        })
+    }
+}

@@ -1,0 +1,78 @@
+//! The shared state every handler receives.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::RwLock;
+
+use crate::config::{Config, Mode};
+use crate::crypto::MasterKey;
+use crate::error::ApiError;
+use crate::limiter::Limiter;
+use crate::mail::Mailer;
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+/// Handle to the shared state (cheap to clone).
+pub type AppState = Arc<App>;
+
+/// Everything a request may need.
+pub struct App {
+    /// Resolved configuration.
+    pub config: Config,
+    /// Persistence.
+    pub store: Arc<dyn Store>,
+    /// Keys HMACs and encrypts secrets.
+    pub master_key: MasterKey,
+    /// Prometheus registry.
+    pub metrics: Metrics,
+    /// Outgoing mail.
+    pub mailer: Mailer,
+    /// In-memory rate limits (per IP, per node).
+    pub limiter: Limiter,
+    /// The token a non-loopback `/init` must present.
+    pub setup_token: String,
+    /// When the process started.
+    pub started: Instant,
+    mode: RwLock<Option<Mode>>,
+}
+
+/// Setting key holding the instance mode once initialised.
+pub const MODE_SETTING: &str = "mode";
+
+impl App {
+    /// Assembles the state.
+    pub fn new(config: Config, store: Arc<dyn Store>, master_key: MasterKey, setup_token: String) -> Self {
+        let mailer = Mailer::new(config.smtp_url.as_deref(), &config.smtp_from);
+        Self {
+            config,
+            store,
+            master_key,
+            metrics: Metrics::new(),
+            mailer,
+            limiter: Limiter::default(),
+            setup_token,
+            started: Instant::now(),
+            mode: RwLock::new(None),
+        }
+    }
+
+    /// The instance mode, `None` before `/init`. Read from the database until it is known, so
+    /// a node learns of an `/init` made on another node.
+    pub async fn mode(&self) -> Result<Option<Mode>, ApiError> {
+        if let Some(mode) = *self.mode.read().await {
+            return Ok(Some(mode));
+        }
+        let stored = self.store.setting_get(MODE_SETTING).await?;
+        let mode = stored.as_deref().and_then(Mode::parse);
+        if mode.is_some() {
+            *self.mode.write().await = mode;
+        }
+        Ok(mode)
+    }
+
+    /// The mode, or 503 `not_initialized`.
+    pub async fn require_mode(&self) -> Result<Mode, ApiError> {
+        self.mode().await?.ok_or(ApiError::NotInitialized)
+    }
+}

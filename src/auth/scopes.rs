@@ -1,0 +1,88 @@
+//! The one list of management scopes. Roles, tokens, REST and `/api/mcp` all check these.
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! scopes {
+    ($($variant:ident = $name:literal : $doc:literal,)*) => {
+        /// A permission a management token or role can carry.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+        pub enum Scope {
+            $(#[doc = $doc] #[serde(rename = $name)] $variant,)*
+        }
+
+        impl Scope {
+            /// Every scope, in documentation order.
+            pub const ALL: &'static [Scope] = &[$(Scope::$variant,)*];
+
+            /// The wire name, e.g. `servers:read`.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Scope::$variant => $name,)* }
+            }
+
+            /// What the scope allows.
+            pub fn description(self) -> &'static str {
+                match self { $(Scope::$variant => $doc,)* }
+            }
+        }
+    };
+}
+
+scopes! {
+    OrgsRead = "orgs:read": "Read the organization.",
+    OrgsWrite = "orgs:write": "Rename or delete the organization.",
+    MembersRead = "members:read": "List members and their roles.",
+    MembersWrite = "members:write": "Add, remove and change the role of members.",
+    TokensRead = "tokens:read": "List management tokens.",
+    TokensWrite = "tokens:write": "Create and revoke management tokens (never beyond the creator's own scopes).",
+    ServersRead = "servers:read": "Read servers and their tools.",
+    ServersWrite = "servers:write": "Create, change and delete servers and their tools.",
+    KeysRead = "keys:read": "List API keys.",
+    KeysWrite = "keys:write": "Create, archive and delete API keys.",
+    KeysRotate = "keys:rotate": "Rotate API keys and read the rotation log.",
+    UpstreamsRead = "upstreams:read": "Read upstream MCP servers and their catalogue.",
+    UpstreamsWrite = "upstreams:write": "Register upstreams and approve their tools.",
+    SecretsRead = "secrets:read": "List secrets (masked).",
+    SecretsWrite = "secrets:write": "Create, change and disable secrets.",
+    PoliciesRead = "policies:read": "Read policies.",
+    PoliciesWrite = "policies:write": "Change policies.",
+    PluginsRead = "plugins:read": "Read plugin installations and invocations.",
+    PluginsWrite = "plugins:write": "Install, configure and remove plugins.",
+    UsageRead = "usage:read": "Read usage and call logs.",
+    AuditRead = "audit:read": "Read the audit log.",
+    NotificationsRead = "notifications:read": "Read notifications.",
+    NotificationsWrite = "notifications:write": "Mark notifications read and configure their delivery.",
+}
+
+impl Scope {
+    /// Parses a wire name.
+    pub fn parse(name: &str) -> Option<Scope> {
+        Scope::ALL.iter().copied().find(|s| s.as_str() == name)
+    }
+
+    /// Whether this scope only reads.
+    pub fn is_read(self) -> bool {
+        self.as_str().ends_with(":read")
+    }
+}
+
+impl std::fmt::Display for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for s in Scope::ALL {
+            assert_eq!(Scope::parse(s.as_str()), Some(*s));
+            assert!(seen.insert(s.as_str()));
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        assert_eq!(Scope::parse("nope:read"), None);
+    }
+}

@@ -1,0 +1,255 @@
+//! Configuration: defaults, then the TOML file (`--config`), then `GATEHOUSE_*` variables and
+//! flags (clap merges those two; a flag wins over its variable).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+/// How the instance runs: see `docs/ARCHITECTURE.md` ("Modes").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// One org (`default`), no credentials anywhere; for a laptop.
+    Dev,
+    /// Every request authenticated.
+    Enterprise,
+}
+
+impl Mode {
+    /// The wire name of the mode.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Dev => "dev",
+            Mode::Enterprise => "enterprise",
+        }
+    }
+
+    /// Parses the wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "dev" => Some(Mode::Dev),
+            "enterprise" => Some(Mode::Enterprise),
+            _ => None,
+        }
+    }
+}
+
+/// Settings that may come from the TOML file; every field is optional there.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct FileConfig {
+    pub bind: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub mode: Option<Mode>,
+    pub smtp_url: Option<String>,
+    pub smtp_from: Option<String>,
+    pub master_key: Option<String>,
+    pub public_url: Option<String>,
+    pub setup_token: Option<String>,
+    pub open_signup: Option<bool>,
+    pub allow_private_networks: Option<bool>,
+    pub mcp_server_enabled: Option<bool>,
+    pub max_body_bytes: Option<usize>,
+}
+
+/// The resolved configuration the server runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on.
+    pub bind: SocketAddr,
+    /// Whether `bind` was chosen explicitly (dev mode warns when it is not loopback).
+    pub bind_explicit: bool,
+    /// Directory for the SQLite database and the generated master key.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`.
+    pub database_url: String,
+    /// Mode to initialise at start when the instance is not yet initialised.
+    pub mode: Option<Mode>,
+    /// `smtp://host:port`, `smtps://…`; unset means mail is logged (dev) or refused.
+    pub smtp_url: Option<String>,
+    /// The `From:` of every mail.
+    pub smtp_from: String,
+    /// Base64 (32 bytes) master key; when unset a key file in `data_dir` is used.
+    pub master_key: Option<String>,
+    /// Base URL used in issued tokens and links.
+    pub public_url: String,
+    /// Required in `X-Setup-Token` for a non-loopback `/init`; generated when unset.
+    pub setup_token: Option<String>,
+    /// Whether unknown e-mails may sign up by OTP (enterprise).
+    pub open_signup: bool,
+    /// Whether outbound calls may reach private, loopback and link-local addresses.
+    pub allow_private_networks: bool,
+    /// Whether the management MCP server at `/api/mcp` is on (seed 000 `MCP_SERVER_ENABLED`).
+    pub mcp_server_enabled: bool,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+/// Values given on the command line or in the environment; `None` means "not given".
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct Overrides {
+    /// TOML configuration file.
+    #[arg(long, env = "GATEHOUSE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// host:port to listen on (default 127.0.0.1:8080).
+    #[arg(long, env = "GATEHOUSE_BIND")]
+    pub bind: Option<SocketAddr>,
+    /// Data directory (default ./gatehouse-data).
+    #[arg(long, env = "GATEHOUSE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL: sqlite://… (default, in the data directory) or postgres://…
+    #[arg(long, env = "GATEHOUSE_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Initialise this mode at start if the instance is not initialised yet.
+    #[arg(long, env = "GATEHOUSE_MODE", value_enum)]
+    pub mode: Option<Mode>,
+    /// Shorthand for --mode dev.
+    #[arg(long)]
+    pub dev: bool,
+    /// SMTP server for outgoing mail, e.g. smtp://127.0.0.1:2525.
+    #[arg(long, env = "GATEHOUSE_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// From address of outgoing mail.
+    #[arg(long, env = "GATEHOUSE_SMTP_FROM")]
+    pub smtp_from: Option<String>,
+    /// Master key (base64 of 32 bytes) that encrypts secrets at rest.
+    #[arg(long, env = "GATEHOUSE_MASTER_KEY", hide_env_values = true)]
+    pub master_key: Option<String>,
+    /// Public base URL (used in issued tokens and links).
+    #[arg(long, env = "GATEHOUSE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Token a non-loopback caller of /init must present in X-Setup-Token.
+    #[arg(long, env = "GATEHOUSE_SETUP_TOKEN", hide_env_values = true)]
+    pub setup_token: Option<String>,
+    /// Let unknown e-mail addresses sign up by OTP.
+    #[arg(long, env = "GATEHOUSE_OPEN_SIGNUP")]
+    pub open_signup: Option<bool>,
+    /// Let outbound requests reach private and loopback addresses.
+    #[arg(long, env = "GATEHOUSE_ALLOW_PRIVATE_NETWORKS")]
+    pub allow_private_networks: Option<bool>,
+    /// Serve the management MCP server at /api/mcp.
+    #[arg(long, env = "MCP_SERVER_ENABLED")]
+    pub mcp_server_enabled: Option<bool>,
+}
+
+/// Default listen address.
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+/// Default request body limit (1 MiB).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+impl Config {
+    /// Resolves the configuration: defaults < file < environment/flags.
+    pub fn load(overrides: &Overrides) -> anyhow::Result<Self> {
+        let file = match &overrides.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        Ok(Self::resolve(file, overrides))
+    }
+
+    fn resolve(file: FileConfig, o: &Overrides) -> Self {
+        let bind_given = o.bind.or(file.bind);
+        let bind = bind_given.unwrap_or_else(|| DEFAULT_BIND.parse().expect("valid default"));
+        let data_dir =
+            o.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("./gatehouse-data"));
+        let database_url =
+            o.database_url.clone().or(file.database_url).unwrap_or_else(|| default_sqlite_url(&data_dir));
+        let mode = if o.dev { Some(Mode::Dev) } else { o.mode.or(file.mode) };
+        let public_url = o.public_url.clone().or(file.public_url).unwrap_or_else(|| format!("http://{bind}"));
+        let dev = mode == Some(Mode::Dev);
+        Self {
+            bind,
+            bind_explicit: bind_given.is_some(),
+            data_dir,
+            database_url,
+            mode,
+            smtp_url: o.smtp_url.clone().or(file.smtp_url).filter(|s| !s.is_empty()),
+            smtp_from: o
+                .smtp_from
+                .clone()
+                .or(file.smtp_from)
+                .unwrap_or_else(|| "Gatehouse <gatehouse@localhost>".into()),
+            master_key: o.master_key.clone().or(file.master_key).filter(|s| !s.is_empty()),
+            public_url: public_url.trim_end_matches('/').to_string(),
+            setup_token: o.setup_token.clone().or(file.setup_token).filter(|s| !s.is_empty()),
+            open_signup: o.open_signup.or(file.open_signup).unwrap_or(false),
+            allow_private_networks: o.allow_private_networks.or(file.allow_private_networks).unwrap_or(dev),
+            mcp_server_enabled: o.mcp_server_enabled.or(file.mcp_server_enabled).unwrap_or(false),
+            max_body_bytes: file.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+        }
+    }
+
+    /// The database URL without its password, for log lines and errors.
+    pub fn database_url_for_log(&self) -> String {
+        redact_url(&self.database_url)
+    }
+
+    /// Whether the database is SQLite.
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}
+
+/// Replaces the password of `scheme://user:password@host` with `***`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let Some((userinfo, host)) = rest.split_once('@') else { return url.to_string() };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
+    }
+}
+
+fn default_sqlite_url(data_dir: &Path) -> String {
+    format!("sqlite://{}/gatehouse.db", data_dir.display())
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("parsing config file {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_file_and_defaults_apply() {
+        let file: FileConfig =
+            toml::from_str("bind = \"0.0.0.0:9000\"\nopen_signup = true\nmode = \"enterprise\"").unwrap();
+        let o = Overrides { bind: Some("127.0.0.1:7000".parse().unwrap()), ..Default::default() };
+        let c = Config::resolve(file, &o);
+        assert_eq!(c.bind.to_string(), "127.0.0.1:7000");
+        assert!(c.bind_explicit);
+        assert!(c.open_signup);
+        assert_eq!(c.mode, Some(Mode::Enterprise));
+        assert!(!c.allow_private_networks);
+        assert_eq!(c.database_url, "sqlite://./gatehouse-data/gatehouse.db");
+        assert_eq!(c.public_url, "http://127.0.0.1:7000");
+    }
+
+    #[test]
+    fn dev_flag_selects_dev_and_private_networks() {
+        let o = Overrides { dev: true, ..Default::default() };
+        let c = Config::resolve(FileConfig::default(), &o);
+        assert_eq!(c.mode, Some(Mode::Dev));
+        assert!(c.allow_private_networks);
+        assert!(!c.bind_explicit);
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact_url("postgres://h/db"), "postgres://h/db");
+        assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+    }
+
+    #[test]
+    fn unknown_file_keys_are_rejected() {
+        assert!(toml::from_str::<FileConfig>("bnd = \"x\"").is_err());
+    }
+}

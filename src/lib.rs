@@ -1,0 +1,19 @@
+//! Gatehouse: a multi-tenant MCP gateway and control plane.
+//!
+//! Start at `docs/ARCHITECTURE.md`. In short: [`server`] assembles the app; [`api`] is the
+//! control plane (REST generated from one registry of operations); [`store`] persists; [`auth`]
+//! resolves callers; [`domain`] holds rules free of HTTP and SQL.
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod bootstrap;
+pub mod config;
+pub mod crypto;
+pub mod domain;
+pub mod error;
+pub mod limiter;
+pub mod mail;
+pub mod metrics;
+pub mod server;
+pub mod store;

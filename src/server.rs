@@ -1,0 +1,143 @@
+//! Assembling the application and serving it: routes, middleware, graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::OriginalUri;
+use axum::response::IntoResponse;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::api;
+use crate::app::{App, AppState};
+use crate::bootstrap;
+use crate::config::{Config, Mode};
+use crate::crypto::{self, MasterKey};
+use crate::error::ApiError;
+use crate::metrics;
+use crate::store;
+
+/// Builds the whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let registry = api::registry();
+    let openapi = Arc::new(api::openapi::document(&registry));
+    Router::new()
+        .merge(api::system::routes(openapi))
+        .merge(api::rest::routes(&registry))
+        .fallback(|uri: OriginalUri| async move { ApiError::NoRoute(uri.path().to_string()).into_response() })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed.into_response() })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .with_state(state)
+}
+
+/// Opens storage, loads keys and applies the configured mode.
+pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
+    let store = store::open(&config.database_url)
+        .await
+        .with_context(|| format!("opening the database at {}", config.database_url_for_log()))?;
+    let master_key = MasterKey::load(config.master_key.as_deref(), &config.data_dir)?;
+    let setup_token = config.setup_token.clone().unwrap_or_else(|| crypto::new_token("gh_setup_"));
+    let state: AppState = Arc::new(App::new(config, store, master_key, setup_token));
+    bootstrap::apply_configured_mode(&state).await?;
+    Ok(state)
+}
+
+/// A server running in the background (used by the binary and by tests).
+pub struct RunningServer {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// Its state.
+    pub state: AppState,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningServer {
+    /// Stops accepting, lets in-flight requests finish, closes the database.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.task.await.context("server task panicked")?
+    }
+}
+
+/// Binds and serves in the background until [`RunningServer::shutdown`].
+pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
+    let listener =
+        TcpListener::bind(config.bind).await.with_context(|| format!("binding {}", config.bind))?;
+    let addr = listener.local_addr()?;
+    let state = prepare(config).await?;
+    announce(&state, addr).await;
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(serve(listener, state.clone(), async {
+        let _ = rx.await;
+    }));
+    Ok(RunningServer { addr, state, shutdown: Some(tx), task })
+}
+
+/// Serves on `listener` until `signal` completes, then drains and closes storage.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    signal: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = router(state.clone());
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(signal)
+        .await
+        .context("serving HTTP")?;
+    state.store.close().await;
+    tracing::info!("stopped; database closed");
+    Ok(())
+}
+
+pub async fn announce(state: &AppState, addr: SocketAddr) {
+    let mode = state.mode().await.ok().flatten();
+    tracing::info!(%addr, database = state.store.backend(), mode = mode.map(Mode::as_str).unwrap_or("uninitialised"), "Gatehouse listening");
+    if mode == Some(Mode::Dev) {
+        if addr.ip().is_loopback() {
+            tracing::warn!("DEV MODE: no credentials are required; listening on loopback only ({addr})");
+        } else {
+            tracing::warn!(
+                "DEV MODE ON A NON-LOOPBACK ADDRESS ({addr}): ANYONE WHO CAN REACH IT HAS FULL CONTROL"
+            );
+        }
+    }
+    if mode.is_none() {
+        if addr.ip().is_loopback() {
+            tracing::info!("not initialised: POST /init (loopback callers need no setup token)");
+        } else if state.config.setup_token.is_none() {
+            tracing::warn!(setup_token = %state.setup_token, "not initialised: POST /init with this X-Setup-Token");
+        } else {
+            tracing::warn!("not initialised: POST /init with X-Setup-Token (GATEHOUSE_SETUP_TOKEN)");
+        }
+    }
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}

@@ -1,0 +1,133 @@
+//! Storage: the [`Store`] trait every other module talks to, its records, and the backends.
+//!
+//! One SQL implementation ([`sql::SqlStore`]) serves both databases: its statements are written
+//! in the dialect SQLite and PostgreSQL share (`$n` placeholders, `ON CONFLICT`, `RETURNING`).
+//! What differs per backend — connection setup, durability pragmas, migrations folder — lives in
+//! [`sqlite`] and [`postgres`].
+
+pub mod postgres;
+pub mod records;
+pub mod sql;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+pub use records::*;
+
+/// A storage failure, typed so the API layer can map it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The row does not exist.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A uniqueness rule would be broken.
+    #[error("{0}")]
+    Conflict(String),
+    /// The database failed or is unreachable.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Migrations could not be applied.
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Result alias for storage calls.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Everything Gatehouse persists. Implementations must be safe to share between tasks.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+    /// Round trip to the database (for `/health`).
+    async fn ping(&self) -> StoreResult<()>;
+    /// Closes every connection cleanly (checkpointing SQLite's WAL).
+    async fn close(&self);
+
+    /// Reads an instance setting.
+    async fn setting_get(&self, key: &str) -> StoreResult<Option<String>>;
+    /// Writes a setting unless it exists; true when this call wrote it.
+    async fn setting_insert_if_absent(&self, key: &str, value: &str) -> StoreResult<bool>;
+
+    /// Creates an org, and makes `admin` its admin in the same transaction.
+    async fn org_create(&self, org: &OrgRecord, admin: Option<&str>) -> StoreResult<()>;
+    /// Finds an org by id or slug.
+    async fn org_find(&self, id_or_slug: &str) -> StoreResult<Option<OrgRecord>>;
+    /// Every org, oldest first.
+    async fn org_list_all(&self) -> StoreResult<Vec<OrgRecord>>;
+    /// The orgs a user belongs to, oldest first.
+    async fn org_list_for_user(&self, user_id: &str) -> StoreResult<Vec<OrgRecord>>;
+    /// Renames an org and/or changes its slug.
+    async fn org_update(&self, org: &OrgRecord) -> StoreResult<()>;
+    /// Deletes an org and everything it owns.
+    async fn org_delete(&self, org_id: &str) -> StoreResult<()>;
+
+    /// Creates a user.
+    async fn user_create(&self, user: &UserRecord) -> StoreResult<()>;
+    /// Finds a user by (normalised) e-mail.
+    async fn user_find_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>>;
+    /// Finds a user by id.
+    async fn user_get(&self, user_id: &str) -> StoreResult<Option<UserRecord>>;
+
+    /// Adds a member or changes their role.
+    async fn member_upsert(&self, org_id: &str, user_id: &str, role: Role, now: i64) -> StoreResult<()>;
+    /// Members of an org, oldest first.
+    async fn member_list(&self, org_id: &str) -> StoreResult<Vec<MemberRecord>>;
+    /// One member.
+    async fn member_get(&self, org_id: &str, user_id: &str) -> StoreResult<Option<MemberRecord>>;
+    /// Removes a member; false when they were not one.
+    async fn member_remove(&self, org_id: &str, user_id: &str) -> StoreResult<bool>;
+
+    /// Stores a platform session (hash of its token).
+    async fn session_create(&self, session: &SessionRecord) -> StoreResult<()>;
+    /// Finds a session and its user by token hash.
+    async fn session_find(&self, token_hash: &str) -> StoreResult<Option<(SessionRecord, UserRecord)>>;
+    /// Ends a session.
+    async fn session_delete(&self, token_hash: &str) -> StoreResult<()>;
+
+    /// Stores a login code.
+    async fn login_code_create(&self, code: &LoginCodeRecord) -> StoreResult<()>;
+    /// The newest code for an e-mail that is neither used nor expired.
+    async fn login_code_active(&self, email: &str, now: i64) -> StoreResult<Option<LoginCodeRecord>>;
+    /// Counts a wrong attempt; returns the new count.
+    async fn login_code_fail(&self, code_id: &str) -> StoreResult<i64>;
+    /// Marks a code used; false when it was used already (single use under races).
+    async fn login_code_consume(&self, code_id: &str, now: i64) -> StoreResult<bool>;
+    /// How many codes an e-mail was sent since a time (rate limit).
+    async fn login_code_count_since(&self, email: &str, since: i64) -> StoreResult<i64>;
+
+    /// Stores a management token.
+    async fn token_create(&self, token: &TokenRecord) -> StoreResult<()>;
+    /// Tokens of an org, newest first.
+    async fn token_list(&self, org_id: &str) -> StoreResult<Vec<TokenRecord>>;
+    /// Finds a token by hash.
+    async fn token_find_by_hash(&self, token_hash: &str) -> StoreResult<Option<TokenRecord>>;
+    /// Finds a token of an org by id.
+    async fn token_get(&self, org_id: &str, token_id: &str) -> StoreResult<Option<TokenRecord>>;
+    /// Revokes a token; false when it was revoked already.
+    async fn token_revoke(&self, org_id: &str, token_id: &str, now: i64) -> StoreResult<bool>;
+    /// Records a use of a token.
+    async fn token_touch(&self, token_id: &str, now: i64) -> StoreResult<()>;
+
+    /// Appends an audit event.
+    async fn audit_insert(&self, event: &AuditRecord) -> StoreResult<()>;
+    /// An org's audit events, newest first, before an event id.
+    async fn audit_list(
+        &self,
+        org_id: &str,
+        before: Option<&str>,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditRecord>>;
+}
+
+/// Connects to the configured database and applies its migrations.
+pub async fn open(database_url: &str) -> StoreResult<Arc<dyn Store>> {
+    let store = if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
+        postgres::open(database_url).await?
+    } else {
+        sqlite::open(database_url).await?
+    };
+    Ok(Arc::new(store))
+}
