@@ -1,0 +1,314 @@
+//! Test support: a real Gatehouse on an ephemeral port, on SQLite or on a fresh PostgreSQL
+//! database, and a small HTTP client for it.
+//!
+//! Every story is written once as `async fn story(backend: Backend)` and instantiated for both
+//! backends with [`backend_tests!`]. PostgreSQL comes from `GATEHOUSE_TEST_POSTGRES_URL`
+//! (default `postgres://postgres@127.0.0.1:5432/postgres`); when it is unreachable the
+//! PostgreSQL variant is skipped with a message, except under `CI=true`, where it fails.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use gatehouse::config::{Config, DEFAULT_MAX_BODY_BYTES, Mode};
+use gatehouse::server::{self, RunningServer};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Instantiates each story for SQLite and PostgreSQL: `backend_tests!(story_a, story_b);`.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($story:ident),* $(,)?) => {
+        $(
+            mod $story {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$story($crate::common::Backend::Sqlite).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if $crate::common::postgres_available().await {
+                        super::$story($crate::common::Backend::Postgres).await;
+                    }
+                }
+            }
+        )*
+    };
+}
+
+/// The PostgreSQL server tests create their databases on.
+pub fn postgres_admin_url() -> String {
+    std::env::var("GATEHOUSE_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// Whether PostgreSQL can be used; panics in CI when it cannot.
+pub async fn postgres_available() -> bool {
+    use sqlx::Connection;
+    match tokio::time::timeout(Duration::from_secs(5), sqlx::PgConnection::connect(&postgres_admin_url()))
+        .await
+    {
+        Ok(Ok(conn)) => {
+            let _ = conn.close().await;
+            true
+        }
+        outcome => {
+            let why = match outcome {
+                Ok(Err(e)) => e.to_string(),
+                _ => "timed out".to_string(),
+            };
+            assert!(!in_ci(), "CI=true but PostgreSQL at {} is unavailable: {why}", postgres_admin_url());
+            eprintln!(
+                "SKIPPED: PostgreSQL unavailable at {} ({why}); set CI=true to make this fail",
+                postgres_admin_url()
+            );
+            false
+        }
+    }
+}
+
+/// A database made for one test and dropped after it.
+pub struct TestDb {
+    pub url: String,
+    pg_name: Option<String>,
+}
+
+impl TestDb {
+    async fn create(backend: Backend, dir: &std::path::Path) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                Self { url: format!("sqlite://{}/gatehouse.db", dir.display()), pg_name: None }
+            }
+            Backend::Postgres => {
+                use sqlx::{Connection, Executor};
+                let name = format!("gh_test_{}", uuid::Uuid::now_v7().simple());
+                let admin = postgres_admin_url();
+                let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to PostgreSQL");
+                conn.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create test database");
+                let _ = conn.close().await;
+                let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b).to_string();
+                Self { url: format!("{base}/{name}"), pg_name: Some(name) }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some(name) = self.pg_name.take() else { return };
+        // Drop runs outside async context; use a private runtime on a plain thread.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(async {
+                use sqlx::{Connection, Executor};
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
+                    let _ =
+                        conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
+                    let _ = conn.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// How to start a test server.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Mode to initialise at start (`None`: uninitialised).
+    pub mode: Option<Mode>,
+    /// SMTP server URL.
+    pub smtp_url: Option<String>,
+    /// Let unknown e-mails sign up.
+    pub open_signup: bool,
+    /// Serve `/api/mcp`.
+    pub mcp_server_enabled: bool,
+}
+
+/// A running Gatehouse and a client for it.
+pub struct TestServer {
+    pub backend: Backend,
+    pub base: String,
+    pub client: reqwest::Client,
+    pub config: Config,
+    server: Option<RunningServer>,
+    pub data_dir: tempfile::TempDir,
+    db: TestDb,
+}
+
+/// An answer: status, headers, and the body as JSON (`Null` when empty or not JSON).
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+    pub body: Value,
+}
+
+impl Resp {
+    /// Asserts the status, showing the body when it differs.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Self {
+        assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
+        self
+    }
+
+    /// Asserts an error envelope with this status and code.
+    #[track_caller]
+    pub fn expect_error(self, status: u16, code: &str) -> Self {
+        assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
+        assert_eq!(self.body["code"], code, "unexpected error code; body: {}", self.text);
+        assert!(
+            self.body["error"].as_str().is_some_and(|m| !m.is_empty()),
+            "error message missing: {}",
+            self.text
+        );
+        self
+    }
+}
+
+impl TestServer {
+    /// Starts a server on `backend`.
+    pub async fn start(backend: Backend, options: Options) -> Self {
+        let data_dir = tempfile::tempdir().expect("tempdir");
+        let db = TestDb::create(backend, data_dir.path()).await;
+        let config = Config {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            bind_explicit: true,
+            data_dir: data_dir.path().to_path_buf(),
+            database_url: db.url.clone(),
+            mode: options.mode,
+            smtp_url: options.smtp_url,
+            smtp_from: "Gatehouse <gatehouse@localhost>".into(),
+            master_key: None,
+            public_url: "http://gatehouse.test".into(),
+            setup_token: None,
+            open_signup: options.open_signup,
+            allow_private_networks: true,
+            mcp_server_enabled: options.mcp_server_enabled,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        };
+        let server = server::start(config.clone()).await.expect("server starts");
+        let base = format!("http://{}", server.addr);
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+        Self { backend, base, client, config, server: Some(server), data_dir, db }
+    }
+
+    /// A dev-mode server.
+    pub async fn dev(backend: Backend) -> Self {
+        Self::start(backend, Options { mode: Some(Mode::Dev), ..Default::default() }).await
+    }
+
+    /// An enterprise server, initialised; returns it and the admin token.
+    pub async fn enterprise(backend: Backend) -> (Self, String) {
+        Self::enterprise_with(backend, Options::default()).await
+    }
+
+    /// An enterprise server with options, initialised; returns it and the admin token.
+    pub async fn enterprise_with(backend: Backend, options: Options) -> (Self, String) {
+        let server = Self::start(backend, options).await;
+        let init = server
+            .post("/init", None, json!({"mode": "enterprise", "adminEmail": "admin@example.com"}))
+            .await
+            .expect(201);
+        let token = init.body["adminToken"].as_str().expect("admin token").to_string();
+        (server, token)
+    }
+
+    /// Stops the server gracefully and starts it again on the same data (and port-less config).
+    pub async fn restart(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.shutdown().await.expect("clean shutdown");
+        }
+        let server = server::start(self.config.clone()).await.expect("server restarts");
+        self.base = format!("http://{}", server.addr);
+        self.server = Some(server);
+    }
+
+    /// The running server's state.
+    pub fn state(&self) -> &gatehouse::app::AppState {
+        &self.server.as_ref().expect("running").state
+    }
+
+    /// Sends a request with an optional bearer token and JSON body.
+    pub async fn send(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Resp {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        Self::read(req.send().await.expect("request sent")).await
+    }
+
+    /// Sends a prepared request builder.
+    pub async fn read(response: reqwest::Response) -> Resp {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp { status, headers, text, body }
+    }
+
+    /// A request builder for custom headers and bodies.
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, format!("{}{path}", self.base))
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Resp {
+        self.send(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        self.send(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        self.send(Method::PUT, path, token, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        self.send(Method::PATCH, path, token, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Resp {
+        self.send(Method::DELETE, path, token, None).await
+    }
+
+    /// Creates an org as `token`; returns its id.
+    pub async fn create_org(&self, token: &str, slug: &str) -> String {
+        let r = self.post("/api/orgs", Some(token), json!({"name": slug, "slug": slug})).await.expect(201);
+        r.body["org"]["orgId"].as_str().unwrap().to_string()
+    }
+
+    /// Mints a management token in `org` with `scopes`; returns its raw value.
+    pub async fn mint_token(&self, token: &str, org: &str, scopes: &[&str]) -> String {
+        let r = self
+            .post(&format!("/api/orgs/{org}/tokens"), Some(token), json!({"name": "test", "scopes": scopes}))
+            .await
+            .expect(201);
+        r.body["rawValue"].as_str().unwrap().to_string()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        // Close the pool before the database is dropped, so PostgreSQL need not force it.
+        if let Some(server) = self.server.take() {
+            drop(server);
+        }
+    }
+}
