@@ -174,7 +174,7 @@ async fn create(ctx: OpCtx, input: CreateToken) -> ApiResult<CreatedToken> {
             let at = time::parse_iso(text)
                 .ok_or_else(|| ApiError::bad_request("expiresAt must be an ISO-8601 time"))?;
             if at <= now {
-                return Err(ApiError::bad_request("expiresAt must be in the future"));
+                return Err(ApiError::Unprocessable("expiresAt must be in the future".into()));
             }
             Some(at)
         }

@@ -8,6 +8,8 @@
 
 #![allow(dead_code)]
 
+pub mod smtp;
+
 use std::time::Duration;
 
 use gatehouse::config::{Config, DEFAULT_MAX_BODY_BYTES, Mode};
@@ -50,7 +52,7 @@ pub fn postgres_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
 }
 
-fn in_ci() -> bool {
+pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 
