@@ -1,0 +1,176 @@
+//! Story: an operator restarts Gatehouse, stops it with SIGTERM, or it is killed outright;
+//! nothing acknowledged is lost.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{Backend, TestServer};
+use serde_json::json;
+
+async fn restart_on_the_same_data_keeps_everything(backend: Backend) {
+    let (mut server, admin) = TestServer::enterprise(backend).await;
+    server.create_org(&admin, "acme").await;
+    server
+        .post("/api/orgs/acme/members", Some(&admin), json!({"email": "kim@example.com", "role": "admin"}))
+        .await
+        .expect(201);
+    let token = server.mint_token(&admin, "acme", &["members:read", "audit:read"]).await;
+    let before = server.get("/api/orgs/acme/audit", Some(&token)).await.expect(200).body;
+
+    server.restart().await;
+
+    assert_eq!(server.get("/metadata", None).await.body["mode"], "enterprise");
+    server.post("/init", None, json!({"mode": "dev"})).await.expect_error(409, "conflict");
+    let members = server.get("/api/orgs/acme/members", Some(&token)).await.expect(200);
+    assert!(members.text.contains("kim@example.com"));
+    assert_eq!(server.get("/api/orgs/acme/audit", Some(&token)).await.body["events"], before["events"]);
+    server.get("/api/auth/me", Some(&admin)).await.expect(200);
+}
+
+backend_tests!(restart_on_the_same_data_keeps_everything);
+
+/// A `gatehouse serve` child process on a free port.
+struct Process {
+    child: Child,
+    base: String,
+    log: std::sync::mpsc::Receiver<String>,
+}
+
+impl Process {
+    fn start(data_dir: &std::path::Path, extra: &[(&str, &str)]) -> Self {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+        cmd.args(["serve", "--dev"])
+            .env("GATEHOUSE_BIND", "127.0.0.1:0")
+            .env("GATEHOUSE_DATA_DIR", data_dir)
+            .env("NO_COLOR", "1")
+            .env_remove("GATEHOUSE_DATABASE_URL")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn gatehouse");
+        let (tx, rx) = std::sync::mpsc::channel();
+        for stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    let _ = tx.send(line);
+                }
+            });
+        }
+        let mut base = None;
+        while base.is_none() {
+            let line = rx.recv_timeout(Duration::from_secs(20)).expect("gatehouse logs its address");
+            if let Some(rest) = line.split("addr=").nth(1) {
+                base = Some(format!("http://{}", rest.split_whitespace().next().unwrap()));
+            }
+        }
+        Self { child, base: base.unwrap(), log: rx }
+    }
+
+    fn signal(&self, sig: &str) {
+        let status = Command::new("kill").args([sig, &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+    }
+
+    fn wait_exit(&mut self) -> std::process::ExitStatus {
+        for _ in 0..200 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("gatehouse did not exit");
+    }
+
+    fn log_lines(&self) -> Vec<String> {
+        self.log.try_iter().collect()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn sigterm_drains_and_closes_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = Process::start(dir.path(), &[]);
+    let client = reqwest::Client::new();
+    let r = client.get(format!("{}/health", p.base)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    p.signal("-TERM");
+    let status = p.wait_exit();
+    assert!(status.success(), "exit status {status}");
+    let log = p.log_lines().join("\n");
+    assert!(log.contains("shutdown signal received"), "{log}");
+    assert!(log.contains("database closed"), "{log}");
+    assert!(log.contains("DEV MODE"), "dev mode must say so loudly: {log}");
+}
+
+#[tokio::test]
+async fn kill_9_loses_nothing_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::new();
+    let mut p = Process::start(dir.path(), &[]);
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let r = client
+            .post(format!("{}/api/orgs/default/tokens", p.base))
+            .json(&json!({"name": format!("t{i}"), "scopes": ["orgs:read"]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let body: serde_json::Value = r.json().await.unwrap();
+        ids.push(body["token"]["tokenId"].as_str().unwrap().to_string());
+    }
+    p.signal("-KILL");
+    p.wait_exit();
+    let p = Process::start(dir.path(), &[]);
+    let body: serde_json::Value =
+        client.get(format!("{}/api/orgs/default/tokens", p.base)).send().await.unwrap().json().await.unwrap();
+    let listed = body["tokens"].as_array().unwrap();
+    for id in &ids {
+        assert!(listed.iter().any(|t| t["tokenId"] == *id), "token {id} lost after kill -9");
+    }
+}
+
+#[test]
+fn a_bad_master_key_is_a_clear_error_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .args(["serve", "--dev"])
+        .env("GATEHOUSE_BIND", "127.0.0.1:0")
+        .env("GATEHOUSE_DATA_DIR", dir.path())
+        .env("GATEHOUSE_MASTER_KEY", "too-short")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("master key"), "{text}");
+    assert!(!text.contains("too-short"), "the key itself must not be echoed: {text}");
+}
+
+#[test]
+fn migrate_applies_migrations_and_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .arg("migrate")
+        .env("GATEHOUSE_DATA_DIR", dir.path())
+        .env_remove("GATEHOUSE_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(dir.path().join("gatehouse.db").exists());
+}
