@@ -15,5 +15,6 @@ pub mod error;
 pub mod limiter;
 pub mod mail;
 pub mod metrics;
+pub mod outbound;
 pub mod server;
 pub mod store;
