@@ -87,6 +87,24 @@ async fn malformed_requests_get_4xx_envelopes(backend: Backend) {
         .unwrap();
     TestServer::read(r).await.expect_error(401, "unauthorized");
 
+    // Validation is answered only to callers who may make the call.
+    let r = server
+        .request(Method::POST, "/api/orgs")
+        .header("content-type", "application/json")
+        .body("{oops")
+        .send()
+        .await
+        .unwrap();
+    TestServer::read(r).await.expect_error(401, "unauthorized");
+    let r = server
+        .request(Method::POST, "/api/orgs/acme/members")
+        .header("content-type", "text/plain")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    TestServer::read(r).await.expect_error(401, "unauthorized");
+
     // None of it created anything.
     let orgs = server.get("/api/orgs", Some(&admin)).await.expect(200);
     assert_eq!(orgs.body["orgs"].as_array().unwrap().len(), 1);

@@ -21,8 +21,9 @@ pub struct Call {
     pub principal: Option<Principal>,
     /// Path parameters by name.
     pub params: HashMap<String, String>,
-    /// Body or query input.
-    pub input: Value,
+    /// Body or query input; a parse failure is answered only after the caller is authorised,
+    /// so unauthenticated callers learn nothing from validation messages.
+    pub input: ApiResult<Value>,
     /// The caller's address.
     pub client_ip: Option<IpAddr>,
 }
@@ -36,7 +37,7 @@ enum Authorization {
 }
 
 /// Authorises and runs an operation, recording mutations in the audit log.
-pub async fn invoke(state: &AppState, op: &Arc<Operation>, call: Call) -> ApiResult<Value> {
+pub async fn invoke(state: &AppState, op: &Arc<Operation>, mut call: Call) -> ApiResult<Value> {
     state.require_mode().await?;
     let access = match authorize(state, op, &call).await? {
         Authorization::Granted(access) => access,
@@ -56,7 +57,11 @@ pub async fn invoke(state: &AppState, op: &Arc<Operation>, call: Call) -> ApiRes
         call.client_ip,
         audit_org.clone(),
     );
-    let result = op.call(ctx, call.input.clone()).await;
+    let input = std::mem::replace(&mut call.input, Ok(Value::Null));
+    let result = match input {
+        Ok(input) => op.call(ctx, input).await,
+        Err(err) => Err(err),
+    };
     if op.spec.mutating() {
         let org_id = audit_org.lock().unwrap_or_else(|p| p.into_inner()).clone();
         if let Some(org_id) = org_id {

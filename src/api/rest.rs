@@ -71,11 +71,12 @@ struct RestRequest {
 async fn handle(state: &AppState, op: &Arc<Operation>, req: RestRequest) -> ApiResult<Response> {
     let Path(params) = req.path.map_err(|e| ApiError::bad_request(format!("invalid path: {e}")))?;
     let input = if op.spec.input_in_query() {
-        let Query(query) =
-            req.query.map_err(|e| ApiError::bad_request(format!("invalid query string: {e}")))?;
-        coerce_query(&op.input_schema, query)
+        req.query
+            .map(|Query(query)| coerce_query(&op.input_schema, query))
+            .map_err(|e| ApiError::bad_request(format!("invalid query string: {e}")))
     } else {
-        json_body(&req.headers, req.body, state.config.max_body_bytes).await?
+        let bytes = read_body(&req.headers, req.body, state.config.max_body_bytes).await?;
+        parse_json_object(&req.headers, &bytes)
     };
     let principal = auth::authenticate(state, &req.headers).await?;
     let call = Call { principal, params, input, client_ip: Some(req.connect.0.ip()) };
@@ -90,6 +91,11 @@ async fn handle(state: &AppState, op: &Arc<Operation>, req: RestRequest) -> ApiR
 /// Reads a JSON object body within the size limit; an empty body is `{}`.
 pub async fn json_body(headers: &HeaderMap, body: Body, limit: usize) -> ApiResult<Value> {
     let bytes = read_body(headers, body, limit).await?;
+    parse_json_object(headers, &bytes)
+}
+
+/// Parses a JSON object body (415 unless declared JSON; empty is `{}`).
+pub fn parse_json_object(headers: &HeaderMap, bytes: &[u8]) -> ApiResult<Value> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Object(Default::default()));
     }
@@ -97,7 +103,7 @@ pub async fn json_body(headers: &HeaderMap, body: Body, limit: usize) -> ApiResu
         return Err(ApiError::UnsupportedMediaType);
     }
     let value: Value =
-        serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))?;
+        serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))?;
     if !value.is_object() {
         return Err(ApiError::bad_request("the request body must be a JSON object"));
     }
