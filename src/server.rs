@@ -23,11 +23,12 @@ use crate::store;
 
 /// Builds the whole HTTP application.
 pub fn router(state: AppState) -> Router {
-    let registry = api::registry();
+    let registry = Arc::new(api::registry());
     let openapi = Arc::new(api::openapi::document(&registry));
     Router::new()
         .merge(api::system::routes(openapi))
         .merge(api::rest::routes(&registry))
+        .merge(api::mcp::routes(registry.clone()))
         .fallback(|uri: OriginalUri| async move { ApiError::NoRoute(uri.path().to_string()).into_response() })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed.into_response() })
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))

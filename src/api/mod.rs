@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod dispatch;
 pub mod login;
+pub mod mcp;
 pub mod members;
 pub mod openapi;
 pub mod orgs;

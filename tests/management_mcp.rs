@@ -1,0 +1,145 @@
+//! Story: an agent manages Gatehouse through the management MCP server at `/api/mcp`, with the
+//! same operations and the same scope checks as REST.
+
+mod common;
+
+use common::{Backend, Options, TestServer};
+use serde_json::{Value, json};
+
+async fn rpc(server: &TestServer, token: &str, body: Value) -> common::Resp {
+    let r = server
+        .request(reqwest::Method::POST, "/api/mcp")
+        .header("X-Management-Token", token)
+        .header("content-type", "application/json")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    TestServer::read(r).await
+}
+
+async fn enabled(backend: Backend) -> (TestServer, String) {
+    TestServer::enterprise_with(backend, Options { mcp_server_enabled: true, ..Default::default() }).await
+}
+
+async fn tools_mirror_the_registry_and_scopes_are_rechecked(backend: Backend) {
+    let (server, admin) = enabled(backend).await;
+    server.create_org(&admin, "acme").await;
+    let reader = server.mint_token(&admin, "acme", &["members:read"]).await;
+
+    let init = rpc(&server, &reader, json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}))
+    .await
+    .expect(200);
+    assert_eq!(init.body["result"]["protocolVersion"], "2025-06-18");
+    assert!(init.body["result"]["capabilities"]["tools"].is_object());
+    rpc(&server, &reader, json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await.expect(202);
+
+    // tools/list is the registry, exactly.
+    let list =
+        rpc(&server, &reader, json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"})).await.expect(200);
+    let mut listed: Vec<String> = list.body["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_string())
+        .collect();
+    let registry = gatehouse::api::registry();
+    let mut expected: Vec<String> =
+        registry.operations().iter().filter(|o| o.spec.mcp).map(|o| o.spec.name.to_string()).collect();
+    listed.sort();
+    expected.sort();
+    assert_eq!(listed, expected);
+    for tool in list.body["result"]["tools"].as_array().unwrap() {
+        assert_eq!(tool["inputSchema"]["type"], "object", "{tool}");
+    }
+    let add =
+        list.body["result"]["tools"].as_array().unwrap().iter().find(|t| t["name"] == "add_member").unwrap();
+    assert!(add["description"].as_str().unwrap().contains("members:write"));
+    assert_eq!(add["inputSchema"]["required"][0], "org");
+
+    // Allowed by scope.
+    let call = rpc(
+        &server,
+        &reader,
+        json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+        "params": {"name": "list_members", "arguments": {"org": "acme"}}}),
+    )
+    .await
+    .expect(200);
+    assert!(call.body["result"]["isError"].is_null(), "{}", call.text);
+    assert_eq!(call.body["result"]["structuredContent"]["members"][0]["email"], "admin@example.com");
+
+    // Refused by scope, as a tool error, and audited.
+    let call = rpc(&server, &reader, json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call",
+        "params": {"name": "add_member", "arguments": {"org": "acme", "email": "x@example.com", "role": "admin"}}}))
+    .await
+    .expect(200);
+    assert_eq!(call.body["result"]["isError"], true);
+    assert!(call.body["result"]["content"][0]["text"].as_str().unwrap().contains("403 insufficient_scope"));
+    let audit = server.get("/api/orgs/acme/audit", Some(&admin)).await.expect(200);
+    assert_eq!(audit.body["events"][0]["action"], "add_member");
+    assert_eq!(audit.body["events"][0]["outcome"], "insufficient_scope");
+
+    // Another org is not found, as on REST.
+    server.create_org(&admin, "other").await;
+    let call = rpc(
+        &server,
+        &reader,
+        json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call",
+        "params": {"name": "list_members", "arguments": {"org": "other"}}}),
+    )
+    .await;
+    assert!(call.body["result"]["content"][0]["text"].as_str().unwrap().contains("404 not_found"));
+}
+
+async fn protocol_errors(backend: Backend) {
+    let (server, admin) = enabled(backend).await;
+    server.create_org(&admin, "acme").await;
+    let token = server.mint_token(&admin, "acme", &["members:read"]).await;
+    let r = rpc(
+        &server,
+        &token,
+        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "nope"}}),
+    )
+    .await;
+    assert_eq!(r.body["error"]["code"], -32602);
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("nope"));
+    let r = rpc(&server, &token, json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "list_members", "arguments": {}}})).await;
+    assert_eq!(r.body["error"]["code"], -32602);
+    let r = rpc(&server, &token, json!({"jsonrpc": "2.0", "id": 1, "method": "resources/list"})).await;
+    assert_eq!(r.body["error"]["code"], -32601);
+    let r = rpc(&server, &token, json!([{"jsonrpc": "2.0", "id": 1, "method": "ping"}])).await.expect(400);
+    assert_eq!(r.body["error"]["code"], -32600);
+    let r = server
+        .request(reqwest::Method::POST, "/api/mcp")
+        .header("X-Management-Token", &token)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    let r = TestServer::read(r).await.expect(400);
+    assert_eq!(r.body["error"]["code"], -32700);
+    let r = rpc(&server, &token, json!({"jsonrpc": "2.0", "id": 9, "method": "ping"})).await.expect(200);
+    assert_eq!(r.body, json!({"jsonrpc": "2.0", "id": 9, "result": {}}));
+    // No token: 401; GET: 405.
+    let r = server
+        .request(reqwest::Method::POST, "/api/mcp")
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}))
+        .send()
+        .await
+        .unwrap();
+    TestServer::read(r).await.expect_error(401, "unauthorized");
+    server.get("/api/mcp", Some(&token)).await.expect_error(405, "method_not_allowed");
+}
+
+async fn disabled_by_default(backend: Backend) {
+    let (server, admin) = TestServer::enterprise(backend).await;
+    rpc(&server, &admin, json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}))
+        .await
+        .expect_error(404, "not_found");
+    server.get("/api/mcp", Some(&admin)).await.expect_error(404, "not_found");
+}
+
+backend_tests!(tools_mirror_the_registry_and_scopes_are_rechecked, protocol_errors, disabled_by_default);
