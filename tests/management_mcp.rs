@@ -32,12 +32,15 @@ async fn tools_mirror_the_registry_and_scopes_are_rechecked(backend: Backend) {
     .await
     .expect(200);
     assert_eq!(init.body["result"]["protocolVersion"], "2025-06-18");
+    common::schema::assert_valid("2025-06-18", "JSONRPCResponse", &init.body);
+    common::schema::assert_valid("2025-06-18", "InitializeResult", &init.body["result"]);
     assert!(init.body["result"]["capabilities"]["tools"].is_object());
     rpc(&server, &reader, json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await.expect(202);
 
     // tools/list is the registry, exactly.
     let list =
         rpc(&server, &reader, json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"})).await.expect(200);
+    common::schema::assert_valid("2025-06-18", "ListToolsResult", &list.body["result"]);
     let mut listed: Vec<String> = list.body["result"]["tools"]
         .as_array()
         .unwrap()
@@ -68,6 +71,7 @@ async fn tools_mirror_the_registry_and_scopes_are_rechecked(backend: Backend) {
     .await
     .expect(200);
     assert!(call.body["result"]["isError"].is_null(), "{}", call.text);
+    common::schema::assert_valid("2025-06-18", "CallToolResult", &call.body["result"]);
     assert_eq!(call.body["result"]["structuredContent"]["members"][0]["email"], "admin@example.com");
 
     // Refused by scope, as a tool error, and audited.
@@ -76,6 +80,7 @@ async fn tools_mirror_the_registry_and_scopes_are_rechecked(backend: Backend) {
     .await
     .expect(200);
     assert_eq!(call.body["result"]["isError"], true);
+    common::schema::assert_valid("2025-06-18", "CallToolResult", &call.body["result"]);
     assert!(call.body["result"]["content"][0]["text"].as_str().unwrap().contains("403 insufficient_scope"));
     let audit = server.get("/api/orgs/acme/audit", Some(&admin)).await.expect(200);
     assert_eq!(audit.body["events"][0]["action"], "add_member");
@@ -105,6 +110,7 @@ async fn protocol_errors(backend: Backend) {
     .await;
     assert_eq!(r.body["error"]["code"], -32602);
     assert!(r.body["error"]["message"].as_str().unwrap().contains("nope"));
+    common::schema::assert_valid("2025-06-18", "JSONRPCError", &r.body);
     let r = rpc(&server, &token, json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "list_members", "arguments": {}}})).await;
     assert_eq!(r.body["error"]["code"], -32602);
     let r = rpc(&server, &token, json!({"jsonrpc": "2.0", "id": 1, "method": "resources/list"})).await;
@@ -143,3 +149,10 @@ async fn disabled_by_default(backend: Backend) {
 }
 
 backend_tests!(tools_mirror_the_registry_and_scopes_are_rechecked, protocol_errors, disabled_by_default);
+
+/// The schema oracle itself must be able to fail.
+#[test]
+#[should_panic(expected = "not a valid 2025-06-18 CallToolResult")]
+fn the_schema_oracle_rejects_invalid_messages() {
+    common::schema::assert_valid("2025-06-18", "CallToolResult", &json!({"content": "not a list"}));
+}
