@@ -94,6 +94,51 @@ fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     std::fs::write(path, contents).with_context(|| format!("creating {}", path.display()))
 }
 
+/// Why a ciphertext could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum CipherError {
+    /// Not something [`MasterKey::encrypt`] produced.
+    #[error("malformed ciphertext")]
+    Malformed,
+    /// Wrong key, wrong associated data, or tampered with.
+    #[error("ciphertext does not authenticate (wrong master key or tampered data)")]
+    Unauthentic,
+}
+
+/// Prefix of the current ciphertext format: AES-256-GCM, 96-bit random nonce.
+const CIPHER_V1: &str = "v1.";
+
+impl MasterKey {
+    /// Encrypts `plaintext` bound to `aad` (e.g. the owning row's id, so a ciphertext cannot be
+    /// moved to another row): `v1.<base64url(nonce ‖ ciphertext ‖ tag)>`.
+    pub fn encrypt(&self, purpose: &str, plaintext: &[u8], aad: &[u8]) -> String {
+        use aes_gcm::aead::{Aead, KeyInit, Payload};
+        let cipher = aes_gcm::Aes256Gcm::new_from_slice(&self.subkey(purpose)).expect("32-byte key");
+        let nonce: [u8; 12] = rand::rng().random();
+        let sealed = cipher
+            .encrypt(aes_gcm::Nonce::from_slice(&nonce), Payload { msg: plaintext, aad })
+            .expect("AES-GCM encryption cannot fail for in-memory buffers");
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&sealed);
+        format!("{CIPHER_V1}{}", URL_SAFE_NO_PAD.encode(out))
+    }
+
+    /// Opens what [`MasterKey::encrypt`] sealed with the same purpose and `aad`.
+    pub fn decrypt(&self, purpose: &str, sealed: &str, aad: &[u8]) -> Result<Vec<u8>, CipherError> {
+        use aes_gcm::aead::{Aead, KeyInit, Payload};
+        let body = sealed.strip_prefix(CIPHER_V1).ok_or(CipherError::Malformed)?;
+        let bytes = URL_SAFE_NO_PAD.decode(body).map_err(|_| CipherError::Malformed)?;
+        if bytes.len() < 12 + 16 {
+            return Err(CipherError::Malformed);
+        }
+        let (nonce, rest) = bytes.split_at(12);
+        let cipher = aes_gcm::Aes256Gcm::new_from_slice(&self.subkey(purpose)).expect("32-byte key");
+        cipher
+            .decrypt(aes_gcm::Nonce::from_slice(nonce), Payload { msg: rest, aad })
+            .map_err(|_| CipherError::Unauthentic)
+    }
+}
+
 /// A new random credential: `prefix` followed by 32 random bytes, base64url.
 pub fn new_token(prefix: &str) -> String {
     let bytes: [u8; 32] = rand::rng().random();
@@ -169,6 +214,22 @@ mod tests {
             assert_eq!(mode.mode() & 0o777, 0o600);
         }
         assert_ne!(k1.keyed_hash("a", b"x"), k1.keyed_hash("b", b"x"));
+    }
+
+    #[test]
+    fn sealed_values_open_only_with_the_same_key_purpose_and_aad() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = MasterKey::load(None, dir.path()).unwrap();
+        let sealed = key.encrypt("secret", b"hunter2", b"tool_1");
+        assert!(sealed.starts_with("v1.") && !sealed.contains("hunter2"));
+        assert_ne!(sealed, key.encrypt("secret", b"hunter2", b"tool_1"), "nonces are random");
+        assert_eq!(key.decrypt("secret", &sealed, b"tool_1").unwrap(), b"hunter2");
+        assert!(matches!(key.decrypt("secret", &sealed, b"tool_2"), Err(CipherError::Unauthentic)));
+        assert!(matches!(key.decrypt("session", &sealed, b"tool_1"), Err(CipherError::Unauthentic)));
+        let other = MasterKey::from_base64(&STANDARD.encode([7u8; 32])).unwrap();
+        assert!(matches!(other.decrypt("secret", &sealed, b"tool_1"), Err(CipherError::Unauthentic)));
+        assert!(matches!(key.decrypt("secret", "v1.AAAA", b""), Err(CipherError::Malformed)));
+        assert!(matches!(key.decrypt("secret", "garbage", b""), Err(CipherError::Malformed)));
     }
 
     #[test]
