@@ -8,6 +8,7 @@ use tokio::sync::RwLock;
 use crate::config::{Config, Mode};
 use crate::crypto::MasterKey;
 use crate::error::ApiError;
+use crate::gateway::Gateway;
 use crate::limiter::Limiter;
 use crate::mail::Mailer;
 use crate::metrics::Metrics;
@@ -30,6 +31,8 @@ pub struct App {
     pub mailer: Mailer,
     /// In-memory rate limits (per IP, per node).
     pub limiter: Limiter,
+    /// The data plane's caches and outbound client.
+    pub gateway: Gateway,
     /// The token a non-loopback `/init` must present.
     pub setup_token: String,
     /// When the process started.
@@ -44,7 +47,9 @@ impl App {
     /// Assembles the state.
     pub fn new(config: Config, store: Arc<dyn Store>, master_key: MasterKey, setup_token: String) -> Self {
         let mailer = Mailer::new(config.smtp_url.as_deref(), &config.smtp_from);
+        let gateway = Gateway::new(config.allow_private_networks);
         Self {
+            gateway,
             config,
             store,
             master_key,

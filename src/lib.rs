@@ -12,6 +12,7 @@ pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod error;
+pub mod gateway;
 pub mod limiter;
 pub mod mail;
 pub mod metrics;

@@ -29,6 +29,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::system::routes(openapi))
         .merge(api::rest::routes(&registry))
         .merge(api::mcp::routes(registry.clone()))
+        .merge(crate::gateway::routes())
         .fallback(|uri: OriginalUri| async move { ApiError::NoRoute(uri.path().to_string()).into_response() })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed.into_response() })
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
@@ -44,6 +45,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     let setup_token = config.setup_token.clone().unwrap_or_else(|| crypto::new_token("gh_setup_"));
     let state: AppState = Arc::new(App::new(config, store, master_key, setup_token));
     bootstrap::apply_configured_mode(&state).await?;
+    crate::gateway::spawn_background(&state);
     Ok(state)
 }
 
@@ -92,6 +94,8 @@ pub async fn serve(
         .with_graceful_shutdown(signal)
         .await
         .context("serving HTTP")?;
+    // Buffered counts must not be lost on a graceful stop.
+    state.gateway.keys.flush_usage(state.store.as_ref()).await;
     state.store.close().await;
     tracing::info!("stopped; database closed");
     Ok(())

@@ -5,6 +5,8 @@
 
 pub mod audit;
 pub mod dispatch;
+pub mod http_tools;
+pub mod keys;
 pub mod login;
 pub mod mcp;
 pub mod members;
@@ -12,6 +14,7 @@ pub mod openapi;
 pub mod orgs;
 pub mod registry;
 pub mod rest;
+pub mod servers;
 pub mod system;
 pub mod tokens;
 
@@ -24,6 +27,9 @@ pub fn registry() -> Registry {
     orgs::register(&mut r);
     members::register(&mut r);
     tokens::register(&mut r);
+    servers::register(&mut r);
+    http_tools::register(&mut r);
+    keys::register(&mut r);
     audit::register(&mut r);
     r
 }

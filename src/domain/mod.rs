@@ -1,5 +1,6 @@
 //! Rules that care neither about HTTP nor SQL.
 
+pub mod http_tool;
 pub mod ids;
 pub mod text;
 pub mod time;

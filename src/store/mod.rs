@@ -5,16 +5,22 @@
 //! What differs per backend — connection setup, durability pragmas, migrations folder — lives in
 //! [`sqlite`] and [`postgres`].
 
+pub mod keys;
 pub mod postgres;
 pub mod records;
+pub mod servers;
 pub mod sql;
+mod sql_keys;
+mod sql_servers;
 pub mod sqlite;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use keys::{ApiKeyRecord, KeyRotationRecord, KeyStore};
 pub use records::*;
+pub use servers::{HttpToolRecord, ServerRecord, ServerStore};
 
 /// A storage failure, typed so the API layer can map it.
 #[derive(Debug, thiserror::Error)]
@@ -37,14 +43,21 @@ pub enum StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Everything Gatehouse persists. Implementations must be safe to share between tasks.
+/// Resources beyond the foundation have their own traits (one file each) as supertraits.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: ServerStore + KeyStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Round trip to the database (for `/health`).
     async fn ping(&self) -> StoreResult<()>;
     /// Closes every connection cleanly (checkpointing SQLite's WAL).
     async fn close(&self);
+
+    /// Announces a change that caches on every node must see (`api_key:<hash>`, `server:<id>`).
+    async fn publish_change(&self, change: &str) -> StoreResult<()>;
+    /// Changes announced by any node (this one included). `*` means "drop every cache": sent
+    /// after the feed reconnects, when events may have been missed.
+    fn subscribe_changes(&self) -> tokio::sync::broadcast::Receiver<String>;
 
     /// Reads an instance setting.
     async fn setting_get(&self, key: &str) -> StoreResult<Option<String>>;

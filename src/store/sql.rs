@@ -10,15 +10,37 @@ use super::*;
 
 /// A [`Store`] over a pool of either backend.
 pub struct SqlStore {
-    pool: AnyPool,
+    pub(super) pool: AnyPool,
     backend: &'static str,
+    changes: tokio::sync::broadcast::Sender<String>,
+    closed: tokio::sync::watch::Sender<bool>,
 }
+
+/// Channel of change events on PostgreSQL.
+pub const CHANGES_CHANNEL: &str = "gatehouse_changes";
 
 impl SqlStore {
     /// Wraps a migrated pool.
     pub fn new(pool: AnyPool, backend: &'static str) -> Self {
-        Self { pool, backend }
+        let (changes, _) = tokio::sync::broadcast::channel(4096);
+        let (closed, _) = tokio::sync::watch::channel(false);
+        Self { pool, backend, changes, closed }
     }
+
+    /// Fires when the store is closed (background tasks stop on it).
+    pub fn closed_signal(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.closed.subscribe()
+    }
+
+    /// The local end of the change feed (the PostgreSQL listener forwards into it).
+    pub fn change_sender(&self) -> tokio::sync::broadcast::Sender<String> {
+        self.changes.clone()
+    }
+}
+
+/// Maps a unique-constraint violation to [`StoreError::Conflict`] (shared by the resource files).
+pub(super) fn conflict_on(what: &str) -> impl FnOnce(sqlx::Error) -> StoreError + '_ {
+    conflict(what)
 }
 
 /// Maps a unique-constraint violation to [`StoreError::Conflict`].
@@ -116,7 +138,22 @@ impl Store for SqlStore {
     }
 
     async fn close(&self) {
+        let _ = self.closed.send(true);
         self.pool.close().await;
+    }
+
+    async fn publish_change(&self, change: &str) -> StoreResult<()> {
+        if self.backend == "postgres" {
+            // Every node, this one included, hears it back through its listener.
+            query("SELECT pg_notify($1, $2)").bind(CHANGES_CHANNEL).bind(change).execute(&self.pool).await?;
+        } else {
+            let _ = self.changes.send(change.to_string());
+        }
+        Ok(())
+    }
+
+    fn subscribe_changes(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.changes.subscribe()
     }
 
     async fn setting_get(&self, key: &str) -> StoreResult<Option<String>> {

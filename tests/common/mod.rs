@@ -8,6 +8,8 @@
 
 #![allow(dead_code)]
 
+pub mod backend;
+pub mod mcp;
 pub mod schema;
 pub mod smtp;
 

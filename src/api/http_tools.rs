@@ -1,0 +1,314 @@
+//! HTTP tools of a server (seed 001 "Tools"): `/api/orgs/{org}/servers/{serverId}/tools`.
+//! Credentials are sealed with the master key and never returned.
+
+use axum::http::{Method, StatusCode};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::registry::{Access, NoInput, OpCtx, OpSpec, Registry};
+use super::servers::{announce, server_of};
+use crate::auth::Scope;
+use crate::domain::http_tool::{self, AuthType, HttpMethod, Parameter};
+use crate::domain::{ids, time};
+use crate::error::{ApiError, ApiResult};
+use crate::store::HttpToolRecord;
+
+/// Purpose under which tool credentials are sealed.
+pub const CREDENTIAL_PURPOSE: &str = "tool-credential";
+
+/// Auth as written: type, credential (write-only), header for api_key.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuthInput {
+    /// `none`, `bearer`, `api_key` or `basic`.
+    #[serde(rename = "type")]
+    kind: AuthType,
+    /// Raw token, key, or `username:password`; write-only.
+    credential: Option<String>,
+    /// Header that carries an api_key credential.
+    header: Option<String>,
+}
+
+/// Auth as shown: never the credential.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthView {
+    #[serde(rename = "type")]
+    kind: String,
+    credential_set: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    header: Option<String>,
+}
+
+/// An HTTP tool as the API shows it.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Tool {
+    tool_id: String,
+    server_id: String,
+    name: String,
+    description: String,
+    method: String,
+    endpoint_url: String,
+    parameters: Vec<Parameter>,
+    auth: AuthView,
+    timeout_ms: i64,
+    /// Generated from `parameters`.
+    input_schema: Value,
+    created_at: String,
+    updated_at: String,
+}
+
+impl Tool {
+    fn from_record(t: HttpToolRecord) -> ApiResult<Self> {
+        let parameters: Vec<Parameter> = serde_json::from_str(&t.parameters).map_err(ApiError::internal)?;
+        Ok(Self {
+            input_schema: http_tool::input_schema(&parameters),
+            tool_id: t.id,
+            server_id: t.server_id,
+            name: t.name,
+            description: t.description,
+            method: t.method,
+            endpoint_url: t.endpoint_url,
+            parameters,
+            auth: AuthView {
+                kind: t.auth_type,
+                credential_set: t.auth_credential.is_some(),
+                header: t.auth_header,
+            },
+            timeout_ms: t.timeout_ms,
+            created_at: time::iso(t.created_at),
+            updated_at: time::iso(t.updated_at),
+        })
+    }
+}
+
+/// `{"tool": …}`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ToolEnvelope {
+    tool: Tool,
+}
+
+/// `{"tools": […]}`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ToolList {
+    tools: Vec<Tool>,
+}
+
+/// Input of `create_tool`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CreateTool {
+    /// snake_case name the model sees; unique in the server.
+    name: String,
+    /// What the tool does (shown to the model).
+    description: String,
+    /// HTTP method.
+    method: HttpMethod,
+    /// Absolute URL with `{param}` placeholders for path parameters.
+    endpoint_url: String,
+    /// Arguments and where they go.
+    #[serde(default)]
+    parameters: Vec<Parameter>,
+    /// How to authenticate to the API (default none).
+    auth: Option<AuthInput>,
+    /// Per-call timeout (default 30000, at most 120000).
+    timeout_ms: Option<i64>,
+}
+
+/// Input of `update_tool`: any field of `create_tool`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UpdateTool {
+    name: Option<String>,
+    description: Option<String>,
+    method: Option<HttpMethod>,
+    endpoint_url: Option<String>,
+    parameters: Option<Vec<Parameter>>,
+    /// Without `credential`, the stored credential is kept (if the type is unchanged).
+    auth: Option<AuthInput>,
+    timeout_ms: Option<i64>,
+}
+
+/// Registers the tool operations.
+pub fn register(r: &mut Registry) {
+    let base = "/api/orgs/{org}/servers/{serverId}/tools";
+    let one = "/api/orgs/{org}/servers/{serverId}/tools/{toolId}";
+    r.add(
+        OpSpec::new(
+            "list_tools",
+            Method::GET,
+            base,
+            Access::Org(Scope::ServersRead),
+            "List a server's HTTP tools.",
+        ),
+        list,
+    );
+    r.add(
+        OpSpec::new(
+            "create_tool",
+            Method::POST,
+            base,
+            Access::Org(Scope::ServersWrite),
+            "Map a new MCP tool onto an HTTP endpoint.",
+        )
+        .status(StatusCode::CREATED),
+        create,
+    );
+    r.add(
+        OpSpec::new("get_tool", Method::GET, one, Access::Org(Scope::ServersRead), "Read an HTTP tool."),
+        get,
+    );
+    r.add(
+        OpSpec::new(
+            "update_tool",
+            Method::PATCH,
+            one,
+            Access::Org(Scope::ServersWrite),
+            "Change an HTTP tool.",
+        ),
+        update,
+    );
+    r.add(
+        OpSpec::new(
+            "delete_tool",
+            Method::DELETE,
+            one,
+            Access::Org(Scope::ServersWrite),
+            "Delete an HTTP tool.",
+        )
+        .status(StatusCode::NO_CONTENT),
+        delete,
+    );
+}
+
+fn description(raw: &str) -> ApiResult<String> {
+    let d = raw.trim();
+    if d.is_empty() || d.chars().count() > 4000 {
+        return Err(ApiError::bad_request("description must be 1 to 4000 characters"));
+    }
+    Ok(d.to_string())
+}
+
+/// Applies an auth input to a tool record, sealing the credential.
+fn apply_auth(ctx: &OpCtx, tool: &mut HttpToolRecord, auth: AuthInput) -> ApiResult<()> {
+    let same_type = tool.auth_type == auth.kind.as_str();
+    tool.auth_type = auth.kind.as_str().to_string();
+    tool.auth_header = if auth.kind == AuthType::ApiKey { auth.header.clone() } else { None };
+    if auth.kind == AuthType::None {
+        if auth.credential.is_some() || auth.header.is_some() {
+            return Err(ApiError::bad_request("auth type none takes no credential or header"));
+        }
+        tool.auth_credential = None;
+        return Ok(());
+    }
+    match auth.credential {
+        Some(credential) => {
+            http_tool::validate_credential(auth.kind, &credential, auth.header.as_deref())
+                .map_err(ApiError::BadRequest)?;
+            let sealed =
+                ctx.state.master_key.encrypt(CREDENTIAL_PURPOSE, credential.as_bytes(), tool.id.as_bytes());
+            tool.auth_credential = Some(sealed);
+        }
+        None if same_type && tool.auth_credential.is_some() => {
+            if auth.kind == AuthType::ApiKey && tool.auth_header.is_none() {
+                return Err(ApiError::bad_request("auth.header is required for api_key"));
+            }
+        }
+        None => {
+            return Err(ApiError::bad_request(format!(
+                "auth type {} needs a credential",
+                auth.kind.as_str()
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn check(tool: &HttpToolRecord) -> ApiResult<()> {
+    http_tool::validate_name(&tool.name).map_err(ApiError::BadRequest)?;
+    let parameters: Vec<Parameter> = serde_json::from_str(&tool.parameters).map_err(ApiError::internal)?;
+    http_tool::validate(&tool.endpoint_url, &parameters, tool.timeout_ms).map_err(ApiError::BadRequest)
+}
+
+async fn list(ctx: OpCtx, _: NoInput) -> ApiResult<ToolList> {
+    let server = server_of(&ctx).await?;
+    let tools = ctx.state.store.tool_list(&server.org_id, &server.id).await?;
+    Ok(ToolList { tools: tools.into_iter().map(Tool::from_record).collect::<ApiResult<_>>()? })
+}
+
+async fn create(ctx: OpCtx, input: CreateTool) -> ApiResult<ToolEnvelope> {
+    let server = server_of(&ctx).await?;
+    let now = time::now_ms();
+    let mut tool = HttpToolRecord {
+        id: ids::new_id("tool"),
+        server_id: server.id.clone(),
+        org_id: server.org_id.clone(),
+        name: input.name,
+        description: description(&input.description)?,
+        method: input.method.as_str().to_string(),
+        endpoint_url: input.endpoint_url.trim().to_string(),
+        parameters: serde_json::to_string(&input.parameters).map_err(ApiError::internal)?,
+        auth_type: "none".into(),
+        auth_header: None,
+        auth_credential: None,
+        timeout_ms: input.timeout_ms.unwrap_or(http_tool::DEFAULT_TIMEOUT_MS),
+        created_at: now,
+        updated_at: now,
+    };
+    check(&tool)?;
+    if let Some(auth) = input.auth {
+        apply_auth(&ctx, &mut tool, auth)?;
+    }
+    ctx.state.store.tool_create(&tool).await?;
+    announce(&ctx, &server.id).await?;
+    Ok(ToolEnvelope { tool: Tool::from_record(tool)? })
+}
+
+async fn tool_of(ctx: &OpCtx) -> ApiResult<HttpToolRecord> {
+    let server = server_of(ctx).await?;
+    let tool_id = ctx.param("toolId")?;
+    ctx.state.store.tool_get(&server.org_id, &server.id, tool_id).await?.ok_or(ApiError::NotFound("tool"))
+}
+
+async fn get(ctx: OpCtx, _: NoInput) -> ApiResult<ToolEnvelope> {
+    Ok(ToolEnvelope { tool: Tool::from_record(tool_of(&ctx).await?)? })
+}
+
+async fn update(ctx: OpCtx, input: UpdateTool) -> ApiResult<ToolEnvelope> {
+    let mut tool = tool_of(&ctx).await?;
+    if let Some(name) = input.name {
+        tool.name = name;
+    }
+    if let Some(d) = input.description {
+        tool.description = description(&d)?;
+    }
+    if let Some(m) = input.method {
+        tool.method = m.as_str().to_string();
+    }
+    if let Some(url) = input.endpoint_url {
+        tool.endpoint_url = url.trim().to_string();
+    }
+    if let Some(p) = input.parameters {
+        tool.parameters = serde_json::to_string(&p).map_err(ApiError::internal)?;
+    }
+    if let Some(t) = input.timeout_ms {
+        tool.timeout_ms = t;
+    }
+    check(&tool)?;
+    if let Some(auth) = input.auth {
+        apply_auth(&ctx, &mut tool, auth)?;
+    }
+    tool.updated_at = time::now_ms();
+    ctx.state.store.tool_update(&tool).await?;
+    announce(&ctx, &tool.server_id).await?;
+    Ok(ToolEnvelope { tool: Tool::from_record(tool)? })
+}
+
+async fn delete(ctx: OpCtx, _: NoInput) -> ApiResult<()> {
+    let tool = tool_of(&ctx).await?;
+    ctx.state.store.tool_delete(&tool.org_id, &tool.server_id, &tool.id).await?;
+    announce(&ctx, &tool.server_id).await?;
+    Ok(())
+}

@@ -1,0 +1,546 @@
+//! The Streamable HTTP endpoint `/mcp/{org}/{server}`: one URL for every revision.
+//!
+//! Which revision a POST speaks is decided per request (see `docs/PROTOCOL.md`):
+//! an `Mcp-Session-Id` means the stateful revision sealed in it; `initialize` starts a stateful
+//! session; a request whose `_meta` carries `io.modelcontextprotocol/protocolVersion` (or that
+//! declares `MCP-Protocol-Version: 2026-07-28`) is stateless 2026-07-28; anything else lacks a
+//! session and is refused. This file does HTTP only; methods live in [`super::router`].
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use futures_util::stream;
+use serde_json::{Map, Value, json};
+
+use super::directory::ServerEntry;
+use super::router::{self, RpcError, STATELESS, code};
+use super::session::Session;
+use crate::api::rest::{is_json, read_body};
+use crate::app::AppState;
+use crate::config::Mode;
+use crate::domain::time;
+use crate::error::ApiError;
+
+/// Header carrying the session id.
+pub const SESSION_HEADER: &str = "mcp-session-id";
+/// Header carrying the protocol revision.
+pub const VERSION_HEADER: &str = "mcp-protocol-version";
+const META_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
+
+/// An answer before any JSON-RPC id is known.
+fn http_error(status: StatusCode, code: i64, message: impl Into<String>) -> Response {
+    let body = json!({"jsonrpc": "2.0", "id": null, "error": {"code": code, "message": message.into()}});
+    (status, axum::Json(body)).into_response()
+}
+
+fn rpc_response(status: u16, message: Value, sse: bool, session: Option<&str>) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    let mut response = if sse {
+        let event = format!("event: message\ndata: {}\n\n", message);
+        let mut r = (status, event).into_response();
+        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+        r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        r.headers_mut().insert("x-accel-buffering", HeaderValue::from_static("no"));
+        r
+    } else {
+        (status, axum::Json(message)).into_response()
+    };
+    if let Some(id) = session.and_then(|s| HeaderValue::from_str(s).ok()) {
+        response.headers_mut().insert(SESSION_HEADER, id);
+    }
+    response
+}
+
+/// Whether the client wants SSE rather than JSON (only when it does not accept JSON).
+fn wants_sse(headers: &HeaderMap) -> bool {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    accept.contains("text/event-stream") && !accept.contains("application/json") && !accept.contains("*/*")
+}
+
+/// Origin check against DNS rebinding (transports § Security): a present Origin must be this
+/// server's public origin or a loopback origin.
+fn origin_allowed(state: &AppState, headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else { return true };
+    let Ok(origin) = origin.to_str() else { return false };
+    if origin.trim_end_matches('/') == state.config.public_url.trim_end_matches('/') {
+        return true;
+    }
+    match url::Url::parse(origin) {
+        Ok(u) => matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]")),
+        Err(_) => false,
+    }
+}
+
+/// Who is calling, per the API key.
+struct Caller {
+    key_id: String,
+}
+
+/// Resolves the server and checks the API key (dev mode needs none).
+async fn authorize(
+    state: &AppState,
+    headers: &HeaderMap,
+    org: &str,
+    slug: &str,
+) -> Result<(Arc<ServerEntry>, Caller), Response> {
+    let dev = matches!(state.mode().await, Ok(Some(Mode::Dev)));
+    if !dev && !matches!(state.mode().await, Ok(Some(_))) {
+        return Err(ApiError::NotInitialized.into_response());
+    }
+    let entry = state
+        .gateway
+        .directory
+        .get(state.store.as_ref(), &state.master_key, org, slug)
+        .await
+        .map_err(|e| ApiError::from(e).into_response())?;
+    let raw_key = api_key(headers);
+    let Some(entry) = entry else {
+        // Unknown servers look the same to everyone; no key needed to learn nothing.
+        return Err(http_error(StatusCode::NOT_FOUND, code::INVALID_REQUEST, "no such MCP server"));
+    };
+    let caller = match raw_key {
+        None if dev => Caller { key_id: String::new() },
+        None => {
+            return Err(http_error(
+                StatusCode::UNAUTHORIZED,
+                code::INVALID_REQUEST,
+                "missing API key: send X-API-Key",
+            ));
+        }
+        Some(raw) => {
+            let info = state
+                .gateway
+                .keys
+                .verify(state.store.as_ref(), raw)
+                .await
+                .map_err(|e| ApiError::from(e).into_response())?;
+            match info {
+                Some(info) if info.server_id == entry.server.id => Caller { key_id: info.key_id },
+                _ => {
+                    return Err(http_error(
+                        StatusCode::UNAUTHORIZED,
+                        code::INVALID_REQUEST,
+                        "invalid API key for this server",
+                    ));
+                }
+            }
+        }
+    };
+    if entry.disabled() {
+        return Err(http_error(StatusCode::FORBIDDEN, code::INVALID_REQUEST, "this MCP server is disabled"));
+    }
+    Ok((entry, caller))
+}
+
+/// The API key: `X-API-Key`, or `Authorization: Bearer mcp_…` for clients that only send that.
+fn api_key(headers: &HeaderMap) -> Option<&str> {
+    if let Some(v) = headers.get("x-api-key") {
+        return v.to_str().ok().map(str::trim);
+    }
+    let auth = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = auth.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// `POST /mcp/{org}/{server}`.
+pub async fn post(
+    State(state): State<AppState>,
+    Path((org, slug)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    if !origin_allowed(&state, &headers) {
+        return http_error(StatusCode::FORBIDDEN, code::INVALID_REQUEST, "Origin not allowed");
+    }
+    let (entry, caller) = match authorize(&state, &headers, &org, &slug).await {
+        Ok(ok) => ok,
+        Err(response) => return response,
+    };
+    let bytes = match read_body(&headers, body, state.config.max_body_bytes).await {
+        Ok(b) => b,
+        Err(_) => {
+            return http_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                code::INVALID_REQUEST,
+                "request body too large",
+            );
+        }
+    };
+    if !is_json(&headers) {
+        return http_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            code::INVALID_REQUEST,
+            "Content-Type must be application/json",
+        );
+    }
+    let message: Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(e) => return http_error(StatusCode::BAD_REQUEST, code::PARSE_ERROR, format!("parse error: {e}")),
+    };
+    if !caller.key_id.is_empty() {
+        state.gateway.keys.record_use(&caller.key_id);
+    }
+    let sse = wants_sse(&headers);
+
+    // A session id decides the revision for everything that follows initialize.
+    if let Some(id) = headers.get(SESSION_HEADER) {
+        let session = match open_session(&state, &entry, &caller, id).await {
+            Ok(s) => s,
+            Err(response) => return response,
+        };
+        if let Some(v) = headers.get(VERSION_HEADER).and_then(|v| v.to_str().ok()) {
+            if v != session.v {
+                return http_error(
+                    StatusCode::BAD_REQUEST,
+                    code::INVALID_REQUEST,
+                    format!("MCP-Protocol-Version {v} does not match this session's {}", session.v),
+                );
+            }
+        }
+        return stateful(&state, &entry, &session.v, message, sse, None).await;
+    }
+    let Some(obj) = message.as_object() else {
+        return http_error(
+            StatusCode::BAD_REQUEST,
+            code::INVALID_REQUEST,
+            "expected a JSON-RPC request (batches need a 2025-03-26 session)",
+        );
+    };
+    if obj.get("method").and_then(Value::as_str) == Some("initialize") {
+        return initialize(&state, &entry, &caller, obj, sse).await;
+    }
+    let meta_version = obj
+        .get("params")
+        .and_then(|p| p.get("_meta"))
+        .and_then(|m| m.get(META_VERSION))
+        .and_then(Value::as_str);
+    let header_version = headers.get(VERSION_HEADER).and_then(|v| v.to_str().ok());
+    if meta_version.is_some() || header_version == Some(STATELESS) {
+        return stateless(&state, &entry, &headers, obj, meta_version, sse).await;
+    }
+    http_error(
+        StatusCode::BAD_REQUEST,
+        code::INVALID_REQUEST,
+        "no Mcp-Session-Id: send initialize first, or use protocol 2026-07-28 with _meta",
+    )
+}
+
+async fn open_session(
+    state: &AppState,
+    entry: &ServerEntry,
+    caller: &Caller,
+    id: &HeaderValue,
+) -> Result<Session, Response> {
+    let not_found = || {
+        http_error(
+            StatusCode::NOT_FOUND,
+            code::INVALID_REQUEST,
+            "session not found or ended: initialize again",
+        )
+    };
+    let id = id.to_str().map_err(|_| not_found())?;
+    let session = Session::open(&state.master_key, id, time::now_ms()).ok_or_else(not_found)?;
+    // A session belongs to the server and the key that opened it.
+    if session.s != entry.server.id || (session.k != caller.key_id) {
+        return Err(not_found());
+    }
+    match state.gateway.sessions.is_ended(state.store.as_ref(), id).await {
+        Ok(false) => Ok(session),
+        Ok(true) => Err(not_found()),
+        Err(e) => Err(ApiError::from(e).into_response()),
+    }
+}
+
+async fn initialize(
+    state: &AppState,
+    entry: &ServerEntry,
+    caller: &Caller,
+    obj: &Map<String, Value>,
+    sse: bool,
+) -> Response {
+    let Some(id) = obj.get("id").filter(|id| is_id(id)).cloned() else {
+        return http_error(
+            StatusCode::BAD_REQUEST,
+            code::INVALID_REQUEST,
+            "initialize must be a request with an id",
+        );
+    };
+    let requested = obj.get("params").and_then(|p| p.get("protocolVersion")).and_then(Value::as_str);
+    let version = router::negotiate(requested);
+    let session = Session {
+        o: entry.server.org_id.clone(),
+        s: entry.server.id.clone(),
+        k: caller.key_id.clone(),
+        v: version.to_string(),
+        t: time::now_ms(),
+    };
+    let session_id = session.mint(&state.master_key);
+    let result = router::initialize_result(entry, version);
+    rpc_response(200, json!({"jsonrpc": "2.0", "id": id, "result": result}), sse, Some(&session_id))
+}
+
+fn is_id(id: &Value) -> bool {
+    id.is_string() || id.is_i64() || id.is_u64()
+}
+
+/// Requests within a stateful session (batches allowed in 2025-03-26 only).
+async fn stateful(
+    state: &AppState,
+    entry: &Arc<ServerEntry>,
+    version: &str,
+    message: Value,
+    sse: bool,
+    session: Option<&str>,
+) -> Response {
+    match message {
+        Value::Array(items) => {
+            if version != "2025-03-26" {
+                return http_error(
+                    StatusCode::BAD_REQUEST,
+                    code::INVALID_REQUEST,
+                    format!("batches are not supported in {version}"),
+                );
+            }
+            if items.is_empty() {
+                return http_error(StatusCode::BAD_REQUEST, code::INVALID_REQUEST, "empty batch");
+            }
+            let mut replies = Vec::new();
+            for item in items {
+                if let Some(reply) = one_stateful(state, entry, version, item).await {
+                    replies.push(reply.1);
+                }
+            }
+            if replies.is_empty() {
+                return StatusCode::ACCEPTED.into_response();
+            }
+            rpc_response(200, Value::Array(replies), sse, session)
+        }
+        single => match one_stateful(state, entry, version, single).await {
+            None => StatusCode::ACCEPTED.into_response(),
+            Some((status, reply)) => rpc_response(status, reply, sse, session),
+        },
+    }
+}
+
+/// One message of a stateful session; `None` for notifications and client responses.
+async fn one_stateful(
+    state: &AppState,
+    entry: &Arc<ServerEntry>,
+    version: &str,
+    message: Value,
+) -> Option<(u16, Value)> {
+    let Some(obj) = message.as_object().filter(|o| o.get("jsonrpc") == Some(&json!("2.0"))) else {
+        return Some((
+            400,
+            RpcError::new(code::INVALID_REQUEST, "not a JSON-RPC 2.0 message").to_message(Value::Null),
+        ));
+    };
+    let Some(method) = obj.get("method").and_then(Value::as_str) else {
+        return None; // a response to a server request; HTTP tools never send any
+    };
+    let Some(id) = obj.get("id").cloned() else {
+        return None; // a notification (initialized, cancelled, …)
+    };
+    if !is_id(&id) {
+        return Some((
+            400,
+            RpcError::new(code::INVALID_REQUEST, "id must be a string or an integer").to_message(Value::Null),
+        ));
+    }
+    let params = match obj.get("params") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(p)) => p.clone(),
+        Some(_) => {
+            return Some((
+                200,
+                RpcError::new(code::INVALID_PARAMS, "params must be an object").to_message(id),
+            ));
+        }
+    };
+    if method == "initialize" {
+        return Some((
+            200,
+            RpcError::new(code::INVALID_REQUEST, "this session is already initialized").to_message(id),
+        ));
+    }
+    Some(match router::handle(state, entry, version, method, &params).await {
+        Ok(result) => (200, json!({"jsonrpc": "2.0", "id": id, "result": result})),
+        Err(err) => (err.status, err.to_message(id)),
+    })
+}
+
+/// Decodes an `Mcp-Name`/`Mcp-Param-*` value (`=?base64?…?=` sentinel, transports § Value Encoding).
+fn decode_header_value(raw: &str) -> Option<String> {
+    match raw.strip_prefix("=?base64?").and_then(|r| r.strip_suffix("?=")) {
+        Some(b64) => {
+            let bytes = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
+            String::from_utf8(bytes).ok()
+        }
+        None => Some(raw.to_string()),
+    }
+}
+
+/// A stateless 2026-07-28 request (transports § Request Metadata, § Server Validation).
+async fn stateless(
+    state: &AppState,
+    entry: &Arc<ServerEntry>,
+    headers: &HeaderMap,
+    obj: &Map<String, Value>,
+    meta_version: Option<&str>,
+    sse: bool,
+) -> Response {
+    let id = obj.get("id").cloned().unwrap_or(Value::Null);
+    let mismatch = |message: String| {
+        let err = RpcError::new(code::HEADER_MISMATCH, message).with_status(400);
+        rpc_response(400, err.to_message(id.clone()), false, None)
+    };
+    let Some(method) = obj.get("method").and_then(Value::as_str) else {
+        return http_error(StatusCode::BAD_REQUEST, code::INVALID_REQUEST, "expected a JSON-RPC request");
+    };
+    let header_version = headers.get(VERSION_HEADER).and_then(|v| v.to_str().ok());
+    let requested = meta_version.or(header_version).unwrap_or_default();
+    if !router::ALL.contains(&requested) || requested != STATELESS {
+        let mut err =
+            RpcError::new(code::UNSUPPORTED_VERSION, format!("unsupported protocol version {requested:?}"));
+        err.data = Some(json!({"supported": [STATELESS], "requested": requested}));
+        return rpc_response(400, err.to_message(id), false, None);
+    }
+    match header_version {
+        None => return mismatch("missing MCP-Protocol-Version header".into()),
+        Some(h) if Some(h) != meta_version => {
+            return mismatch(format!(
+                "MCP-Protocol-Version header {h} does not match _meta {}",
+                meta_version.unwrap_or("(absent)")
+            ));
+        }
+        _ => {}
+    }
+    match headers.get("mcp-method").and_then(|v| v.to_str().ok()) {
+        None => return mismatch("missing Mcp-Method header".into()),
+        Some(h) if h != method => {
+            return mismatch(format!("Mcp-Method header {h} does not match body method {method}"));
+        }
+        _ => {}
+    }
+    let params = match obj.get("params") {
+        Some(Value::Object(p)) => p.clone(),
+        _ => Map::new(),
+    };
+    if matches!(method, "tools/call" | "prompts/get" | "resources/read") {
+        let body_name = params.get("name").or_else(|| params.get("uri")).and_then(Value::as_str);
+        let header_name = headers.get("mcp-name").and_then(|v| v.to_str().ok()).map(decode_header_value);
+        match (header_name, body_name) {
+            (None, _) => return mismatch("missing Mcp-Name header".into()),
+            (Some(None), _) => return mismatch("Mcp-Name header is not valid base64".into()),
+            (Some(Some(h)), Some(b)) if h == b => {}
+            (Some(Some(h)), b) => {
+                return mismatch(format!(
+                    "Mcp-Name header {h} does not match body {}",
+                    b.unwrap_or("(absent)")
+                ));
+            }
+        }
+    }
+    if obj.get("id").is_none() {
+        return StatusCode::ACCEPTED.into_response();
+    }
+    if !is_id(&id) {
+        return http_error(
+            StatusCode::BAD_REQUEST,
+            code::INVALID_REQUEST,
+            "id must be a string or an integer",
+        );
+    }
+    match router::handle(state, entry, STATELESS, method, &params).await {
+        Ok(result) => rpc_response(200, json!({"jsonrpc": "2.0", "id": id, "result": result}), sse, None),
+        Err(err) => rpc_response(err.status, err.to_message(id), sse && err.status == 200, None),
+    }
+}
+
+/// `GET /mcp/{org}/{server}`: the standalone SSE stream of a stateful session (HTTP-tool
+/// servers send nothing on it but keep-alives); 405 without a session (2026-07-28 has none).
+pub async fn get(
+    State(state): State<AppState>,
+    Path((org, slug)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if !origin_allowed(&state, &headers) {
+        return http_error(StatusCode::FORBIDDEN, code::INVALID_REQUEST, "Origin not allowed");
+    }
+    let Some(id) = headers.get(SESSION_HEADER).cloned() else {
+        return method_not_allowed();
+    };
+    let (entry, caller) = match authorize(&state, &headers, &org, &slug).await {
+        Ok(ok) => ok,
+        Err(response) => return response,
+    };
+    if let Err(response) = open_session(&state, &entry, &caller, &id).await {
+        return response;
+    }
+    let keepalive = stream::unfold((), |()| async {
+        tokio::time::sleep(Duration::from_secs(15)).await;
+        Some((Ok::<_, Infallible>(axum::body::Bytes::from_static(b":\n\n")), ()))
+    });
+    let mut response = Response::new(Body::from_stream(keepalive));
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response.headers_mut().insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response
+}
+
+/// `DELETE /mcp/{org}/{server}`: ends a session (404 if unknown; 405 without one).
+pub async fn delete(
+    State(state): State<AppState>,
+    Path((org, slug)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if !origin_allowed(&state, &headers) {
+        return http_error(StatusCode::FORBIDDEN, code::INVALID_REQUEST, "Origin not allowed");
+    }
+    let Some(id) = headers.get(SESSION_HEADER).cloned() else {
+        return method_not_allowed();
+    };
+    let (entry, caller) = match authorize(&state, &headers, &org, &slug).await {
+        Ok(ok) => ok,
+        Err(response) => return response,
+    };
+    let session = match open_session(&state, &entry, &caller, &id).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let id = id.to_str().unwrap_or_default();
+    match state.gateway.sessions.end(state.store.as_ref(), id, &session).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+fn method_not_allowed() -> Response {
+    let mut r = http_error(StatusCode::METHOD_NOT_ALLOWED, code::INVALID_REQUEST, "method not allowed");
+    r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+    r
+}
+
+/// Any other method on the endpoint.
+pub async fn other(method: Method) -> Response {
+    let _ = method;
+    method_not_allowed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_sentinel_values_decode() {
+        assert_eq!(decode_header_value("get_weather").as_deref(), Some("get_weather"));
+        assert_eq!(decode_header_value("=?base64?SGVsbG8sIOS4lueVjA==?=").as_deref(), Some("Hello, 世界"));
+        assert_eq!(decode_header_value("=?base64?!!!?="), None);
+    }
+}

@@ -1,0 +1,71 @@
+//! Servers and their HTTP tools: the rows, and the [`ServerStore`] trait.
+
+use async_trait::async_trait;
+
+use super::StoreResult;
+
+/// A server: a virtual MCP endpoint of an org.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerRecord {
+    pub id: String,
+    pub org_id: String,
+    pub name: String,
+    pub slug: String,
+    pub description: String,
+    /// `active` or `disabled`.
+    pub status: String,
+    pub created_at: i64,
+}
+
+/// An HTTP tool of a server. `parameters` is the JSON array as validated by the domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpToolRecord {
+    pub id: String,
+    pub server_id: String,
+    pub org_id: String,
+    pub name: String,
+    pub description: String,
+    pub method: String,
+    pub endpoint_url: String,
+    pub parameters: String,
+    pub auth_type: String,
+    pub auth_header: Option<String>,
+    /// Sealed with the master key (purpose `tool-credential`, bound to the tool id).
+    pub auth_credential: Option<String>,
+    pub timeout_ms: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// Persistence of servers and HTTP tools. Every lookup is scoped by org (and server).
+#[async_trait]
+pub trait ServerStore {
+    /// Creates a server (409 on a duplicate slug in the org).
+    async fn server_create(&self, server: &ServerRecord) -> StoreResult<()>;
+    /// Servers of an org, oldest first.
+    async fn server_list(&self, org_id: &str) -> StoreResult<Vec<ServerRecord>>;
+    /// One server of an org by id.
+    async fn server_get(&self, org_id: &str, server_id: &str) -> StoreResult<Option<ServerRecord>>;
+    /// One server of an org by slug.
+    async fn server_by_slug(&self, org_id: &str, slug: &str) -> StoreResult<Option<ServerRecord>>;
+    /// Changes name, slug, description, status.
+    async fn server_update(&self, server: &ServerRecord) -> StoreResult<()>;
+    /// Deletes a server with its tools and keys.
+    async fn server_delete(&self, org_id: &str, server_id: &str) -> StoreResult<()>;
+
+    /// Creates a tool (409 on a duplicate name in the server).
+    async fn tool_create(&self, tool: &HttpToolRecord) -> StoreResult<()>;
+    /// Tools of a server, by name.
+    async fn tool_list(&self, org_id: &str, server_id: &str) -> StoreResult<Vec<HttpToolRecord>>;
+    /// One tool.
+    async fn tool_get(
+        &self,
+        org_id: &str,
+        server_id: &str,
+        tool_id: &str,
+    ) -> StoreResult<Option<HttpToolRecord>>;
+    /// Replaces a tool's definition.
+    async fn tool_update(&self, tool: &HttpToolRecord) -> StoreResult<()>;
+    /// Deletes a tool; false when there was none.
+    async fn tool_delete(&self, org_id: &str, server_id: &str, tool_id: &str) -> StoreResult<bool>;
+}

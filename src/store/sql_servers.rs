@@ -1,0 +1,210 @@
+//! [`ServerStore`] for [`SqlStore`].
+
+use async_trait::async_trait;
+use sqlx::any::AnyRow;
+use sqlx::{Row, query};
+
+use super::servers::{HttpToolRecord, ServerRecord, ServerStore};
+use super::sql::{SqlStore, conflict_on};
+use super::{StoreError, StoreResult};
+
+const SERVER_COLUMNS: &str = "SELECT id, org_id, name, slug, description, status, created_at FROM servers";
+const TOOL_COLUMNS: &str = "SELECT id, server_id, org_id, name, description, method, endpoint_url, parameters, \
+     auth_type, auth_header, auth_credential, timeout_ms, created_at, updated_at FROM http_tools";
+
+fn server_row(r: &AnyRow) -> Result<ServerRecord, sqlx::Error> {
+    Ok(ServerRecord {
+        id: r.try_get("id")?,
+        org_id: r.try_get("org_id")?,
+        name: r.try_get("name")?,
+        slug: r.try_get("slug")?,
+        description: r.try_get("description")?,
+        status: r.try_get("status")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+fn tool_row(r: &AnyRow) -> Result<HttpToolRecord, sqlx::Error> {
+    Ok(HttpToolRecord {
+        id: r.try_get("id")?,
+        server_id: r.try_get("server_id")?,
+        org_id: r.try_get("org_id")?,
+        name: r.try_get("name")?,
+        description: r.try_get("description")?,
+        method: r.try_get("method")?,
+        endpoint_url: r.try_get("endpoint_url")?,
+        parameters: r.try_get("parameters")?,
+        auth_type: r.try_get("auth_type")?,
+        auth_header: r.try_get("auth_header")?,
+        auth_credential: r.try_get("auth_credential")?,
+        timeout_ms: r.try_get("timeout_ms")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+#[async_trait]
+impl ServerStore for SqlStore {
+    async fn server_create(&self, s: &ServerRecord) -> StoreResult<()> {
+        query(
+            "INSERT INTO servers (id, org_id, name, slug, description, status, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&s.id)
+        .bind(&s.org_id)
+        .bind(&s.name)
+        .bind(&s.slug)
+        .bind(&s.description)
+        .bind(&s.status)
+        .bind(s.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(conflict_on("a server with this slug"))?;
+        Ok(())
+    }
+
+    async fn server_list(&self, org_id: &str) -> StoreResult<Vec<ServerRecord>> {
+        let rows = query(&format!("{SERVER_COLUMNS} WHERE org_id = $1 ORDER BY created_at, id"))
+            .bind(org_id)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(server_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn server_get(&self, org_id: &str, server_id: &str) -> StoreResult<Option<ServerRecord>> {
+        let row = query(&format!("{SERVER_COLUMNS} WHERE org_id = $1 AND id = $2"))
+            .bind(org_id)
+            .bind(server_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(server_row).transpose()?)
+    }
+
+    async fn server_by_slug(&self, org_id: &str, slug: &str) -> StoreResult<Option<ServerRecord>> {
+        let row = query(&format!("{SERVER_COLUMNS} WHERE org_id = $1 AND slug = $2"))
+            .bind(org_id)
+            .bind(slug)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(server_row).transpose()?)
+    }
+
+    async fn server_update(&self, s: &ServerRecord) -> StoreResult<()> {
+        let done = query(
+            "UPDATE servers SET name = $3, slug = $4, description = $5, status = $6 WHERE org_id = $1 AND id = $2",
+        )
+        .bind(&s.org_id)
+        .bind(&s.id)
+        .bind(&s.name)
+        .bind(&s.slug)
+        .bind(&s.description)
+        .bind(&s.status)
+        .execute(&self.pool)
+        .await
+        .map_err(conflict_on("a server with this slug"))?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("server"));
+        }
+        Ok(())
+    }
+
+    async fn server_delete(&self, org_id: &str, server_id: &str) -> StoreResult<()> {
+        let done = query("DELETE FROM servers WHERE org_id = $1 AND id = $2")
+            .bind(org_id)
+            .bind(server_id)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("server"));
+        }
+        Ok(())
+    }
+
+    async fn tool_create(&self, t: &HttpToolRecord) -> StoreResult<()> {
+        query(
+            "INSERT INTO http_tools (id, server_id, org_id, name, description, method, endpoint_url, parameters, \
+             auth_type, auth_header, auth_credential, timeout_ms, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(&t.id)
+        .bind(&t.server_id)
+        .bind(&t.org_id)
+        .bind(&t.name)
+        .bind(&t.description)
+        .bind(&t.method)
+        .bind(&t.endpoint_url)
+        .bind(&t.parameters)
+        .bind(&t.auth_type)
+        .bind(&t.auth_header)
+        .bind(&t.auth_credential)
+        .bind(t.timeout_ms)
+        .bind(t.created_at)
+        .bind(t.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(conflict_on("a tool with this name"))?;
+        Ok(())
+    }
+
+    async fn tool_list(&self, org_id: &str, server_id: &str) -> StoreResult<Vec<HttpToolRecord>> {
+        let rows = query(&format!("{TOOL_COLUMNS} WHERE org_id = $1 AND server_id = $2 ORDER BY name"))
+            .bind(org_id)
+            .bind(server_id)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(tool_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn tool_get(
+        &self,
+        org_id: &str,
+        server_id: &str,
+        tool_id: &str,
+    ) -> StoreResult<Option<HttpToolRecord>> {
+        let row = query(&format!("{TOOL_COLUMNS} WHERE org_id = $1 AND server_id = $2 AND id = $3"))
+            .bind(org_id)
+            .bind(server_id)
+            .bind(tool_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(tool_row).transpose()?)
+    }
+
+    async fn tool_update(&self, t: &HttpToolRecord) -> StoreResult<()> {
+        let done = query(
+            "UPDATE http_tools SET name = $4, description = $5, method = $6, endpoint_url = $7, parameters = $8, \
+             auth_type = $9, auth_header = $10, auth_credential = $11, timeout_ms = $12, updated_at = $13 \
+             WHERE org_id = $1 AND server_id = $2 AND id = $3",
+        )
+        .bind(&t.org_id)
+        .bind(&t.server_id)
+        .bind(&t.id)
+        .bind(&t.name)
+        .bind(&t.description)
+        .bind(&t.method)
+        .bind(&t.endpoint_url)
+        .bind(&t.parameters)
+        .bind(&t.auth_type)
+        .bind(&t.auth_header)
+        .bind(&t.auth_credential)
+        .bind(t.timeout_ms)
+        .bind(t.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(conflict_on("a tool with this name"))?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("tool"));
+        }
+        Ok(())
+    }
+
+    async fn tool_delete(&self, org_id: &str, server_id: &str, tool_id: &str) -> StoreResult<bool> {
+        let done = query("DELETE FROM http_tools WHERE org_id = $1 AND server_id = $2 AND id = $3")
+            .bind(org_id)
+            .bind(server_id)
+            .bind(tool_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}

@@ -1,0 +1,97 @@
+//! A plain MCP client over Streamable HTTP for stories: the stateful revisions (initialize,
+//! `Mcp-Session-Id`) and the stateless 2026-07-28 (`_meta`, `Mcp-Method`/`Mcp-Name`).
+
+use serde_json::{Value, json};
+
+use super::{Resp, TestServer};
+
+/// A connection to `/mcp/{org}/{server}` speaking one revision.
+pub struct McpClient<'a> {
+    pub server: &'a TestServer,
+    pub path: String,
+    pub key: Option<String>,
+    pub version: String,
+    pub session: Option<String>,
+    next_id: i64,
+}
+
+impl<'a> McpClient<'a> {
+    /// A client that has not initialized (use [`McpClient::initialize`] or the stateless revision).
+    pub fn new(server: &'a TestServer, path: &str, key: Option<&str>, version: &str) -> Self {
+        Self {
+            server,
+            path: path.to_string(),
+            key: key.map(str::to_string),
+            version: version.to_string(),
+            session: None,
+            next_id: 1,
+        }
+    }
+
+    /// Initializes a stateful session; returns the initialize response.
+    pub async fn initialize(&mut self) -> Resp {
+        let body = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": self.version, "capabilities": {}, "clientInfo": {"name": "gatehouse-tests", "version": "1.0"}}});
+        let r = self.post(body, &[]).await;
+        if let Some(id) = r.headers.get("mcp-session-id") {
+            self.session = Some(id.to_str().unwrap().to_string());
+        }
+        if r.status == 200 {
+            self.notify("notifications/initialized").await;
+        }
+        r
+    }
+
+    /// Sends a notification.
+    pub async fn notify(&mut self, method: &str) -> Resp {
+        self.post(json!({"jsonrpc": "2.0", "method": method}), &[]).await
+    }
+
+    /// Sends a request, adding what the revision requires.
+    pub async fn request(&mut self, method: &str, params: Value) -> Resp {
+        self.next_id += 1;
+        let mut params = params;
+        let mut extra: Vec<(String, String)> = Vec::new();
+        if self.version == "2026-07-28" {
+            if !params.is_object() {
+                params = json!({});
+            }
+            params["_meta"] = json!({
+                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {},
+                "io.modelcontextprotocol/clientInfo": {"name": "gatehouse-tests", "version": "1.0"}
+            });
+            extra.push(("mcp-method".into(), method.into()));
+            if let Some(name) = params.get("name").or_else(|| params.get("uri")).and_then(Value::as_str) {
+                extra.push(("mcp-name".into(), name.into()));
+            }
+        }
+        let body = json!({"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params});
+        let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        self.post(body, &extra).await
+    }
+
+    /// Posts a raw body with the connection's headers plus `extra`.
+    pub async fn post(&self, body: Value, extra: &[(&str, &str)]) -> Resp {
+        let mut req = self
+            .server
+            .request(reqwest::Method::POST, &self.path)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream");
+        if let Some(key) = &self.key {
+            req = req.header("x-api-key", key);
+        }
+        if let Some(session) = &self.session {
+            req = req.header("mcp-session-id", session);
+        }
+        if self.version.as_str() >= "2025-06-18"
+            && !extra.iter().any(|(k, _)| k.eq_ignore_ascii_case("mcp-protocol-version"))
+        {
+            req = req.header("mcp-protocol-version", &self.version);
+        }
+        for (k, v) in extra {
+            req = req.header(*k, *v);
+        }
+        TestServer::read(req.json(&body).send().await.unwrap()).await
+    }
+}
