@@ -242,6 +242,19 @@ impl TestServer {
         self.server = Some(server);
     }
 
+    /// Another node on the same database and master key (PostgreSQL scale-out).
+    pub async fn second_node(&self) -> TestServer {
+        let mut config = self.config.clone();
+        config.master_key = Some(std::fs::read_to_string(self.data_dir.path().join("master.key")).unwrap());
+        config.mode = None;
+        let server = server::start(config.clone()).await.expect("second node starts");
+        let base = format!("http://{}", server.addr);
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+        let data_dir = tempfile::tempdir().expect("tempdir");
+        let db = TestDb { url: self.db.url.clone(), pg_name: None };
+        TestServer { backend: self.backend, base, client, config, server: Some(server), data_dir, db }
+    }
+
     /// The running server's state.
     pub fn state(&self) -> &gatehouse::app::AppState {
         &self.server.as_ref().expect("running").state
