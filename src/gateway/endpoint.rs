@@ -33,9 +33,11 @@ pub const SESSION_HEADER: &str = "mcp-session-id";
 pub const VERSION_HEADER: &str = "mcp-protocol-version";
 const META_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
 
-/// An answer before any JSON-RPC id is known.
+/// An answer before any JSON-RPC id is known. The id is left out rather than `null`: since
+/// 2025-11-25 the schema makes it optional on errors (`JSONRPCErrorResponse`), and no revision's
+/// schema admits `null`.
 fn http_error(status: StatusCode, code: i64, message: impl Into<String>) -> Response {
-    let body = json!({"jsonrpc": "2.0", "id": null, "error": {"code": code, "message": message.into()}});
+    let body = json!({"jsonrpc": "2.0", "error": {"code": code, "message": message.into()}});
     (status, axum::Json(body)).into_response()
 }
 

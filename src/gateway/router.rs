@@ -43,13 +43,17 @@ impl RpcError {
         self
     }
 
-    /// The JSON-RPC error response.
+    /// The JSON-RPC error response (without `id` when none is known; see `endpoint::http_error`).
     pub fn to_message(&self, id: Value) -> Value {
         let mut error = json!({"code": self.code, "message": self.message});
         if let Some(data) = &self.data {
             error["data"] = data.clone();
         }
-        json!({"jsonrpc": "2.0", "id": id, "error": error})
+        if id.is_null() {
+            json!({"jsonrpc": "2.0", "error": error})
+        } else {
+            json!({"jsonrpc": "2.0", "id": id, "error": error})
+        }
     }
 }
 

@@ -1,0 +1,333 @@
+//! Story: whatever an agent sends to `/mcp/{org}/{server}`, it gets the right HTTP status and
+//! JSON-RPC error for its revision, nothing reaches the API behind, and nothing panics. Includes
+//! the transport MUSTs real servers often miss: unknown or ended sessions are 404, a present
+//! but foreign Origin is 403.
+
+mod common;
+
+use common::backend::HttpBackend;
+use common::mcp::McpClient;
+use common::schema::assert_valid;
+use common::{Backend, TestServer};
+use serde_json::json;
+
+async fn setup(backend_kind: Backend, backend: &HttpBackend) -> (TestServer, String, String, String) {
+    let (server, admin) = TestServer::enterprise(backend_kind).await;
+    server.create_org(&admin, "acme").await;
+    let s = server
+        .post("/api/orgs/acme/servers", Some(&admin), json!({"name": "Echo", "slug": "echo"}))
+        .await
+        .expect(201);
+    let sid = s.body["server"]["serverId"].as_str().unwrap().to_string();
+    server
+        .post(
+            &format!("/api/orgs/acme/servers/{sid}/tools"),
+            Some(&admin),
+            json!({"name": "echo", "description": "Echo", "method": "GET", "endpointUrl": backend.url("/echo"),
+                   "parameters": [{"name": "q", "location": "query", "required": true}]}),
+        )
+        .await
+        .expect(201);
+    let k = server
+        .post(&format!("/api/orgs/acme/servers/{sid}/keys"), Some(&admin), json!({"label": "a"}))
+        .await
+        .expect(201);
+    (server, admin, sid, k.body["rawValue"].as_str().unwrap().to_string())
+}
+
+async fn raw_post(
+    server: &TestServer,
+    key: Option<&str>,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> common::Resp {
+    let mut req = server
+        .request(reqwest::Method::POST, "/mcp/acme/echo")
+        .header("accept", "application/json, text/event-stream");
+    if let Some(k) = key {
+        req = req.header("x-api-key", k);
+    }
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    TestServer::read(req.body(body.to_string()).send().await.unwrap()).await
+}
+
+const JSON: (&str, &str) = ("content-type", "application/json");
+
+async fn credentials_and_server_state(backend_kind: Backend) {
+    let backend = HttpBackend::start();
+    let (server, admin, sid, key) = setup(backend_kind, &backend).await;
+    let ping = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
+    assert_eq!(raw_post(&server, None, &[JSON], ping).await.status, 401);
+    assert_eq!(raw_post(&server, Some("mcp_wrong"), &[JSON], ping).await.status, 401);
+    let r = server
+        .request(reqwest::Method::POST, "/mcp/acme/nope")
+        .header("x-api-key", &key)
+        .header("content-type", "application/json")
+        .body(ping)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(TestServer::read(r).await.status, 404);
+    let r = server
+        .request(reqwest::Method::POST, "/mcp/rival/echo")
+        .header("x-api-key", &key)
+        .header("content-type", "application/json")
+        .body(ping)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(TestServer::read(r).await.status, 404);
+    // Authorization: Bearer with the key works too (clients that only send that header).
+    let r = server
+        .request(reqwest::Method::POST, "/mcp/acme/echo")
+        .bearer_auth(&key)
+        .header("content-type", "application/json")
+        .body(ping)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(TestServer::read(r).await.status, 200);
+
+    // Disabled server: 403 with a clear message.
+    server
+        .patch(&format!("/api/orgs/acme/servers/{sid}"), Some(&admin), json!({"status": "disabled"}))
+        .await
+        .expect(200);
+    let r = raw_post(&server, Some(&key), &[JSON], ping).await;
+    assert_eq!(r.status, 403);
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("disabled"));
+    server
+        .patch(&format!("/api/orgs/acme/servers/{sid}"), Some(&admin), json!({"status": "active"}))
+        .await
+        .expect(200);
+    assert_eq!(raw_post(&server, Some(&key), &[JSON], ping).await.status, 200);
+
+    // Origin: absent or loopback is fine; a foreign one is 403.
+    assert_eq!(
+        raw_post(&server, Some(&key), &[JSON, ("origin", "http://localhost:6274")], ping).await.status,
+        200
+    );
+    assert_eq!(
+        raw_post(&server, Some(&key), &[JSON, ("origin", "https://evil.example")], ping).await.status,
+        403
+    );
+}
+
+async fn sessions_are_404_when_unknown_or_ended(backend_kind: Backend) {
+    let backend = HttpBackend::start();
+    let (mut server, _admin, _sid, key) = setup(backend_kind, &backend).await;
+    let mut client = McpClient::new(&server, "/mcp/acme/echo", Some(&key), "2025-06-18");
+    client.initialize().await.expect(200);
+    let session = client.session.clone().unwrap();
+    client.request("tools/list", json!({})).await.expect(200);
+
+    let list = r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#;
+    let forged = raw_post(&server, Some(&key), &[JSON, ("mcp-session-id", "v1.forged")], list).await;
+    assert_eq!(forged.status, 404);
+    // Wrong protocol version header for the session: 400.
+    let r = raw_post(
+        &server,
+        Some(&key),
+        &[JSON, ("mcp-session-id", &session), ("mcp-protocol-version", "2024-11-05")],
+        list,
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    // No session at all (and not 2026-07-28): 400.
+    assert_eq!(raw_post(&server, Some(&key), &[JSON], list).await.status, 400);
+
+    // Sessions survive a restart: any node can open them.
+    drop(client);
+    server.restart().await;
+    let mut client = McpClient::new(&server, "/mcp/acme/echo", Some(&key), "2025-06-18");
+    client.session = Some(session.clone());
+    client.request("tools/list", json!({})).await.expect(200);
+
+    // DELETE ends it; afterwards 404, GET and DELETE too.
+    let del = server
+        .request(reqwest::Method::DELETE, "/mcp/acme/echo")
+        .header("x-api-key", &key)
+        .header("mcp-session-id", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(del.status().as_u16(), 204);
+    assert_eq!(client.request("tools/list", json!({})).await.status, 404);
+    let del = server
+        .request(reqwest::Method::DELETE, "/mcp/acme/echo")
+        .header("x-api-key", &key)
+        .header("mcp-session-id", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(del.status().as_u16(), 404);
+    let get = server
+        .request(reqwest::Method::GET, "/mcp/acme/echo")
+        .header("x-api-key", &key)
+        .header("mcp-session-id", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get.status().as_u16(), 404);
+    // Without a session, GET and DELETE are 405.
+    let get = server
+        .request(reqwest::Method::GET, "/mcp/acme/echo")
+        .header("x-api-key", &key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get.status().as_u16(), 405);
+    let del = server
+        .request(reqwest::Method::DELETE, "/mcp/acme/echo")
+        .header("x-api-key", &key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(del.status().as_u16(), 405);
+}
+
+async fn malformed_messages(backend_kind: Backend) {
+    let backend = HttpBackend::start();
+    let (server, _admin, _sid, key) = setup(backend_kind, &backend).await;
+    let mut client = McpClient::new(&server, "/mcp/acme/echo", Some(&key), "2025-06-18");
+    client.initialize().await.expect(200);
+    let session = client.session.clone().unwrap();
+    let s = ("mcp-session-id", session.as_str());
+
+    let r = raw_post(&server, Some(&key), &[JSON, s], "{not json").await;
+    assert_eq!((r.status, r.body["error"]["code"].as_i64()), (400, Some(-32700)));
+    // No id can be known for unparseable input; the id-less error is the 2025-11-25 form.
+    assert_valid("2025-11-25", "JSONRPCErrorResponse", &r.body);
+    let r = raw_post(&server, Some(&key), &[JSON, s], r#"{"jsonrpc":"1.0","id":1,"method":"ping"}"#).await;
+    assert_eq!(r.body["error"]["code"], -32600);
+    let r =
+        raw_post(&server, Some(&key), &[JSON, s], r#"{"jsonrpc":"2.0","id":{"x":1},"method":"ping"}"#).await;
+    assert_eq!(r.body["error"]["code"], -32600);
+    let r = raw_post(&server, Some(&key), &[JSON, s], r#"{"jsonrpc":"2.0","id":1,"method":"no/such"}"#).await;
+    assert_eq!((r.status, r.body["error"]["code"].as_i64()), (200, Some(-32601)));
+    let r = raw_post(
+        &server,
+        Some(&key),
+        &[JSON, s],
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":[1]}"#,
+    )
+    .await;
+    assert_eq!(r.body["error"]["code"], -32602);
+    let r = raw_post(
+        &server,
+        Some(&key),
+        &[("content-type", "text/plain"), s],
+        r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#,
+    )
+    .await;
+    assert_eq!(r.status, 415);
+    let deep = format!("{}{}", "[".repeat(50_000), "]".repeat(50_000));
+    let r = raw_post(&server, Some(&key), &[JSON, s], &deep).await;
+    assert_eq!((r.status, r.body["error"]["code"].as_i64()), (400, Some(-32700)));
+    let big =
+        format!(r#"{{"jsonrpc":"2.0","id":1,"method":"ping","params":{{"x":"{}"}}}}"#, "x".repeat(1_100_000));
+    let r = raw_post(&server, Some(&key), &[JSON, s], &big).await;
+    assert_eq!(r.status, 413);
+    // Batches: refused in 2025-06-18, answered in 2025-03-26.
+    let batch = r#"[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"notifications/initialized"},{"jsonrpc":"2.0","id":2,"method":"tools/list"}]"#;
+    assert_eq!(raw_post(&server, Some(&key), &[JSON, s], batch).await.status, 400);
+    let mut old = McpClient::new(&server, "/mcp/acme/echo", Some(&key), "2025-03-26");
+    old.initialize().await.expect(200);
+    let old_session = old.session.clone().unwrap();
+    let r = raw_post(&server, Some(&key), &[JSON, ("mcp-session-id", &old_session)], batch).await.expect(200);
+    let replies = r.body.as_array().unwrap();
+    assert_eq!(replies.len(), 2);
+    assert_valid("2025-03-26", "JSONRPCBatchResponse", &r.body);
+    // Notifications: 202, no body.
+    let r = raw_post(
+        &server,
+        Some(&key),
+        &[JSON, s],
+        r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}}"#,
+    )
+    .await;
+    assert_eq!((r.status, r.text.as_str()), (202, ""));
+    // Server still fine.
+    client.request("ping", json!({})).await.expect(200);
+}
+
+async fn stateless_header_rules(backend_kind: Backend) {
+    let backend = HttpBackend::start();
+    let (server, _admin, _sid, key) = setup(backend_kind, &backend).await;
+    let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}});
+    let call = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "echo", "arguments": {"q": "x"}, "_meta": meta}}).to_string();
+    let v = ("mcp-protocol-version", "2026-07-28");
+    // Correct headers: 200.
+    let ok =
+        raw_post(&server, Some(&key), &[JSON, v, ("mcp-method", "tools/call"), ("mcp-name", "echo")], &call)
+            .await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    // Base64-sentinel Mcp-Name is decoded before comparing.
+    let ok = raw_post(
+        &server,
+        Some(&key),
+        &[JSON, v, ("mcp-method", "tools/call"), ("mcp-name", "=?base64?ZWNobw==?=")],
+        &call,
+    )
+    .await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    // Mismatches and missing headers: 400 with -32020.
+    for headers in [
+        vec![JSON, v, ("mcp-method", "tools/list"), ("mcp-name", "echo")],
+        vec![JSON, v, ("mcp-method", "tools/call"), ("mcp-name", "other")],
+        vec![JSON, v, ("mcp-method", "tools/call")],
+        vec![JSON, v, ("mcp-name", "echo")],
+        vec![JSON, ("mcp-method", "tools/call"), ("mcp-name", "echo")],
+        vec![
+            JSON,
+            ("mcp-protocol-version", "2025-06-18"),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "echo"),
+        ],
+    ] {
+        let r = raw_post(&server, Some(&key), &headers, &call).await;
+        assert_eq!(
+            (r.status, r.body["error"]["code"].as_i64()),
+            (400, Some(-32020)),
+            "{headers:?}: {}",
+            r.text
+        );
+        assert_valid("2026-07-28", "HeaderMismatchError", &r.body);
+    }
+    // Unrecognised Mcp-Param-* headers are tolerated.
+    let ok = raw_post(
+        &server,
+        Some(&key),
+        &[JSON, v, ("mcp-method", "tools/call"), ("mcp-name", "echo"), ("mcp-param-region", "x")],
+        &call,
+    )
+    .await;
+    assert_eq!(ok.status, 200);
+    // Unsupported version: 400 with -32022 listing what is supported.
+    let old = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": {"io.modelcontextprotocol/protocolVersion": "2099-01-01", "io.modelcontextprotocol/clientCapabilities": {}}}}).to_string();
+    let r = raw_post(
+        &server,
+        Some(&key),
+        &[JSON, ("mcp-protocol-version", "2099-01-01"), ("mcp-method", "tools/list")],
+        &old,
+    )
+    .await;
+    assert_eq!((r.status, r.body["error"]["code"].as_i64()), (400, Some(-32022)));
+    assert_valid("2026-07-28", "UnsupportedProtocolVersionError", &r.body);
+    // Unknown method: 404 with -32601.
+    let unknown =
+        json!({"jsonrpc": "2.0", "id": 1, "method": "nope/nope", "params": {"_meta": meta}}).to_string();
+    let r = raw_post(&server, Some(&key), &[JSON, v, ("mcp-method", "nope/nope")], &unknown).await;
+    assert_eq!((r.status, r.body["error"]["code"].as_i64()), (404, Some(-32601)));
+    // No sessions: none minted, a stale one ignored is not needed; GET/DELETE are 405.
+    assert!(ok.headers.get("mcp-session-id").is_none());
+}
+
+backend_tests!(
+    credentials_and_server_state,
+    sessions_are_404_when_unknown_or_ended,
+    malformed_messages,
+    stateless_header_rules
+);
