@@ -36,7 +36,7 @@ const META_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
 /// An answer before any JSON-RPC id is known. The id is left out rather than `null`: since
 /// 2025-11-25 the schema makes it optional on errors (`JSONRPCErrorResponse`), and no revision's
 /// schema admits `null`.
-fn http_error(status: StatusCode, code: i64, message: impl Into<String>) -> Response {
+pub(super) fn http_error(status: StatusCode, code: i64, message: impl Into<String>) -> Response {
     let body = json!({"jsonrpc": "2.0", "error": {"code": code, "message": message.into()}});
     (status, axum::Json(body)).into_response()
 }
@@ -80,12 +80,12 @@ fn origin_allowed(state: &AppState, headers: &HeaderMap) -> bool {
 }
 
 /// Who is calling, per the API key.
-struct Caller {
-    key_id: String,
+pub(super) struct Caller {
+    pub(super) key_id: String,
 }
 
 /// Resolves the server and checks the API key (dev mode needs none).
-async fn authorize(
+pub(super) async fn authorize_request(
     state: &AppState,
     headers: &HeaderMap,
     org: &str,
@@ -160,7 +160,7 @@ pub async fn post(
     if !origin_allowed(&state, &headers) {
         return http_error(StatusCode::FORBIDDEN, code::INVALID_REQUEST, "Origin not allowed");
     }
-    let (entry, caller) = match authorize(&state, &headers, &org, &slug).await {
+    let (entry, caller) = match authorize_request(&state, &headers, &org, &slug).await {
         Ok(ok) => ok,
         Err(response) => return response,
     };
@@ -331,7 +331,7 @@ async fn stateful(
 }
 
 /// One message of a stateful session; `None` for notifications and client responses.
-async fn one_stateful(
+pub(super) async fn one_stateful(
     state: &AppState,
     entry: &Arc<ServerEntry>,
     version: &str,
@@ -478,7 +478,7 @@ pub async fn get(
     let Some(id) = headers.get(SESSION_HEADER).cloned() else {
         return method_not_allowed();
     };
-    let (entry, caller) = match authorize(&state, &headers, &org, &slug).await {
+    let (entry, caller) = match authorize_request(&state, &headers, &org, &slug).await {
         Ok(ok) => ok,
         Err(response) => return response,
     };
@@ -508,7 +508,7 @@ pub async fn delete(
     let Some(id) = headers.get(SESSION_HEADER).cloned() else {
         return method_not_allowed();
     };
-    let (entry, caller) = match authorize(&state, &headers, &org, &slug).await {
+    let (entry, caller) = match authorize_request(&state, &headers, &org, &slug).await {
         Ok(ok) => ok,
         Err(response) => return response,
     };

@@ -6,6 +6,7 @@ pub mod endpoint;
 pub mod keys;
 pub mod router;
 pub mod session;
+pub mod sse;
 pub mod upstream;
 
 use std::time::Duration;
@@ -26,6 +27,8 @@ pub struct Gateway {
     pub sessions: session::EndedSessions,
     /// Outbound HTTP with the network policy.
     pub outbound: Outbound,
+    /// Streams of the legacy HTTP+SSE transport open on this node.
+    pub legacy: sse::LegacySessions,
 }
 
 impl Gateway {
@@ -36,6 +39,7 @@ impl Gateway {
             directory: directory::Directory::default(),
             sessions: session::EndedSessions::default(),
             outbound: Outbound::new(NetworkPolicy { allow_private }),
+            legacy: sse::LegacySessions::default(),
         }
     }
 
@@ -53,10 +57,13 @@ impl Gateway {
 
 /// The data-plane routes.
 pub fn routes() -> Router<AppState> {
-    Router::new().route(
-        "/mcp/{org}/{server}",
-        get(endpoint::get).post(endpoint::post).delete(endpoint::delete).fallback(endpoint::other),
-    )
+    Router::new()
+        .route(
+            "/mcp/{org}/{server}",
+            get(endpoint::get).post(endpoint::post).delete(endpoint::delete).fallback(endpoint::other),
+        )
+        .route("/sse/{org}/{server}", get(sse::open))
+        .route("/sse/{org}/{server}/message", axum::routing::post(sse::message))
 }
 
 /// Background work: follow the change feed; flush key usage every second.
