@@ -140,6 +140,8 @@ pub struct Options {
     pub open_signup: bool,
     /// Serve `/api/mcp`.
     pub mcp_server_enabled: bool,
+    /// Refuse outbound calls to private and loopback addresses (the production default).
+    pub deny_private_networks: bool,
 }
 
 /// A running Gatehouse and a client for it.
@@ -201,7 +203,7 @@ impl TestServer {
             public_url: "http://gatehouse.test".into(),
             setup_token: None,
             open_signup: options.open_signup,
-            allow_private_networks: true,
+            allow_private_networks: !options.deny_private_networks,
             mcp_server_enabled: options.mcp_server_enabled,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         };

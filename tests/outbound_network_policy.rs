@@ -1,0 +1,63 @@
+//! Story: tools cannot be pointed at the gateway's own network. Outbound calls to loopback and
+//! private addresses are refused unless allowed, and cloud metadata addresses always, also
+//! when reached through a redirect.
+
+mod common;
+
+use common::backend::HttpBackend;
+use common::mcp::McpClient;
+use common::{Backend, Options, TestServer};
+use serde_json::json;
+
+async fn publish(server: &TestServer, admin: &str, url: &str) -> String {
+    server.create_org(admin, "acme").await;
+    let s = server
+        .post("/api/orgs/acme/servers", Some(admin), json!({"name": "Net", "slug": "net"}))
+        .await
+        .expect(201);
+    let sid = s.body["server"]["serverId"].as_str().unwrap().to_string();
+    server
+        .post(
+            &format!("/api/orgs/acme/servers/{sid}/tools"),
+            Some(admin),
+            json!({"name": "fetch", "description": "Fetch", "method": "GET", "endpointUrl": url}),
+        )
+        .await
+        .expect(201);
+    let k = server
+        .post(&format!("/api/orgs/acme/servers/{sid}/keys"), Some(admin), json!({"label": "a"}))
+        .await
+        .expect(201);
+    k.body["rawValue"].as_str().unwrap().to_string()
+}
+
+async fn call(server: &TestServer, key: &str) -> serde_json::Value {
+    let mut client = McpClient::new(server, "/mcp/acme/net", Some(key), "2025-11-25");
+    client.initialize().await.expect(200);
+    client.request("tools/call", json!({"name": "fetch", "arguments": {}})).await.expect(200).body["result"]
+        .clone()
+}
+
+async fn private_networks_are_refused_by_default(backend_kind: Backend) {
+    let backend = HttpBackend::start();
+    let options = Options { deny_private_networks: true, ..Default::default() };
+    let (server, admin) = TestServer::enterprise_with(backend_kind, options).await;
+    let key = publish(&server, &admin, &backend.url("/echo")).await;
+    let result = call(&server, &key).await;
+    assert_eq!(result["isError"], true);
+    let text = result["content"][0]["text"].as_str().unwrap();
+    assert!(text.contains("refused") && text.contains("127.0.0.1"), "{text}");
+}
+
+async fn redirects_to_metadata_are_refused(backend_kind: Backend) {
+    let backend = HttpBackend::start();
+    let (server, admin) = TestServer::enterprise(backend_kind).await;
+    let key =
+        publish(&server, &admin, &backend.url("/redirect?to=http://169.254.169.254/latest/meta-data/")).await;
+    let result = call(&server, &key).await;
+    assert_eq!(result["isError"], true);
+    let text = result["content"][0]["text"].as_str().unwrap();
+    assert!(text.contains("metadata"), "{text}");
+}
+
+backend_tests!(private_networks_are_refused_by_default, redirects_to_metadata_are_refused);
