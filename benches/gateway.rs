@@ -177,16 +177,18 @@ async fn run() {
     let key = key["rawValue"].as_str().unwrap().to_string();
 
     let mcp_url = format!("{base}/mcp/default/bench");
+    // The stateless 2026-07-28 revision: one POST per call, no session.
+    let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}});
     let call_body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-        "params": {"name": "get_weather", "arguments": {"city": "Lisbon", "units": "celsius"}}});
+        "params": {"name": "get_weather", "arguments": {"city": "Lisbon", "units": "celsius"}, "_meta": meta}});
+    let call_headers = [
+        ("x-api-key", key.as_str()),
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", "tools/call"),
+        ("mcp-name", "get_weather"),
+    ];
     // Sanity: one call through the gateway returns the backend's answer.
-    let probe = post_json(
-        &client,
-        &mcp_url,
-        &[("x-api-key", &key), ("mcp-protocol-version", "2025-06-18")],
-        &call_body,
-    )
-    .await;
+    let probe = post_json(&client, &mcp_url, &call_headers, &call_body).await;
     assert!(probe.to_string().contains("Lisbon"), "{probe}");
 
     println!("| path | concurrency | req/s | p50 ms | p99 ms |");
@@ -216,7 +218,9 @@ async fn run() {
                     let r = c
                         .post(&url)
                         .header("x-api-key", key)
-                        .header("mcp-protocol-version", "2025-06-18")
+                        .header("mcp-protocol-version", "2026-07-28")
+                        .header("mcp-method", "tools/call")
+                        .header("mcp-name", "get_weather")
                         .header("accept", "application/json, text/event-stream")
                         .json(&body)
                         .send()
@@ -282,9 +286,12 @@ async fn run() {
                 let r = c
                     .post(&url)
                     .header("x-api-key", k)
-                    .header("mcp-protocol-version", "2025-06-18")
+                    .header("mcp-protocol-version", "2026-07-28")
+                    .header("mcp-method", "tools/list")
                     .header("accept", "application/json, text/event-stream")
-                    .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}))
+                    .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": {
+                        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                        "io.modelcontextprotocol/clientCapabilities": {}}}}))
                     .send()
                     .await
                     .unwrap();
