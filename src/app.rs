@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use tokio::sync::RwLock;
 
+use crate::auth::end_user::EndUserAuth;
 use crate::config::{Config, Mode};
 use crate::crypto::MasterKey;
 use crate::error::ApiError;
@@ -12,6 +13,7 @@ use crate::gateway::Gateway;
 use crate::limiter::Limiter;
 use crate::mail::Mailer;
 use crate::metrics::Metrics;
+use crate::plugins::PluginRuntime;
 use crate::store::Store;
 
 /// Handle to the shared state (cheap to clone).
@@ -33,6 +35,10 @@ pub struct App {
     pub limiter: Limiter,
     /// The data plane's caches and outbound client.
     pub gateway: Gateway,
+    /// The end-user auth service's signing keys and key-status cache.
+    pub end_user: EndUserAuth,
+    /// What plugins keep between invocations (access tokens).
+    pub plugins: PluginRuntime,
     /// The token a non-loopback `/init` must present.
     pub setup_token: String,
     /// When the process started.
@@ -48,8 +54,11 @@ impl App {
     pub fn new(config: Config, store: Arc<dyn Store>, master_key: MasterKey, setup_token: String) -> Self {
         let mailer = Mailer::new(config.smtp_url.as_deref(), &config.smtp_from);
         let gateway = Gateway::new(config.allow_private_networks);
+        let end_user = EndUserAuth::new(store.subscribe_changes());
         Self {
             gateway,
+            end_user,
+            plugins: PluginRuntime::default(),
             config,
             store,
             master_key,

@@ -53,6 +53,7 @@ pub struct FileConfig {
     pub allow_private_networks: Option<bool>,
     pub mcp_server_enabled: Option<bool>,
     pub max_body_bytes: Option<usize>,
+    pub fcm_base_url: Option<String>,
 }
 
 /// The resolved configuration the server runs with.
@@ -86,6 +87,8 @@ pub struct Config {
     pub mcp_server_enabled: bool,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Base URL of Firebase Cloud Messaging (the FCM plugin posts to `{base}/v1/projects/…`).
+    pub fcm_base_url: String,
 }
 
 /// Values given on the command line or in the environment; `None` means "not given".
@@ -133,12 +136,17 @@ pub struct Overrides {
     /// Serve the management MCP server at /api/mcp.
     #[arg(long, env = "MCP_SERVER_ENABLED")]
     pub mcp_server_enabled: Option<bool>,
+    /// Base URL of Firebase Cloud Messaging (default https://fcm.googleapis.com).
+    #[arg(long, env = "GATEHOUSE_FCM_BASE_URL")]
+    pub fcm_base_url: Option<String>,
 }
 
 /// Default listen address.
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 /// Default request body limit (1 MiB).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Default base URL of Firebase Cloud Messaging.
+pub const DEFAULT_FCM_BASE_URL: &str = "https://fcm.googleapis.com";
 
 impl Config {
     /// Resolves the configuration: defaults < file < environment/flags.
@@ -179,6 +187,14 @@ impl Config {
             allow_private_networks: o.allow_private_networks.or(file.allow_private_networks).unwrap_or(dev),
             mcp_server_enabled: o.mcp_server_enabled.or(file.mcp_server_enabled).unwrap_or(false),
             max_body_bytes: file.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+            fcm_base_url: o
+                .fcm_base_url
+                .clone()
+                .or(file.fcm_base_url)
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| DEFAULT_FCM_BASE_URL.into())
+                .trim_end_matches('/')
+                .to_string(),
         }
     }
 
@@ -230,6 +246,9 @@ mod tests {
         assert!(!c.allow_private_networks);
         assert_eq!(c.database_url, "sqlite://./gatehouse-data/gatehouse.db");
         assert_eq!(c.public_url, "http://127.0.0.1:7000");
+        assert_eq!(c.fcm_base_url, DEFAULT_FCM_BASE_URL);
+        let file: FileConfig = toml::from_str("fcm_base_url = \"http://127.0.0.1:9/\"").unwrap();
+        assert_eq!(Config::resolve(file, &Overrides::default()).fcm_base_url, "http://127.0.0.1:9");
     }
 
     #[test]

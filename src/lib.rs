@@ -17,5 +17,6 @@ pub mod limiter;
 pub mod mail;
 pub mod metrics;
 pub mod outbound;
+pub mod plugins;
 pub mod server;
 pub mod store;

@@ -45,12 +45,27 @@ impl Mailer {
 
     /// Sends a plain-text mail.
     pub async fn send(&self, to: &str, subject: &str, body: &str) -> Result<(), MailError> {
+        self.send_as(None, to, subject, body).await
+    }
+
+    /// Sends a plain-text mail, with `sender_name` (if any) as the display name of the sender.
+    pub async fn send_as(
+        &self,
+        sender_name: Option<&str>,
+        to: &str,
+        subject: &str,
+        body: &str,
+    ) -> Result<(), MailError> {
         let Self::Smtp { transport, from } = self else {
             return Err(MailError::Unconfigured);
         };
+        let mut from = from.clone();
+        if let Some(name) = sender_name {
+            from.name = Some(name.to_string());
+        }
         let to: Mailbox = to.parse().map_err(|e| MailError::Send(format!("bad recipient: {e}")))?;
         let message = Message::builder()
-            .from(from.clone())
+            .from(from)
             .to(to)
             .subject(subject)
             .body(body.to_string())

@@ -26,6 +26,8 @@ pub struct Call {
     pub input: ApiResult<Value>,
     /// The caller's address.
     pub client_ip: Option<IpAddr>,
+    /// Request headers (REST), for public operations that check their own credentials.
+    pub headers: axum::http::HeaderMap,
 }
 
 /// The outcome of checking a caller against an operation's access rule.
@@ -56,7 +58,8 @@ pub async fn invoke(state: &AppState, op: &Arc<Operation>, mut call: Call) -> Ap
         call.params.clone(),
         call.client_ip,
         audit_org.clone(),
-    );
+    )
+    .with_headers(std::mem::take(&mut call.headers));
     let input = std::mem::replace(&mut call.input, Ok(Value::Null));
     let result = match input {
         Ok(input) => op.call(ctx, input).await,

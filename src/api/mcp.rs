@@ -209,6 +209,7 @@ async fn call_tool(
         params: path_params,
         input: Ok(Value::Object(arguments)),
         client_ip: Some(peer.ip()),
+        headers: HeaderMap::new(),
     };
     Ok(match dispatch::invoke(state, op, call).await {
         Ok(output) => {

@@ -4,14 +4,18 @@
 //! call, and the file named after a resource (`orgs.rs`, `tokens.rs`, …) for its handlers.
 
 pub mod audit;
+pub mod auth_config;
 pub mod dispatch;
+pub mod end_user_auth;
 pub mod http_tools;
+pub mod jwks;
 pub mod keys;
 pub mod login;
 pub mod mcp;
 pub mod members;
 pub mod openapi;
 pub mod orgs;
+pub mod plugins;
 pub mod registry;
 pub mod rest;
 pub mod servers;
@@ -30,6 +34,10 @@ pub fn registry() -> Registry {
     servers::register(&mut r);
     http_tools::register(&mut r);
     keys::register(&mut r);
+    auth_config::register(&mut r);
+    end_user_auth::register(&mut r);
+    jwks::register(&mut r);
+    plugins::register(&mut r);
     audit::register(&mut r);
     r
 }

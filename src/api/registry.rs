@@ -7,7 +7,7 @@ use std::future::Future;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
-use axum::http::{Method, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use futures_util::future::BoxFuture;
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -47,6 +47,8 @@ pub struct OpSpec {
     pub status: StatusCode,
     /// Whether `/api/mcp` offers it as a tool.
     pub mcp: bool,
+    /// `Cache-Control` of a successful REST answer (e.g. public keys).
+    pub cache_control: Option<&'static str>,
 }
 
 impl OpSpec {
@@ -66,7 +68,14 @@ impl OpSpec {
             access,
             status: StatusCode::OK,
             mcp: matches!(access, Access::Org(_)),
+            cache_control: None,
         }
+    }
+
+    /// Sets the `Cache-Control` of successful REST answers.
+    pub fn cache_control(mut self, value: &'static str) -> Self {
+        self.cache_control = Some(value);
+        self
     }
 
     /// Sets the success status.
@@ -98,6 +107,9 @@ pub struct OpCtx {
     pub params: HashMap<String, String>,
     /// The caller's address.
     pub client_ip: Option<IpAddr>,
+    /// Request headers (REST only; empty over `/api/mcp`), for public operations that check
+    /// their own credentials, such as a server's `X-API-Key`.
+    pub headers: HeaderMap,
     audit_org: Arc<Mutex<Option<String>>>,
 }
 
@@ -111,7 +123,18 @@ impl OpCtx {
         client_ip: Option<IpAddr>,
         audit_org: Arc<Mutex<Option<String>>>,
     ) -> Self {
-        Self { state, principal, access, params, client_ip, audit_org }
+        Self { state, principal, access, params, client_ip, headers: HeaderMap::new(), audit_org }
+    }
+
+    /// The same context with the request's headers.
+    pub fn with_headers(mut self, headers: HeaderMap) -> Self {
+        self.headers = headers;
+        self
+    }
+
+    /// A request header as text (`None` when absent or not visible ASCII).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
     /// The org of an org operation.
@@ -205,6 +228,7 @@ pub fn path_param_doc(name: &str) -> &'static str {
         "org" => "Organization id or slug",
         "serverId" => "Server id",
         "keyId" => "API key id",
+        "pluginId" => "Plugin id, e.g. fcm",
         "tokenId" => "Management token id",
         "userId" => "User id",
         _ => "Identifier",

@@ -15,7 +15,7 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 use serde_json::Value;
 
 use super::dispatch::{self, Call};
-use super::registry::{Operation, Registry, coerce_query};
+use super::registry::{Access, Operation, Registry, coerce_query};
 use crate::app::AppState;
 use crate::auth;
 use crate::error::{ApiError, ApiResult};
@@ -78,14 +78,24 @@ async fn handle(state: &AppState, op: &Arc<Operation>, req: RestRequest) -> ApiR
         let bytes = read_body(&req.headers, req.body, state.config.max_body_bytes).await?;
         parse_json_object(&req.headers, &bytes)
     };
-    let principal = auth::authenticate(state, &req.headers).await?;
-    let call = Call { principal, params, input, client_ip: Some(req.connect.0.ip()) };
+    let principal = match auth::authenticate(state, &req.headers).await {
+        Ok(principal) => principal,
+        // Public operations ignore platform credentials; those that need one (a server's
+        // `X-API-Key`, an end-user JWT) check it themselves.
+        Err(ApiError::Unauthorized(_)) if op.spec.access == Access::Public => None,
+        Err(err) => return Err(err),
+    };
+    let call = Call { principal, params, input, client_ip: Some(req.connect.0.ip()), headers: req.headers };
     let output = dispatch::invoke(state, op, call).await?;
-    Ok(if op.spec.status == StatusCode::NO_CONTENT {
+    let mut response = if op.spec.status == StatusCode::NO_CONTENT {
         StatusCode::NO_CONTENT.into_response()
     } else {
         (op.spec.status, axum::Json(output)).into_response()
-    })
+    };
+    if let Some(value) = op.spec.cache_control {
+        response.headers_mut().insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static(value));
+    }
+    Ok(response)
 }
 
 /// Reads a JSON object body within the size limit; an empty body is `{}`.

@@ -5,12 +5,16 @@
 //! What differs per backend — connection setup, durability pragmas, migrations folder — lives in
 //! [`sqlite`] and [`postgres`].
 
+pub mod end_user;
 pub mod keys;
+pub mod plugins;
 pub mod postgres;
 pub mod records;
 pub mod servers;
 pub mod sql;
+mod sql_end_user;
 mod sql_keys;
+mod sql_plugins;
 mod sql_servers;
 pub mod sqlite;
 
@@ -18,7 +22,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use end_user::{AuthConfigRecord, EndUserCodeRecord, EndUserStore, SigningKeyRecord};
 pub use keys::{ApiKeyRecord, KeyRotationRecord, KeyStore};
+pub use plugins::{PluginInstallRecord, PluginInvocationRecord, PluginStore};
 pub use records::*;
 pub use servers::{HttpToolRecord, ServerRecord, ServerStore};
 
@@ -45,7 +51,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Everything Gatehouse persists. Implementations must be safe to share between tasks.
 /// Resources beyond the foundation have their own traits (one file each) as supertraits.
 #[async_trait]
-pub trait Store: ServerStore + KeyStore + Send + Sync + 'static {
+pub trait Store: ServerStore + KeyStore + EndUserStore + PluginStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Round trip to the database (for `/health`).

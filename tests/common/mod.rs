@@ -9,13 +9,14 @@
 #![allow(dead_code)]
 
 pub mod backend;
+pub mod fake_fcm;
 pub mod mcp;
 pub mod schema;
 pub mod smtp;
 
 use std::time::Duration;
 
-use gatehouse::config::{Config, DEFAULT_MAX_BODY_BYTES, Mode};
+use gatehouse::config::{Config, DEFAULT_FCM_BASE_URL, DEFAULT_MAX_BODY_BYTES, Mode};
 use gatehouse::server::{self, RunningServer};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -142,6 +143,8 @@ pub struct Options {
     pub mcp_server_enabled: bool,
     /// Refuse outbound calls to private and loopback addresses (the production default).
     pub deny_private_networks: bool,
+    /// Base URL of FCM (a fake's, for the FCM plugin).
+    pub fcm_base_url: Option<String>,
 }
 
 /// A running Gatehouse and a client for it.
@@ -206,6 +209,7 @@ impl TestServer {
             allow_private_networks: !options.deny_private_networks,
             mcp_server_enabled: options.mcp_server_enabled,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            fcm_base_url: options.fcm_base_url.unwrap_or_else(|| DEFAULT_FCM_BASE_URL.into()),
         };
         let server = server::start(config.clone()).await.expect("server starts");
         let base = format!("http://{}", server.addr);

@@ -13,6 +13,8 @@ use serde_json::Value;
 #[derive(Debug, Clone)]
 pub struct Mail {
     pub to: Vec<String>,
+    /// The `From:` header (display name and address).
+    pub from_header: String,
     pub subject: String,
     pub body: String,
 }
@@ -60,6 +62,7 @@ impl SmtpSink {
                 let v: Value = serde_json::from_str(&line).unwrap();
                 let mail = Mail {
                     to: v["to"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_string()).collect(),
+                    from_header: v["from_header"].as_str().unwrap_or_default().to_string(),
                     subject: v["subject"].as_str().unwrap_or_default().to_string(),
                     body: v["body"].as_str().unwrap_or_default().to_string(),
                 };

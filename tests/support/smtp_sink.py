@@ -1,5 +1,5 @@
 """A real SMTP server for tests: accepts every message on 127.0.0.1 and prints each one as a
-JSON line on stdout ({"from", "to", "subject", "body"}). The first line is {"port": N}."""
+JSON line on stdout ({"from", "to", "from_header", "subject", "body"}). The first line is {"port": N}."""
 
 import json
 import socket
@@ -17,6 +17,7 @@ class Sink:
         print(json.dumps({
             "from": envelope.mail_from,
             "to": envelope.rcpt_tos,
+            "from_header": str(msg.get("from", "")),
             "subject": str(msg.get("subject", "")),
             "body": body.get_content() if body is not None else "",
         }), flush=True)

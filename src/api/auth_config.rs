@@ -1,0 +1,216 @@
+//! A server's end-user auth settings (seed 000 get/update auth config):
+//! `/api/orgs/{org}/servers/{serverId}/auth-config`.
+
+use axum::http::Method;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::registry::{Access, NoInput, OpCtx, OpSpec, Registry};
+use super::servers::server_of;
+use crate::auth::Scope;
+use crate::domain::{text, time};
+use crate::error::{ApiError, ApiResult};
+use crate::store::{AuthConfigRecord, Store, StoreResult};
+
+/// Tokens last this long unless configured (seed 001: 24 h).
+pub const DEFAULT_TOKEN_LIFETIME_SECS: i64 = 24 * 60 * 60;
+/// Codes last this long unless configured (seed 001: 10 min).
+pub const DEFAULT_CODE_LIFETIME_SECS: i64 = 10 * 60;
+/// Bounds of the token lifetime: 5 minutes to 30 days.
+pub const TOKEN_LIFETIME_RANGE: std::ops::RangeInclusive<i64> = 300..=30 * 24 * 60 * 60;
+/// Bounds of the code lifetime: 1 minute to 1 hour.
+pub const CODE_LIFETIME_RANGE: std::ops::RangeInclusive<i64> = 60..=60 * 60;
+/// Most allowed e-mail domains.
+pub const MAX_DOMAINS: usize = 100;
+
+/// The settings in force for a server: stored, or the defaults.
+pub async fn effective(store: &dyn Store, org_id: &str, server_id: &str) -> StoreResult<AuthConfigRecord> {
+    Ok(store.auth_config_get(server_id).await?.unwrap_or_else(|| AuthConfigRecord {
+        server_id: server_id.to_string(),
+        org_id: org_id.to_string(),
+        enabled: true,
+        token_lifetime_secs: DEFAULT_TOKEN_LIFETIME_SECS,
+        code_lifetime_secs: DEFAULT_CODE_LIFETIME_SECS,
+        allowed_email_domains: Vec::new(),
+        email_sender_name: None,
+        email_subject: None,
+        updated_at: 0,
+    }))
+}
+
+/// Whether `email` (normalised) may sign in under `config`.
+pub fn domain_allowed(config: &AuthConfigRecord, email: &str) -> bool {
+    let domain = email.rsplit_once('@').map_or("", |(_, d)| d);
+    config.allowed_email_domains.is_empty() || config.allowed_email_domains.iter().any(|d| d == domain)
+}
+
+/// A server's auth-service settings.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthConfig {
+    server_id: String,
+    org_id: String,
+    /// Whether request-code and verify-code answer.
+    enabled: bool,
+    /// Lifetime of issued JWTs.
+    token_lifetime_seconds: i64,
+    /// Lifetime of mailed codes.
+    code_lifetime_seconds: i64,
+    /// Domains whose addresses may sign in; empty means all.
+    allowed_email_domains: Vec<String>,
+    /// Display name of the code mail's sender.
+    email_sender_name: Option<String>,
+    /// Subject of the code mail.
+    email_subject: Option<String>,
+    /// When it was last changed (absent while the defaults apply).
+    updated_at: Option<String>,
+}
+
+impl From<AuthConfigRecord> for AuthConfig {
+    fn from(c: AuthConfigRecord) -> Self {
+        Self {
+            server_id: c.server_id,
+            org_id: c.org_id,
+            enabled: c.enabled,
+            token_lifetime_seconds: c.token_lifetime_secs,
+            code_lifetime_seconds: c.code_lifetime_secs,
+            allowed_email_domains: c.allowed_email_domains,
+            email_sender_name: c.email_sender_name,
+            email_subject: c.email_subject,
+            updated_at: (c.updated_at > 0).then(|| time::iso(c.updated_at)),
+        }
+    }
+}
+
+/// `{"authConfig": …}`.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthConfigAnswer {
+    auth_config: AuthConfig,
+}
+
+/// Input of `update_auth_config`: fields left out keep their value.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UpdateAuthConfig {
+    enabled: Option<bool>,
+    /// 300 to 2592000 (30 days).
+    token_lifetime_seconds: Option<i64>,
+    /// 60 to 3600.
+    code_lifetime_seconds: Option<i64>,
+    /// Domains such as `example.com`; empty allows all.
+    allowed_email_domains: Option<Vec<String>>,
+    /// Up to 100 characters; empty string removes it.
+    email_sender_name: Option<String>,
+    /// Up to 200 characters; empty string restores the default.
+    email_subject: Option<String>,
+}
+
+/// Registers the auth-config operations.
+pub fn register(r: &mut Registry) {
+    r.add(
+        OpSpec::new(
+            "get_auth_config",
+            Method::GET,
+            "/api/orgs/{org}/servers/{serverId}/auth-config",
+            Access::Org(Scope::ServersRead),
+            "Read a server's end-user auth settings.",
+        ),
+        get,
+    );
+    r.add(
+        OpSpec::new(
+            "update_auth_config",
+            Method::PUT,
+            "/api/orgs/{org}/servers/{serverId}/auth-config",
+            Access::Org(Scope::ServersWrite),
+            "Change a server's end-user auth settings (fields left out keep their value).",
+        ),
+        update,
+    );
+}
+
+async fn get(ctx: OpCtx, _: NoInput) -> ApiResult<AuthConfigAnswer> {
+    let server = server_of(&ctx).await?;
+    let config = effective(ctx.state.store.as_ref(), &server.org_id, &server.id).await?;
+    Ok(AuthConfigAnswer { auth_config: config.into() })
+}
+
+fn domain(raw: &str) -> ApiResult<String> {
+    let d = raw.trim().trim_start_matches('@').to_ascii_lowercase();
+    let ok = (3..=253).contains(&d.len())
+        && d.contains('.')
+        && !d.starts_with(['.', '-'])
+        && !d.ends_with(['.', '-'])
+        && !d.contains("..")
+        && d.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+    if ok { Ok(d) } else { Err(ApiError::bad_request(format!("{raw:?} is not an e-mail domain"))) }
+}
+
+fn optional_text(
+    raw: Option<String>,
+    field: &str,
+    max: usize,
+    current: Option<String>,
+) -> ApiResult<Option<String>> {
+    match raw {
+        None => Ok(current),
+        Some(s) if s.trim().is_empty() => Ok(None),
+        Some(s) => {
+            let value = text::display_name(&s, field).map_err(ApiError::BadRequest)?;
+            if value.chars().count() > max {
+                return Err(ApiError::bad_request(format!("{field} must be at most {max} characters")));
+            }
+            Ok(Some(value))
+        }
+    }
+}
+
+async fn update(ctx: OpCtx, input: UpdateAuthConfig) -> ApiResult<AuthConfigAnswer> {
+    let server = server_of(&ctx).await?;
+    let store = ctx.state.store.as_ref();
+    let mut config = effective(store, &server.org_id, &server.id).await?;
+    if let Some(enabled) = input.enabled {
+        config.enabled = enabled;
+    }
+    if let Some(secs) = input.token_lifetime_seconds {
+        if !TOKEN_LIFETIME_RANGE.contains(&secs) {
+            return Err(ApiError::bad_request("tokenLifetimeSeconds must be between 300 and 2592000"));
+        }
+        config.token_lifetime_secs = secs;
+    }
+    if let Some(secs) = input.code_lifetime_seconds {
+        if !CODE_LIFETIME_RANGE.contains(&secs) {
+            return Err(ApiError::bad_request("codeLifetimeSeconds must be between 60 and 3600"));
+        }
+        config.code_lifetime_secs = secs;
+    }
+    if let Some(domains) = input.allowed_email_domains {
+        if domains.len() > MAX_DOMAINS {
+            return Err(ApiError::bad_request(format!("at most {MAX_DOMAINS} allowedEmailDomains")));
+        }
+        let mut list = domains.iter().map(|d| domain(d)).collect::<ApiResult<Vec<_>>>()?;
+        list.sort();
+        list.dedup();
+        config.allowed_email_domains = list;
+    }
+    config.email_sender_name =
+        optional_text(input.email_sender_name, "emailSenderName", 100, config.email_sender_name)?;
+    config.email_subject = optional_text(input.email_subject, "emailSubject", 200, config.email_subject)?;
+    config.updated_at = time::now_ms();
+    store.auth_config_put(&config).await?;
+    Ok(AuthConfigAnswer { auth_config: config.into() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domains_are_normalised_and_checked() {
+        assert_eq!(domain(" @Example.COM ").unwrap(), "example.com");
+        for bad in ["", "com", "a..b", "-a.com", "a.com.", "a b.com", "ex_ample.com"] {
+            assert!(domain(bad).is_err(), "{bad}");
+        }
+    }
+}

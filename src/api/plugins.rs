@@ -1,0 +1,476 @@
+//! Plugins (seed 001 "Plugins"): the catalogue at `/api/plugins`; per server, installations at
+//! `/api/orgs/{org}/servers/{serverId}/plugins/{pluginId}` (PUT install or update, PATCH
+//! enable/disable, DELETE uninstall), `POST …/invoke` with the server's `X-API-Key`, and the
+//! invocation log at `GET …/invocations`.
+//!
+//! Secret configuration fields are sealed with the master key (bound to the installation) and
+//! never answered: an installation shows its public fields and which secrets are set.
+
+use std::time::Instant;
+
+use axum::http::{Method, StatusCode};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::end_user_auth::server_key;
+use super::registry::{Access, NoInput, OpCtx, OpSpec, Registry};
+use super::servers::server_of;
+use crate::app::App;
+use crate::auth::Scope;
+use crate::crypto;
+use crate::domain::{ids, time};
+use crate::error::{ApiError, ApiResult};
+use crate::plugins::{self, Plugin, PluginEnv, PluginError, SplitConfig};
+use crate::store::{PluginInstallRecord, PluginInvocationRecord};
+
+/// Sealing purpose of plugin secrets.
+const PURPOSE: &str = "plugin-secrets";
+
+/// A plugin of the catalogue.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CatalogPlugin {
+    id: &'static str,
+    name: &'static str,
+    category: &'static str,
+    description: &'static str,
+    /// JSON Schema of the configuration; secret fields are `writeOnly`.
+    config_schema: Value,
+    /// The fields that are stored encrypted and never shown.
+    secret_fields: Vec<String>,
+}
+
+impl CatalogPlugin {
+    fn of(plugin: &dyn Plugin) -> Self {
+        let info = plugin.info();
+        let config_schema = plugin.config_schema();
+        Self {
+            id: info.id,
+            name: info.name,
+            category: info.category,
+            description: info.description,
+            secret_fields: plugins::secret_fields(&config_schema),
+            config_schema,
+        }
+    }
+}
+
+/// `{"plugins": […]}`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Catalog {
+    plugins: Vec<CatalogPlugin>,
+}
+
+/// A plugin installed on a server (secrets never included).
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Installation {
+    plugin_id: String,
+    server_id: String,
+    org_id: String,
+    enabled: bool,
+    /// The configuration's public fields.
+    config: Map<String, Value>,
+    /// The secret fields that are set (their values are never shown).
+    secret_fields: Vec<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+impl From<PluginInstallRecord> for Installation {
+    fn from(p: PluginInstallRecord) -> Self {
+        Self {
+            config: serde_json::from_str(&p.config).unwrap_or_default(),
+            plugin_id: p.plugin_id,
+            server_id: p.server_id,
+            org_id: p.org_id,
+            enabled: p.enabled,
+            secret_fields: p.secret_fields,
+            created_at: time::iso(p.created_at),
+            updated_at: time::iso(p.updated_at),
+        }
+    }
+}
+
+/// A catalogue plugin and its install status on a server.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerPlugin {
+    plugin_id: &'static str,
+    name: &'static str,
+    category: &'static str,
+    description: &'static str,
+    installed: bool,
+    installation: Option<Installation>,
+}
+
+/// `{"plugins": […]}`: every plugin with its install status.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ServerPluginList {
+    plugins: Vec<ServerPlugin>,
+}
+
+/// `{"plugin": …}`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct InstallationAnswer {
+    plugin: Installation,
+}
+
+/// Input of `install_plugin`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InstallPlugin {
+    /// The configuration, as the plugin's `configSchema` describes it. On update, secret
+    /// fields left out keep their stored value.
+    #[serde(default)]
+    config: Map<String, Value>,
+    /// Default true on install; unchanged on update.
+    enabled: Option<bool>,
+}
+
+/// Input of `set_plugin_enabled`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetEnabled {
+    /// Whether `/invoke` runs the plugin.
+    enabled: bool,
+}
+
+/// `{"result": …}`: what the plugin answered.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct InvokeResult {
+    result: Value,
+}
+
+/// One logged invocation.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Invocation {
+    invocation_id: String,
+    plugin_id: String,
+    key_id: Option<String>,
+    /// `success`, `invalid_request`, `failure`, `error`, `disabled` or `not_installed`.
+    outcome: String,
+    /// The HTTP status answered.
+    status: i64,
+    duration_ms: i64,
+    error: Option<String>,
+    created_at: String,
+}
+
+impl From<PluginInvocationRecord> for Invocation {
+    fn from(i: PluginInvocationRecord) -> Self {
+        Self {
+            invocation_id: i.id,
+            plugin_id: i.plugin_id,
+            key_id: i.key_id,
+            outcome: i.outcome,
+            status: i.status,
+            duration_ms: i.duration_ms,
+            error: i.error,
+            created_at: time::iso(i.created_at),
+        }
+    }
+}
+
+/// A page of invocations, newest first.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvocationPage {
+    invocations: Vec<Invocation>,
+    /// Pass as `before` for the next page; absent on the last page.
+    next_cursor: Option<String>,
+}
+
+/// Input of `list_plugin_invocations`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvocationQuery {
+    /// Page size, 1–200 (default 50).
+    limit: Option<i64>,
+    /// Cursor from the previous page.
+    before: Option<String>,
+}
+
+/// Registers the plugin operations.
+pub fn register(r: &mut Registry) {
+    let mut catalog = OpSpec::new(
+        "list_plugins",
+        Method::GET,
+        "/api/plugins",
+        Access::Public,
+        "List the plugins that can be installed on a server, with their configuration schemas.",
+    );
+    catalog.mcp = true;
+    r.add(catalog, list_catalog);
+    let base = "/api/orgs/{org}/servers/{serverId}/plugins";
+    r.add(
+        OpSpec::new(
+            "list_server_plugins",
+            Method::GET,
+            base,
+            Access::Org(Scope::PluginsRead),
+            "List every plugin with its install status on a server.",
+        ),
+        list_server,
+    );
+    let one = "/api/orgs/{org}/servers/{serverId}/plugins/{pluginId}";
+    r.add(
+        OpSpec::new(
+            "get_server_plugin",
+            Method::GET,
+            one,
+            Access::Org(Scope::PluginsRead),
+            "Read a plugin installation.",
+        ),
+        get_one,
+    );
+    r.add(
+        OpSpec::new(
+            "install_plugin",
+            Method::PUT,
+            one,
+            Access::Org(Scope::PluginsWrite),
+            "Install a plugin on a server, or update its configuration.",
+        ),
+        install,
+    );
+    r.add(
+        OpSpec::new(
+            "set_plugin_enabled",
+            Method::PATCH,
+            one,
+            Access::Org(Scope::PluginsWrite),
+            "Enable or disable an installed plugin.",
+        ),
+        set_enabled,
+    );
+    r.add(
+        OpSpec::new(
+            "uninstall_plugin",
+            Method::DELETE,
+            one,
+            Access::Org(Scope::PluginsWrite),
+            "Uninstall a plugin.",
+        )
+        .status(StatusCode::NO_CONTENT),
+        uninstall,
+    );
+    r.add(
+        OpSpec::new(
+            "invoke_plugin",
+            Method::POST,
+            "/api/orgs/{org}/servers/{serverId}/plugins/{pluginId}/invoke",
+            Access::Public,
+            "Run an installed plugin (X-API-Key of the server); the body is plugin-specific.",
+        ),
+        invoke,
+    );
+    r.add(
+        OpSpec::new(
+            "list_plugin_invocations",
+            Method::GET,
+            "/api/orgs/{org}/servers/{serverId}/plugins/{pluginId}/invocations",
+            Access::Org(Scope::PluginsRead),
+            "Read a plugin's invocations on a server, newest first, a page at a time.",
+        ),
+        invocations,
+    );
+}
+
+fn plugin_of(ctx: &OpCtx) -> ApiResult<&'static dyn Plugin> {
+    plugins::find(ctx.param("pluginId")?).ok_or(ApiError::NotFound("plugin"))
+}
+
+async fn list_catalog(_: OpCtx, _: NoInput) -> ApiResult<Catalog> {
+    Ok(Catalog { plugins: plugins::all().iter().map(|p| CatalogPlugin::of(*p)).collect() })
+}
+
+async fn list_server(ctx: OpCtx, _: NoInput) -> ApiResult<ServerPluginList> {
+    let server = server_of(&ctx).await?;
+    let mut installed = ctx.state.store.plugin_install_list(&server.id).await?;
+    let plugins = plugins::all()
+        .iter()
+        .map(|p| {
+            let info = p.info();
+            let installation = installed
+                .iter()
+                .position(|i| i.plugin_id == info.id)
+                .map(|at| installed.swap_remove(at).into());
+            ServerPlugin {
+                plugin_id: info.id,
+                name: info.name,
+                category: info.category,
+                description: info.description,
+                installed: installation.is_some(),
+                installation,
+            }
+        })
+        .collect();
+    Ok(ServerPluginList { plugins })
+}
+
+async fn get_one(ctx: OpCtx, _: NoInput) -> ApiResult<InstallationAnswer> {
+    let server = server_of(&ctx).await?;
+    let plugin = plugin_of(&ctx)?;
+    let found = ctx.state.store.plugin_install_get(&server.id, plugin.info().id).await?;
+    Ok(InstallationAnswer { plugin: found.ok_or(ApiError::NotFound("plugin installation"))?.into() })
+}
+
+/// Opens an installation's configuration (public and secret fields).
+fn open_config(state: &App, install: &PluginInstallRecord) -> ApiResult<SplitConfig> {
+    let public = serde_json::from_str(&install.config).map_err(ApiError::internal)?;
+    let secret = match &install.secrets {
+        None => Map::new(),
+        Some(sealed) => {
+            let bytes = state.master_key.decrypt(PURPOSE, sealed, install.id.as_bytes()).map_err(|e| {
+                ApiError::internal(anyhow::anyhow!("opening plugin secrets of {}: {e}", install.id))
+            })?;
+            serde_json::from_slice(&bytes).map_err(ApiError::internal)?
+        }
+    };
+    Ok(SplitConfig { public, secret })
+}
+
+async fn install(ctx: OpCtx, input: InstallPlugin) -> ApiResult<InstallationAnswer> {
+    let server = server_of(&ctx).await?;
+    let plugin = plugin_of(&ctx)?;
+    let state = &ctx.state;
+    let store = state.store.as_ref();
+    let existing = store.plugin_install_get(&server.id, plugin.info().id).await?;
+    let mut config = input.config;
+    if let Some(old) = &existing {
+        // Secrets cannot be read back, so an update may leave them out to keep them.
+        for (name, value) in open_config(state, old)?.secret {
+            config.entry(name).or_insert(value);
+        }
+    }
+    let split = plugin.validate_config(&config).map_err(ApiError::BadRequest)?;
+    let now = time::now_ms();
+    let id = existing.as_ref().map_or_else(|| ids::new_id("plg"), |e| e.id.clone());
+    let secrets = (!split.secret.is_empty()).then(|| {
+        let json = serde_json::to_vec(&split.secret).expect("a JSON map serialises");
+        state.master_key.encrypt(PURPOSE, &json, id.as_bytes())
+    });
+    let mut secret_fields: Vec<String> = split.secret.keys().cloned().collect();
+    secret_fields.sort();
+    let record = PluginInstallRecord {
+        enabled: input.enabled.unwrap_or_else(|| existing.as_ref().is_none_or(|e| e.enabled)),
+        created_at: existing.as_ref().map_or(now, |e| e.created_at),
+        id,
+        server_id: server.id.clone(),
+        org_id: server.org_id.clone(),
+        plugin_id: plugin.info().id.to_string(),
+        config: Value::Object(split.public).to_string(),
+        secrets,
+        secret_fields,
+        updated_at: now,
+    };
+    if existing.is_some() {
+        store.plugin_install_update(&record).await?;
+    } else {
+        store.plugin_install_create(&record).await?;
+    }
+    Ok(InstallationAnswer { plugin: record.into() })
+}
+
+async fn set_enabled(ctx: OpCtx, input: SetEnabled) -> ApiResult<InstallationAnswer> {
+    let server = server_of(&ctx).await?;
+    let plugin_id = plugin_of(&ctx)?.info().id;
+    let store = ctx.state.store.as_ref();
+    if !store.plugin_install_set_enabled(&server.id, plugin_id, input.enabled, time::now_ms()).await? {
+        return Err(ApiError::NotFound("plugin installation"));
+    }
+    let found = store.plugin_install_get(&server.id, plugin_id).await?;
+    Ok(InstallationAnswer { plugin: found.ok_or(ApiError::NotFound("plugin installation"))?.into() })
+}
+
+async fn uninstall(ctx: OpCtx, _: NoInput) -> ApiResult<()> {
+    let server = server_of(&ctx).await?;
+    let plugin_id = plugin_of(&ctx)?.info().id;
+    if !ctx.state.store.plugin_install_delete(&server.id, plugin_id).await? {
+        return Err(ApiError::NotFound("plugin installation"));
+    }
+    Ok(())
+}
+
+async fn invoke(ctx: OpCtx, payload: Value) -> ApiResult<InvokeResult> {
+    let started = Instant::now();
+    let key = server_key(&ctx).await?;
+    let plugin = plugin_of(&ctx)?;
+    let outcome = run(&ctx, &key.server_id, plugin, payload).await;
+    let (label, error) = match &outcome {
+        Ok(_) => ("success", None),
+        Err(ApiError::BadRequest(m)) => ("invalid_request", Some(m.clone())),
+        Err(ApiError::Unprocessable(m)) => ("failure", Some(m.clone())),
+        Err(ApiError::ForbiddenCode { message, .. }) => ("disabled", Some(message.clone())),
+        Err(ApiError::NotFound(_)) => {
+            ("not_installed", Some("the plugin is not installed on this server".into()))
+        }
+        Err(ApiError::Internal(e)) => ("error", Some(e.to_string())),
+        Err(other) => ("error", Some(other.to_string())),
+    };
+    let record = PluginInvocationRecord {
+        id: ids::new_id("inv"),
+        server_id: key.server_id.clone(),
+        org_id: key.org_id.clone(),
+        plugin_id: plugin.info().id.to_string(),
+        key_id: Some(key.key_id.clone()),
+        outcome: label.to_string(),
+        status: i64::from(outcome.as_ref().map_or_else(|e| e.status().as_u16(), |_| 200)),
+        duration_ms: started.elapsed().as_millis() as i64,
+        error: error.map(|e| e.chars().take(500).collect()),
+        created_at: time::now_ms(),
+    };
+    if let Err(err) = ctx.state.store.plugin_invocation_insert(&record).await {
+        tracing::error!(error = %err, plugin = record.plugin_id, "plugin invocation not logged");
+    }
+    outcome.map(|result| InvokeResult { result })
+}
+
+async fn run(ctx: &OpCtx, server_id: &str, plugin: &dyn Plugin, payload: Value) -> ApiResult<Value> {
+    let state = &ctx.state;
+    let install = state
+        .store
+        .plugin_install_get(server_id, plugin.info().id)
+        .await?
+        .ok_or(ApiError::NotFound("plugin installation"))?;
+    if !install.enabled {
+        return Err(ApiError::ForbiddenCode {
+            code: "plugin_disabled",
+            message: "the plugin is installed but disabled".into(),
+        });
+    }
+    let config = open_config(state, &install)?;
+    // A new configuration (new ciphertext) never reuses credentials cached for the old one.
+    let cache_key =
+        crypto::sha256_hex(&format!("{}:{}", install.id, install.secrets.as_deref().unwrap_or("")));
+    let env = PluginEnv {
+        outbound: &state.gateway.outbound,
+        config: &state.config,
+        cache: &state.plugins.tokens,
+        cache_key: &cache_key,
+    };
+    plugin.invoke(&env, &config, payload).await.map_err(|e| match e {
+        PluginError::InvalidRequest(m) => ApiError::BadRequest(m),
+        PluginError::Failed { code, message } => ApiError::Unprocessable(format!("{code}: {message}")),
+        PluginError::Internal(m) => ApiError::internal(anyhow::anyhow!("plugin {}: {m}", plugin.info().id)),
+    })
+}
+
+async fn invocations(ctx: OpCtx, q: InvocationQuery) -> ApiResult<InvocationPage> {
+    let server = server_of(&ctx).await?;
+    let plugin_id = plugin_of(&ctx)?.info().id;
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be between 1 and 200"));
+    }
+    let store = ctx.state.store.as_ref();
+    let mut rows =
+        store.plugin_invocation_list(&server.id, plugin_id, q.before.as_deref(), limit + 1).await?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = if more { rows.last().map(|i| i.id.clone()) } else { None };
+    Ok(InvocationPage { invocations: rows.into_iter().map(Invocation::from).collect(), next_cursor })
+}
