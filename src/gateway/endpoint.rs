@@ -14,11 +14,13 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
 use futures_util::stream;
 use serde_json::{Map, Value, json};
 
 use super::directory::ServerEntry;
+use gatehouse_mcp::jsonrpc::is_id;
+use gatehouse_mcp::{transport, version};
+
 use super::router::{self, RpcError, STATELESS, code};
 use super::session::Session;
 use crate::api::rest::{is_json, read_body};
@@ -31,7 +33,6 @@ use crate::error::ApiError;
 pub const SESSION_HEADER: &str = "mcp-session-id";
 /// Header carrying the protocol revision.
 pub const VERSION_HEADER: &str = "mcp-protocol-version";
-const META_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
 
 /// An answer before any JSON-RPC id is known. The id is left out rather than `null`: since
 /// 2025-11-25 the schema makes it optional on errors (`JSONRPCErrorResponse`), and no revision's
@@ -44,7 +45,7 @@ pub(super) fn http_error(status: StatusCode, code: i64, message: impl Into<Strin
 fn rpc_response(status: u16, message: Value, sse: bool, session: Option<&str>) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
     let mut response = if sse {
-        let event = format!("event: message\ndata: {}\n\n", message);
+        let event = transport::sse_event("message", &message.to_string());
         let mut r = (status, event).into_response();
         r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
         r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
@@ -61,8 +62,7 @@ fn rpc_response(status: u16, message: Value, sse: bool, session: Option<&str>) -
 
 /// Whether the client wants SSE rather than JSON (only when it does not accept JSON).
 fn wants_sse(headers: &HeaderMap) -> bool {
-    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
-    accept.contains("text/event-stream") && !accept.contains("application/json") && !accept.contains("*/*")
+    transport::wants_sse(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or(""))
 }
 
 /// Origin check against DNS rebinding (transports § Security): a present Origin must be this
@@ -220,7 +220,7 @@ pub async fn post(
     let meta_version = obj
         .get("params")
         .and_then(|p| p.get("_meta"))
-        .and_then(|m| m.get(META_VERSION))
+        .and_then(|m| m.get(version::META_PROTOCOL_VERSION))
         .and_then(Value::as_str);
     let header_version = headers.get(VERSION_HEADER).and_then(|v| v.to_str().ok());
     if meta_version.is_some() || header_version == Some(STATELESS) {
@@ -287,10 +287,6 @@ async fn initialize(
     rpc_response(200, json!({"jsonrpc": "2.0", "id": id, "result": result}), sse, Some(&session_id))
 }
 
-fn is_id(id: &Value) -> bool {
-    id.is_string() || id.is_i64() || id.is_u64()
-}
-
 /// Requests within a stateful session (batches allowed in 2025-03-26 only).
 async fn stateful(
     state: &AppState,
@@ -302,7 +298,7 @@ async fn stateful(
 ) -> Response {
     match message {
         Value::Array(items) => {
-            if version != "2025-03-26" {
+            if !version::allows_batches(version) {
                 return http_error(
                     StatusCode::BAD_REQUEST,
                     code::INVALID_REQUEST,
@@ -377,17 +373,6 @@ pub(super) async fn one_stateful(
     })
 }
 
-/// Decodes an `Mcp-Name`/`Mcp-Param-*` value (`=?base64?…?=` sentinel, transports § Value Encoding).
-fn decode_header_value(raw: &str) -> Option<String> {
-    match raw.strip_prefix("=?base64?").and_then(|r| r.strip_suffix("?=")) {
-        Some(b64) => {
-            let bytes = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
-            String::from_utf8(bytes).ok()
-        }
-        None => Some(raw.to_string()),
-    }
-}
-
 /// A stateless 2026-07-28 request (transports § Request Metadata, § Server Validation).
 async fn stateless(
     state: &AppState,
@@ -413,41 +398,13 @@ async fn stateless(
         err.data = Some(json!({"supported": [STATELESS], "requested": requested}));
         return rpc_response(400, err.to_message(id), false, None);
     }
-    match header_version {
-        None => return mismatch("missing MCP-Protocol-Version header".into()),
-        Some(h) if Some(h) != meta_version => {
-            return mismatch(format!(
-                "MCP-Protocol-Version header {h} does not match _meta {}",
-                meta_version.unwrap_or("(absent)")
-            ));
-        }
-        _ => {}
-    }
-    match headers.get("mcp-method").and_then(|v| v.to_str().ok()) {
-        None => return mismatch("missing Mcp-Method header".into()),
-        Some(h) if h != method => {
-            return mismatch(format!("Mcp-Method header {h} does not match body method {method}"));
-        }
-        _ => {}
-    }
     let params = match obj.get("params") {
         Some(Value::Object(p)) => p.clone(),
         _ => Map::new(),
     };
-    if matches!(method, "tools/call" | "prompts/get" | "resources/read") {
-        let body_name = params.get("name").or_else(|| params.get("uri")).and_then(Value::as_str);
-        let header_name = headers.get("mcp-name").and_then(|v| v.to_str().ok()).map(decode_header_value);
-        match (header_name, body_name) {
-            (None, _) => return mismatch("missing Mcp-Name header".into()),
-            (Some(None), _) => return mismatch("Mcp-Name header is not valid base64".into()),
-            (Some(Some(h)), Some(b)) if h == b => {}
-            (Some(Some(h)), b) => {
-                return mismatch(format!(
-                    "Mcp-Name header {h} does not match body {}",
-                    b.unwrap_or("(absent)")
-                ));
-            }
-        }
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Err(message) = transport::check_request_headers(header, method, &params, meta_version) {
+        return mismatch(message);
     }
     if obj.get("id").is_none() {
         return StatusCode::ACCEPTED.into_response();
@@ -533,16 +490,4 @@ fn method_not_allowed() -> Response {
 pub async fn other(method: Method) -> Response {
     let _ = method;
     method_not_allowed()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base64_sentinel_values_decode() {
-        assert_eq!(decode_header_value("get_weather").as_deref(), Some("get_weather"));
-        assert_eq!(decode_header_value("=?base64?SGVsbG8sIOS4lueVjA==?=").as_deref(), Some("Hello, 世界"));
-        assert_eq!(decode_header_value("=?base64?!!!?="), None);
-    }
 }
