@@ -542,6 +542,44 @@ async fn orgs_never_share_keys_or_sessions(backend: Backend) {
     assert!(!list.text.contains(&kid_a));
 }
 
+/// Two nodes on one PostgreSQL: a code requested on A is verified on B, tokens of either verify
+/// on both, and archiving the key on A ends the session on B within a second, though B had the
+/// key's status cached.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_end_on_every_node() {
+    if !common::postgres_available().await {
+        return;
+    }
+    let Some((a, admin, sink)) = enterprise_with_mail(Backend::Postgres).await else { return };
+    let t = tenant(&a, &admin, "acme", "Shop").await;
+    let b = a.second_node().await;
+    t.request_code(&a, "nod@example.com").await.expect(200);
+    let code = SmtpSink::code_in(&sink.next_mail());
+    let token = t.verify_code(&b, "nod@example.com", &code).await.expect(200).body["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    t.me(&a, &token).await.expect(200);
+    t.me(&b, &token).await.expect(200);
+    let jwks = format!("/api/orgs/{}/.well-known/jwks.json", t.org);
+    assert_eq!(a.get(&jwks, None).await.body, b.get(&jwks, None).await.body);
+    // A key rotated on A signs tokens B verifies.
+    a.post(&format!("/api/orgs/{}/signing-keys/rotate", t.org), Some(&admin), json!({})).await.expect(200);
+    let fresh = t.sign_in(&a, &sink, "nod@example.com").await;
+    t.me(&b, &fresh).await.expect(200);
+
+    a.patch(&t.path(&format!("/keys/{}", t.key_id)), Some(&admin), json!({})).await.expect(200);
+    let start = std::time::Instant::now();
+    while t.me(&b, &token).await.status != 401 {
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "node B still accepts a session of an archived key"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    t.me(&b, &fresh).await.expect_error(401, "unauthorized");
+}
+
 backend_tests!(
     the_whole_seed_001_flow,
     tokens_and_keys_stay_on_their_server,
