@@ -143,11 +143,11 @@ impl Store for SqlStore {
     }
 
     async fn publish_change(&self, change: &str) -> StoreResult<()> {
+        // This node applies it at once; on PostgreSQL every other node hears it by NOTIFY (this
+        // one too, a moment later: invalidations are idempotent).
+        let _ = self.changes.send(change.to_string());
         if self.backend == "postgres" {
-            // Every node, this one included, hears it back through its listener.
             query("SELECT pg_notify($1, $2)").bind(CHANGES_CHANNEL).bind(change).execute(&self.pool).await?;
-        } else {
-            let _ = self.changes.send(change.to_string());
         }
         Ok(())
     }
