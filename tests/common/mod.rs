@@ -11,6 +11,7 @@
 pub mod backend;
 pub mod fake_fcm;
 pub mod mcp;
+pub mod process;
 pub mod schema;
 pub mod smtp;
 
