@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the real peers the integration tests talk to, pinned, into .test-deps/:
 #   - a Python virtualenv with aiosmtpd (the SMTP sink the login tests read mail from),
-#     and PyJWT + cryptography (the fake Google OAuth/FCM server that checks signed assertions).
+#     and PyJWT + cryptography (the fake Google OAuth/FCM server that checks signed assertions);
+#   - Node packages from tests/support/node/package-lock.json (the official MCP TypeScript SDK),
+#     with the drivers beside them in .test-deps/node so their imports resolve.
 # Idempotent: re-running only installs what is missing. CI (.ci/run) calls it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,4 +22,11 @@ fi
 if ! "$DEPS/venv/bin/python" -c "import aiosmtpd, jwt, cryptography" 2>/dev/null; then
   "$DEPS/venv/bin/pip" install --quiet --disable-pip-version-check "${PY_PINS[@]}"
 fi
+NODE_DIR="$DEPS/node"
+mkdir -p "$NODE_DIR"
+if ! cmp -s tests/support/node/package-lock.json "$NODE_DIR/package-lock.json" || [ ! -d "$NODE_DIR/node_modules" ]; then
+  cp tests/support/node/package.json tests/support/node/package-lock.json "$NODE_DIR/"
+  (cd "$NODE_DIR" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+cp tests/support/node/*.mjs "$NODE_DIR/"
 echo "test dependencies ready in $DEPS"

@@ -13,6 +13,7 @@ pub mod fake_fcm;
 pub mod mcp;
 pub mod process;
 pub mod schema;
+pub mod sdk;
 pub mod smtp;
 
 use std::time::Duration;

@@ -1,0 +1,63 @@
+//! Story: agents built on the official MCP SDKs connect to Gatehouse, list and call tools —
+//! over Streamable HTTP and the legacy SSE transport — with nothing but a URL and an API key.
+
+mod common;
+
+use common::backend::HttpBackend;
+use common::sdk::node_client;
+use common::{Backend, TestServer};
+use serde_json::json;
+
+async fn typescript_sdk_lists_and_calls(backend_kind: Backend) {
+    let backend = HttpBackend::start();
+    let (server, admin) = TestServer::enterprise(backend_kind).await;
+    server.create_org(&admin, "acme").await;
+    let s = server
+        .post("/api/orgs/acme/servers", Some(&admin), json!({"name": "Echo", "slug": "echo"}))
+        .await
+        .expect(201);
+    let sid = s.body["server"]["serverId"].as_str().unwrap().to_string();
+    server
+        .post(
+            &format!("/api/orgs/acme/servers/{sid}/tools"),
+            Some(&admin),
+            json!({"name": "echo", "description": "Echo", "method": "GET", "endpointUrl": backend.url("/echo"),
+                   "parameters": [{"name": "q", "location": "query", "required": true}]}),
+        )
+        .await
+        .expect(201);
+    let k = server
+        .post(&format!("/api/orgs/acme/servers/{sid}/keys"), Some(&admin), json!({"label": "sdk"}))
+        .await
+        .expect(201);
+    let key = k.body["rawValue"].as_str().unwrap().to_string();
+    let base = server.base.clone();
+    for (transport, url) in
+        [("streamable-http", format!("{base}/mcp/acme/echo")), ("sse", format!("{base}/sse/acme/echo"))]
+    {
+        let (url2, key2) = (url.clone(), key.clone());
+        let out = tokio::task::spawn_blocking(move || {
+            node_client(&url2, transport, &key2, "echo", &json!({"q": "hello"}))
+        })
+        .await
+        .unwrap();
+        let Some(out) = out else { return };
+        assert!(out.get("error").is_none(), "{transport}: {out}");
+        assert_eq!(out["tools"], json!(["echo"]), "{transport}: {out}");
+        assert_eq!(out["serverInfo"]["name"], "Echo");
+        let text = out["call"]["content"][0]["text"].as_str().unwrap();
+        assert!(text.contains("\"q\": \"hello\"") || text.contains("\"q\":\"hello\""), "{transport}: {text}");
+    }
+    // A wrong key is refused to the SDK as well.
+    let url = format!("{base}/mcp/acme/echo");
+    let out = tokio::task::spawn_blocking(move || {
+        node_client(&url, "streamable-http", "mcp_wrong", "echo", &json!({}))
+    })
+    .await
+    .unwrap();
+    if let Some(out) = out {
+        assert!(out["error"].as_str().is_some_and(|e| e.contains("invalid API key")), "{out}");
+    }
+}
+
+backend_tests!(typescript_sdk_lists_and_calls);
