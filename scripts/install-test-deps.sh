@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real peers the integration tests talk to, pinned, into .test-deps/:
 #   - a Python virtualenv with aiosmtpd (the SMTP sink the login tests read mail from),
-#     and PyJWT + cryptography (the fake Google OAuth/FCM server that checks signed assertions);
+#     PyJWT + cryptography (the fake Google OAuth/FCM server that checks signed assertions),
+#     and the official MCP Python SDK (`mcp`) as a test client;
 #   - Node packages from tests/support/node/package-lock.json (the official MCP TypeScript SDK),
 #     with the drivers beside them in .test-deps/node so their imports resolve.
 # Idempotent: re-running only installs what is missing. CI (.ci/run) calls it.
@@ -14,12 +15,13 @@ PY_PINS=(
   "aiosmtpd==1.4.6"
   "PyJWT==2.10.1"
   "cryptography==44.0.3"
+  "mcp==2.3.0"
 )
 
 if [ ! -x "$DEPS/venv/bin/python" ]; then
   python3 -m venv "$DEPS/venv"
 fi
-if ! "$DEPS/venv/bin/python" -c "import aiosmtpd, jwt, cryptography" 2>/dev/null; then
+if ! "$DEPS/venv/bin/python" -c "import aiosmtpd, jwt, cryptography, mcp" 2>/dev/null; then
   "$DEPS/venv/bin/pip" install --quiet --disable-pip-version-check "${PY_PINS[@]}"
 fi
 NODE_DIR="$DEPS/node"

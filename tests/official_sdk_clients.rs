@@ -4,11 +4,11 @@
 mod common;
 
 use common::backend::HttpBackend;
-use common::sdk::node_client;
+use common::sdk::{node_client, python_client};
 use common::{Backend, TestServer};
 use serde_json::json;
 
-async fn typescript_sdk_lists_and_calls(backend_kind: Backend) {
+async fn official_sdks_list_and_call(backend_kind: Backend) {
     let backend = HttpBackend::start();
     let (server, admin) = TestServer::enterprise(backend_kind).await;
     server.create_org(&admin, "acme").await;
@@ -48,6 +48,21 @@ async fn typescript_sdk_lists_and_calls(backend_kind: Backend) {
         let text = out["call"]["content"][0]["text"].as_str().unwrap();
         assert!(text.contains("\"q\": \"hello\"") || text.contains("\"q\":\"hello\""), "{transport}: {text}");
     }
+    // The Python SDK: its default (stateless server/discover under 2026-07-28) and the handshake.
+    for (mode, version) in [("auto", "2026-07-28"), ("legacy", "2025-11-25")] {
+        let (url, key2) = (format!("{base}/mcp/acme/echo"), key.clone());
+        let out = tokio::task::spawn_blocking(move || {
+            python_client(&url, &key2, "echo", &json!({"q": "py"}), mode)
+        })
+        .await
+        .unwrap();
+        let Some(out) = out else { return };
+        assert!(out.get("error").is_none(), "python {mode}: {out}");
+        assert_eq!(out["protocolVersion"], version, "python {mode}: {out}");
+        assert_eq!(out["tools"], json!(["echo"]));
+        assert_eq!(out["serverInfo"]["name"], "Echo", "python {mode}: {out}");
+        assert!(out["call"]["content"][0]["text"].as_str().unwrap().contains("py"), "python {mode}: {out}");
+    }
     // A wrong key is refused to the SDK as well.
     let url = format!("{base}/mcp/acme/echo");
     let out = tokio::task::spawn_blocking(move || {
@@ -60,4 +75,4 @@ async fn typescript_sdk_lists_and_calls(backend_kind: Backend) {
     }
 }
 
-backend_tests!(typescript_sdk_lists_and_calls);
+backend_tests!(official_sdks_list_and_call);

@@ -64,6 +64,12 @@ pub async fn handle(
         }
     };
     gatehouse_mcp::shape::shape_result(&mut result, version, method);
+    gatehouse_mcp::shape::stamp_server_info(
+        &mut result,
+        version,
+        &entry.server.name,
+        env!("CARGO_PKG_VERSION"),
+    );
     Ok(result)
 }
 

@@ -31,6 +31,23 @@ pub fn shape_result(result: &mut Value, version: &str, method: &str) {
     }
 }
 
+/// `_meta` key identifying the server on 2026-07-28 results.
+pub const META_SERVER_INFO: &str = "io.modelcontextprotocol/serverInfo";
+
+/// Stamps the server's identity on a 2026-07-28 result (schema `ResultMetaObject`: servers
+/// SHOULD include it on every response; clients read it from `server/discover`).
+pub fn stamp_server_info(result: &mut Value, version: &str, name: &str, server_version: &str) {
+    if version != STATELESS {
+        return;
+    }
+    if let Some(obj) = result.as_object_mut() {
+        let meta = obj.entry("_meta").or_insert_with(|| json!({}));
+        if let Some(meta) = meta.as_object_mut() {
+            meta.insert(META_SERVER_INFO.into(), json!({"name": name, "version": server_version}));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,5 +68,10 @@ mod tests {
         let mut list = json!({"tools": []});
         shape_result(&mut list, "2026-07-28", "tools/list");
         assert_eq!(list["cacheScope"], "private");
+        stamp_server_info(&mut list, "2026-07-28", "Echo", "1.0");
+        assert_eq!(list["_meta"][META_SERVER_INFO]["name"], "Echo");
+        let mut old = json!({});
+        stamp_server_info(&mut old, "2025-11-25", "Echo", "1.0");
+        assert_eq!(old, json!({}));
     }
 }
