@@ -13,26 +13,10 @@ use serde_json::json;
 
 async fn setup(backend_kind: Backend, backend: &HttpBackend) -> (TestServer, String, String, String) {
     let (server, admin) = TestServer::enterprise(backend_kind).await;
-    server.create_org(&admin, "acme").await;
-    let s = server
-        .post("/api/orgs/acme/servers", Some(&admin), json!({"name": "Echo", "slug": "echo"}))
-        .await
-        .expect(201);
-    let sid = s.body["server"]["serverId"].as_str().unwrap().to_string();
-    server
-        .post(
-            &format!("/api/orgs/acme/servers/{sid}/tools"),
-            Some(&admin),
-            json!({"name": "echo", "description": "Echo", "method": "GET", "endpointUrl": backend.url("/echo"),
-                   "parameters": [{"name": "q", "location": "query", "required": true}]}),
-        )
-        .await
-        .expect(201);
-    let k = server
-        .post(&format!("/api/orgs/acme/servers/{sid}/keys"), Some(&admin), json!({"label": "a"}))
-        .await
-        .expect(201);
-    (server, admin, sid, k.body["rawValue"].as_str().unwrap().to_string())
+    let (sid, key) = server
+        .publish_echo(&admin, backend, json!([{"name": "q", "location": "query", "required": true}]))
+        .await;
+    (server, admin, sid, key)
 }
 
 async fn raw_post(
@@ -226,10 +210,14 @@ async fn malformed_messages(backend_kind: Backend) {
     let deep = format!("{}{}", "[".repeat(50_000), "]".repeat(50_000));
     let r = raw_post(&server, Some(&key), &[JSON, s], &deep).await;
     assert_eq!((r.status, r.body["error"]["code"].as_i64()), (400, Some(-32700)));
-    let big =
-        format!(r#"{{"jsonrpc":"2.0","id":1,"method":"ping","params":{{"x":"{}"}}}}"#, "x".repeat(1_100_000));
-    let r = raw_post(&server, Some(&key), &[JSON, s], &big).await;
-    assert_eq!(r.status, 413);
+    let (status, _) = server
+        .declared_body_answer(
+            "/mcp/acme/echo",
+            &[("x-api-key", &key), ("mcp-session-id", &session)],
+            1_100_000,
+        )
+        .await;
+    assert_eq!(status, 413);
     // Batches: refused in 2025-06-18, answered in 2025-03-26.
     let batch = r#"[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"notifications/initialized"},{"jsonrpc":"2.0","id":2,"method":"tools/list"}]"#;
     assert_eq!(raw_post(&server, Some(&key), &[JSON, s], batch).await.status, 400);

@@ -47,25 +47,7 @@ impl Events {
 async fn old_clients_talk_over_http_and_sse(backend_kind: Backend) {
     let backend = HttpBackend::start();
     let (server, admin) = TestServer::enterprise(backend_kind).await;
-    server.create_org(&admin, "acme").await;
-    let s = server
-        .post("/api/orgs/acme/servers", Some(&admin), json!({"name": "Echo", "slug": "echo"}))
-        .await
-        .expect(201);
-    let sid = s.body["server"]["serverId"].as_str().unwrap().to_string();
-    server
-        .post(
-            &format!("/api/orgs/acme/servers/{sid}/tools"),
-            Some(&admin),
-            json!({"name": "echo", "description": "Echo", "method": "GET", "endpointUrl": backend.url("/echo")}),
-        )
-        .await
-        .expect(201);
-    let k = server
-        .post(&format!("/api/orgs/acme/servers/{sid}/keys"), Some(&admin), json!({"label": "a"}))
-        .await
-        .expect(201);
-    let key = k.body["rawValue"].as_str().unwrap().to_string();
+    let (_sid, key) = server.publish_echo(&admin, &backend, json!([])).await;
 
     // Without a key: 401.
     let r = server.request(reqwest::Method::GET, "/sse/acme/echo").send().await.unwrap();

@@ -11,26 +11,9 @@ use serde_json::json;
 async fn official_sdks_list_and_call(backend_kind: Backend) {
     let backend = HttpBackend::start();
     let (server, admin) = TestServer::enterprise(backend_kind).await;
-    server.create_org(&admin, "acme").await;
-    let s = server
-        .post("/api/orgs/acme/servers", Some(&admin), json!({"name": "Echo", "slug": "echo"}))
-        .await
-        .expect(201);
-    let sid = s.body["server"]["serverId"].as_str().unwrap().to_string();
-    server
-        .post(
-            &format!("/api/orgs/acme/servers/{sid}/tools"),
-            Some(&admin),
-            json!({"name": "echo", "description": "Echo", "method": "GET", "endpointUrl": backend.url("/echo"),
-                   "parameters": [{"name": "q", "location": "query", "required": true}]}),
-        )
-        .await
-        .expect(201);
-    let k = server
-        .post(&format!("/api/orgs/acme/servers/{sid}/keys"), Some(&admin), json!({"label": "sdk"}))
-        .await
-        .expect(201);
-    let key = k.body["rawValue"].as_str().unwrap().to_string();
+    let (_sid, key) = server
+        .publish_echo(&admin, &backend, json!([{"name": "q", "location": "query", "required": true}]))
+        .await;
     let base = server.base.clone();
     for (transport, url) in
         [("streamable-http", format!("{base}/mcp/acme/echo")), ("sse", format!("{base}/sse/acme/echo"))]

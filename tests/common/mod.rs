@@ -320,6 +320,60 @@ impl TestServer {
         r.body["org"]["orgId"].as_str().unwrap().to_string()
     }
 
+    /// Publishes org `acme` with server `echo` (slug) whose HTTP tool `echo` GETs the backend's
+    /// `/echo` with `parameters`, and an API key; returns (server id, raw key).
+    pub async fn publish_echo(
+        &self,
+        admin: &str,
+        backend: &backend::HttpBackend,
+        parameters: Value,
+    ) -> (String, String) {
+        self.create_org(admin, "acme").await;
+        let s = self
+            .post("/api/orgs/acme/servers", Some(admin), json!({"name": "Echo", "slug": "echo"}))
+            .await
+            .expect(201);
+        let sid = s.body["server"]["serverId"].as_str().unwrap().to_string();
+        self.post(
+            &format!("/api/orgs/acme/servers/{sid}/tools"),
+            Some(admin),
+            json!({"name": "echo", "description": "Echo", "method": "GET", "endpointUrl": backend.url("/echo"), "parameters": parameters}),
+        )
+        .await
+        .expect(201);
+        let k = self
+            .post(&format!("/api/orgs/acme/servers/{sid}/keys"), Some(admin), json!({"label": "k"}))
+            .await
+            .expect(201);
+        (sid, k.body["rawValue"].as_str().unwrap().to_string())
+    }
+
+    /// Sends only the headers of a POST declaring a `len`-byte JSON body and returns the status
+    /// and text of the answer (a client writing the whole body would race the server closing
+    /// the connection after an early 413).
+    pub async fn declared_body_answer(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        len: usize,
+    ) -> (u16, String) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = self.base.trim_start_matches("http://").to_string();
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let mut head = format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len}\r\n"
+        );
+        for (k, v) in headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str("\r\n");
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut buf = vec![0u8; 4096];
+        let n = stream.read(&mut buf).await.unwrap();
+        let text = String::from_utf8_lossy(&buf[..n]).to_string();
+        (text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0), text)
+    }
+
     /// Mints a management token in `org` with `scopes`; returns its raw value.
     pub async fn mint_token(&self, token: &str, org: &str, scopes: &[&str]) -> String {
         let r = self
