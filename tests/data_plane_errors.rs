@@ -54,6 +54,15 @@ async fn credentials_and_server_state(backend_kind: Backend) {
         .await
         .unwrap();
     assert_eq!(TestServer::read(r).await.status, 404);
+    // Without a valid key, unknown and existing servers look the same: 401.
+    let r = server
+        .request(reqwest::Method::POST, "/mcp/acme/nope")
+        .header("content-type", "application/json")
+        .body(ping)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(TestServer::read(r).await.status, 401);
     let r = server
         .request(reqwest::Method::POST, "/mcp/rival/echo")
         .header("x-api-key", &key)

@@ -91,30 +91,17 @@ pub(super) async fn authorize_request(
     org: &str,
     slug: &str,
 ) -> Result<(Arc<ServerEntry>, Caller), Response> {
-    let dev = matches!(state.mode().await, Ok(Some(Mode::Dev)));
-    if !dev && !matches!(state.mode().await, Ok(Some(_))) {
-        return Err(ApiError::NotInitialized.into_response());
-    }
-    let entry = state
-        .gateway
-        .directory
-        .get(state.store.as_ref(), &state.master_key, org, slug)
-        .await
-        .map_err(|e| ApiError::from(e).into_response())?;
-    let raw_key = api_key(headers);
-    let Some(entry) = entry else {
-        // Unknown servers look the same to everyone; no key needed to learn nothing.
-        return Err(http_error(StatusCode::NOT_FOUND, code::INVALID_REQUEST, "no such MCP server"));
+    let dev = match state.mode().await {
+        Ok(Some(mode)) => mode == Mode::Dev,
+        Ok(None) => return Err(ApiError::NotInitialized.into_response()),
+        Err(err) => return Err(err.into_response()),
     };
-    let caller = match raw_key {
-        None if dev => Caller { key_id: String::new() },
-        None => {
-            return Err(http_error(
-                StatusCode::UNAUTHORIZED,
-                code::INVALID_REQUEST,
-                "missing API key: send X-API-Key",
-            ));
-        }
+    let unauthorized = |message: &str| http_error(StatusCode::UNAUTHORIZED, code::INVALID_REQUEST, message);
+    // The key is checked before the server is looked up, so callers without a valid key learn
+    // nothing about which servers exist.
+    let key = match api_key(headers) {
+        None if dev => None,
+        None => return Err(unauthorized("missing API key: send X-API-Key")),
         Some(raw) => {
             let info = state
                 .gateway
@@ -122,17 +109,20 @@ pub(super) async fn authorize_request(
                 .verify(state.store.as_ref(), raw)
                 .await
                 .map_err(|e| ApiError::from(e).into_response())?;
-            match info {
-                Some(info) if info.server_id == entry.server.id => Caller { key_id: info.key_id },
-                _ => {
-                    return Err(http_error(
-                        StatusCode::UNAUTHORIZED,
-                        code::INVALID_REQUEST,
-                        "invalid API key for this server",
-                    ));
-                }
-            }
+            Some(info.ok_or_else(|| unauthorized("invalid API key for this server"))?)
         }
+    };
+    let entry = state
+        .gateway
+        .directory
+        .get(state.store.as_ref(), &state.master_key, org, slug)
+        .await
+        .map_err(|e| ApiError::from(e).into_response())?
+        .ok_or_else(|| http_error(StatusCode::NOT_FOUND, code::INVALID_REQUEST, "no such MCP server"))?;
+    let caller = match key {
+        None => Caller { key_id: String::new() },
+        Some(info) if info.server_id == entry.server.id => Caller { key_id: info.key_id },
+        Some(_) => return Err(unauthorized("invalid API key for this server")),
     };
     if entry.disabled() {
         return Err(http_error(StatusCode::FORBIDDEN, code::INVALID_REQUEST, "this MCP server is disabled"));
