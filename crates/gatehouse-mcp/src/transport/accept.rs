@@ -1,0 +1,120 @@
+//! `Accept` negotiation between `application/json` and `text/event-stream`. Clients must list
+//! both (transports § Sending Messages); the server picks one per request.
+
+/// What a client's `Accept` admits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Accept {
+    /// `application/json` is acceptable.
+    pub json: bool,
+    /// `text/event-stream` is acceptable.
+    pub sse: bool,
+}
+
+/// The body format of an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseFormat {
+    /// One JSON object.
+    Json,
+    /// An SSE stream.
+    Sse,
+}
+
+impl Accept {
+    /// Parses an `Accept` header (RFC 9110 § 12.5.1): media ranges with wildcards, parameters
+    /// and `q` weights, case-insensitive. The most specific range matching a type decides, and
+    /// `q=0` means "not acceptable". An absent or empty header accepts anything.
+    pub fn parse(header: Option<&str>) -> Self {
+        let header = header.map(str::trim).filter(|h| !h.is_empty());
+        let Some(header) = header else { return Self { json: true, sse: true } };
+        let ranges: Vec<(String, String, bool)> = header
+            .split(',')
+            .filter_map(|range| {
+                let mut parts = range.split(';');
+                let media = parts.next()?.trim().to_ascii_lowercase();
+                let (ty, sub) = media.split_once('/')?;
+                let acceptable = parts
+                    .filter_map(|p| p.split_once('='))
+                    .find(|(k, _)| k.trim().eq_ignore_ascii_case("q"))
+                    .map(|(_, q)| q.trim().parse::<f32>().map(|q| q > 0.0).unwrap_or(false))
+                    .unwrap_or(true);
+                Some((ty.trim().to_string(), sub.trim().to_string(), acceptable))
+            })
+            .collect();
+        let admits = |ty: &str, sub: &str| {
+            let specificity = |(t, s, _): &&(String, String, bool)| match (t.as_str(), s.as_str()) {
+                (t, s) if t == ty && s == sub => Some(2),
+                (t, "*") if t == ty => Some(1),
+                ("*", "*") => Some(0),
+                _ => None,
+            };
+            ranges
+                .iter()
+                .filter_map(|r| specificity(&r).map(|s| (s, r.2)))
+                .max_by_key(|(s, acceptable)| (*s, !*acceptable))
+                .is_some_and(|(_, acceptable)| acceptable)
+        };
+        Self { json: admits("application", "json"), sse: admits("text", "event-stream") }
+    }
+
+    /// The format to answer a request with: JSON when admitted (one request, one answer), SSE
+    /// when only SSE is, `None` when neither is (HTTP 406).
+    pub fn response_format(&self) -> Option<ResponseFormat> {
+        if self.json {
+            Some(ResponseFormat::Json)
+        } else if self.sse {
+            Some(ResponseFormat::Sse)
+        } else {
+            None
+        }
+    }
+
+    /// Whether the client admits both formats, as every Streamable HTTP POST must.
+    pub fn is_compliant(&self) -> bool {
+        self.json && self.sse
+    }
+}
+
+/// Whether a client's `Accept` admits SSE but not JSON (then a JSON answer would not do).
+pub fn wants_sse(accept: &str) -> bool {
+    Accept::parse(Some(accept)).response_format() == Some(ResponseFormat::Sse)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn a(h: &str) -> (bool, bool) {
+        let a = Accept::parse(Some(h));
+        (a.json, a.sse)
+    }
+
+    #[test]
+    fn media_ranges() {
+        assert_eq!(a("application/json, text/event-stream"), (true, true));
+        assert_eq!(a("text/event-stream"), (false, true));
+        assert_eq!(a("Application/JSON"), (true, false));
+        assert_eq!(a("*/*"), (true, true));
+        assert_eq!(a("application/*;q=0.5"), (true, false));
+        assert_eq!(a("text/*"), (false, true));
+        assert_eq!(a("*/*, text/event-stream;q=0"), (true, false), "the specific q=0 wins");
+        assert_eq!(a("application/json;q=0, */*"), (false, true));
+        assert_eq!(a("application/json; charset=utf-8; q=0.9"), (true, false));
+        assert_eq!(a("application/json;q=abc"), (false, false));
+        assert_eq!(a("text/html"), (false, false));
+        assert_eq!(a("garbage"), (false, false));
+        assert_eq!(Accept::parse(None), Accept { json: true, sse: true });
+        assert_eq!(Accept::parse(Some("  ")), Accept { json: true, sse: true });
+    }
+
+    #[test]
+    fn formats() {
+        assert_eq!(Accept::parse(Some("text/event-stream")).response_format(), Some(ResponseFormat::Sse));
+        assert_eq!(Accept::parse(Some("*/*")).response_format(), Some(ResponseFormat::Json));
+        assert_eq!(Accept::parse(Some("text/html")).response_format(), None);
+        assert!(Accept::parse(Some("application/json, text/event-stream")).is_compliant());
+        assert!(!Accept::parse(Some("application/json")).is_compliant());
+        assert!(wants_sse("text/event-stream"));
+        assert!(!wants_sse("application/json, text/event-stream"));
+        assert!(!wants_sse(""));
+    }
+}
