@@ -15,6 +15,7 @@ use crate::mail::Mailer;
 use crate::metrics::Metrics;
 use crate::plugins::PluginRuntime;
 use crate::store::Store;
+use crate::upstream::pool::StdioPolicy;
 
 /// Handle to the shared state (cheap to clone).
 pub type AppState = Arc<App>;
@@ -53,7 +54,11 @@ impl App {
     /// Assembles the state.
     pub fn new(config: Config, store: Arc<dyn Store>, master_key: MasterKey, setup_token: String) -> Self {
         let mailer = Mailer::new(config.smtp_url.as_deref(), &config.smtp_from);
-        let gateway = Gateway::new(config.allow_private_networks);
+        let stdio = StdioPolicy {
+            any: config.stdio_commands.iter().any(|c| c == "*"),
+            commands: config.stdio_commands.iter().filter(|c| *c != "*").cloned().collect(),
+        };
+        let gateway = Gateway::new(config.allow_private_networks, stdio);
         let end_user = EndUserAuth::new(store.subscribe_changes());
         Self {
             gateway,
@@ -83,6 +88,13 @@ impl App {
             *self.mode.write().await = mode;
         }
         Ok(mode)
+    }
+
+    /// Announces a change to every node's caches, this node's first and at once, so that the
+    /// request after a change already sees it here (`docs/GATEWAY.md` "Caches").
+    pub async fn announce(&self, change: &str) -> Result<(), crate::store::StoreError> {
+        self.gateway.apply(change);
+        self.store.publish_change(change).await
     }
 
     /// The mode, or 503 `not_initialized`.

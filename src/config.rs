@@ -54,6 +54,7 @@ pub struct FileConfig {
     pub mcp_server_enabled: Option<bool>,
     pub max_body_bytes: Option<usize>,
     pub fcm_base_url: Option<String>,
+    pub stdio_commands: Option<Vec<String>>,
 }
 
 /// The resolved configuration the server runs with.
@@ -89,6 +90,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Base URL of Firebase Cloud Messaging (the FCM plugin posts to `{base}/v1/projects/…`).
     pub fcm_base_url: String,
+    /// stdio commands upstreams may run: program names, or `*` for any (the dev-mode default).
+    pub stdio_commands: Vec<String>,
 }
 
 /// Values given on the command line or in the environment; `None` means "not given".
@@ -139,6 +142,10 @@ pub struct Overrides {
     /// Base URL of Firebase Cloud Messaging (default https://fcm.googleapis.com).
     #[arg(long, env = "GATEHOUSE_FCM_BASE_URL")]
     pub fcm_base_url: Option<String>,
+    /// Comma-separated programs stdio upstreams may run (`*` for any; default: any in dev mode,
+    /// none otherwise).
+    #[arg(long, env = "GATEHOUSE_STDIO_COMMANDS", value_delimiter = ',')]
+    pub stdio_commands: Option<Vec<String>>,
 }
 
 /// Default listen address.
@@ -195,6 +202,15 @@ impl Config {
                 .unwrap_or_else(|| DEFAULT_FCM_BASE_URL.into())
                 .trim_end_matches('/')
                 .to_string(),
+            stdio_commands: o
+                .stdio_commands
+                .clone()
+                .or(file.stdio_commands)
+                .unwrap_or_else(|| if dev { vec!["*".into()] } else { Vec::new() })
+                .into_iter()
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty())
+                .collect(),
         }
     }
 

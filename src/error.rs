@@ -54,6 +54,9 @@ pub enum ApiError {
     /// 503 for a dependency that is down or not configured.
     #[error("{message}")]
     Unavailable { code: &'static str, message: String },
+    /// 502: an upstream MCP server failed (the message says how; it never carries secrets).
+    #[error("{0}")]
+    BadGateway(String),
     /// 500: logged in full, answered without detail.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -89,6 +92,7 @@ impl ApiError {
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::NotInitialized | Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::BadGateway(_) => StatusCode::BAD_GATEWAY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -109,6 +113,7 @@ impl ApiError {
             Self::RateLimited { .. } => "rate_limited",
             Self::NotInitialized => "not_initialized",
             Self::Unavailable { code, .. } => code,
+            Self::BadGateway(_) => "upstream_error",
             Self::Internal(_) => "internal_error",
         }
     }

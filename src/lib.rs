@@ -2,7 +2,8 @@
 //!
 //! Start at `docs/ARCHITECTURE.md`. In short: [`server`] assembles the app; [`api`] is the
 //! control plane (REST generated from one registry of operations); [`store`] persists; [`auth`]
-//! resolves callers; [`domain`] holds rules free of HTTP and SQL.
+//! resolves callers; [`domain`] holds rules free of HTTP and SQL; [`gateway`] is the data plane
+//! and [`upstream`] its MCP client toward upstream servers.
 
 pub mod api;
 pub mod app;
@@ -20,3 +21,4 @@ pub mod outbound;
 pub mod plugins;
 pub mod server;
 pub mod store;
+pub mod upstream;

@@ -96,6 +96,8 @@ pub async fn serve(
         .context("serving HTTP")?;
     // Buffered counts must not be lost on a graceful stop.
     state.gateway.keys.flush_usage(state.store.as_ref()).await;
+    // stdio upstreams are children of this process: stop them; end upstream sessions.
+    state.gateway.upstreams.close_all().await;
     state.store.close().await;
     tracing::info!("stopped; database closed");
     Ok(())

@@ -199,7 +199,7 @@ async fn key_of(ctx: &OpCtx, server_id: &str) -> ApiResult<ApiKeyRecord> {
 }
 
 async fn revoke_everywhere(ctx: &OpCtx, key: &ApiKeyRecord) -> ApiResult<()> {
-    ctx.state.store.publish_change(&format!("api_key:{}", key.key_hash)).await?;
+    ctx.state.announce(&format!("api_key:{}", key.key_hash)).await?;
     Ok(())
 }
 

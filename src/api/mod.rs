@@ -21,6 +21,7 @@ pub mod rest;
 pub mod servers;
 pub mod system;
 pub mod tokens;
+pub mod upstreams;
 
 use registry::Registry;
 
@@ -38,6 +39,7 @@ pub fn registry() -> Registry {
     end_user_auth::register(&mut r);
     jwks::register(&mut r);
     plugins::register(&mut r);
+    upstreams::register(&mut r);
     audit::register(&mut r);
     r
 }

@@ -170,15 +170,15 @@ async fn update(ctx: OpCtx, input: UpdateOrg) -> ApiResult<OrgEnvelope> {
     }
     ctx.state.store.org_update(&org).await?;
     // The data plane routes by org slug: drop what it cached under the old one.
-    ctx.state.store.publish_change(&format!("org:{}", org.id)).await?;
+    ctx.state.announce(&format!("org:{}", org.id)).await?;
     Ok(OrgEnvelope { org: org.into() })
 }
 
 async fn delete(ctx: OpCtx, _: NoInput) -> ApiResult<()> {
     let org = ctx.org()?;
     ctx.state.store.org_delete(&org.id).await?;
-    ctx.state.store.publish_change(&format!("org:{}", org.id)).await?;
-    ctx.state.store.publish_change("*").await?;
+    ctx.state.announce(&format!("org:{}", org.id)).await?;
+    ctx.state.announce("*").await?;
     tracing::info!(org = %org.id, slug = %org.slug, "organization deleted");
     Ok(())
 }

@@ -164,7 +164,7 @@ pub async fn server_of(ctx: &OpCtx) -> ApiResult<ServerRecord> {
 
 /// Tells every node that a server (or something in it) changed.
 pub async fn announce(ctx: &OpCtx, server_id: &str) -> ApiResult<()> {
-    ctx.state.store.publish_change(&format!("server:{server_id}")).await?;
+    ctx.state.announce(&format!("server:{server_id}")).await?;
     Ok(())
 }
 
@@ -226,7 +226,7 @@ async fn delete(ctx: OpCtx, _: NoInput) -> ApiResult<()> {
     ctx.state.store.server_delete(&server.org_id, &server.id).await?;
     announce(&ctx, &server.id).await?;
     for key in keys {
-        ctx.state.store.publish_change(&format!("api_key:{}", key.key_hash)).await?;
+        ctx.state.announce(&format!("api_key:{}", key.key_hash)).await?;
     }
     Ok(())
 }

@@ -4,3 +4,4 @@ pub mod http_tool;
 pub mod ids;
 pub mod text;
 pub mod time;
+pub mod upstream;

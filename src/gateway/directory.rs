@@ -1,8 +1,9 @@
 //! The server directory of the data plane: `(org, server slug)` → everything needed to serve
-//! that server (status, tools ready to list and call), from memory. Filled on first request,
-//! dropped when a `server:<id>` or `org:<id>` change event arrives.
+//! that server (status, its HTTP tools and the approved tools, prompts and resources of the
+//! upstreams attached to it), from memory. Filled on first request, dropped when a
+//! `server:<id>`, `upstream:<id>` or `org:<id>` change event arrives.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -11,7 +12,9 @@ use serde_json::{Value, json};
 use crate::api::http_tools::CREDENTIAL_PURPOSE;
 use crate::crypto::MasterKey;
 use crate::domain::http_tool::{self, AuthType, HttpMethod, Parameter};
-use crate::store::{HttpToolRecord, ServerRecord, Store, StoreResult};
+use crate::domain::upstream::{self as upstream_rules};
+use crate::store::{HttpToolRecord, ServerRecord, Store, StoreResult, UpstreamRecord};
+use crate::upstream::Spec;
 
 /// A tool ready to be listed and called.
 #[derive(Debug)]
@@ -30,18 +33,80 @@ pub struct ToolEntry {
     pub input_schema: Value,
 }
 
+/// An upstream attached to a server, ready to be called.
+#[derive(Debug)]
+pub struct AttachedUpstream {
+    pub spec: Arc<Spec>,
+    pub name: String,
+}
+
+/// A tool or prompt of an attached upstream: which upstream, and its name there.
+#[derive(Debug, Clone)]
+pub struct UpstreamRef {
+    /// Index into [`ServerEntry::upstreams`].
+    pub upstream: usize,
+    /// The name the upstream knows it by.
+    pub original: String,
+}
+
+/// What a served tool name stands for.
+#[derive(Debug)]
+pub enum ToolTarget<'a> {
+    /// One of the server's own HTTP tools.
+    Http(&'a ToolEntry),
+    /// A tool of an attached upstream.
+    Upstream(&'a UpstreamRef),
+}
+
 /// A server ready to be served.
 #[derive(Debug)]
 pub struct ServerEntry {
     pub server: ServerRecord,
+    /// The server's own HTTP tools.
     pub tools: Vec<ToolEntry>,
+    /// Every served tool's listing, in order: HTTP tools, then each attached upstream's.
+    pub tool_listings: Vec<Value>,
+    /// Attached, enabled upstreams.
+    pub upstreams: Vec<AttachedUpstream>,
+    /// Served prompts (namespaced) and resources, templates (as the upstreams list them).
+    pub prompt_listings: Vec<Value>,
+    pub resource_listings: Vec<Value>,
+    pub template_listings: Vec<Value>,
     by_name: HashMap<String, usize>,
+    upstream_tools: HashMap<String, UpstreamRef>,
+    prompts: HashMap<String, UpstreamRef>,
+    /// Resource URI → upstream index; templates in attachment order for matching.
+    resources: HashMap<String, usize>,
+    templates: Vec<(String, usize)>,
+    /// Ids of the upstreams this entry was built from (for invalidation).
+    pub upstream_ids: HashSet<String>,
 }
 
 impl ServerEntry {
-    /// A tool by name.
+    /// An HTTP tool by name.
     pub fn tool(&self, name: &str) -> Option<&ToolEntry> {
         self.by_name.get(name).map(|i| &self.tools[*i])
+    }
+
+    /// Whatever a served tool name stands for.
+    pub fn target(&self, name: &str) -> Option<ToolTarget<'_>> {
+        if let Some(t) = self.tool(name) {
+            return Some(ToolTarget::Http(t));
+        }
+        self.upstream_tools.get(name).map(ToolTarget::Upstream)
+    }
+
+    /// The upstream prompt behind a served prompt name.
+    pub fn prompt(&self, name: &str) -> Option<&UpstreamRef> {
+        self.prompts.get(name)
+    }
+
+    /// The upstream that serves a resource URI: by exact URI, then by template match.
+    pub fn resource_owner(&self, uri: &str) -> Option<usize> {
+        if let Some(i) = self.resources.get(uri) {
+            return Some(*i);
+        }
+        self.templates.iter().find(|(t, _)| template_matches(t, uri)).map(|(_, i)| *i)
     }
 
     /// Whether the server is disabled.
@@ -72,7 +137,8 @@ impl Directory {
         let Some(org_row) = store.org_find(org).await? else { return Ok(None) };
         let Some(server) = store.server_by_slug(&org_row.id, slug).await? else { return Ok(None) };
         let tools = store.tool_list(&server.org_id, &server.id).await?;
-        let entry = Arc::new(build(server, tools, master_key));
+        let attached = load_attachments(store, &server).await?;
+        let entry = Arc::new(build(server, tools, attached, master_key));
         self.entries.write().unwrap_or_else(|p| p.into_inner()).insert(key, entry.clone());
         Ok(Some(entry))
     }
@@ -86,11 +152,69 @@ impl Directory {
             entries.retain(|_, e| e.server.id != id);
         } else if let Some(id) = change.strip_prefix("org:") {
             entries.retain(|_, e| e.server.org_id != id);
+        } else if let Some(id) = change.strip_prefix("upstream:") {
+            entries.retain(|_, e| !e.upstream_ids.contains(id));
         }
     }
 }
 
-fn build(server: ServerRecord, records: Vec<HttpToolRecord>, master_key: &MasterKey) -> ServerEntry {
+/// Whether `uri` matches an RFC 6570 level-1 template (`file:///{path}`): literal parts must
+/// match in order; each `{…}` matches one or more characters.
+pub fn template_matches(template: &str, uri: &str) -> bool {
+    let mut rest = uri;
+    let mut parts = template.split('{');
+    let Some(first) = parts.next() else { return false };
+    let Some(after) = rest.strip_prefix(first) else { return false };
+    rest = after;
+    let mut pending_var = false;
+    for part in parts {
+        let Some((_, literal)) = part.split_once('}') else { return false };
+        pending_var = true;
+        if literal.is_empty() {
+            continue;
+        }
+        match rest.get(1..).and_then(|r| r.find(literal)) {
+            Some(pos) => {
+                rest = &rest[pos + 1 + literal.len()..];
+                pending_var = false;
+            }
+            None => return false,
+        }
+    }
+    if pending_var { !rest.is_empty() } else { rest.is_empty() }
+}
+
+/// An attachment with what it needs from the store.
+struct Attached {
+    upstream: UpstreamRecord,
+    tools: Option<HashSet<String>>,
+    prefix: String,
+    catalogue: Vec<crate::store::UpstreamToolRecord>,
+    items: Vec<crate::store::UpstreamItemRecord>,
+}
+
+async fn load_attachments(store: &dyn Store, server: &ServerRecord) -> StoreResult<Vec<Attached>> {
+    let mut out = Vec::new();
+    for a in store.attachments_of_server(&server.org_id, &server.id).await? {
+        let Some(upstream) = store.upstream_get(&server.org_id, &a.upstream_id).await? else { continue };
+        let tools = a.tools.as_deref().and_then(|t| serde_json::from_str::<Vec<String>>(t).ok());
+        out.push(Attached {
+            catalogue: store.upstream_tools(&upstream.id).await?,
+            items: store.upstream_items(&upstream.id).await?,
+            upstream,
+            tools: tools.map(|t| t.into_iter().collect()),
+            prefix: a.prefix,
+        });
+    }
+    Ok(out)
+}
+
+fn build(
+    server: ServerRecord,
+    records: Vec<HttpToolRecord>,
+    attached: Vec<Attached>,
+    master_key: &MasterKey,
+) -> ServerEntry {
     let mut tools = Vec::with_capacity(records.len());
     for t in records {
         let Ok(parameters) = serde_json::from_str::<Vec<Parameter>>(&t.parameters) else {
@@ -122,6 +246,102 @@ fn build(server: ServerRecord, records: Vec<HttpToolRecord>, master_key: &Master
             input_schema,
         });
     }
-    let by_name = tools.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
-    ServerEntry { server, tools, by_name }
+    let by_name: HashMap<String, usize> =
+        tools.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
+    let mut entry = ServerEntry {
+        server,
+        tool_listings: tools.iter().map(|t| t.listing.clone()).collect(),
+        tools,
+        upstreams: Vec::new(),
+        prompt_listings: Vec::new(),
+        resource_listings: Vec::new(),
+        template_listings: Vec::new(),
+        by_name,
+        upstream_tools: HashMap::new(),
+        prompts: HashMap::new(),
+        resources: HashMap::new(),
+        templates: Vec::new(),
+        upstream_ids: HashSet::new(),
+    };
+    for a in attached {
+        // Invalidation must follow the upstream even while it is disabled or unreadable.
+        entry.upstream_ids.insert(a.upstream.id.clone());
+        if !a.upstream.is_enabled {
+            continue;
+        }
+        let spec = match Spec::from_record(&a.upstream, master_key) {
+            Ok(spec) => Arc::new(spec),
+            Err(err) => {
+                tracing::error!(upstream = %a.upstream.id, error = %err, "upstream cannot be served");
+                continue;
+            }
+        };
+        let index = entry.upstreams.len();
+        entry.upstreams.push(AttachedUpstream { spec, name: a.upstream.name.clone() });
+        for t in &a.catalogue {
+            let chosen = a.tools.as_ref().is_none_or(|set| set.contains(&t.name));
+            if !chosen
+                || !upstream_rules::is_served(
+                    &t.approval_state,
+                    t.enabled,
+                    &t.definition_hash,
+                    t.approved_hash.as_deref(),
+                )
+            {
+                continue;
+            }
+            let served = upstream_rules::served_name(&a.prefix, &t.name);
+            if entry.by_name.contains_key(&served) || entry.upstream_tools.contains_key(&served) {
+                tracing::warn!(server = %entry.server.id, tool = %served, "tool name collides; first one served");
+                continue;
+            }
+            let Ok(mut listing) = serde_json::from_str::<Value>(&t.definition) else { continue };
+            listing["name"] = json!(served);
+            entry.tool_listings.push(listing);
+            entry.upstream_tools.insert(served, UpstreamRef { upstream: index, original: t.name.clone() });
+        }
+        for item in &a.items {
+            let Ok(mut listing) = serde_json::from_str::<Value>(&item.definition) else { continue };
+            match item.kind.as_str() {
+                "prompt" => {
+                    let served = upstream_rules::served_name(&a.prefix, &item.key);
+                    if entry.prompts.contains_key(&served) {
+                        continue;
+                    }
+                    listing["name"] = json!(served);
+                    entry.prompt_listings.push(listing);
+                    entry.prompts.insert(served, UpstreamRef { upstream: index, original: item.key.clone() });
+                }
+                "resource" => {
+                    if entry.resources.contains_key(&item.key) {
+                        continue;
+                    }
+                    entry.resource_listings.push(listing);
+                    entry.resources.insert(item.key.clone(), index);
+                }
+                "resource_template" => {
+                    entry.template_listings.push(listing);
+                    entry.templates.push((item.key.clone(), index));
+                }
+                _ => {}
+            }
+        }
+    }
+    entry
+}
+
+#[cfg(test)]
+mod tests {
+    use super::template_matches;
+
+    #[test]
+    fn templates_match_level_one_uris() {
+        assert!(template_matches("demo://resource/{id}", "demo://resource/42"));
+        assert!(!template_matches("demo://resource/{id}", "demo://resource/"));
+        assert!(!template_matches("demo://resource/{id}", "other://resource/42"));
+        assert!(template_matches("file:///{dir}/x/{name}.txt", "file:///a/x/b.txt"));
+        assert!(!template_matches("file:///{dir}/x/{name}.txt", "file:///a/y/b.txt"));
+        assert!(template_matches("plain://exact", "plain://exact"));
+        assert!(!template_matches("plain://exact", "plain://exactly"));
+    }
 }

@@ -195,7 +195,8 @@ pub async fn post(
                 );
             }
         }
-        return stateful(&state, &entry, &session.v, message, sse, None).await;
+        let session_id = id.to_str().unwrap_or_default();
+        return stateful(&state, &entry, &session.v, session_id, message, sse).await;
     }
     let Some(obj) = message.as_object() else {
         return http_error(
@@ -282,10 +283,11 @@ async fn stateful(
     state: &AppState,
     entry: &Arc<ServerEntry>,
     version: &str,
+    session_id: &str,
     message: Value,
     sse: bool,
-    session: Option<&str>,
 ) -> Response {
+    let session = None;
     match message {
         Value::Array(items) => {
             if !version::allows_batches(version) {
@@ -300,7 +302,7 @@ async fn stateful(
             }
             let mut replies = Vec::new();
             for item in items {
-                if let Some(reply) = one_stateful(state, entry, version, item).await {
+                if let Some(reply) = one_stateful(state, entry, version, Some(session_id), item).await {
                     replies.push(reply.1);
                 }
             }
@@ -309,7 +311,7 @@ async fn stateful(
             }
             rpc_response(200, Value::Array(replies), sse, session)
         }
-        single => match one_stateful(state, entry, version, single).await {
+        single => match one_stateful(state, entry, version, Some(session_id), single).await {
             None => StatusCode::ACCEPTED.into_response(),
             Some((status, reply)) => rpc_response(status, reply, sse, session),
         },
@@ -321,6 +323,7 @@ pub(super) async fn one_stateful(
     state: &AppState,
     entry: &Arc<ServerEntry>,
     version: &str,
+    session: Option<&str>,
     message: Value,
 ) -> Option<(u16, Value)> {
     let Some(obj) = message.as_object().filter(|o| o.get("jsonrpc") == Some(&json!("2.0"))) else {
@@ -357,7 +360,7 @@ pub(super) async fn one_stateful(
             RpcError::new(code::INVALID_REQUEST, "this session is already initialized").to_message(id),
         ));
     }
-    Some(match router::handle(state, entry, version, method, &params).await {
+    Some(match router::handle(state, entry, version, session, method, &params).await {
         Ok(result) => (200, json!({"jsonrpc": "2.0", "id": id, "result": result})),
         Err(err) => (err.status, err.to_message(id)),
     })
@@ -406,7 +409,7 @@ async fn stateless(
             "id must be a string or an integer",
         );
     }
-    match router::handle(state, entry, STATELESS, method, &params).await {
+    match router::handle(state, entry, STATELESS, None, method, &params).await {
         Ok(result) => rpc_response(200, json!({"jsonrpc": "2.0", "id": id, "result": result}), sse, None),
         Err(err) => rpc_response(err.status, err.to_message(id), sse && err.status == 200, None),
     }

@@ -16,6 +16,8 @@ use axum::routing::get;
 
 use crate::app::AppState;
 use crate::outbound::{NetworkPolicy, Outbound};
+use crate::upstream::UpstreamPool;
+use crate::upstream::pool::StdioPolicy;
 
 /// The data plane's in-memory state.
 pub struct Gateway {
@@ -29,16 +31,20 @@ pub struct Gateway {
     pub outbound: Outbound,
     /// Streams of the legacy HTTP+SSE transport open on this node.
     pub legacy: sse::LegacySessions,
+    /// Connections to upstream MCP servers.
+    pub upstreams: UpstreamPool,
 }
 
 impl Gateway {
     /// Empty caches and a client enforcing `allow_private`.
-    pub fn new(allow_private: bool) -> Self {
+    pub fn new(allow_private: bool, stdio: StdioPolicy) -> Self {
+        let outbound = Outbound::new(NetworkPolicy { allow_private });
         Self {
+            upstreams: UpstreamPool::new(outbound.clone(), stdio),
             keys: keys::KeyCache::default(),
             directory: directory::Directory::default(),
             sessions: session::EndedSessions::default(),
-            outbound: Outbound::new(NetworkPolicy { allow_private }),
+            outbound,
             legacy: sse::LegacySessions::default(),
         }
     }
@@ -52,6 +58,16 @@ impl Gateway {
         }
         self.directory.apply(change);
         self.sessions.apply(change);
+    }
+
+    /// Follows changes that close upstream connections (an upstream deleted or disabled, a
+    /// client session ended).
+    pub async fn apply_to_upstreams(&self, change: &str) {
+        if let Some(id) = change.strip_prefix("upstream_gone:") {
+            self.upstreams.drop_upstream(id).await;
+        } else if let Some(hash) = change.strip_prefix("session_ended:") {
+            self.upstreams.end_session(hash).await;
+        }
     }
 }
 
@@ -73,10 +89,25 @@ pub fn spawn_background(state: &AppState) {
     tokio::spawn(async move {
         loop {
             match changes.recv().await {
-                Ok(change) => s.gateway.apply(&change),
+                Ok(change) => {
+                    s.gateway.apply(&change);
+                    if change.starts_with("upstream_gone:") || change.starts_with("session_ended:") {
+                        // Closing connections can take a moment (a child exiting): not in line.
+                        let s = s.clone();
+                        tokio::spawn(async move { s.gateway.apply_to_upstreams(&change).await });
+                    }
+                }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => s.gateway.apply("*"),
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
             }
+        }
+    });
+    let s = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            s.gateway.upstreams.reap_idle().await;
         }
     });
     let s = state.clone();

@@ -7,9 +7,11 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
-use super::directory::ServerEntry;
+use super::directory::{ServerEntry, ToolTarget};
 use super::upstream::http_tool;
 use crate::app::AppState;
+use crate::upstream::UpstreamError;
+use crate::upstream::service;
 
 pub use gatehouse_mcp::jsonrpc::{RpcError, code};
 pub use gatehouse_mcp::version::{ALL, STATELESS, negotiate};
@@ -17,15 +19,22 @@ pub use gatehouse_mcp::version::{ALL, STATELESS, negotiate};
 /// Tools per tools/list page.
 pub const PAGE_SIZE: usize = 500;
 
-fn capabilities() -> Value {
-    json!({"tools": {"listChanged": false}, "prompts": {"listChanged": false}, "resources": {"listChanged": false}})
+fn capabilities(entry: &ServerEntry) -> Value {
+    let mut caps = json!({"tools": {"listChanged": false}, "prompts": {"listChanged": false},
+        "resources": {"listChanged": false}});
+    if !entry.upstreams.is_empty() {
+        caps["resources"]["subscribe"] = json!(true);
+        caps["logging"] = json!({});
+        caps["completions"] = json!({});
+    }
+    caps
 }
 
 /// The result of `initialize` for a negotiated revision.
 pub fn initialize_result(entry: &ServerEntry, version: &str) -> Value {
     let mut result = json!({
         "protocolVersion": version,
-        "capabilities": capabilities(),
+        "capabilities": capabilities(entry),
         "serverInfo": {"name": entry.server.name, "version": env!("CARGO_PKG_VERSION")},
     });
     if !entry.server.description.is_empty() {
@@ -34,11 +43,13 @@ pub fn initialize_result(entry: &ServerEntry, version: &str) -> Value {
     result
 }
 
-/// Runs one request (not `initialize`) and shapes its result for `version`.
+/// Runs one request (not `initialize`) and shapes its result for `version`. `session` is the
+/// client's `Mcp-Session-Id` on the stateful revisions (upstream sessions follow it).
 pub async fn handle(
     state: &AppState,
     entry: &Arc<ServerEntry>,
     version: &str,
+    session: Option<&str>,
     method: &str,
     params: &Map<String, Value>,
 ) -> Result<Value, RpcError> {
@@ -47,16 +58,42 @@ pub async fn handle(
         "ping" => json!({}),
         "server/discover" if stateless => json!({
             "supportedVersions": ALL,
-            "capabilities": capabilities(),
+            "capabilities": capabilities(entry),
             "instructions": entry.server.description,
         }),
         "tools/list" => tools_list(entry, params)?,
-        "tools/call" => tools_call(state, entry, params).await?,
-        "prompts/list" => json!({"prompts": []}),
-        "resources/list" => json!({"resources": []}),
-        "resources/templates/list" => json!({"resourceTemplates": []}),
-        "prompts/get" => return Err(RpcError::new(code::INVALID_PARAMS, "unknown prompt")),
-        "resources/read" => return Err(RpcError::new(code::RESOURCE_NOT_FOUND, "resource not found")),
+        "tools/call" => tools_call(state, entry, session, params).await?,
+        "prompts/list" => json!({"prompts": entry.prompt_listings}),
+        "resources/list" => json!({"resources": entry.resource_listings}),
+        "resources/templates/list" => json!({"resourceTemplates": entry.template_listings}),
+        "prompts/get" => {
+            let name = string_param(params, "name")?;
+            let target = entry
+                .prompt(name)
+                .ok_or_else(|| RpcError::new(code::INVALID_PARAMS, format!("unknown prompt: {name}")))?;
+            let mut forwarded = params.clone();
+            forwarded.insert("name".into(), json!(target.original));
+            relay(state, entry, target.upstream, session, method, forwarded).await?
+        }
+        "resources/read" | "resources/subscribe" | "resources/unsubscribe" => {
+            let uri = string_param(params, "uri")?;
+            let Some(owner) = entry.resource_owner(uri) else {
+                return Err(RpcError::new(code::RESOURCE_NOT_FOUND, format!("resource not found: {uri}"))
+                    .with_data(json!({"uri": uri})));
+            };
+            relay(state, entry, owner, session, method, params.clone()).await?
+        }
+        "completion/complete" if !entry.upstreams.is_empty() => {
+            complete(state, entry, session, params).await?
+        }
+        "logging/setLevel" if !entry.upstreams.is_empty() => {
+            string_param(params, "level")?;
+            for index in 0..entry.upstreams.len() {
+                // Each upstream takes the level if it logs at all; one that does not is no error.
+                let _ = relay(state, entry, index, session, method, params.clone()).await;
+            }
+            json!({})
+        }
         _ => {
             let err = RpcError::new(code::METHOD_NOT_FOUND, format!("method not found: {method}"));
             // 2026-07-28 transport: an unimplemented method is HTTP 404.
@@ -73,20 +110,81 @@ pub async fn handle(
     Ok(result)
 }
 
+fn string_param<'a>(params: &'a Map<String, Value>, name: &str) -> Result<&'a str, RpcError> {
+    params
+        .get(name)
+        .and_then(Value::as_str)
+        .ok_or_else(|| RpcError::new(code::INVALID_PARAMS, format!("params.{name} is required")))
+}
+
+/// Sends a request to one of the server's upstreams, mapping failures to JSON-RPC errors: the
+/// upstream's own errors pass through; transport failures are -32603 naming the upstream.
+async fn relay(
+    state: &AppState,
+    entry: &ServerEntry,
+    upstream: usize,
+    session: Option<&str>,
+    method: &str,
+    params: Map<String, Value>,
+) -> Result<Value, RpcError> {
+    let attached = &entry.upstreams[upstream];
+    let session_hash = session.map(crate::crypto::sha256_hex);
+    service::call(state, &attached.spec, session_hash.as_deref(), method, Value::Object(params))
+        .await
+        .map_err(|e| match e {
+            UpstreamError::Rpc { code, message, data } => RpcError { status: 200, code, message, data },
+            other => RpcError::new(code::INTERNAL_ERROR, format!("upstream {}: {other}", attached.name)),
+        })
+}
+
+/// `completion/complete` for a prompt or resource of an upstream.
+async fn complete(
+    state: &AppState,
+    entry: &ServerEntry,
+    session: Option<&str>,
+    params: &Map<String, Value>,
+) -> Result<Value, RpcError> {
+    let reference = params
+        .get("ref")
+        .and_then(Value::as_object)
+        .ok_or_else(|| RpcError::new(code::INVALID_PARAMS, "params.ref is required"))?;
+    let mut forwarded = params.clone();
+    let owner = match reference.get("type").and_then(Value::as_str) {
+        Some("ref/prompt") => {
+            let name = reference.get("name").and_then(Value::as_str).unwrap_or_default();
+            let target = entry
+                .prompt(name)
+                .ok_or_else(|| RpcError::new(code::INVALID_PARAMS, format!("unknown prompt: {name}")))?;
+            let mut r = reference.clone();
+            r.insert("name".into(), json!(target.original));
+            forwarded.insert("ref".into(), Value::Object(r));
+            target.upstream
+        }
+        Some("ref/resource") => {
+            let uri = reference.get("uri").and_then(Value::as_str).unwrap_or_default();
+            entry
+                .resource_owner(uri)
+                .ok_or_else(|| RpcError::new(code::INVALID_PARAMS, format!("unknown resource: {uri}")))?
+        }
+        _ => return Err(RpcError::new(code::INVALID_PARAMS, "ref.type must be ref/prompt or ref/resource")),
+    };
+    relay(state, entry, owner, session, "completion/complete", forwarded).await
+}
+
 fn tools_list(entry: &ServerEntry, params: &Map<String, Value>) -> Result<Value, RpcError> {
     let start = match params.get("cursor") {
         None | Some(Value::Null) => 0,
         Some(Value::String(c)) => c
             .strip_prefix("o:")
             .and_then(|n| n.parse::<usize>().ok())
-            .filter(|n| *n <= entry.tools.len())
+            .filter(|n| *n <= entry.tool_listings.len())
             .ok_or_else(|| RpcError::new(code::INVALID_PARAMS, "invalid cursor"))?,
         Some(_) => return Err(RpcError::new(code::INVALID_PARAMS, "cursor must be a string")),
     };
-    let end = (start + PAGE_SIZE).min(entry.tools.len());
-    let tools: Vec<Value> = entry.tools[start..end].iter().map(|t| t.listing.clone()).collect();
+    let end = (start + PAGE_SIZE).min(entry.tool_listings.len());
+    let tools = &entry.tool_listings[start..end];
     let mut result = json!({"tools": tools});
-    if end < entry.tools.len() {
+    if end < entry.tool_listings.len() {
         result["nextCursor"] = json!(format!("o:{end}"));
     }
     Ok(result)
@@ -95,15 +193,25 @@ fn tools_list(entry: &ServerEntry, params: &Map<String, Value>) -> Result<Value,
 async fn tools_call(
     state: &AppState,
     entry: &ServerEntry,
+    session: Option<&str>,
     params: &Map<String, Value>,
 ) -> Result<Value, RpcError> {
     let name = params
         .get("name")
         .and_then(Value::as_str)
         .ok_or_else(|| RpcError::new(code::INVALID_PARAMS, "params.name is required"))?;
-    let tool = entry
-        .tool(name)
-        .ok_or_else(|| RpcError::new(code::INVALID_PARAMS, format!("unknown tool: {name}")))?;
+    let tool = match entry.target(name) {
+        None => return Err(RpcError::new(code::INVALID_PARAMS, format!("unknown tool: {name}"))),
+        Some(ToolTarget::Upstream(target)) => {
+            if !matches!(params.get("arguments"), None | Some(Value::Null) | Some(Value::Object(_))) {
+                return Err(RpcError::new(code::INVALID_PARAMS, "arguments must be an object"));
+            }
+            let mut forwarded = params.clone();
+            forwarded.insert("name".into(), json!(target.original));
+            return relay(state, entry, target.upstream, session, "tools/call", forwarded).await;
+        }
+        Some(ToolTarget::Http(tool)) => tool,
+    };
     let empty = Map::new();
     let arguments = match params.get("arguments") {
         None | Some(Value::Null) => &empty,

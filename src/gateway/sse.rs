@@ -150,7 +150,7 @@ pub async fn message(
         Some(json!({"jsonrpc": "2.0", "id": id, "result": router::initialize_result(&entry, negotiated)}))
     } else {
         let version = version.unwrap_or_else(|| "2024-11-05".to_string());
-        one_stateful(&state, &entry, &version, message).await.map(|(_, reply)| reply)
+        one_stateful(&state, &entry, &version, Some(&q.session_id), message).await.map(|(_, reply)| reply)
     };
     if let Some(reply) = reply {
         if tx.send(reply).await.is_err() {

@@ -16,7 +16,9 @@ mod sql_end_user;
 mod sql_keys;
 mod sql_plugins;
 mod sql_servers;
+mod sql_upstreams;
 pub mod sqlite;
+pub mod upstreams;
 
 use std::sync::Arc;
 
@@ -27,6 +29,9 @@ pub use keys::{ApiKeyRecord, KeyRotationRecord, KeyStore};
 pub use plugins::{PluginInstallRecord, PluginInvocationRecord, PluginStore};
 pub use records::*;
 pub use servers::{HttpToolRecord, ServerRecord, ServerStore};
+pub use upstreams::{
+    AttachmentRecord, Catalogue, UpstreamItemRecord, UpstreamRecord, UpstreamStore, UpstreamToolRecord,
+};
 
 /// A storage failure, typed so the API layer can map it.
 #[derive(Debug, thiserror::Error)]
@@ -51,7 +56,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Everything Gatehouse persists. Implementations must be safe to share between tasks.
 /// Resources beyond the foundation have their own traits (one file each) as supertraits.
 #[async_trait]
-pub trait Store: ServerStore + KeyStore + EndUserStore + PluginStore + Send + Sync + 'static {
+pub trait Store:
+    ServerStore + KeyStore + UpstreamStore + EndUserStore + PluginStore + Send + Sync + 'static
+{
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Round trip to the database (for `/health`).

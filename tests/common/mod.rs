@@ -15,6 +15,7 @@ pub mod process;
 pub mod schema;
 pub mod sdk;
 pub mod smtp;
+pub mod upstreams;
 
 use std::time::Duration;
 
@@ -212,6 +213,7 @@ impl TestServer {
             mcp_server_enabled: options.mcp_server_enabled,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             fcm_base_url: options.fcm_base_url.unwrap_or_else(|| DEFAULT_FCM_BASE_URL.into()),
+            stdio_commands: vec!["*".into()],
         };
         let server = server::start(config.clone()).await.expect("server starts");
         let base = format!("http://{}", server.addr);

@@ -1,0 +1,145 @@
+//! Upstream MCP servers, their catalogue and their attachments to servers: the rows, and the
+//! [`UpstreamStore`] trait.
+
+use async_trait::async_trait;
+
+use super::StoreResult;
+
+/// A registered upstream MCP server. JSON columns hold what the domain validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamRecord {
+    pub id: String,
+    pub org_id: String,
+    pub name: String,
+    pub description: String,
+    /// `streamable_http`, `sse` or `stdio`.
+    pub transport: String,
+    pub url: Option<String>,
+    pub command: Option<String>,
+    /// JSON array of strings.
+    pub args: String,
+    /// JSON object of environment variables, sealed (purpose `upstream-env`, bound to the id).
+    pub env_sealed: Option<String>,
+    /// JSON object of header name → value.
+    pub request_headers: String,
+    pub auth_type: String,
+    pub auth_header: Option<String>,
+    /// Sealed (purpose `upstream-credential`, bound to the id).
+    pub auth_credential: Option<String>,
+    pub approval_policy: String,
+    pub is_enabled: bool,
+    /// `connected`, `error`, `needs_auth` or `disabled`.
+    pub status: String,
+    pub last_error: Option<String>,
+    pub protocol_version: Option<String>,
+    /// JSON `serverInfo` of the last successful connection.
+    pub server_info: Option<String>,
+    pub template_id: Option<String>,
+    pub timeout_ms: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub refreshed_at: Option<i64>,
+}
+
+/// A tool an upstream offers, with its approval state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamToolRecord {
+    pub upstream_id: String,
+    pub name: String,
+    /// The MCP `Tool` object as the upstream sent it (JSON).
+    pub definition: String,
+    pub definition_hash: String,
+    /// The hash that was approved; the tool is served only while it equals `definition_hash`.
+    pub approved_hash: Option<String>,
+    /// `approved`, `needs_approval` or `rejected`.
+    pub approval_state: String,
+    pub enabled: bool,
+    /// Order in the upstream's own list.
+    pub position: i64,
+    pub updated_at: i64,
+}
+
+/// A prompt, resource or resource template an upstream offers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamItemRecord {
+    pub upstream_id: String,
+    /// `prompt`, `resource` or `resource_template`.
+    pub kind: String,
+    /// Prompt name, resource URI or URI template.
+    pub key: String,
+    /// The MCP object as the upstream sent it (JSON).
+    pub definition: String,
+    pub position: i64,
+}
+
+/// An upstream attached to a server: all its tools (`tools: None`) or a chosen subset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentRecord {
+    pub server_id: String,
+    pub upstream_id: String,
+    pub org_id: String,
+    /// JSON array of upstream tool names, or `None` for all.
+    pub tools: Option<String>,
+    /// Prepended as `prefix__` to served names; empty for none.
+    pub prefix: String,
+    pub created_at: i64,
+}
+
+/// What a refresh found, written in one transaction.
+#[derive(Debug, Clone, Default)]
+pub struct Catalogue {
+    pub tools: Vec<UpstreamToolRecord>,
+    pub items: Vec<UpstreamItemRecord>,
+}
+
+/// Persistence of upstreams. Every lookup is scoped by org.
+#[async_trait]
+pub trait UpstreamStore {
+    /// Creates an upstream (409 on a duplicate name in the org).
+    async fn upstream_create(&self, upstream: &UpstreamRecord) -> StoreResult<()>;
+    /// Upstreams of an org, oldest first.
+    async fn upstream_list(&self, org_id: &str) -> StoreResult<Vec<UpstreamRecord>>;
+    /// One upstream of an org.
+    async fn upstream_get(&self, org_id: &str, upstream_id: &str) -> StoreResult<Option<UpstreamRecord>>;
+    /// Every enabled upstream of every org (stdio supervision, health checks).
+    async fn upstream_list_enabled(&self) -> StoreResult<Vec<UpstreamRecord>>;
+    /// Writes every configurable field (not status).
+    async fn upstream_update(&self, upstream: &UpstreamRecord) -> StoreResult<()>;
+    /// Records the outcome of a connection attempt.
+    async fn upstream_set_status(
+        &self,
+        upstream_id: &str,
+        status: &str,
+        last_error: Option<&str>,
+        connected: Option<(&str, &str)>,
+        now: i64,
+    ) -> StoreResult<()>;
+    /// Deletes an upstream with its catalogue and attachments.
+    async fn upstream_delete(&self, org_id: &str, upstream_id: &str) -> StoreResult<()>;
+
+    /// Replaces an upstream's catalogue in one transaction.
+    async fn catalogue_replace(&self, upstream_id: &str, catalogue: &Catalogue, now: i64) -> StoreResult<()>;
+    /// An upstream's tools in the upstream's order.
+    async fn upstream_tools(&self, upstream_id: &str) -> StoreResult<Vec<UpstreamToolRecord>>;
+    /// An upstream's prompts, resources and templates in the upstream's order.
+    async fn upstream_items(&self, upstream_id: &str) -> StoreResult<Vec<UpstreamItemRecord>>;
+    /// Changes the approval state, approved hash and enabled flag of one tool.
+    async fn upstream_tool_update(&self, tool: &UpstreamToolRecord) -> StoreResult<()>;
+
+    /// Attaches (or re-attaches) an upstream to a server.
+    async fn attachment_put(&self, attachment: &AttachmentRecord) -> StoreResult<()>;
+    /// Detaches; false when it was not attached.
+    async fn attachment_delete(&self, org_id: &str, server_id: &str, upstream_id: &str) -> StoreResult<bool>;
+    /// Attachments of a server, in attachment order.
+    async fn attachments_of_server(
+        &self,
+        org_id: &str,
+        server_id: &str,
+    ) -> StoreResult<Vec<AttachmentRecord>>;
+    /// Attachments of an upstream (its dependent servers).
+    async fn attachments_of_upstream(
+        &self,
+        org_id: &str,
+        upstream_id: &str,
+    ) -> StoreResult<Vec<AttachmentRecord>>;
+}

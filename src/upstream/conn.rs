@@ -1,0 +1,373 @@
+//! A connection to one upstream: a JSON-RPC peer over one transport. It numbers its own
+//! requests, matches responses by id, rewrites progress tokens so that callers sharing the
+//! connection never see each other's progress, and hands everything else the upstream sends
+//! (notifications, and requests such as `sampling/createMessage`) to the caller it belongs to.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::{Map, Value, json};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{Spec, UpstreamError, legacy_sse, stdio, streamable};
+use crate::domain::upstream::TransportKind;
+use crate::outbound::Outbound;
+
+/// Where a caller receives what the upstream sends while its request runs.
+pub type CallSink = mpsc::UnboundedSender<Incoming>;
+
+/// Something the upstream sent that is not a response to one of our requests.
+#[derive(Debug, Clone)]
+pub enum Incoming {
+    /// A notification (progress, logging, list_changed, …), progress tokens restored.
+    Notification(Value),
+    /// A request (sampling, elicitation, roots, ping); answer with [`Connection::respond`].
+    Request(Value),
+}
+
+/// The revision Gatehouse asks for in `initialize` (the newest stateful one).
+pub const CLIENT_VERSION: &str = "2025-11-25";
+
+/// Sends messages over one kind of wire.
+#[async_trait]
+pub(crate) trait Transport: Send + Sync {
+    /// Sends a message. A response that arrives on a stream tied to this message (Streamable
+    /// HTTP) is delivered to the peer with `sink` as the stream's owner.
+    async fn send(&self, msg: &Value, sink: Option<CallSink>) -> Result<(), UpstreamError>;
+    /// Remembers the negotiated revision (sent as a header by HTTP transports).
+    fn set_protocol_version(&self, _version: &str) {}
+    /// Stops the transport: kills the process, closes streams, ends the upstream session.
+    async fn close(&self);
+}
+
+struct Pending {
+    reply: oneshot::Sender<Result<Value, UpstreamError>>,
+    sink: Option<CallSink>,
+}
+
+/// The shared half of a connection that transports' reader tasks deliver into.
+pub(crate) struct Peer {
+    pub(crate) upstream_id: String,
+    pending: Mutex<HashMap<String, Pending>>,
+    /// Gateway progress token → (the caller's token, the caller's sink).
+    progress: Mutex<HashMap<String, (Value, CallSink)>>,
+    /// Receives what belongs to no request (connection-level notifications).
+    listener: Mutex<Option<CallSink>>,
+    closed: Mutex<Option<String>>,
+    /// Messages to send from contexts that cannot await (answers to unroutable requests).
+    outbox: mpsc::UnboundedSender<Value>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Peer {
+    /// Delivers one message the upstream sent; `stream_sink` is the owner of the stream it
+    /// arrived on, when the transport knows it.
+    pub(crate) fn deliver(&self, msg: Value, stream_sink: Option<&CallSink>) {
+        let Value::Object(mut obj) = msg else {
+            tracing::warn!(upstream = %self.upstream_id, "upstream sent a JSON value that is not a message");
+            return;
+        };
+        let is_response = obj.contains_key("id")
+            && !obj.contains_key("method")
+            && (obj.contains_key("result") || obj.contains_key("error"));
+        if is_response {
+            let key = obj.get("id").map(Value::to_string).unwrap_or_default();
+            if let Some(p) = lock(&self.pending).remove(&key) {
+                let _ = p.reply.send(Ok(Value::Object(obj)));
+            }
+            return;
+        }
+        let Some(method) = obj.get("method").and_then(Value::as_str).map(str::to_string) else {
+            tracing::warn!(upstream = %self.upstream_id, "upstream sent a message without method or result");
+            return;
+        };
+        let is_request = obj.contains_key("id");
+        // Progress goes to the caller that asked for it, under the caller's own token.
+        let mut sink = None;
+        if method == "notifications/progress" {
+            let token = obj.get("params").and_then(|p| p.get("progressToken")).and_then(Value::as_str);
+            if let Some(token) = token {
+                if let Some((original, owner)) = lock(&self.progress).get(token).cloned() {
+                    if let Some(params) = obj.get_mut("params").and_then(Value::as_object_mut) {
+                        params.insert("progressToken".into(), original);
+                    }
+                    sink = Some(owner);
+                }
+            }
+        }
+        let sink = sink.or_else(|| stream_sink.cloned()).or_else(|| {
+            // On a stream shared by several callers (stdio, SSE) a request can only be routed
+            // when exactly one call that can take it is running.
+            let pending = lock(&self.pending);
+            let mut owners = pending.values().filter_map(|p| p.sink.as_ref());
+            match (owners.next(), owners.next()) {
+                (Some(only), None) if is_request => Some(only.clone()),
+                _ => None,
+            }
+        });
+        let message = Value::Object(obj);
+        let incoming = if is_request { Incoming::Request(message) } else { Incoming::Notification(message) };
+        let delivered = match sink {
+            Some(s) => s.send(incoming.clone()).is_ok(),
+            None => false,
+        } || lock(&self.listener).as_ref().is_some_and(|l| l.send(incoming.clone()).is_ok());
+        if !delivered {
+            if let Incoming::Request(req) = incoming {
+                self.refuse(&req, &method);
+            }
+        }
+    }
+
+    /// Answers a request nobody can take, so the upstream does not wait forever.
+    fn refuse(&self, request: &Value, method: &str) {
+        let id = request.get("id").cloned().unwrap_or(Value::Null);
+        let answer = if method == "ping" {
+            json!({"jsonrpc": "2.0", "id": id, "result": {}})
+        } else {
+            json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32601,
+                "message": format!("{method} cannot be relayed: no client is waiting on this upstream call")}})
+        };
+        let _ = self.outbox.send(answer);
+    }
+
+    /// Fails every call in flight (the connection is gone).
+    pub(crate) fn close_with(&self, reason: &str) {
+        lock(&self.closed).get_or_insert_with(|| reason.to_string());
+        for (_, p) in lock(&self.pending).drain() {
+            let _ = p.reply.send(Err(UpstreamError::Closed(reason.to_string())));
+        }
+        lock(&self.progress).clear();
+    }
+
+    /// Fails one call in flight, if it is still waiting.
+    pub(crate) fn fail_one(&self, key: &str, err: UpstreamError) {
+        if let Some(p) = lock(&self.pending).remove(key) {
+            let _ = p.reply.send(Err(err));
+        }
+    }
+
+    fn closed_reason(&self) -> Option<String> {
+        lock(&self.closed).clone()
+    }
+}
+
+/// What `initialize` told us about the upstream.
+#[derive(Debug, Clone, Default)]
+pub struct ServerFacts {
+    pub protocol_version: String,
+    pub server_info: Value,
+    pub capabilities: Value,
+    pub instructions: Option<String>,
+}
+
+/// A live connection to an upstream.
+pub struct Connection {
+    peer: Arc<Peer>,
+    transport: Arc<dyn Transport>,
+    next_id: AtomicI64,
+    next_token: AtomicU64,
+    timeout: Duration,
+    facts: ServerFacts,
+}
+
+impl Connection {
+    /// Connects and performs the `initialize` handshake.
+    pub async fn connect(
+        spec: &Spec,
+        outbound: &Outbound,
+        allow_stdio: bool,
+    ) -> Result<Arc<Connection>, UpstreamError> {
+        let (outbox_tx, mut outbox_rx) = mpsc::unbounded_channel::<Value>();
+        let peer = Arc::new(Peer {
+            upstream_id: spec.id.clone(),
+            pending: Mutex::new(HashMap::new()),
+            progress: Mutex::new(HashMap::new()),
+            listener: Mutex::new(None),
+            closed: Mutex::new(None),
+            outbox: outbox_tx,
+        });
+        let transport: Arc<dyn Transport> = match spec.transport {
+            TransportKind::StreamableHttp => {
+                Arc::new(streamable::StreamableHttp::new(spec, outbound, peer.clone())?)
+            }
+            TransportKind::Sse => {
+                Arc::new(legacy_sse::LegacySse::connect(spec, outbound, peer.clone()).await?)
+            }
+            TransportKind::Stdio => {
+                if !allow_stdio {
+                    return Err(UpstreamError::Config(
+                        "stdio commands are not allowed on this instance (GATEHOUSE_STDIO_COMMANDS)".into(),
+                    ));
+                }
+                Arc::new(stdio::Stdio::spawn(spec, peer.clone())?)
+            }
+        };
+        let writer = transport.clone();
+        tokio::spawn(async move {
+            while let Some(msg) = outbox_rx.recv().await {
+                let _ = writer.send(&msg, None).await;
+            }
+        });
+        let mut conn = Connection {
+            peer,
+            transport,
+            next_id: AtomicI64::new(1),
+            next_token: AtomicU64::new(1),
+            timeout: spec.timeout.min(Duration::from_secs(60)),
+            facts: ServerFacts::default(),
+        };
+        let init = conn
+            .request(
+                "initialize",
+                json!({
+                    "protocolVersion": CLIENT_VERSION,
+                    "capabilities": {"sampling": {}, "elicitation": {}, "roots": {"listChanged": true}},
+                    "clientInfo": {"name": "gatehouse", "version": env!("CARGO_PKG_VERSION")},
+                }),
+                None,
+            )
+            .await;
+        let init = match init {
+            Ok(v) => v,
+            Err(e) => {
+                conn.transport.close().await;
+                return Err(e);
+            }
+        };
+        let version = init.get("protocolVersion").and_then(Value::as_str).unwrap_or_default().to_string();
+        if !gatehouse_mcp::version::ALL.contains(&version.as_str()) {
+            conn.transport.close().await;
+            return Err(UpstreamError::Protocol(format!(
+                "initialize answered an unsupported protocolVersion {version:?}"
+            )));
+        }
+        conn.transport.set_protocol_version(&version);
+        conn.facts = ServerFacts {
+            protocol_version: version,
+            server_info: init.get("serverInfo").cloned().unwrap_or(Value::Null),
+            capabilities: init.get("capabilities").cloned().unwrap_or_else(|| json!({})),
+            instructions: init.get("instructions").and_then(Value::as_str).map(str::to_string),
+        };
+        conn.notify("notifications/initialized", None).await?;
+        Ok(Arc::new(conn))
+    }
+
+    /// What the upstream said about itself.
+    pub fn facts(&self) -> &ServerFacts {
+        &self.facts
+    }
+
+    /// Whether the connection has ended (the pool then replaces it).
+    pub fn is_closed(&self) -> bool {
+        self.peer.closed_reason().is_some()
+    }
+
+    /// Receives everything the upstream sends that belongs to no call.
+    pub fn set_listener(&self, sink: Option<CallSink>) {
+        *lock(&self.peer.listener) = sink;
+    }
+
+    /// Sends a request and waits for its result. `sink` receives what the upstream sends while
+    /// it runs (progress under the caller's token, logging, requests to answer).
+    pub async fn request(
+        &self,
+        method: &str,
+        params: Value,
+        sink: Option<CallSink>,
+    ) -> Result<Value, UpstreamError> {
+        if let Some(reason) = self.peer.closed_reason() {
+            return Err(UpstreamError::Closed(reason));
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut params = match params {
+            Value::Object(map) => map,
+            Value::Null => Map::new(),
+            _ => return Err(UpstreamError::Protocol("params must be an object".into())),
+        };
+        let token = self.rewrite_progress_token(&mut params, sink.as_ref());
+        let (tx, rx) = oneshot::channel();
+        let key = Value::from(id).to_string();
+        lock(&self.peer.pending).insert(key.clone(), Pending { reply: tx, sink: sink.clone() });
+        let mut msg = json!({"jsonrpc": "2.0", "id": id, "method": method});
+        if !params.is_empty() || method != "ping" {
+            msg["params"] = Value::Object(params);
+        }
+        let outcome = match self.transport.send(&msg, sink).await {
+            Err(e) => Err(e),
+            Ok(()) => match tokio::time::timeout(self.timeout, rx).await {
+                Ok(Ok(reply)) => reply,
+                Ok(Err(_)) => Err(UpstreamError::Closed("the connection ended".into())),
+                Err(_) => {
+                    // Tell the upstream to stop working on it (basic/utilities/cancellation).
+                    let cancel = json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+                        "params": {"requestId": id, "reason": "timed out at the gateway"}});
+                    let _ = self.peer.outbox.send(cancel);
+                    Err(UpstreamError::Timeout(self.timeout.as_millis() as u64))
+                }
+            },
+        };
+        lock(&self.peer.pending).remove(&key);
+        if let Some(token) = token {
+            lock(&self.peer.progress).remove(&token);
+        }
+        let response = outcome?;
+        if let Some(error) = response.get("error") {
+            return Err(UpstreamError::Rpc {
+                code: error.get("code").and_then(Value::as_i64).unwrap_or(-32603),
+                message: error.get("message").and_then(Value::as_str).unwrap_or("upstream error").to_string(),
+                data: error.get("data").cloned(),
+            });
+        }
+        match response.get("result") {
+            Some(Value::Object(_)) => Ok(response["result"].clone()),
+            _ => Err(UpstreamError::Protocol(format!("the result of {method} is not an object"))),
+        }
+    }
+
+    fn rewrite_progress_token(
+        &self,
+        params: &mut Map<String, Value>,
+        sink: Option<&CallSink>,
+    ) -> Option<String> {
+        let meta = params.get_mut("_meta").and_then(Value::as_object_mut)?;
+        let original = meta.get("progressToken").cloned()?;
+        let Some(sink) = sink else {
+            meta.remove("progressToken");
+            return None;
+        };
+        let token = format!("gh-{}", self.next_token.fetch_add(1, Ordering::Relaxed));
+        meta.insert("progressToken".into(), Value::String(token.clone()));
+        lock(&self.peer.progress).insert(token.clone(), (original, sink.clone()));
+        Some(token)
+    }
+
+    /// Sends a notification.
+    pub async fn notify(&self, method: &str, params: Option<Value>) -> Result<(), UpstreamError> {
+        let mut msg = json!({"jsonrpc": "2.0", "method": method});
+        if let Some(p) = params {
+            msg["params"] = p;
+        }
+        self.transport.send(&msg, None).await
+    }
+
+    /// Answers a request the upstream sent (`result` or `error` object).
+    pub async fn respond(&self, id: Value, outcome: Result<Value, Value>) -> Result<(), UpstreamError> {
+        let msg = match outcome {
+            Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
+            Err(error) => json!({"jsonrpc": "2.0", "id": id, "error": error}),
+        };
+        self.transport.send(&msg, None).await
+    }
+
+    /// Ends the connection (and the upstream session or process).
+    pub async fn close(&self) {
+        self.peer.close_with("closed by Gatehouse");
+        self.transport.close().await;
+    }
+}

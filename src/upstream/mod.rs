@@ -1,0 +1,58 @@
+//! The MCP *client* side of Gatehouse: connections to upstream MCP servers over Streamable
+//! HTTP, legacy SSE and stdio, the per-node pool that shares and supervises them, and
+//! discovery of their catalogue. `docs/UPSTREAMS.md` is the design.
+
+pub mod conn;
+pub mod discovery;
+pub mod legacy_sse;
+pub mod pool;
+pub mod service;
+pub mod spec;
+pub mod stdio;
+pub mod streamable;
+
+pub use conn::{CallSink, Connection, Incoming};
+pub use pool::UpstreamPool;
+pub use spec::Spec;
+
+/// Largest message (JSON line, SSE event or response body) accepted from an upstream.
+pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+
+/// Why talking to an upstream failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum UpstreamError {
+    /// The configuration cannot be used (bad URL, command not allowed, sealed value unreadable).
+    #[error("upstream configuration: {0}")]
+    Config(String),
+    /// Could not connect, or the process could not start.
+    #[error("cannot reach the upstream: {0}")]
+    Connect(String),
+    /// The upstream wants (new) authorization.
+    #[error("the upstream requires authorization (HTTP 401)")]
+    NeedsAuth,
+    /// The upstream answered with an unexpected HTTP status.
+    #[error("the upstream answered HTTP {0}: {1}")]
+    Http(u16, String),
+    /// The upstream sent something that is not MCP.
+    #[error("the upstream broke the protocol: {0}")]
+    Protocol(String),
+    /// No answer in time.
+    #[error("the upstream did not answer within {0} ms")]
+    Timeout(u64),
+    /// The connection or process ended.
+    #[error("the upstream connection closed: {0}")]
+    Closed(String),
+    /// Recent calls failed; calls fail fast until the breaker lets a probe through.
+    #[error("the upstream is failing; retry in a few seconds ({0})")]
+    CircuitOpen(String),
+    /// The upstream answered with a JSON-RPC error (relayed as is).
+    #[error("upstream error {code}: {message}")]
+    Rpc { code: i64, message: String, data: Option<serde_json::Value> },
+}
+
+impl UpstreamError {
+    /// Whether the failure says the upstream itself is unhealthy (counts toward the breaker).
+    pub fn is_fault(&self) -> bool {
+        !matches!(self, UpstreamError::Rpc { .. } | UpstreamError::Config(_))
+    }
+}

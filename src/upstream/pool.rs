@@ -1,0 +1,244 @@
+//! The per-node pool of upstream connections (`docs/UPSTREAMS.md` "Connections"): one shared
+//! connection per upstream for discovery and callers without a session, one connection per
+//! (client session, upstream) for stateful clients, a circuit breaker per upstream, and the
+//! last health seen, so that status is written to the database only when it changes.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::{Connection, Spec, UpstreamError};
+use crate::outbound::Outbound;
+
+/// Consecutive failures that open the breaker.
+const BREAKER_THRESHOLD: u32 = 5;
+/// How long an open breaker fails calls before letting a probe through.
+const BREAKER_OPEN: Duration = Duration::from_secs(10);
+/// Session connections unused this long are closed.
+pub const SESSION_IDLE: Duration = Duration::from_secs(30 * 60);
+
+/// Which stdio commands may run.
+#[derive(Debug, Clone, Default)]
+pub struct StdioPolicy {
+    /// Any command (dev mode, or `GATEHOUSE_STDIO_COMMANDS=*`).
+    pub any: bool,
+    /// Program names (or paths) allowed.
+    pub commands: Vec<String>,
+}
+
+impl StdioPolicy {
+    /// Whether `command` may be started.
+    pub fn allows(&self, command: &str) -> bool {
+        if self.any {
+            return true;
+        }
+        let base = std::path::Path::new(command).file_name().and_then(|n| n.to_str()).unwrap_or(command);
+        self.commands.iter().any(|c| c == command || c == base)
+    }
+}
+
+#[derive(Default)]
+struct Breaker {
+    failures: u32,
+    open_until: Option<Instant>,
+    last_error: String,
+}
+
+struct Slot {
+    fingerprint: String,
+    conn: Arc<Connection>,
+    last_used: Instant,
+}
+
+/// The pool.
+pub struct UpstreamPool {
+    outbound: Outbound,
+    stdio: StdioPolicy,
+    shared: Mutex<HashMap<String, Slot>>,
+    sessions: Mutex<HashMap<(String, String), Slot>>,
+    /// Serialises connection attempts per key, so a burst of calls makes one connection.
+    connecting: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    breakers: Mutex<HashMap<String, Breaker>>,
+    health: Mutex<HashMap<String, String>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl UpstreamPool {
+    /// An empty pool.
+    pub fn new(outbound: Outbound, stdio: StdioPolicy) -> Self {
+        Self {
+            outbound,
+            stdio,
+            shared: Mutex::new(HashMap::new()),
+            sessions: Mutex::new(HashMap::new()),
+            connecting: Mutex::new(HashMap::new()),
+            breakers: Mutex::new(HashMap::new()),
+            health: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The stdio policy in force.
+    pub fn stdio_policy(&self) -> &StdioPolicy {
+        &self.stdio
+    }
+
+    /// The shared connection to an upstream, connecting if needed.
+    pub async fn shared(&self, spec: &Spec) -> Result<Arc<Connection>, UpstreamError> {
+        self.get(spec, None).await
+    }
+
+    /// The connection a client session uses for an upstream (`session` is its id hash).
+    pub async fn for_session(&self, spec: &Spec, session: &str) -> Result<Arc<Connection>, UpstreamError> {
+        self.get(spec, Some(session)).await
+    }
+
+    async fn get(&self, spec: &Spec, session: Option<&str>) -> Result<Arc<Connection>, UpstreamError> {
+        if let Some(conn) = self.cached(spec, session) {
+            return Ok(conn);
+        }
+        self.breaker_check(&spec.id)?;
+        let key = format!("{}|{}", spec.id, session.unwrap_or(""));
+        let gate = lock(&self.connecting).entry(key.clone()).or_default().clone();
+        let _guard = gate.lock().await;
+        if let Some(conn) = self.cached(spec, session) {
+            return Ok(conn);
+        }
+        let allow_stdio = spec.command.as_deref().is_some_and(|c| self.stdio.allows(c));
+        let result = Connection::connect(spec, &self.outbound, allow_stdio).await;
+        self.record(&spec.id, result.as_ref().err());
+        let conn = result?;
+        let slot =
+            Slot { fingerprint: spec.fingerprint.clone(), conn: conn.clone(), last_used: Instant::now() };
+        let old = match session {
+            None => lock(&self.shared).insert(spec.id.clone(), slot),
+            Some(s) => lock(&self.sessions).insert((s.to_string(), spec.id.clone()), slot),
+        };
+        lock(&self.connecting).remove(&key);
+        if let Some(old) = old {
+            tokio::spawn(async move { old.conn.close().await });
+        }
+        Ok(conn)
+    }
+
+    fn cached(&self, spec: &Spec, session: Option<&str>) -> Option<Arc<Connection>> {
+        let fresh = |slot: &mut Slot| {
+            if slot.fingerprint == spec.fingerprint && !slot.conn.is_closed() {
+                slot.last_used = Instant::now();
+                Some(slot.conn.clone())
+            } else {
+                None
+            }
+        };
+        match session {
+            None => lock(&self.shared).get_mut(&spec.id).and_then(fresh),
+            Some(s) => lock(&self.sessions).get_mut(&(s.to_string(), spec.id.clone())).and_then(fresh),
+        }
+    }
+
+    /// Fails fast while the upstream's breaker is open.
+    pub fn breaker_check(&self, upstream_id: &str) -> Result<(), UpstreamError> {
+        let mut breakers = lock(&self.breakers);
+        let Some(b) = breakers.get_mut(upstream_id) else { return Ok(()) };
+        match b.open_until {
+            Some(until) if Instant::now() < until => Err(UpstreamError::CircuitOpen(b.last_error.clone())),
+            Some(_) => {
+                // Half-open: this caller is the probe; the next failure reopens at once.
+                b.open_until = None;
+                b.failures = BREAKER_THRESHOLD - 1;
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Records the outcome of a call for the breaker.
+    pub fn record(&self, upstream_id: &str, error: Option<&UpstreamError>) {
+        let mut breakers = lock(&self.breakers);
+        match error {
+            Some(e) if e.is_fault() => {
+                let b = breakers.entry(upstream_id.to_string()).or_default();
+                b.failures += 1;
+                b.last_error = e.to_string();
+                if b.failures >= BREAKER_THRESHOLD {
+                    b.open_until = Some(Instant::now() + BREAKER_OPEN);
+                }
+            }
+            _ => {
+                breakers.remove(upstream_id);
+            }
+        }
+    }
+
+    /// Remembers an upstream's health; true when it differs from what was last remembered
+    /// (the caller then writes it to the database).
+    pub fn health_changed(&self, upstream_id: &str, status: &str, error: Option<&str>) -> bool {
+        let value = format!("{status}|{}", error.unwrap_or(""));
+        lock(&self.health).insert(upstream_id.to_string(), value.clone()).as_deref() != Some(value.as_str())
+    }
+
+    /// Closes every connection to an upstream (deleted, disabled or reconfigured).
+    pub async fn drop_upstream(&self, upstream_id: &str) {
+        let mut closing = Vec::new();
+        if let Some(slot) = lock(&self.shared).remove(upstream_id) {
+            closing.push(slot.conn);
+        }
+        lock(&self.sessions).retain(|(_, u), slot| {
+            if u == upstream_id {
+                closing.push(slot.conn.clone());
+                false
+            } else {
+                true
+            }
+        });
+        lock(&self.breakers).remove(upstream_id);
+        lock(&self.health).remove(upstream_id);
+        for conn in closing {
+            conn.close().await;
+        }
+    }
+
+    /// Closes the connections a client session held.
+    pub async fn end_session(&self, session: &str) {
+        let mut closing = Vec::new();
+        lock(&self.sessions).retain(|(s, _), slot| {
+            if s == session {
+                closing.push(slot.conn.clone());
+                false
+            } else {
+                true
+            }
+        });
+        for conn in closing {
+            conn.close().await;
+        }
+    }
+
+    /// Closes session connections idle longer than [`SESSION_IDLE`].
+    pub async fn reap_idle(&self) {
+        let now = Instant::now();
+        let mut closing = Vec::new();
+        lock(&self.sessions).retain(|_, slot| {
+            if now.duration_since(slot.last_used) > SESSION_IDLE || slot.conn.is_closed() {
+                closing.push(slot.conn.clone());
+                false
+            } else {
+                true
+            }
+        });
+        for conn in closing {
+            conn.close().await;
+        }
+    }
+
+    /// Closes everything (shutdown): stdio children are stopped, upstream sessions ended.
+    pub async fn close_all(&self) {
+        let mut closing: Vec<Arc<Connection>> = lock(&self.shared).drain().map(|(_, s)| s.conn).collect();
+        closing.extend(lock(&self.sessions).drain().map(|(_, s)| s.conn));
+        for conn in closing {
+            conn.close().await;
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! What it takes to connect to one upstream, resolved from its stored record: sealed values
+//! opened, headers assembled, the stdio command checked against the allow-list.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use base64::Engine;
+
+use super::UpstreamError;
+use crate::crypto::MasterKey;
+use crate::domain::upstream::{TransportKind, UpstreamAuth};
+use crate::store::UpstreamRecord;
+
+/// Sealing purpose of upstream credentials.
+pub const CREDENTIAL_PURPOSE: &str = "upstream-credential";
+/// Sealing purpose of stdio environments.
+pub const ENV_PURPOSE: &str = "upstream-env";
+
+/// A resolved upstream connection target.
+#[derive(Clone)]
+pub struct Spec {
+    pub id: String,
+    pub org_id: String,
+    pub name: String,
+    pub transport: TransportKind,
+    pub url: Option<String>,
+    pub command: Option<String>,
+    pub args: Vec<String>,
+    pub env: BTreeMap<String, String>,
+    /// Configured request headers plus the auth header; nothing else is ever sent.
+    pub headers: Vec<(String, String)>,
+    pub timeout: Duration,
+    /// A fingerprint of everything above: a pooled connection is replaced when it changes.
+    pub fingerprint: String,
+}
+
+impl std::fmt::Debug for Spec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Headers and env carry credentials: never print them.
+        f.debug_struct("Spec")
+            .field("id", &self.id)
+            .field("transport", &self.transport)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Spec {
+    /// Resolves a record.
+    pub fn from_record(u: &UpstreamRecord, key: &MasterKey) -> Result<Spec, UpstreamError> {
+        let transport = TransportKind::parse(&u.transport)
+            .ok_or_else(|| UpstreamError::Config(format!("unknown transport {}", u.transport)))?;
+        let args: Vec<String> = serde_json::from_str(&u.args).unwrap_or_default();
+        let env: BTreeMap<String, String> = match &u.env_sealed {
+            None => BTreeMap::new(),
+            Some(sealed) => {
+                let bytes = key.decrypt(ENV_PURPOSE, sealed, u.id.as_bytes()).map_err(|_| {
+                    UpstreamError::Config("the stored environment cannot be decrypted".into())
+                })?;
+                serde_json::from_slice(&bytes).unwrap_or_default()
+            }
+        };
+        let mut headers: Vec<(String, String)> =
+            serde_json::from_str::<BTreeMap<String, String>>(&u.request_headers)
+                .unwrap_or_default()
+                .into_iter()
+                .collect();
+        let credential = match &u.auth_credential {
+            None => None,
+            Some(sealed) => Some(
+                key.decrypt(CREDENTIAL_PURPOSE, sealed, u.id.as_bytes())
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .map_err(|_| UpstreamError::Config("the stored credential cannot be decrypted".into()))?,
+            ),
+        };
+        let auth = UpstreamAuth::parse(&u.auth_type).unwrap_or(UpstreamAuth::None);
+        if let Some(credential) = credential {
+            match auth {
+                UpstreamAuth::Bearer | UpstreamAuth::Oauth => {
+                    headers.push(("authorization".into(), format!("Bearer {credential}")))
+                }
+                UpstreamAuth::Basic => headers.push((
+                    "authorization".into(),
+                    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(credential)),
+                )),
+                UpstreamAuth::ApiKey => {
+                    headers.push((u.auth_header.clone().unwrap_or_else(|| "x-api-key".into()), credential))
+                }
+                UpstreamAuth::None => {}
+            }
+        }
+        let fingerprint = crate::crypto::sha256_hex(&format!(
+            "{}|{:?}|{:?}|{}|{:?}|{:?}|{}",
+            u.transport, u.url, u.command, u.args, env, headers, u.timeout_ms
+        ));
+        Ok(Spec {
+            id: u.id.clone(),
+            org_id: u.org_id.clone(),
+            name: u.name.clone(),
+            transport,
+            url: u.url.clone(),
+            command: u.command.clone(),
+            args,
+            env,
+            headers,
+            timeout: Duration::from_millis(u.timeout_ms.max(1) as u64),
+            fingerprint,
+        })
+    }
+}

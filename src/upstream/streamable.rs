@@ -1,0 +1,210 @@
+//! Streamable HTTP toward an upstream (basic/transports § Streamable HTTP): every message is a
+//! POST; the answer is JSON, or an SSE stream read as it arrives so that progress, logging and
+//! the upstream's own requests reach the caller before the result.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use reqwest::Method;
+use serde_json::Value;
+use tokio::task::JoinHandle;
+
+use super::conn::{CallSink, Peer, Transport};
+use super::{MAX_MESSAGE_BYTES, Spec, UpstreamError};
+use crate::outbound::{Outbound, OutboundError};
+use gatehouse_mcp::transport::SseParser;
+
+/// Maps an outbound failure to an upstream error.
+pub(crate) fn outbound_error(err: OutboundError) -> UpstreamError {
+    match err {
+        OutboundError::Forbidden(m) => UpstreamError::Config(format!("outbound request refused: {m}")),
+        OutboundError::InvalidUrl(m) => UpstreamError::Config(format!("invalid URL: {m}")),
+        OutboundError::Timeout => UpstreamError::Timeout(0),
+        OutboundError::TooLarge(n) => UpstreamError::Protocol(format!("a message exceeded {n} bytes")),
+        OutboundError::Failed(m) => UpstreamError::Connect(m),
+    }
+}
+
+/// A short, printable excerpt of an error body.
+pub(crate) fn excerpt(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let mut out: String = text.chars().filter(|c| !c.is_control()).take(200).collect();
+    if text.chars().count() > 200 {
+        out.push('…');
+    }
+    out
+}
+
+/// Parses a JSON body that may be one message or a batch and delivers each.
+pub(crate) fn deliver_json(peer: &Peer, bytes: &[u8], sink: Option<&CallSink>) -> Result<(), UpstreamError> {
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|e| UpstreamError::Protocol(format!("the upstream sent invalid JSON: {e}")))?;
+    match value {
+        Value::Array(items) => items.into_iter().for_each(|m| peer.deliver(m, sink)),
+        other => peer.deliver(other, sink),
+    }
+    Ok(())
+}
+
+/// The Streamable HTTP transport.
+pub struct StreamableHttp {
+    url: String,
+    headers: Vec<(String, String)>,
+    outbound: Outbound,
+    peer: Arc<Peer>,
+    session: Mutex<Option<String>>,
+    version: Mutex<Option<String>>,
+    readers: Mutex<Vec<JoinHandle<()>>>,
+    timeout: std::time::Duration,
+}
+
+impl StreamableHttp {
+    /// A transport to `spec.url` (nothing is sent yet).
+    pub(crate) fn new(spec: &Spec, outbound: &Outbound, peer: Arc<Peer>) -> Result<Self, UpstreamError> {
+        let url = spec.url.clone().ok_or_else(|| UpstreamError::Config("url is required".into()))?;
+        Ok(Self {
+            url,
+            headers: spec.headers.clone(),
+            outbound: outbound.clone(),
+            peer,
+            session: Mutex::new(None),
+            version: Mutex::new(None),
+            readers: Mutex::new(Vec::new()),
+            timeout: spec.timeout,
+        })
+    }
+
+    fn request(&self, method: Method) -> Result<reqwest::RequestBuilder, UpstreamError> {
+        let mut req = self.outbound.request(method, &self.url).map_err(outbound_error)?;
+        for (k, v) in &self.headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        if let Some(s) = self.session.lock().unwrap_or_else(|p| p.into_inner()).as_deref() {
+            req = req.header("mcp-session-id", s);
+        }
+        if let Some(v) = self.version.lock().unwrap_or_else(|p| p.into_inner()).as_deref() {
+            // basic/transports § Protocol Version Header (2025-06-18 and later).
+            if v >= "2025-06-18" {
+                req = req.header("mcp-protocol-version", v);
+            }
+        }
+        Ok(req)
+    }
+}
+
+#[async_trait]
+impl Transport for StreamableHttp {
+    async fn send(&self, msg: &Value, sink: Option<CallSink>) -> Result<(), UpstreamError> {
+        let body = serde_json::to_vec(msg).map_err(|e| UpstreamError::Protocol(e.to_string()))?;
+        let req = self
+            .request(Method::POST)?
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(body);
+        let response = match tokio::time::timeout(self.timeout, self.outbound.send(req)).await {
+            Err(_) => return Err(UpstreamError::Timeout(self.timeout.as_millis() as u64)),
+            Ok(r) => r.map_err(outbound_error)?,
+        };
+        let status = response.status().as_u16();
+        if msg.get("method").and_then(Value::as_str) == Some("initialize") {
+            if let Some(id) = response.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()) {
+                *self.session.lock().unwrap_or_else(|p| p.into_inner()) = Some(id.to_string());
+            }
+        }
+        match status {
+            200 => {}
+            202 | 204 => return Ok(()),
+            401 => return Err(UpstreamError::NeedsAuth),
+            404 if self.session.lock().unwrap_or_else(|p| p.into_inner()).is_some() => {
+                // The upstream forgot our session: this connection is over; the pool reconnects.
+                self.peer.close_with("the upstream ended the session (HTTP 404)");
+                return Err(UpstreamError::Closed("the upstream ended the session (HTTP 404)".into()));
+            }
+            _ => {
+                let body = Outbound::read_limited(response, 4096).await.unwrap_or_default();
+                return Err(UpstreamError::Http(status, excerpt(&body)));
+            }
+        }
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if content_type.starts_with("text/event-stream") {
+            let peer = self.peer.clone();
+            let request_key = msg.get("id").map(Value::to_string);
+            let reader = tokio::spawn(read_stream(response, peer, sink, request_key));
+            let mut readers = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+            readers.retain(|h| !h.is_finished());
+            readers.push(reader);
+            return Ok(());
+        }
+        if content_type.starts_with("application/json") {
+            let bytes = Outbound::read_limited(response, MAX_MESSAGE_BYTES).await.map_err(outbound_error)?;
+            if bytes.is_empty() {
+                return Ok(());
+            }
+            return deliver_json(&self.peer, &bytes, sink.as_ref());
+        }
+        if msg.get("id").is_none() {
+            // A notification or response answered 200 with no body: accepted.
+            return Ok(());
+        }
+        Err(UpstreamError::Protocol(format!(
+            "unexpected Content-Type {content_type:?} in answer to a request"
+        )))
+    }
+
+    fn set_protocol_version(&self, version: &str) {
+        *self.version.lock().unwrap_or_else(|p| p.into_inner()) = Some(version.to_string());
+    }
+
+    async fn close(&self) {
+        for r in self.readers.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
+            r.abort();
+        }
+        // basic/transports § Session Management: clients SHOULD end sessions they no longer need.
+        if self.session.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
+            if let Ok(req) = self.request(Method::DELETE) {
+                let _ =
+                    tokio::time::timeout(std::time::Duration::from_secs(2), self.outbound.send(req)).await;
+            }
+        }
+    }
+}
+
+/// Reads one SSE response stream to its end, delivering every message.
+async fn read_stream(
+    mut response: reqwest::Response,
+    peer: Arc<Peer>,
+    sink: Option<CallSink>,
+    request_key: Option<String>,
+) {
+    let mut parser = SseParser::new(MAX_MESSAGE_BYTES);
+    let failure = loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => match parser.push(&chunk) {
+                Ok(events) => {
+                    for event in events {
+                        if event.event != "message" || event.data.trim().is_empty() {
+                            continue;
+                        }
+                        if let Err(e) = deliver_json(&peer, event.data.as_bytes(), sink.as_ref()) {
+                            tracing::warn!(upstream = %peer.upstream_id, error = %e, "bad message on an SSE stream");
+                        }
+                    }
+                }
+                Err(e) => break Some(e.to_string()),
+            },
+            Ok(None) => break None,
+            Err(e) => break Some(OutboundError::from(e).to_string()),
+        }
+    };
+    // A stream that ends before answering its request fails that request now, not at timeout.
+    if let Some(key) = request_key {
+        let reason =
+            failure.unwrap_or_else(|| "the upstream closed the response stream before answering".into());
+        peer.fail_one(&key, UpstreamError::Closed(reason));
+    }
+}

@@ -1,0 +1,125 @@
+//! Real upstream MCP servers for tests: our misbehaving-on-purpose Python server
+//! (`tests/support/mcp_upstream.py`) and the reference `@modelcontextprotocol/server-everything`
+//! from npm (installed by `scripts/install-test-deps.sh`), over each transport.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Path of our test upstream script.
+pub fn script() -> String {
+    format!("{}/tests/support/mcp_upstream.py", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A running Streamable HTTP test upstream (killed on drop).
+pub struct PyUpstream {
+    pub port: u16,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl PyUpstream {
+    /// Starts it on a free loopback port.
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port_file = dir.path().join("port");
+        let child = Command::new("python3")
+            .args([script(), "http".into(), port_file.display().to_string()])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("python3 runs the test upstream");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let port = loop {
+            if let Ok(text) = std::fs::read_to_string(&port_file) {
+                break text.trim().parse().unwrap();
+            }
+            assert!(Instant::now() < deadline, "test upstream did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        Self { port, child, _dir: dir }
+    }
+
+    /// Its MCP endpoint.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/mcp", self.port)
+    }
+
+    /// Changes its behaviour (`{"description": …}`, `{"mode": …}`, `{"sse": true}`).
+    pub async fn control(&self, body: Value) {
+        reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{}/control", self.port))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap();
+    }
+
+    /// Kills it (an upstream that dies).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for PyUpstream {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The entry point of server-everything, or `None` (with a message) outside CI when the test
+/// dependencies are not installed.
+pub fn everything() -> Option<PathBuf> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(".test-deps/node/node_modules/@modelcontextprotocol/server-everything/dist/index.js");
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(!super::in_ci(), "CI=true but server-everything is missing: run scripts/install-test-deps.sh");
+    eprintln!("SKIPPED: server-everything is not installed; run scripts/install-test-deps.sh");
+    None
+}
+
+/// server-everything serving over HTTP (`streamableHttp` or `sse`), killed on drop.
+pub struct EverythingHttp {
+    pub port: u16,
+    child: Child,
+}
+
+impl EverythingHttp {
+    /// Starts it; `None` when not installed (outside CI).
+    pub fn start(mode: &str) -> Option<Self> {
+        let entry = everything()?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new("node")
+            .arg(entry)
+            .arg(mode)
+            .env("PORT", port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("node runs server-everything");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "server-everything did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(Self { port, child })
+    }
+
+    /// `http://127.0.0.1:<port><path>`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+impl Drop for EverythingHttp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,224 @@
+"""A small MCP server for Gatehouse's upstream tests, written against the wire format so that it
+can also misbehave on purpose. Standard library only.
+
+    python3 mcp_upstream.py http <port-file>     Streamable HTTP on an ephemeral port at /mcp
+    python3 mcp_upstream.py stdio                newline-delimited JSON on stdin/stdout
+
+Tools: echo, add, headers (the HTTP headers this request arrived with), login/whoami (state
+kept per upstream session), slow (sleeps `ms`), die (the process exits mid-call).
+Control (HTTP only): POST /control {"description": "..."} changes echo's description,
+{"mode": "garbage" | "hang" | "close_mid_stream" | "huge_list" | "normal"} changes behaviour,
+{"sse": true} answers calls as SSE streams with a progress notification first.
+"""
+
+import json
+import os
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+STATE = {"description": "Echo back the message", "mode": "normal", "sse": False}
+SESSIONS = {}
+LOCK = threading.Lock()
+VERSIONS = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"]
+
+
+def tools():
+    base = [
+        {"name": "echo", "description": STATE["description"],
+         "inputSchema": {"type": "object", "properties": {"message": {"type": "string"}}, "required": ["message"]}},
+        {"name": "add", "description": "Add two numbers",
+         "inputSchema": {"type": "object", "properties": {"a": {"type": "number"}, "b": {"type": "number"}}}},
+        {"name": "headers", "description": "Show the request headers", "inputSchema": {"type": "object"}},
+        {"name": "login", "description": "Remember a user for this session",
+         "inputSchema": {"type": "object", "properties": {"user": {"type": "string"}}}},
+        {"name": "whoami", "description": "Who logged in on this session", "inputSchema": {"type": "object"}},
+        {"name": "slow", "description": "Sleep", "inputSchema": {"type": "object", "properties": {"ms": {"type": "number"}}}},
+        {"name": "die", "description": "Exit mid-call", "inputSchema": {"type": "object"}},
+    ]
+    if STATE["mode"] == "huge_list":
+        base += [{"name": f"t{i}", "inputSchema": {"type": "object"}} for i in range(20000)]
+    return base
+
+
+def text(t, is_error=False):
+    r = {"content": [{"type": "text", "text": t}]}
+    if is_error:
+        r["isError"] = True
+    return r
+
+
+def handle(msg, session, headers):
+    """Returns the result object, or raises (code, message)."""
+    method = msg.get("method")
+    params = msg.get("params") or {}
+    if method == "initialize":
+        asked = params.get("protocolVersion")
+        return {"protocolVersion": asked if asked in VERSIONS else VERSIONS[0],
+                "capabilities": {"tools": {"listChanged": True}, "prompts": {}, "resources": {}},
+                "serverInfo": {"name": "gatehouse-test-upstream", "version": "1.0.0"}}
+    if method == "ping":
+        return {}
+    if method == "tools/list":
+        all_tools = tools()
+        start = int(params.get("cursor") or 0)
+        page = all_tools[start:start + 100]
+        result = {"tools": page}
+        if start + 100 < len(all_tools):
+            result["nextCursor"] = str(start + 100)
+        return result
+    if method == "prompts/list":
+        return {"prompts": [{"name": "greet", "description": "Say hello",
+                             "arguments": [{"name": "who", "required": True}]}]}
+    if method == "prompts/get":
+        if params.get("name") != "greet":
+            raise RpcError(-32602, "unknown prompt")
+        who = (params.get("arguments") or {}).get("who", "you")
+        return {"messages": [{"role": "user", "content": {"type": "text", "text": f"Hello, {who}!"}}]}
+    if method == "resources/list":
+        return {"resources": [{"uri": "test://static/one", "name": "one", "mimeType": "text/plain"}]}
+    if method == "resources/templates/list":
+        return {"resourceTemplates": [{"uriTemplate": "test://dynamic/{id}", "name": "dynamic"}]}
+    if method == "resources/read":
+        uri = params.get("uri", "")
+        if uri == "test://static/one" or uri.startswith("test://dynamic/"):
+            return {"contents": [{"uri": uri, "mimeType": "text/plain", "text": f"content of {uri}"}]}
+        raise RpcError(-32002, "Resource not found")
+    if method == "tools/call":
+        name = params.get("name")
+        args = params.get("arguments") or {}
+        if STATE["mode"] == "hang":
+            time.sleep(3600)
+        if name == "echo":
+            return text(f"Echo: {args.get('message')}")
+        if name == "add":
+            total = args.get("a", 0) + args.get("b", 0)
+            r = text(str(total))
+            r["structuredContent"] = {"sum": total}
+            return r
+        if name == "headers":
+            return text(json.dumps(headers or {}))
+        if name == "login":
+            with LOCK:
+                SESSIONS[session] = args.get("user")
+            return text("ok")
+        if name == "whoami":
+            with LOCK:
+                return text(str(SESSIONS.get(session)))
+        if name == "slow":
+            time.sleep(args.get("ms", 1000) / 1000)
+            return text("slept")
+        if name == "die":
+            os._exit(3)
+        raise RpcError(-32602, f"Unknown tool: {name}")
+    raise RpcError(-32601, f"Method not found: {method}")
+
+
+class RpcError(Exception):
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def answer(msg, session, headers):
+    try:
+        return {"jsonrpc": "2.0", "id": msg.get("id"), "result": handle(msg, session, headers)}
+    except RpcError as e:
+        return {"jsonrpc": "2.0", "id": msg.get("id"), "error": {"code": e.code, "message": e.message}}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    counter = [0]
+
+    def log_message(self, *args):
+        pass
+
+    def body(self):
+        n = int(self.headers.get("content-length") or 0)
+        return self.rfile.read(n) if n else b""
+
+    def send(self, status, data=b"", ctype="application/json", extra=()):
+        self.send_response(status)
+        self.send_header("content-type", ctype)
+        self.send_header("content-length", str(len(data)))
+        for k, v in extra:
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self):
+        raw = self.body()
+        if self.path == "/control":
+            STATE.update(json.loads(raw))
+            return self.send(200, b"{}")
+        if self.path != "/mcp":
+            return self.send(404, b"{}")
+        msg = json.loads(raw)
+        mode = STATE["mode"]
+        if mode == "garbage" and "id" in msg:
+            return self.send(200, b"<<<this is not json>>>")
+        if msg.get("method") == "initialize":
+            with LOCK:
+                self.counter[0] += 1
+                session = f"s-{self.counter[0]}"
+        else:
+            session = self.headers.get("mcp-session-id")
+            if session is None or not session.startswith("s-"):
+                return self.send(400, b'{"error":"missing session"}')
+        if "id" not in msg:
+            return self.send(202, b"", "application/json")
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        if mode == "close_mid_stream" and msg.get("method") == "tools/call":
+            self.send_response(200)
+            self.send_header("content-type", "text/event-stream")
+            self.end_headers()
+            self.wfile.write(b"event: message\ndata: {\"jsonrpc\":\"2.0\",")
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        reply = answer(msg, session, headers)
+        extra = [("mcp-session-id", session)]
+        if STATE["sse"] and msg.get("method") == "tools/call":
+            token = ((msg.get("params") or {}).get("_meta") or {}).get("progressToken")
+            events = b""
+            if token is not None:
+                note = {"jsonrpc": "2.0", "method": "notifications/progress",
+                        "params": {"progressToken": token, "progress": 1, "total": 2}}
+                events += b"event: message\ndata: " + json.dumps(note).encode() + b"\n\n"
+            events += b"event: message\ndata: " + json.dumps(reply).encode() + b"\n\n"
+            return self.send(200, events, "text/event-stream", extra)
+        return self.send(200, json.dumps(reply).encode(), "application/json", extra)
+
+    def do_DELETE(self):
+        self.send(200, b"")
+
+
+def serve_http(port_file):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    with open(port_file + ".tmp", "w") as f:
+        f.write(str(server.server_address[1]))
+    os.replace(port_file + ".tmp", port_file)
+    server.serve_forever()
+
+
+def serve_stdio():
+    print("test upstream on stdio", file=sys.stderr, flush=True)
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            continue
+        msg = json.loads(line)
+        if "id" not in msg or "method" not in msg:
+            continue
+        sys.stdout.write(json.dumps(answer(msg, "stdio", None)) + "\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "http":
+        serve_http(sys.argv[2])
+    else:
+        serve_stdio()
