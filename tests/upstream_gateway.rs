@@ -468,7 +468,78 @@ async fn tenant_isolation_story(backend: Backend) {
     server.get("/api/orgs/alpha/upstreams", Some(&narrow)).await.expect_error(403, "insufficient_scope");
 }
 
+/// What an upstream sends during a call reaches the client as it happens (progress under the
+/// client's token), and the upstream's own requests (sampling, elicitation) go to the client
+/// and its answers come back — over stdio and Streamable HTTP.
+async fn streaming_relay_story(backend: Backend) {
+    let Some(entry) = everything() else { return };
+    let Some(remote) = EverythingHttp::start("streamableHttp") else { return };
+    let server = TestServer::dev(backend).await;
+    let (server_id, slug) = create_server(&server, "Live").await;
+    for (name, body) in [
+        (
+            "Local",
+            json!({"transport": "stdio", "command": "node", "args": [entry.display().to_string(), "stdio"]}),
+        ),
+        ("Remote", json!({"transport": "streamable_http", "url": remote.url("/mcp")})),
+    ] {
+        let mut body = body;
+        body["name"] = json!(name);
+        body["approvalPolicy"] = json!("auto_approve");
+        let up = create_upstream(&server, body).await;
+        assert_eq!(up["status"], "connected", "{up}");
+        attach(&server, &server_id, up["upstreamId"].as_str().unwrap(), json!({})).await;
+    }
+    let client = session(&server, &slug, "2025-06-18").await;
+    for prefix in ["local", "remote"] {
+        let messages = client
+            .post_streaming(
+                json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {
+                    "name": format!("{prefix}__trigger-long-running-operation"),
+                    "arguments": {"duration": 0.3, "steps": 3},
+                    "_meta": {"progressToken": "my-token"}}}),
+                |_| json!({}),
+            )
+            .await;
+        let progress: Vec<&Value> =
+            messages.iter().filter(|m| m["method"] == "notifications/progress").collect();
+        assert_eq!(progress.len(), 3, "{prefix}: {messages:?}");
+        assert!(
+            progress.iter().all(|p| p["params"]["progressToken"] == "my-token"),
+            "the client's own token"
+        );
+        for p in &progress {
+            assert_valid("2025-06-18", "ProgressNotification", p);
+        }
+        let last = messages.last().unwrap();
+        assert!(last["result"]["content"][0]["text"].as_str().unwrap().contains("completed"), "{last}");
+
+        let mut asked = Vec::new();
+        let messages = client
+            .post_streaming(
+                json!({"jsonrpc": "2.0", "id": "s1", "method": "tools/call", "params": {
+                    "name": format!("{prefix}__trigger-sampling-request"), "arguments": {"prompt": "hello"}}}),
+                |req| {
+                    asked.push(req.clone());
+                    json!({"role": "assistant", "content": {"type": "text", "text": "sampled-by-client"},
+                           "model": "test-model", "stopReason": "endTurn"})
+                },
+            )
+            .await;
+        assert_eq!(asked.len(), 1, "{messages:?}");
+        assert_eq!(asked[0]["method"], "sampling/createMessage");
+        assert!(
+            asked[0]["id"].as_str().unwrap().starts_with("gh-"),
+            "gateway ids never collide with the client's"
+        );
+        assert_valid("2025-06-18", "CreateMessageRequest", &asked[0]);
+        let last = messages.last().unwrap();
+        assert!(last.to_string().contains("sampled-by-client"), "{prefix}: {last}");
+    }
+}
+
 backend_tests!(
+    streaming_relay_story,
     tenant_isolation_story,
     stdio_everything_story,
     http_and_sse_everything_story,

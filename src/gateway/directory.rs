@@ -143,18 +143,36 @@ impl Directory {
         Ok(Some(entry))
     }
 
-    /// Applies a change event.
-    pub fn apply(&self, change: &str) {
+    /// Applies a change event; returns the ids of the servers whose entry was dropped.
+    pub fn apply(&self, change: &str) -> Vec<String> {
         let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
-        if change == "*" {
-            entries.clear();
-        } else if let Some(id) = change.strip_prefix("server:") {
-            entries.retain(|_, e| e.server.id != id);
-        } else if let Some(id) = change.strip_prefix("org:") {
-            entries.retain(|_, e| e.server.org_id != id);
-        } else if let Some(id) = change.strip_prefix("upstream:") {
-            entries.retain(|_, e| !e.upstream_ids.contains(id));
-        }
+        let stale = |e: &ServerEntry| {
+            if change == "*" {
+                return true;
+            }
+            if let Some(id) = change.strip_prefix("server:") {
+                return e.server.id == id;
+            }
+            if let Some(id) = change.strip_prefix("org:") {
+                return e.server.org_id == id;
+            }
+            if let Some(id) = change.strip_prefix("upstream:") {
+                return e.upstream_ids.contains(id);
+            }
+            false
+        };
+        let mut dropped = Vec::new();
+        entries.retain(|_, e| {
+            if stale(e) {
+                dropped.push(e.server.id.clone());
+                false
+            } else {
+                true
+            }
+        });
+        dropped.sort();
+        dropped.dedup();
+        dropped
     }
 }
 

@@ -21,7 +21,8 @@ use super::directory::ServerEntry;
 use gatehouse_mcp::jsonrpc::is_id;
 use gatehouse_mcp::{transport, version};
 
-use super::router::{self, RpcError, STATELESS, code};
+use super::directory::ToolTarget;
+use super::router::{self, CallCtx, RpcError, STATELESS, code};
 use super::session::Session;
 use crate::api::rest::{is_json, read_body};
 use crate::app::AppState;
@@ -196,6 +197,10 @@ pub async fn post(
             }
         }
         let session_id = id.to_str().unwrap_or_default();
+        if let Some(call) = streamable_call(&entry, &message, accepts_sse(&headers)) {
+            let ctx = CallCtx::for_session(Some(session_id));
+            return stream_call(state.clone(), entry, session.v.clone(), ctx, call, true);
+        }
         return stateful(&state, &entry, &session.v, session_id, message, sse).await;
     }
     let Some(obj) = message.as_object() else {
@@ -222,6 +227,115 @@ pub async fn post(
         code::INVALID_REQUEST,
         "no Mcp-Session-Id: send initialize first, or use protocol 2026-07-28 with _meta",
     )
+}
+
+/// The code of the error a call cancelled by the client ends with (never sent to it).
+const CANCELLED: i64 = -32800;
+
+/// Whether the client accepts an SSE response (it may then get one even if it also takes JSON).
+fn accepts_sse(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("text/event-stream"))
+}
+
+/// A request relayed to an upstream, answered as a stream.
+pub(super) struct StreamedCall {
+    id: Value,
+    method: String,
+    params: Map<String, Value>,
+}
+
+/// The request, when it goes to an upstream and the client takes SSE: the upstream may send
+/// progress, logging or requests of its own before the result.
+fn streamable_call(entry: &ServerEntry, message: &Value, accepts_sse: bool) -> Option<StreamedCall> {
+    if !accepts_sse || entry.upstreams.is_empty() {
+        return None;
+    }
+    let obj = message.as_object()?;
+    let id = obj.get("id").filter(|id| is_id(id))?.clone();
+    let method = obj.get("method")?.as_str()?;
+    let params = obj.get("params")?.as_object()?;
+    let relayed = match method {
+        "tools/call" => {
+            let name = params.get("name").and_then(Value::as_str)?;
+            matches!(entry.target(name), Some(ToolTarget::Upstream(_)))
+        }
+        "prompts/get" | "resources/read" | "completion/complete" => true,
+        _ => false,
+    };
+    relayed.then(|| StreamedCall { id, method: method.to_string(), params: params.clone() })
+}
+
+/// Answers a relayed request as an SSE stream: what the upstream sends during the call
+/// (progress, logging, its own requests with gateway ids), then the response.
+/// (basic/transports § Sending Messages to the Server: the server MAY send requests and
+/// notifications related to the request before the response.)
+fn stream_call(
+    state: AppState,
+    entry: Arc<ServerEntry>,
+    version: String,
+    mut ctx: CallCtx,
+    call: StreamedCall,
+    can_ask: bool,
+) -> Response {
+    let (sink_tx, mut sink_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (out_tx, out_rx) = tokio::sync::mpsc::unbounded_channel::<Value>();
+    let relay_key = ctx.session.clone().unwrap_or_default();
+    if let Some(session) = &ctx.session {
+        ctx.cancel = Some(state.gateway.relay.register_call(session, &call.id));
+    }
+    ctx.sink = Some(sink_tx);
+    tokio::spawn(async move {
+        let relay = &state.gateway.relay;
+        let session = ctx.session.clone();
+        let reply = {
+            let handled = router::handle(&state, &entry, &version, &mut ctx, &call.method, &call.params);
+            tokio::pin!(handled);
+            loop {
+                tokio::select! {
+                    biased;
+                    Some(incoming) = sink_rx.recv() => {
+                        if let Some(msg) = relay.to_client(&relay_key, incoming, can_ask) {
+                            let _ = out_tx.send(msg);
+                        }
+                    }
+                    result = &mut handled => break result,
+                }
+            }
+        };
+        while let Ok(incoming) = sink_rx.try_recv() {
+            if let Some(msg) = relay.to_client(&relay_key, incoming, can_ask) {
+                let _ = out_tx.send(msg);
+            }
+        }
+        if let Some(session) = &session {
+            relay.finish_call(session, &call.id);
+        }
+        let message = match reply {
+            Ok(result) => json!({"jsonrpc": "2.0", "id": call.id, "result": result}),
+            // basic/utilities/cancellation: no response for a request the client cancelled.
+            Err(err) if err.code == CANCELLED => return,
+            Err(err) => err.to_message(call.id),
+        };
+        let _ = out_tx.send(message);
+    });
+    let events = stream::unfold(out_rx, |mut rx| async move {
+        let msg = rx.recv().await?;
+        let event = transport::sse_event("message", &msg.to_string());
+        Some((Ok::<_, Infallible>(axum::body::Bytes::from(event)), rx))
+    });
+    sse_response(Body::from_stream(events))
+}
+
+fn sse_response(body: Body) -> Response {
+    let mut response = Response::new(body);
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response.headers_mut().insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response
 }
 
 async fn open_session(
@@ -332,11 +446,25 @@ pub(super) async fn one_stateful(
             RpcError::new(code::INVALID_REQUEST, "not a JSON-RPC 2.0 message").to_message(Value::Null),
         ));
     };
+    let hash = session.map(crate::crypto::sha256_hex);
     let Some(method) = obj.get("method").and_then(Value::as_str) else {
-        return None; // a response to a server request; HTTP tools never send any
+        // The answer to a request an upstream made, relayed to this client earlier.
+        if let Some(hash) = &hash {
+            state.gateway.relay.from_client(hash, &message);
+        }
+        return None;
     };
     let Some(id) = obj.get("id").cloned() else {
-        return None; // a notification (initialized, cancelled, …)
+        // A notification; a cancellation follows the request to its upstream.
+        if let (Some(hash), "notifications/cancelled") = (&hash, method) {
+            let params = obj.get("params");
+            if let Some(request) = params.and_then(|p| p.get("requestId")) {
+                let reason =
+                    params.and_then(|p| p.get("reason")).and_then(Value::as_str).unwrap_or("cancelled");
+                state.gateway.relay.cancel(hash, request, reason);
+            }
+        }
+        return None;
     };
     if !is_id(&id) {
         return Some((
@@ -360,7 +488,8 @@ pub(super) async fn one_stateful(
             RpcError::new(code::INVALID_REQUEST, "this session is already initialized").to_message(id),
         ));
     }
-    Some(match router::handle(state, entry, version, session, method, &params).await {
+    let mut ctx = CallCtx::for_session(session);
+    Some(match router::handle(state, entry, version, &mut ctx, method, &params).await {
         Ok(result) => (200, json!({"jsonrpc": "2.0", "id": id, "result": result})),
         Err(err) => (err.status, err.to_message(id)),
     })
@@ -409,7 +538,17 @@ async fn stateless(
             "id must be a string or an integer",
         );
     }
-    match router::handle(state, entry, STATELESS, None, method, &params).await {
+    if let Some(call) = streamable_call(entry, &Value::Object(obj.clone()), accepts_sse(headers)) {
+        return stream_call(
+            state.clone(),
+            entry.clone(),
+            STATELESS.to_string(),
+            CallCtx::default(),
+            call,
+            false,
+        );
+    }
+    match router::handle(state, entry, STATELESS, &mut CallCtx::default(), method, &params).await {
         Ok(result) => rpc_response(200, json!({"jsonrpc": "2.0", "id": id, "result": result}), sse, None),
         Err(err) => rpc_response(err.status, err.to_message(id), sse && err.status == 200, None),
     }
@@ -435,15 +574,22 @@ pub async fn get(
     if let Err(response) = open_session(&state, &entry, &caller, &id).await {
         return response;
     }
-    let keepalive = stream::unfold((), |()| async {
-        tokio::time::sleep(Duration::from_secs(15)).await;
-        Some((Ok::<_, Infallible>(axum::body::Bytes::from_static(b":\n\n")), ()))
+    // Messages outside any call (list changes, resource updates, upstream requests) and
+    // keep-alives; a second GET of the same session replaces this one.
+    let hash = crate::crypto::sha256_hex(id.to_str().unwrap_or_default());
+    let rx = state.gateway.relay.open_stream(&hash, &entry.server.id);
+    let events = stream::unfold(rx, |mut rx| async move {
+        tokio::select! {
+            msg = rx.recv() => {
+                let event = transport::sse_event("message", &msg?.to_string());
+                Some((Ok::<_, Infallible>(axum::body::Bytes::from(event)), rx))
+            }
+            _ = tokio::time::sleep(Duration::from_secs(15)) => {
+                Some((Ok(axum::body::Bytes::from_static(b":\n\n")), rx))
+            }
+        }
     });
-    let mut response = Response::new(Body::from_stream(keepalive));
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    response.headers_mut().insert("x-accel-buffering", HeaderValue::from_static("no"));
-    response
+    sse_response(Body::from_stream(events))
 }
 
 /// `DELETE /mcp/{org}/{server}`: ends a session (404 if unknown; 405 without one).

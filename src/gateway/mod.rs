@@ -4,6 +4,7 @@
 pub mod directory;
 pub mod endpoint;
 pub mod keys;
+pub mod relay;
 pub mod router;
 pub mod session;
 pub mod sse;
@@ -33,6 +34,8 @@ pub struct Gateway {
     pub legacy: sse::LegacySessions,
     /// Connections to upstream MCP servers.
     pub upstreams: UpstreamPool,
+    /// What flows between clients and upstreams besides requests and results.
+    pub relay: relay::Relay,
 }
 
 impl Gateway {
@@ -41,6 +44,7 @@ impl Gateway {
         let outbound = Outbound::new(NetworkPolicy { allow_private });
         Self {
             upstreams: UpstreamPool::new(outbound.clone(), stdio),
+            relay: relay::Relay::default(),
             keys: keys::KeyCache::default(),
             directory: directory::Directory::default(),
             sessions: session::EndedSessions::default(),
@@ -56,7 +60,14 @@ impl Gateway {
         } else if let Some(hash) = change.strip_prefix("api_key:") {
             self.keys.invalidate(hash);
         }
-        self.directory.apply(change);
+        // Sessions with a GET stream open learn that their lists may have changed
+        // (server/tools § List Changed Notification).
+        for server in self.directory.apply(change) {
+            for list in ["tools", "prompts", "resources"] {
+                let note = serde_json::json!({"jsonrpc": "2.0", "method": format!("notifications/{list}/list_changed")});
+                self.relay.to_server_streams(&server, &note);
+            }
+        }
         self.sessions.apply(change);
     }
 
@@ -66,6 +77,7 @@ impl Gateway {
         if let Some(id) = change.strip_prefix("upstream_gone:") {
             self.upstreams.drop_upstream(id).await;
         } else if let Some(hash) = change.strip_prefix("session_ended:") {
+            self.relay.end_session(hash);
             self.upstreams.end_session(hash).await;
         }
     }

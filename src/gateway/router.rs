@@ -10,8 +10,9 @@ use serde_json::{Map, Value, json};
 use super::directory::{ServerEntry, ToolTarget};
 use super::upstream::http_tool;
 use crate::app::AppState;
-use crate::upstream::UpstreamError;
 use crate::upstream::service;
+use crate::upstream::{CallSink, UpstreamError};
+use tokio::sync::oneshot;
 
 pub use gatehouse_mcp::jsonrpc::{RpcError, code};
 pub use gatehouse_mcp::version::{ALL, STATELESS, negotiate};
@@ -20,8 +21,9 @@ pub use gatehouse_mcp::version::{ALL, STATELESS, negotiate};
 pub const PAGE_SIZE: usize = 500;
 
 fn capabilities(entry: &ServerEntry) -> Value {
-    let mut caps = json!({"tools": {"listChanged": false}, "prompts": {"listChanged": false},
-        "resources": {"listChanged": false}});
+    // List changes are announced on the session's GET stream (`Gateway::apply`).
+    let mut caps = json!({"tools": {"listChanged": true}, "prompts": {"listChanged": true},
+        "resources": {"listChanged": true}});
     if !entry.upstreams.is_empty() {
         caps["resources"]["subscribe"] = json!(true);
         caps["logging"] = json!({});
@@ -43,16 +45,35 @@ pub fn initialize_result(entry: &ServerEntry, version: &str) -> Value {
     result
 }
 
-/// Runs one request (not `initialize`) and shapes its result for `version`. `session` is the
-/// client's `Mcp-Session-Id` on the stateful revisions (upstream sessions follow it).
+/// What a request carries besides its params: whose session it is (upstream sessions follow
+/// it), where what the upstream sends during the call goes, and how the client cancels it.
+#[derive(Default)]
+pub struct CallCtx {
+    /// SHA-256 of the client's `Mcp-Session-Id` (stateful revisions only).
+    pub session: Option<String>,
+    /// Receives progress, logging and upstream requests while a relayed call runs.
+    pub sink: Option<CallSink>,
+    /// Fires when the client cancels the request.
+    pub cancel: Option<oneshot::Receiver<String>>,
+}
+
+impl CallCtx {
+    /// The context of a request in a stateful session (`session_id` as the client sent it).
+    pub fn for_session(session_id: Option<&str>) -> Self {
+        Self { session: session_id.map(crate::crypto::sha256_hex), ..Self::default() }
+    }
+}
+
+/// Runs one request (not `initialize`) and shapes its result for `version`.
 pub async fn handle(
     state: &AppState,
     entry: &Arc<ServerEntry>,
     version: &str,
-    session: Option<&str>,
+    ctx: &mut CallCtx,
     method: &str,
     params: &Map<String, Value>,
 ) -> Result<Value, RpcError> {
+    let session = ctx;
     let stateless = version == STATELESS;
     let mut result = match method {
         "ping" => json!({}),
@@ -90,7 +111,8 @@ pub async fn handle(
             string_param(params, "level")?;
             for index in 0..entry.upstreams.len() {
                 // Each upstream takes the level if it logs at all; one that does not is no error.
-                let _ = relay(state, entry, index, session, method, params.clone()).await;
+                let mut each = CallCtx { session: session.session.clone(), ..CallCtx::default() };
+                let _ = relay(state, entry, index, &mut each, method, params.clone()).await;
             }
             json!({})
         }
@@ -123,25 +145,24 @@ async fn relay(
     state: &AppState,
     entry: &ServerEntry,
     upstream: usize,
-    session: Option<&str>,
+    ctx: &mut CallCtx,
     method: &str,
     params: Map<String, Value>,
 ) -> Result<Value, RpcError> {
     let attached = &entry.upstreams[upstream];
-    let session_hash = session.map(crate::crypto::sha256_hex);
-    service::call(state, &attached.spec, session_hash.as_deref(), method, Value::Object(params))
-        .await
-        .map_err(|e| match e {
-            UpstreamError::Rpc { code, message, data } => RpcError { status: 200, code, message, data },
-            other => RpcError::new(code::INTERNAL_ERROR, format!("upstream {}: {other}", attached.name)),
-        })
+    let call =
+        service::Call { session: ctx.session.as_deref(), sink: ctx.sink.clone(), cancel: ctx.cancel.take() };
+    service::call(state, &attached.spec, call, method, Value::Object(params)).await.map_err(|e| match e {
+        UpstreamError::Rpc { code, message, data } => RpcError { status: 200, code, message, data },
+        other => RpcError::new(code::INTERNAL_ERROR, format!("upstream {}: {other}", attached.name)),
+    })
 }
 
 /// `completion/complete` for a prompt or resource of an upstream.
 async fn complete(
     state: &AppState,
     entry: &ServerEntry,
-    session: Option<&str>,
+    session: &mut CallCtx,
     params: &Map<String, Value>,
 ) -> Result<Value, RpcError> {
     let reference = params
@@ -193,7 +214,7 @@ fn tools_list(entry: &ServerEntry, params: &Map<String, Value>) -> Result<Value,
 async fn tools_call(
     state: &AppState,
     entry: &ServerEntry,
-    session: Option<&str>,
+    session: &mut CallCtx,
     params: &Map<String, Value>,
 ) -> Result<Value, RpcError> {
     let name = params

@@ -24,8 +24,30 @@ pub type CallSink = mpsc::UnboundedSender<Incoming>;
 pub enum Incoming {
     /// A notification (progress, logging, list_changed, …), progress tokens restored.
     Notification(Value),
-    /// A request (sampling, elicitation, roots, ping); answer with [`Connection::respond`].
-    Request(Value),
+    /// A request (sampling, elicitation, roots, ping), and where its answer goes.
+    Request(Value, Responder),
+}
+
+/// Sends the answer to a request an upstream made back to that upstream.
+#[derive(Debug, Clone)]
+pub struct Responder {
+    outbox: mpsc::UnboundedSender<Value>,
+}
+
+impl Responder {
+    /// A responder writing into `outbox` (for tests of code that relays answers).
+    pub fn for_test(outbox: mpsc::UnboundedSender<Value>) -> Self {
+        Self { outbox }
+    }
+
+    /// Answers request `id` with a result (`Ok`) or an error object (`Err`).
+    pub fn respond(&self, id: Value, outcome: Result<Value, Value>) {
+        let msg = match outcome {
+            Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
+            Err(error) => json!({"jsonrpc": "2.0", "id": id, "error": error}),
+        };
+        let _ = self.outbox.send(msg);
+    }
 }
 
 /// The revision Gatehouse asks for in `initialize` (the newest stateful one).
@@ -112,13 +134,17 @@ impl Peer {
             }
         });
         let message = Value::Object(obj);
-        let incoming = if is_request { Incoming::Request(message) } else { Incoming::Notification(message) };
+        let incoming = if is_request {
+            Incoming::Request(message, Responder { outbox: self.outbox.clone() })
+        } else {
+            Incoming::Notification(message)
+        };
         let delivered = match sink {
             Some(s) => s.send(incoming.clone()).is_ok(),
             None => false,
         } || lock(&self.listener).as_ref().is_some_and(|l| l.send(incoming.clone()).is_ok());
         if !delivered {
-            if let Incoming::Request(req) = incoming {
+            if let Incoming::Request(req, _) = incoming {
                 self.refuse(&req, &method);
             }
         }
@@ -273,6 +299,11 @@ impl Connection {
         *lock(&self.peer.listener) = sink;
     }
 
+    /// Whether a listener is set (and still listening).
+    pub fn has_listener(&self) -> bool {
+        lock(&self.peer.listener).as_ref().is_some_and(|l| !l.is_closed())
+    }
+
     /// Sends a request and waits for its result. `sink` receives what the upstream sends while
     /// it runs (progress under the caller's token, logging, requests to answer).
     pub async fn request(
@@ -280,6 +311,18 @@ impl Connection {
         method: &str,
         params: Value,
         sink: Option<CallSink>,
+    ) -> Result<Value, UpstreamError> {
+        self.request_with(method, params, sink, None).await
+    }
+
+    /// [`Connection::request`] that the caller can cancel: when `cancel` fires, the upstream is
+    /// told (`notifications/cancelled`) and the call ends with an error.
+    pub async fn request_with(
+        &self,
+        method: &str,
+        params: Value,
+        sink: Option<CallSink>,
+        cancel: Option<oneshot::Receiver<String>>,
     ) -> Result<Value, UpstreamError> {
         if let Some(reason) = self.peer.closed_reason() {
             return Err(UpstreamError::Closed(reason));
@@ -298,17 +341,34 @@ impl Connection {
         if !params.is_empty() || method != "ping" {
             msg["params"] = Value::Object(params);
         }
+        // Tell the upstream to stop working on it (basic/utilities/cancellation).
+        let cancel_upstream = |reason: &str| {
+            let note = json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+                "params": {"requestId": id, "reason": reason}});
+            let _ = self.peer.outbox.send(note);
+        };
+        let cancelled = async move {
+            if let Some(rx) = cancel {
+                if let Ok(reason) = rx.await {
+                    return reason;
+                }
+            }
+            std::future::pending::<String>().await
+        };
         let outcome = match self.transport.send(&msg, sink).await {
             Err(e) => Err(e),
-            Ok(()) => match tokio::time::timeout(self.timeout, rx).await {
-                Ok(Ok(reply)) => reply,
-                Ok(Err(_)) => Err(UpstreamError::Closed("the connection ended".into())),
-                Err(_) => {
-                    // Tell the upstream to stop working on it (basic/utilities/cancellation).
-                    let cancel = json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
-                        "params": {"requestId": id, "reason": "timed out at the gateway"}});
-                    let _ = self.peer.outbox.send(cancel);
-                    Err(UpstreamError::Timeout(self.timeout.as_millis() as u64))
+            Ok(()) => tokio::select! {
+                reply = tokio::time::timeout(self.timeout, rx) => match reply {
+                    Ok(Ok(reply)) => reply,
+                    Ok(Err(_)) => Err(UpstreamError::Closed("the connection ended".into())),
+                    Err(_) => {
+                        cancel_upstream("timed out at the gateway");
+                        Err(UpstreamError::Timeout(self.timeout.as_millis() as u64))
+                    }
+                },
+                reason = cancelled => {
+                    cancel_upstream(&reason);
+                    Err(UpstreamError::Rpc { code: -32800, message: format!("request cancelled: {reason}"), data: None })
                 }
             },
         };

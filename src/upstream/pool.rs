@@ -60,6 +60,7 @@ pub struct UpstreamPool {
     connecting: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     breakers: Mutex<HashMap<String, Breaker>>,
     health: Mutex<HashMap<String, String>>,
+    refreshing: Mutex<std::collections::HashSet<String>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -77,7 +78,18 @@ impl UpstreamPool {
             connecting: Mutex::new(HashMap::new()),
             breakers: Mutex::new(HashMap::new()),
             health: Mutex::new(HashMap::new()),
+            refreshing: Mutex::new(std::collections::HashSet::new()),
         }
+    }
+
+    /// Claims the refresh of an upstream; false when one is already pending.
+    pub fn begin_refresh(&self, upstream_id: &str) -> bool {
+        lock(&self.refreshing).insert(upstream_id.to_string())
+    }
+
+    /// Releases the claim.
+    pub fn end_refresh(&self, upstream_id: &str) {
+        lock(&self.refreshing).remove(upstream_id);
     }
 
     /// The stdio policy in force.

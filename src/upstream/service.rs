@@ -6,7 +6,9 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::discovery::{self, ChangedTool};
-use super::{Connection, Spec, UpstreamError};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{CallSink, Connection, Incoming, Spec, UpstreamError};
 use crate::app::AppState;
 use crate::domain::time;
 use crate::domain::upstream::{ApprovalPolicy, TransportKind, UpstreamStatus};
@@ -38,10 +40,78 @@ pub async fn connection(
         Some(session) if spec.transport != TransportKind::Stdio => pool.for_session(spec, session).await,
         _ => pool.shared(spec).await,
     };
-    if let Err(e) = &result {
-        note_health(state, &spec.id, Err(e)).await;
+    match &result {
+        Err(e) => note_health(state, &spec.id, Err(e)).await,
+        Ok(conn) if !conn.has_listener() => {
+            // What the upstream sends outside any call: list changes trigger a refresh;
+            // the rest goes to the client session's GET stream, if one is open here.
+            let (tx, rx) = mpsc::unbounded_channel();
+            conn.set_listener(Some(tx));
+            let session = client_session.filter(|_| spec.transport != TransportKind::Stdio);
+            tokio::spawn(listen(
+                state.clone(),
+                spec.org_id.clone(),
+                spec.id.clone(),
+                session.map(str::to_string),
+                rx,
+            ));
+        }
+        Ok(_) => {}
     }
     result
+}
+
+/// Handles what an upstream sends outside any call.
+async fn listen(
+    state: AppState,
+    org_id: String,
+    upstream_id: String,
+    session: Option<String>,
+    mut rx: mpsc::UnboundedReceiver<Incoming>,
+) {
+    while let Some(incoming) = rx.recv().await {
+        if let Incoming::Notification(msg) = &incoming {
+            let method = msg.get("method").and_then(Value::as_str).unwrap_or_default();
+            if method.ends_with("/list_changed") {
+                refresh_soon(&state, &org_id, &upstream_id);
+                continue;
+            }
+        }
+        let relay = &state.gateway.relay;
+        match &session {
+            Some(s) if relay.has_stream(s) => {
+                if let Some(msg) = relay.to_client(s, incoming, true) {
+                    relay.to_stream(s, msg);
+                }
+            }
+            _ => {
+                // Nobody to tell: requests are refused so the upstream does not wait.
+                relay.to_client("", incoming, false);
+            }
+        }
+    }
+}
+
+/// Refreshes an upstream in the background, at most one refresh at a time per upstream.
+pub fn refresh_soon(state: &AppState, org_id: &str, upstream_id: &str) {
+    if !state.gateway.upstreams.begin_refresh(upstream_id) {
+        return;
+    }
+    let (state, org_id, upstream_id) = (state.clone(), org_id.to_string(), upstream_id.to_string());
+    tokio::spawn(async move {
+        // Let a burst of list_changed notifications settle into one refresh.
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        state.gateway.upstreams.end_refresh(&upstream_id);
+        match state.store.upstream_get(&org_id, &upstream_id).await {
+            Ok(Some(record)) if record.is_enabled => {
+                if let Err(e) = refresh(&state, &record).await {
+                    tracing::warn!(upstream = %upstream_id, error = %e, "refresh after list_changed failed");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(upstream = %upstream_id, error = %e, "upstream not readable"),
+        }
+    });
 }
 
 /// Connects (through the pool), lists everything, stores the merged catalogue, announces the
@@ -140,17 +210,28 @@ pub async fn note_health(state: &AppState, upstream_id: &str, outcome: Result<()
     }
 }
 
+/// Who a relayed call is for and what flows back during it.
+#[derive(Default)]
+pub struct Call<'a> {
+    /// SHA-256 of the client's session id (stateful clients).
+    pub session: Option<&'a str>,
+    /// Receives progress, logging and upstream requests while the call runs.
+    pub sink: Option<CallSink>,
+    /// Fires when the client cancels.
+    pub cancel: Option<oneshot::Receiver<String>>,
+}
+
 /// Sends one request to an upstream for a client and records what it showed.
 pub async fn call(
     state: &AppState,
     spec: &Spec,
-    client_session: Option<&str>,
+    call: Call<'_>,
     method: &str,
     params: Value,
 ) -> Result<Value, UpstreamError> {
     state.gateway.upstreams.breaker_check(&spec.id)?;
-    let conn = connection(state, spec, client_session).await?;
-    let result = conn.request(method, params, None).await;
+    let conn = connection(state, spec, call.session).await?;
+    let result = conn.request_with(method, params, call.sink, call.cancel).await;
     state.gateway.upstreams.record(&spec.id, result.as_ref().err());
     note_health(state, &spec.id, result.as_ref().map(|_| ())).await;
     result

@@ -95,3 +95,54 @@ impl<'a> McpClient<'a> {
         TestServer::read(req.json(&body).send().await.unwrap()).await
     }
 }
+
+impl McpClient<'_> {
+    /// Posts a request and reads the SSE answer as it arrives. For each request the server
+    /// sends on the stream, `answer` gives the result that is POSTed back in this session.
+    /// Returns every message received; the response to `body` is the last.
+    pub async fn post_streaming(&self, body: Value, mut answer: impl FnMut(&Value) -> Value) -> Vec<Value> {
+        let mut req = self
+            .server
+            .request(reqwest::Method::POST, &self.path)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream");
+        if let Some(key) = &self.key {
+            req = req.header("x-api-key", key);
+        }
+        if let Some(session) = &self.session {
+            req = req.header("mcp-session-id", session);
+        }
+        if self.version.as_str() >= "2025-06-18" {
+            req = req.header("mcp-protocol-version", &self.version);
+        }
+        let mut response = req.json(&body).send().await.unwrap();
+        let ctype = response.headers()["content-type"].to_str().unwrap().to_string();
+        assert!(ctype.starts_with("text/event-stream"), "expected SSE, got {ctype}");
+        let mut buffer = String::new();
+        let mut messages = Vec::new();
+        while let Some(chunk) = response.chunk().await.unwrap() {
+            buffer.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = buffer.find("\n\n") {
+                let event: String = buffer.drain(..end + 2).collect();
+                let data: Vec<&str> =
+                    event.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim).collect();
+                if data.is_empty() {
+                    continue;
+                }
+                let msg: Value = serde_json::from_str(&data.join("\n")).unwrap();
+                if msg.get("method").is_some() && msg.get("id").is_some() {
+                    let result = answer(&msg);
+                    let reply = serde_json::json!({"jsonrpc": "2.0", "id": msg["id"], "result": result});
+                    let r = self.post(reply, &[]).await;
+                    assert_eq!(r.status, 202, "answer not accepted: {}", r.text);
+                }
+                let done = msg.get("id") == body.get("id") && msg.get("method").is_none();
+                messages.push(msg);
+                if done {
+                    return messages;
+                }
+            }
+        }
+        panic!("the stream ended without a response: {messages:?}");
+    }
+}
