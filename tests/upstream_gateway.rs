@@ -538,7 +538,85 @@ async fn streaming_relay_story(backend: Backend) {
     }
 }
 
+/// A 2026-07-28 client (no session, no server-to-client requests) reaches a 2025-era upstream
+/// that asks for sampling mid-call: the gateway answers `input_required` with a sealed
+/// `requestState`, and the retry's `inputResponses` reach the upstream.
+async fn mrtr_bridge_story(backend: Backend) {
+    let Some(remote) = EverythingHttp::start("streamableHttp") else { return };
+    let server = TestServer::dev(backend).await;
+    let (server_id, slug) = create_server(&server, "Bridge").await;
+    let up = create_upstream(
+        &server,
+        json!({"name": "Old", "transport": "streamable_http", "url": remote.url("/mcp"), "approvalPolicy": "auto_approve"}),
+    )
+    .await;
+    assert!(up["protocolVersion"].as_str().unwrap() < "2026-07-28", "{up}");
+    attach(&server, &server_id, up["upstreamId"].as_str().unwrap(), json!({"prefix": ""})).await;
+    let client = McpClient::new(&server, &format!("/mcp/default/{slug}"), None, "2026-07-28");
+    let meta = |caps: Value| {
+        json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+               "io.modelcontextprotocol/clientCapabilities": caps,
+               "io.modelcontextprotocol/clientInfo": {"name": "modern", "version": "1"}})
+    };
+    let headers = [("mcp-method", "tools/call"), ("mcp-name", "trigger-sampling-request")];
+    let first = client
+        .post(
+            json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+                "name": "trigger-sampling-request", "arguments": {"prompt": "capital of France?"},
+                "_meta": meta(json!({"sampling": {}}))}}),
+            &headers,
+        )
+        .await
+        .expect(200)
+        .body;
+    let result = &first["result"];
+    assert_eq!(result["resultType"], "input_required", "{first}");
+    assert_valid("2026-07-28", "InputRequiredResult", result);
+    let (key, ask) = result["inputRequests"].as_object().unwrap().iter().next().unwrap();
+    assert_eq!(ask["method"], "sampling/createMessage");
+    let state = result["requestState"].as_str().unwrap().to_string();
+
+    let retry = |id: i64, state: &str| {
+        json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {
+            "name": "trigger-sampling-request", "arguments": {"prompt": "capital of France?"},
+            "inputResponses": {key.as_str(): {"role": "assistant", "content": {"type": "text", "text": "Paris, says the client"},
+                                               "model": "m", "stopReason": "endTurn"}},
+            "requestState": state, "_meta": meta(json!({"sampling": {}}))}})
+    };
+    // Tampered state is refused and does not consume the parked call.
+    let mut tampered = state.clone();
+    tampered.insert(3, if tampered.as_bytes()[3] == b'A' { 'B' } else { 'A' });
+    let refused = client.post(retry(2, &tampered), &headers).await.expect(200).body;
+    assert_eq!(refused["error"]["code"], -32602, "{refused}");
+    // State bound to another tool is refused too.
+    let mut other = retry(3, &state);
+    other["params"]["name"] = json!("echo");
+    let refused =
+        client.post(other, &[("mcp-method", "tools/call"), ("mcp-name", "echo")]).await.expect(200).body;
+    assert_eq!(refused["error"]["code"], -32602, "{refused}");
+
+    let done = client.post(retry(4, &state), &headers).await.expect(200).body;
+    assert!(done["result"].to_string().contains("Paris, says the client"), "{done}");
+    assert_ne!(done["result"]["resultType"], "input_required");
+    assert_valid("2026-07-28", "CallToolResult", &done["result"]);
+    let replay = client.post(retry(5, &state), &headers).await.expect(200).body;
+    assert_eq!(replay["error"]["code"], -32602, "a used state cannot be replayed: {replay}");
+
+    // A client that did not declare sampling is never asked.
+    let plain = client
+        .post(
+            json!({"jsonrpc": "2.0", "id": 6, "method": "tools/call", "params": {
+                "name": "trigger-sampling-request", "arguments": {"prompt": "x"}, "_meta": meta(json!({}))}}),
+            &headers,
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_ne!(plain["result"]["resultType"], "input_required", "{plain}");
+}
+
 backend_tests!(
+    mrtr_bridge_story,
     streaming_relay_story,
     tenant_isolation_story,
     stdio_everything_story,

@@ -21,6 +21,7 @@ use super::directory::ServerEntry;
 use gatehouse_mcp::jsonrpc::is_id;
 use gatehouse_mcp::{transport, version};
 
+use super::bridge;
 use super::directory::ToolTarget;
 use super::router::{self, CallCtx, RpcError, STATELESS, code};
 use super::session::Session;
@@ -220,7 +221,7 @@ pub async fn post(
         .and_then(Value::as_str);
     let header_version = headers.get(VERSION_HEADER).and_then(|v| v.to_str().ok());
     if meta_version.is_some() || header_version == Some(STATELESS) {
-        return stateless(&state, &entry, &headers, obj, meta_version, sse).await;
+        return stateless(&state, &entry, &caller, &headers, obj, meta_version, sse).await;
     }
     http_error(
         StatusCode::BAD_REQUEST,
@@ -321,6 +322,40 @@ fn stream_call(
             Err(err) => err.to_message(call.id),
         };
         let _ = out_tx.send(message);
+    });
+    let events = stream::unfold(out_rx, |mut rx| async move {
+        let msg = rx.recv().await?;
+        let event = transport::sse_event("message", &msg.to_string());
+        Some((Ok::<_, Infallible>(axum::body::Bytes::from(event)), rx))
+    });
+    sse_response(Body::from_stream(events))
+}
+
+/// A relayed request of a 2026-07-28 client: the upstream's requests become `input_required`
+/// rounds ([`bridge`]); notifications stream first when the client takes SSE.
+async fn bridged(
+    state: AppState,
+    entry: Arc<ServerEntry>,
+    key_id: String,
+    call: StreamedCall,
+    sse: bool,
+) -> Response {
+    let to_message = |id: Value, reply: Result<Value, RpcError>| match reply {
+        Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
+        Err(err) => err.to_message(id),
+    };
+    if !sse {
+        let reply = bridge::run(&state, &entry, &key_id, &call.method, call.params, &mut |_| {}).await;
+        return rpc_response(200, to_message(call.id, reply), false, None);
+    }
+    let (out_tx, out_rx) = tokio::sync::mpsc::unbounded_channel::<Value>();
+    tokio::spawn(async move {
+        let notes = out_tx.clone();
+        let mut on_note = move |msg: Value| {
+            let _ = notes.send(msg);
+        };
+        let reply = bridge::run(&state, &entry, &key_id, &call.method, call.params, &mut on_note).await;
+        let _ = out_tx.send(to_message(call.id, reply));
     });
     let events = stream::unfold(out_rx, |mut rx| async move {
         let msg = rx.recv().await?;
@@ -499,6 +534,7 @@ pub(super) async fn one_stateful(
 async fn stateless(
     state: &AppState,
     entry: &Arc<ServerEntry>,
+    caller: &Caller,
     headers: &HeaderMap,
     obj: &Map<String, Value>,
     meta_version: Option<&str>,
@@ -538,15 +574,15 @@ async fn stateless(
             "id must be a string or an integer",
         );
     }
-    if let Some(call) = streamable_call(entry, &Value::Object(obj.clone()), accepts_sse(headers)) {
-        return stream_call(
-            state.clone(),
-            entry.clone(),
-            STATELESS.to_string(),
-            CallCtx::default(),
-            call,
-            false,
-        );
+    if let Some(call) = streamable_call(entry, &Value::Object(obj.clone()), true) {
+        let sse = accepts_sse(headers);
+        if bridge::supports_mrtr(&call.method) {
+            return bridged(state.clone(), entry.clone(), caller.key_id.clone(), call, sse).await;
+        }
+        if sse {
+            let ctx = CallCtx::default();
+            return stream_call(state.clone(), entry.clone(), STATELESS.to_string(), ctx, call, false);
+        }
     }
     match router::handle(state, entry, STATELESS, &mut CallCtx::default(), method, &params).await {
         Ok(result) => rpc_response(200, json!({"jsonrpc": "2.0", "id": id, "result": result}), sse, None),

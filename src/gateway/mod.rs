@@ -1,6 +1,7 @@
 //! The data plane: `/mcp/{org}/{server}` (Streamable HTTP, every revision). See
 //! `docs/GATEWAY.md` for the design and `docs/PROTOCOL.md` for the protocol rules.
 
+pub mod bridge;
 pub mod directory;
 pub mod endpoint;
 pub mod keys;
@@ -36,6 +37,10 @@ pub struct Gateway {
     pub upstreams: UpstreamPool,
     /// What flows between clients and upstreams besides requests and results.
     pub relay: relay::Relay,
+    /// Calls of 2026-07-28 clients waiting for their input (version bridging).
+    pub parked: bridge::ParkedCalls,
+    /// This process's id, in the `requestState` of the calls it parks.
+    pub node_id: String,
 }
 
 impl Gateway {
@@ -45,6 +50,8 @@ impl Gateway {
         Self {
             upstreams: UpstreamPool::new(outbound.clone(), stdio),
             relay: relay::Relay::default(),
+            parked: bridge::ParkedCalls::default(),
+            node_id: crate::crypto::new_token("node"),
             keys: keys::KeyCache::default(),
             directory: directory::Directory::default(),
             sessions: session::EndedSessions::default(),

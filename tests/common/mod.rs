@@ -294,9 +294,9 @@ impl TestServer {
         // An SSE answer's body is its last message (the response; notifications come before it).
         let body = if sse {
             text.lines()
+                .rev()
                 .filter_map(|l| l.strip_prefix("data:"))
-                .filter_map(|d| serde_json::from_str(d.trim()).ok())
-                .last()
+                .find_map(|d| serde_json::from_str(d.trim()).ok())
                 .unwrap_or(Value::Null)
         } else {
             serde_json::from_str(&text).unwrap_or(Value::Null)
