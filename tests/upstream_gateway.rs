@@ -615,7 +615,83 @@ async fn mrtr_bridge_story(backend: Backend) {
     assert_ne!(plain["result"]["resultType"], "input_required", "{plain}");
 }
 
+/// The other way round: clients of older revisions in front of an upstream that speaks only
+/// 2026-07-28. Gatehouse discovers it statelessly, and turns its `input_required` rounds into
+/// real requests to a stateful client (and into its own rounds for a 2026-07-28 client).
+async fn modern_upstream_story(backend: Backend) {
+    let upstream = PyUpstream::start_modern();
+    let server = TestServer::dev(backend).await;
+    let (server_id, slug) = create_server(&server, "Modern").await;
+    let up = create_upstream(
+        &server,
+        json!({"name": "New", "transport": "streamable_http", "url": upstream.url(), "approvalPolicy": "auto_approve"}),
+    )
+    .await;
+    assert_eq!(up["status"], "connected", "{up}");
+    assert_eq!(up["protocolVersion"], "2026-07-28");
+    assert_eq!(up["serverInfo"]["name"], "modern-upstream");
+    attach(&server, &server_id, up["upstreamId"].as_str().unwrap(), json!({"prefix": ""})).await;
+
+    for version in ["2024-11-05", "2025-06-18"] {
+        let mut old = session(&server, &slug, version).await;
+        let names = tool_names(&mut old).await;
+        assert!(names.contains(&"confirm".to_string()), "{names:?}");
+        let listed = old.request("tools/list", json!({})).await.body;
+        assert!(listed["result"].get("resultType").is_none(), "2026 fields are shaped away for {version}");
+        assert_eq!(
+            text_of(&call(&mut old, "echo", json!({"message": version})).await),
+            format!("Echo: {version}")
+        );
+        let mut asked = Vec::new();
+        let messages = old
+            .post_streaming(
+                json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call",
+                       "params": {"name": "confirm", "arguments": {"action": "deploy"}}}),
+                |req| {
+                    asked.push(req.clone());
+                    json!({"action": "accept", "content": {"ok": true}})
+                },
+            )
+            .await;
+        assert_eq!(asked.len(), 1, "{messages:?}");
+        assert_eq!(asked[0]["method"], "elicitation/create");
+        assert_eq!(asked[0]["params"]["message"], "Proceed with deploy?");
+        let last = messages.last().unwrap();
+        assert_eq!(last["result"]["content"][0]["text"], "confirmed: {\"ok\": true}", "{last}");
+        assert!(last["result"].get("resultType").is_none());
+    }
+
+    // A 2026-07-28 client gets the round as input_required from Gatehouse itself.
+    let client = McpClient::new(&server, &format!("/mcp/default/{slug}"), None, "2026-07-28");
+    let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {"elicitation": {}},
+        "io.modelcontextprotocol/clientInfo": {"name": "modern", "version": "1"}});
+    let headers = [("mcp-method", "tools/call"), ("mcp-name", "confirm")];
+    let body = |id: i64, extra: Value| {
+        let mut params = json!({"name": "confirm", "arguments": {"action": "ship"}, "_meta": meta.clone()});
+        for (k, v) in extra.as_object().unwrap() {
+            params[k] = v.clone();
+        }
+        json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params})
+    };
+    let first = client.post(body(1, json!({})), &headers).await.expect(200).body;
+    assert_eq!(first["result"]["resultType"], "input_required", "{first}");
+    let state = first["result"]["requestState"].as_str().unwrap();
+    assert_ne!(state, "opaque-state-1", "the upstream's own state never reaches the client");
+    let key = first["result"]["inputRequests"].as_object().unwrap().keys().next().unwrap().clone();
+    let done = client
+        .post(
+            body(2, json!({"requestState": state, "inputResponses": {key: {"action": "accept", "content": {"ok": false}}}})),
+            &headers,
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(done["result"]["content"][0]["text"], "confirmed: {\"ok\": false}", "{done}");
+}
+
 backend_tests!(
+    modern_upstream_story,
     mrtr_bridge_story,
     streaming_relay_story,
     tenant_isolation_story,

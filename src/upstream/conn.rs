@@ -15,6 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::{Spec, UpstreamError, legacy_sse, stdio, streamable};
 use crate::domain::upstream::TransportKind;
 use crate::outbound::Outbound;
+use gatehouse_mcp::model::keys;
 
 /// Where a caller receives what the upstream sends while its request runs.
 pub type CallSink = mpsc::UnboundedSender<Incoming>;
@@ -28,26 +29,57 @@ pub enum Incoming {
     Request(Value, Responder),
 }
 
-/// Sends the answer to a request an upstream made back to that upstream.
+/// Sends the answer to a request an upstream made back to that upstream: as a JSON-RPC
+/// response (the upstream sent a real request), or into the `inputResponses` of a retry (a
+/// 2026-07-28 upstream answered `input_required`).
 #[derive(Debug, Clone)]
 pub struct Responder {
-    outbox: mpsc::UnboundedSender<Value>,
+    kind: ResponderKind,
+}
+
+#[derive(Debug, Clone)]
+enum ResponderKind {
+    Outbox(mpsc::UnboundedSender<Value>),
+    Collect(mpsc::UnboundedSender<(Value, Result<Value, Value>)>),
 }
 
 impl Responder {
-    /// A responder writing into `outbox` (for tests of code that relays answers).
+    /// A responder writing JSON-RPC responses into `outbox` (for tests of relaying code).
     pub fn for_test(outbox: mpsc::UnboundedSender<Value>) -> Self {
-        Self { outbox }
+        Self { kind: ResponderKind::Outbox(outbox) }
     }
 
     /// Answers request `id` with a result (`Ok`) or an error object (`Err`).
     pub fn respond(&self, id: Value, outcome: Result<Value, Value>) {
-        let msg = match outcome {
-            Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
-            Err(error) => json!({"jsonrpc": "2.0", "id": id, "error": error}),
-        };
-        let _ = self.outbox.send(msg);
+        match &self.kind {
+            ResponderKind::Outbox(outbox) => {
+                let msg = match outcome {
+                    Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
+                    Err(error) => json!({"jsonrpc": "2.0", "id": id, "error": error}),
+                };
+                let _ = outbox.send(msg);
+            }
+            ResponderKind::Collect(tx) => {
+                let _ = tx.send((id, outcome));
+            }
+        }
     }
+}
+
+/// The revision of stateless upstreams.
+pub const STATELESS_VERSION: &str = "2026-07-28";
+/// Most `input_required` rounds one request may take.
+const MAX_INPUT_ROUNDS: usize = 10;
+/// How long the client has to answer an input request.
+const INPUT_WAIT: Duration = Duration::from_secs(300);
+
+/// What Gatehouse declares as a client: it relays every kind of input request.
+fn client_capabilities() -> Value {
+    json!({"sampling": {}, "elicitation": {}, "roots": {"listChanged": true}})
+}
+
+fn client_info() -> Value {
+    json!({"name": "gatehouse", "version": env!("CARGO_PKG_VERSION")})
 }
 
 /// The revision Gatehouse asks for in `initialize` (the newest stateful one).
@@ -135,7 +167,7 @@ impl Peer {
         });
         let message = Value::Object(obj);
         let incoming = if is_request {
-            Incoming::Request(message, Responder { outbox: self.outbox.clone() })
+            Incoming::Request(message, Responder { kind: ResponderKind::Outbox(self.outbox.clone()) })
         } else {
             Incoming::Notification(message)
         };
@@ -200,6 +232,8 @@ pub struct Connection {
     next_token: AtomicU64,
     timeout: Duration,
     facts: ServerFacts,
+    /// The upstream speaks 2026-07-28: no session, `_meta` on every request, MRTR.
+    stateless: bool,
 }
 
 impl Connection {
@@ -247,14 +281,27 @@ impl Connection {
             next_token: AtomicU64::new(1),
             timeout: spec.timeout.min(Duration::from_secs(60)),
             facts: ServerFacts::default(),
+            stateless: false,
         };
+        // Prefer the stateless revision when the upstream speaks it (lifecycle § server/discover);
+        // anything else it answers means "initialize" (2024-11-05 SSE servers cannot speak it).
+        if spec.transport != TransportKind::Sse {
+            match conn.discover().await {
+                Ok(true) => return Ok(Arc::new(conn)),
+                Ok(false) => {}
+                Err(e) => {
+                    conn.transport.close().await;
+                    return Err(e);
+                }
+            }
+        }
         let init = conn
             .request(
                 "initialize",
                 json!({
                     "protocolVersion": CLIENT_VERSION,
-                    "capabilities": {"sampling": {}, "elicitation": {}, "roots": {"listChanged": true}},
-                    "clientInfo": {"name": "gatehouse", "version": env!("CARGO_PKG_VERSION")},
+                    "capabilities": client_capabilities(),
+                    "clientInfo": client_info(),
                 }),
                 None,
             )
@@ -267,7 +314,7 @@ impl Connection {
             }
         };
         let version = init.get("protocolVersion").and_then(Value::as_str).unwrap_or_default().to_string();
-        if !gatehouse_mcp::version::ALL.contains(&version.as_str()) {
+        if !gatehouse_mcp::version::ALL.contains(&version.as_str()) || version == STATELESS_VERSION {
             conn.transport.close().await;
             return Err(UpstreamError::Protocol(format!(
                 "initialize answered an unsupported protocolVersion {version:?}"
@@ -282,6 +329,46 @@ impl Connection {
         };
         conn.notify("notifications/initialized", None).await?;
         Ok(Arc::new(conn))
+    }
+
+    /// Tries `server/discover`; true when the upstream speaks 2026-07-28 (the connection is
+    /// then stateless). Errors that mean "unreachable" end the attempt; the rest fall back.
+    async fn discover(&mut self) -> Result<bool, UpstreamError> {
+        self.stateless = true;
+        self.transport.set_protocol_version(STATELESS_VERSION);
+        let timeout = self.timeout;
+        self.timeout = timeout.min(Duration::from_secs(5));
+        let answer = self.request("server/discover", json!({}), None).await;
+        self.timeout = timeout;
+        let speaks = |r: &Value| {
+            r.get("supportedVersions")
+                .and_then(Value::as_array)
+                .is_some_and(|v| v.iter().any(|v| v.as_str() == Some(STATELESS_VERSION)))
+        };
+        match answer {
+            Ok(result) if speaks(&result) => {
+                self.facts = ServerFacts {
+                    protocol_version: STATELESS_VERSION.to_string(),
+                    server_info: result
+                        .get("_meta")
+                        .and_then(|m| m.get(keys::SERVER_INFO))
+                        .cloned()
+                        .unwrap_or(Value::Null),
+                    capabilities: result.get("capabilities").cloned().unwrap_or_else(|| json!({})),
+                    instructions: result.get("instructions").and_then(Value::as_str).map(str::to_string),
+                };
+                Ok(true)
+            }
+            Err(e @ (UpstreamError::Connect(_) | UpstreamError::Config(_) | UpstreamError::NeedsAuth)) => {
+                Err(e)
+            }
+            Err(UpstreamError::Closed(reason)) => Err(UpstreamError::Closed(reason)),
+            _ => {
+                self.stateless = false;
+                self.transport.set_protocol_version("");
+                Ok(false)
+            }
+        }
     }
 
     /// What the upstream said about itself.
@@ -324,15 +411,98 @@ impl Connection {
         sink: Option<CallSink>,
         cancel: Option<oneshot::Receiver<String>>,
     ) -> Result<Value, UpstreamError> {
-        if let Some(reason) = self.peer.closed_reason() {
-            return Err(UpstreamError::Closed(reason));
-        }
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut params = match params {
             Value::Object(map) => map,
             Value::Null => Map::new(),
             _ => return Err(UpstreamError::Protocol("params must be an object".into())),
         };
+        if self.stateless {
+            self.add_request_meta(&mut params);
+        }
+        let mut cancel = cancel;
+        // A 2026-07-28 upstream asks for input by answering `input_required`; the client is
+        // asked through `sink` and the request retried with the answers (mrtr § Basic Workflow).
+        for _round in 0..MAX_INPUT_ROUNDS {
+            let result = self.exchange(method, params.clone(), sink.clone(), &mut cancel).await?;
+            if result.get("resultType").and_then(Value::as_str) != Some("input_required") {
+                return Ok(result);
+            }
+            let Some(sink) = &sink else {
+                return Err(UpstreamError::Rpc {
+                    code: -32603,
+                    message: "the upstream needs input (elicitation, sampling or roots) that this client cannot give"
+                        .into(),
+                    data: None,
+                });
+            };
+            let requests =
+                result.get("inputRequests").and_then(Value::as_object).cloned().unwrap_or_default();
+            let (tx, mut rx) = mpsc::unbounded_channel();
+            for (key, request) in &requests {
+                let mut msg = json!({"jsonrpc": "2.0", "id": key, "method": request.get("method").cloned().unwrap_or(Value::Null)});
+                if let Some(p) = request.get("params") {
+                    msg["params"] = p.clone();
+                }
+                let responder = Responder { kind: ResponderKind::Collect(tx.clone()) };
+                if sink.send(Incoming::Request(msg, responder)).is_err() {
+                    return Err(UpstreamError::Closed("the client went away".into()));
+                }
+            }
+            drop(tx);
+            let mut responses = Map::new();
+            while responses.len() < requests.len() {
+                match tokio::time::timeout(INPUT_WAIT, rx.recv()).await {
+                    Ok(Some((id, Ok(answer)))) => {
+                        responses.insert(id.as_str().unwrap_or_default().to_string(), answer);
+                    }
+                    Ok(Some((_, Err(error)))) => {
+                        return Err(UpstreamError::Rpc {
+                            code: error.get("code").and_then(Value::as_i64).unwrap_or(-32603),
+                            message: error
+                                .get("message")
+                                .and_then(Value::as_str)
+                                .unwrap_or("the client refused")
+                                .to_string(),
+                            data: None,
+                        });
+                    }
+                    Ok(None) => break,
+                    Err(_) => return Err(UpstreamError::Timeout(INPUT_WAIT.as_millis() as u64)),
+                }
+            }
+            params.insert("inputResponses".into(), Value::Object(responses));
+            match result.get("requestState") {
+                Some(state) => params.insert("requestState".into(), state.clone()),
+                None => params.remove("requestState"),
+            };
+        }
+        Err(UpstreamError::Protocol(format!(
+            "the upstream asked for input more than {MAX_INPUT_ROUNDS} times"
+        )))
+    }
+
+    /// `_meta` every 2026-07-28 request carries (basic § _meta): revision, capabilities, identity.
+    fn add_request_meta(&self, params: &mut Map<String, Value>) {
+        let meta = params.entry("_meta").or_insert_with(|| json!({}));
+        if let Some(meta) = meta.as_object_mut() {
+            meta.insert(gatehouse_mcp::version::META_PROTOCOL_VERSION.into(), json!(STATELESS_VERSION));
+            meta.insert(keys::CLIENT_CAPABILITIES.into(), client_capabilities());
+            meta.insert(keys::CLIENT_INFO.into(), client_info());
+        }
+    }
+
+    /// One request and its response.
+    async fn exchange(
+        &self,
+        method: &str,
+        mut params: Map<String, Value>,
+        sink: Option<CallSink>,
+        cancel: &mut Option<oneshot::Receiver<String>>,
+    ) -> Result<Value, UpstreamError> {
+        if let Some(reason) = self.peer.closed_reason() {
+            return Err(UpstreamError::Closed(reason));
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let token = self.rewrite_progress_token(&mut params, sink.as_ref());
         let (tx, rx) = oneshot::channel();
         let key = Value::from(id).to_string();
@@ -347,8 +517,8 @@ impl Connection {
                 "params": {"requestId": id, "reason": reason}});
             let _ = self.peer.outbox.send(note);
         };
-        let cancelled = async move {
-            if let Some(rx) = cancel {
+        let cancelled = async {
+            if let Some(rx) = cancel.as_mut() {
                 if let Ok(reason) = rx.await {
                     return reason;
                 }

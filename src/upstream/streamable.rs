@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 use super::conn::{CallSink, Peer, Transport};
 use super::{MAX_MESSAGE_BYTES, Spec, UpstreamError};
 use crate::outbound::{Outbound, OutboundError};
-use gatehouse_mcp::transport::SseParser;
+use gatehouse_mcp::transport::{SseParser, headers};
 
 /// Maps an outbound failure to an upstream error.
 pub(crate) fn outbound_error(err: OutboundError) -> UpstreamError {
@@ -90,17 +90,30 @@ impl StreamableHttp {
         }
         Ok(req)
     }
+
+    fn is_stateless(&self) -> bool {
+        self.version.lock().unwrap_or_else(|p| p.into_inner()).as_deref()
+            == Some(super::conn::STATELESS_VERSION)
+    }
 }
 
 #[async_trait]
 impl Transport for StreamableHttp {
     async fn send(&self, msg: &Value, sink: Option<CallSink>) -> Result<(), UpstreamError> {
         let body = serde_json::to_vec(msg).map_err(|e| UpstreamError::Protocol(e.to_string()))?;
-        let req = self
+        let mut req = self
             .request(Method::POST)?
             .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream")
-            .body(body);
+            .header("accept", "application/json, text/event-stream");
+        // 2026-07-28 transports § Standard Headers: the method and name travel as headers too.
+        if let (true, Some(method)) = (self.is_stateless(), msg.get("method").and_then(Value::as_str)) {
+            req = req.header("mcp-method", method);
+            let name = headers::name_param(method).and_then(|p| msg.get("params")?.get(p)?.as_str());
+            if let Some(name) = name {
+                req = req.header("mcp-name", headers::encode_header_value(name));
+            }
+        }
+        let req = req.body(body);
         let response = match tokio::time::timeout(self.timeout, self.outbound.send(req)).await {
             Err(_) => return Err(UpstreamError::Timeout(self.timeout.as_millis() as u64)),
             Ok(r) => r.map_err(outbound_error)?,
@@ -157,7 +170,8 @@ impl Transport for StreamableHttp {
     }
 
     fn set_protocol_version(&self, version: &str) {
-        *self.version.lock().unwrap_or_else(|p| p.into_inner()) = Some(version.to_string());
+        *self.version.lock().unwrap_or_else(|p| p.into_inner()) =
+            (!version.is_empty()).then(|| version.to_string());
     }
 
     async fn close(&self) {

@@ -23,10 +23,19 @@ pub struct PyUpstream {
 impl PyUpstream {
     /// Starts it on a free loopback port.
     pub fn start() -> Self {
+        Self::start_mode("http")
+    }
+
+    /// Starts the 2026-07-28-only variant.
+    pub fn start_modern() -> Self {
+        Self::start_mode("http-modern")
+    }
+
+    fn start_mode(mode: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let port_file = dir.path().join("port");
         let child = Command::new("python3")
-            .args([script(), "http".into(), port_file.display().to_string()])
+            .args([script(), mode.into(), port_file.display().to_string()])
             .stdout(Stdio::null())
             .spawn()
             .expect("python3 runs the test upstream");

@@ -2,6 +2,9 @@
 can also misbehave on purpose. Standard library only.
 
     python3 mcp_upstream.py http <port-file>     Streamable HTTP on an ephemeral port at /mcp
+    python3 mcp_upstream.py http-modern <port-file>   the same, speaking only 2026-07-28: no
+                                                 initialize, `_meta` required, server/discover,
+                                                 and a `confirm` tool asking for input by MRTR
     python3 mcp_upstream.py stdio                newline-delimited JSON on stdin/stdout
 
 Tools: echo, add, headers (the HTTP headers this request arrived with), login/whoami (state
@@ -18,7 +21,9 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-STATE = {"description": "Echo back the message", "mode": "normal", "sse": False}
+STATE = {"description": "Echo back the message", "mode": "normal", "sse": False, "modern": False}
+MODERN = "2026-07-28"
+META_VERSION = "io.modelcontextprotocol/protocolVersion"
 SESSIONS = {}
 LOCK = threading.Lock()
 VERSIONS = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"]
@@ -37,6 +42,9 @@ def tools():
         {"name": "slow", "description": "Sleep", "inputSchema": {"type": "object", "properties": {"ms": {"type": "number"}}}},
         {"name": "die", "description": "Exit mid-call", "inputSchema": {"type": "object"}},
     ]
+    if STATE["modern"]:
+        base.append({"name": "confirm", "description": "Ask the user before acting",
+                     "inputSchema": {"type": "object", "properties": {"action": {"type": "string"}}}})
     if STATE["mode"] == "huge_list":
         base += [{"name": f"t{i}", "inputSchema": {"type": "object"}} for i in range(20000)]
     return base
@@ -111,6 +119,19 @@ def handle(msg, session, headers):
             return text("slept")
         if name == "die":
             os._exit(3)
+        if name == "confirm" and STATE["modern"]:
+            answers = params.get("inputResponses")
+            if not answers:
+                return {"resultType": "input_required", "requestState": "opaque-state-1", "inputRequests": {
+                    "ask": {"method": "elicitation/create", "params": {
+                        "mode": "form", "message": f"Proceed with {args.get('action')}?",
+                        "requestedSchema": {"type": "object", "properties": {"ok": {"type": "boolean"}}}}}}}
+            if params.get("requestState") != "opaque-state-1":
+                raise RpcError(-32602, "bad requestState")
+            answer = answers.get("ask") or {}
+            if answer.get("action") != "accept":
+                return text("declined", True)
+            return text("confirmed: " + json.dumps(answer.get("content"), sort_keys=True))
         raise RpcError(-32602, f"Unknown tool: {name}")
     raise RpcError(-32601, f"Method not found: {method}")
 
@@ -122,8 +143,32 @@ class RpcError(Exception):
         self.message = message
 
 
+def modern(msg, headers):
+    """The 2026-07-28 checks: _meta on every request, Mcp-Method matching; no initialize."""
+    method = msg.get("method")
+    meta = (msg.get("params") or {}).get("_meta") or {}
+    if method == "initialize":
+        raise RpcError(-32601, "initialize is not supported: this server speaks 2026-07-28 only")
+    if meta.get(META_VERSION) != MODERN:
+        raise RpcError(-32022, "unsupported protocol version")
+    if headers is not None and headers.get("mcp-method") != method:
+        raise RpcError(-32020, "Mcp-Method does not match the body")
+    if method == "server/discover":
+        return {"supportedVersions": [MODERN], "resultType": "complete",
+                "capabilities": {"tools": {}, "prompts": {}, "resources": {}},
+                "_meta": {"io.modelcontextprotocol/serverInfo": {"name": "modern-upstream", "version": "2.0.0"}}}
+    return None
+
+
 def answer(msg, session, headers):
     try:
+        if STATE["modern"]:
+            early = modern(msg, headers)
+            if early is not None:
+                return {"jsonrpc": "2.0", "id": msg.get("id"), "result": early}
+            result = handle(msg, session, headers)
+            result.setdefault("resultType", "complete")
+            return {"jsonrpc": "2.0", "id": msg.get("id"), "result": result}
         return {"jsonrpc": "2.0", "id": msg.get("id"), "result": handle(msg, session, headers)}
     except RpcError as e:
         return {"jsonrpc": "2.0", "id": msg.get("id"), "error": {"code": e.code, "message": e.message}}
@@ -160,7 +205,9 @@ class Handler(BaseHTTPRequestHandler):
         mode = STATE["mode"]
         if mode == "garbage" and "id" in msg:
             return self.send(200, b"<<<this is not json>>>")
-        if msg.get("method") == "initialize":
+        if STATE["modern"]:
+            session = "stateless"
+        elif msg.get("method") == "initialize":
             with LOCK:
                 self.counter[0] += 1
                 session = f"s-{self.counter[0]}"
@@ -180,7 +227,9 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         reply = answer(msg, session, headers)
-        extra = [("mcp-session-id", session)]
+        if STATE["modern"] and "error" in reply:
+            return self.send(400, json.dumps(reply).encode())
+        extra = [] if STATE["modern"] else [("mcp-session-id", session)]
         if STATE["sse"] and msg.get("method") == "tools/call":
             token = ((msg.get("params") or {}).get("_meta") or {}).get("progressToken")
             events = b""
@@ -218,7 +267,8 @@ def serve_stdio():
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "http":
+    if sys.argv[1] in ("http", "http-modern"):
+        STATE["modern"] = sys.argv[1] == "http-modern"
         serve_http(sys.argv[2])
     else:
         serve_stdio()
