@@ -5,6 +5,7 @@ mod common;
 
 use common::backend::HttpBackend;
 use common::sdk::{node_client, python_client};
+use common::upstreams::{EverythingHttp, everything};
 use common::{Backend, TestServer};
 use serde_json::json;
 
@@ -58,4 +59,82 @@ async fn official_sdks_list_and_call(backend_kind: Backend) {
     }
 }
 
-backend_tests!(official_sdks_list_and_call);
+/// The official SDK clients reach upstream MCP servers through Gatehouse: server-everything over
+/// stdio, Streamable HTTP and SSE, registered, discovered, approved and attached to one server.
+async fn official_sdks_through_upstreams(backend_kind: Backend) {
+    let Some(entry) = everything() else { return };
+    let (Some(streamed), Some(sse)) = (EverythingHttp::start("streamableHttp"), EverythingHttp::start("sse"))
+    else {
+        return;
+    };
+    let (server, admin) = TestServer::enterprise(backend_kind).await;
+    server.create_org(&admin, "acme").await;
+    let s = server.post("/api/orgs/acme/servers", Some(&admin), json!({"name": "Hub"})).await.expect(201);
+    let sid = s.body["server"]["serverId"].as_str().unwrap().to_string();
+    let upstreams = [
+        (
+            "Local",
+            json!({"transport": "stdio", "command": "node", "args": [entry.display().to_string(), "stdio"]}),
+        ),
+        ("Streamed", json!({"transport": "streamable_http", "url": streamed.url("/mcp")})),
+        ("Legacy", json!({"transport": "sse", "url": sse.url("/sse")})),
+    ];
+    for (name, mut body) in upstreams {
+        body["name"] = json!(name);
+        let up = server.post("/api/orgs/acme/upstreams", Some(&admin), body).await.expect(201);
+        assert_eq!(up.body["upstream"]["status"], "connected", "{}", up.text);
+        let uid = up.body["upstream"]["upstreamId"].as_str().unwrap();
+        server
+            .patch(
+                &format!("/api/orgs/acme/upstreams/{uid}/tools/echo"),
+                Some(&admin),
+                json!({"approvalState": "approved"}),
+            )
+            .await
+            .expect(200);
+        server
+            .put(&format!("/api/orgs/acme/servers/{sid}/upstreams/{uid}"), Some(&admin), json!({}))
+            .await
+            .expect(200);
+    }
+    let key = server
+        .post(&format!("/api/orgs/acme/servers/{sid}/keys"), Some(&admin), json!({"label": "sdk"}))
+        .await;
+    let key = key.expect(201).body["rawValue"].as_str().unwrap().to_string();
+    let base = server.base.clone();
+    for prefix in ["local", "streamed", "legacy"] {
+        let tool = format!("{prefix}__echo");
+        for transport in ["streamable-http", "sse"] {
+            let url = if transport == "sse" {
+                format!("{base}/sse/acme/hub")
+            } else {
+                format!("{base}/mcp/acme/hub")
+            };
+            let (key2, tool2) = (key.clone(), tool.clone());
+            let out = tokio::task::spawn_blocking(move || {
+                node_client(&url, transport, &key2, &tool2, &json!({"message": "from ts"}))
+            })
+            .await
+            .unwrap();
+            let Some(out) = out else { return };
+            assert!(out.get("error").is_none(), "{transport} {tool}: {out}");
+            let names: Vec<&str> =
+                out["tools"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+            assert_eq!(names, vec!["local__echo", "streamed__echo", "legacy__echo"], "{out}");
+            assert_eq!(out["call"]["content"][0]["text"], "Echo: from ts", "{transport} {tool}: {out}");
+        }
+        for mode in ["auto", "legacy"] {
+            let (url, key2, tool2) = (format!("{base}/mcp/acme/hub"), key.clone(), tool.clone());
+            let out = tokio::task::spawn_blocking(move || {
+                python_client(&url, &key2, &tool2, &json!({"message": "from py"}), mode)
+            })
+            .await
+            .unwrap();
+            let Some(out) = out else { return };
+            assert!(out.get("error").is_none(), "python {mode} {tool}: {out}");
+            assert_eq!(out["call"]["content"][0]["text"], "Echo: from py", "python {mode} {tool}: {out}");
+        }
+    }
+}
+
+backend_tests!(official_sdks_list_and_call, official_sdks_through_upstreams);
