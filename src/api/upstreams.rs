@@ -19,6 +19,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::outbound::OutboundError;
 use crate::store::{AttachmentRecord, UpstreamRecord, UpstreamToolRecord};
 use crate::upstream::UpstreamError;
+use crate::upstream::catalog::{self, Template};
 use crate::upstream::service;
 use crate::upstream::spec::{CREDENTIAL_PURPOSE, ENV_PURPOSE};
 
@@ -304,8 +305,62 @@ pub struct AttachUpstream {
     prefix: Option<String>,
 }
 
+/// `{"templates": […]}`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TemplateList {
+    templates: Vec<Template>,
+}
+
+/// Input of `install_template`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct InstallTemplate {
+    /// A `templateId` from `GET /api/catalog`.
+    template_id: String,
+    /// Default: the template's name.
+    name: Option<String>,
+    /// The template's settings by name.
+    #[serde(default)]
+    settings: serde_json::Map<String, Value>,
+    approval_policy: Option<ApprovalPolicy>,
+    is_enabled: Option<bool>,
+    timeout_ms: Option<i64>,
+}
+
 /// Registers the upstream operations.
 pub fn register(r: &mut Registry) {
+    r.add(
+        OpSpec::new(
+            "list_catalog",
+            Method::GET,
+            "/api/catalog",
+            Access::Authenticated,
+            "List the MCP servers that can be installed from a template.",
+        ),
+        list_catalog,
+    );
+    r.add(
+        OpSpec::new(
+            "install_template",
+            Method::POST,
+            "/api/orgs/{org}/upstreams/install-template",
+            Access::Org(Scope::UpstreamsWrite),
+            "Install an upstream from a catalogue template in one call.",
+        )
+        .status(StatusCode::CREATED),
+        install_template,
+    );
+    r.add(
+        OpSpec::new(
+            "install_custom",
+            Method::POST,
+            "/api/orgs/{org}/upstreams/install-custom",
+            Access::Org(Scope::UpstreamsWrite),
+            "Install a custom upstream (the same as create_upstream).",
+        )
+        .status(StatusCode::CREATED),
+        create,
+    );
     let base = "/api/orgs/{org}/upstreams";
     let one = "/api/orgs/{org}/upstreams/{upstreamId}";
     let tools = "/api/orgs/{org}/upstreams/{upstreamId}/tools";
@@ -464,7 +519,9 @@ fn check(ctx: &OpCtx, u: &UpstreamRecord, env: &BTreeMap<String, String>) -> Api
             }
             rules::validate_command(command, &args).map_err(ApiError::BadRequest)?;
             rules::validate_env(env).map_err(ApiError::BadRequest)?;
-            if !ctx.state.gateway.upstreams.stdio_policy().allows(command) {
+            let from_template =
+                u.template_id.as_deref().is_some_and(|t| catalog::is_template_command(t, command, &args));
+            if !from_template && !ctx.state.gateway.upstreams.stdio_policy().allows(command) {
                 return Err(ApiError::Forbidden(format!(
                     "the command {command} is not allowed on this instance (see GATEHOUSE_STDIO_COMMANDS)"
                 )));
@@ -555,6 +612,31 @@ fn description(raw: Option<String>) -> ApiResult<String> {
     Ok(d)
 }
 
+async fn list_catalog(_: OpCtx, _: NoInput) -> ApiResult<TemplateList> {
+    Ok(TemplateList { templates: catalog::templates() })
+}
+
+async fn install_template(ctx: OpCtx, input: InstallTemplate) -> ApiResult<UpstreamEnvelope> {
+    let template = catalog::template(&input.template_id)
+        .ok_or_else(|| bad(format!("unknown templateId {}; see GET /api/catalog", input.template_id)))?;
+    let installation = catalog::install(&template, &input.settings).map_err(ApiError::BadRequest)?;
+    let create_input = CreateUpstream {
+        name: input.name.unwrap_or_else(|| template.name.to_string()),
+        description: Some(template.description.to_string()),
+        transport: template.transport,
+        url: None,
+        command: Some(template.command.to_string()),
+        args: Some(installation.args),
+        env: Some(installation.env),
+        request_headers: None,
+        auth: None,
+        approval_policy: input.approval_policy,
+        is_enabled: input.is_enabled,
+        timeout_ms: input.timeout_ms,
+    };
+    create_upstream(ctx, create_input, Some(template.template_id.to_string())).await
+}
+
 async fn list(ctx: OpCtx, _: NoInput) -> ApiResult<UpstreamList> {
     let mut upstreams = Vec::new();
     for u in ctx.state.store.upstream_list(&ctx.org()?.id).await? {
@@ -564,6 +646,14 @@ async fn list(ctx: OpCtx, _: NoInput) -> ApiResult<UpstreamList> {
 }
 
 async fn create(ctx: OpCtx, input: CreateUpstream) -> ApiResult<UpstreamEnvelope> {
+    create_upstream(ctx, input, None).await
+}
+
+async fn create_upstream(
+    ctx: OpCtx,
+    input: CreateUpstream,
+    template_id: Option<String>,
+) -> ApiResult<UpstreamEnvelope> {
     let org_id = ctx.org()?.id.clone();
     let now = time::now_ms();
     let is_enabled = input.is_enabled.unwrap_or(true);
@@ -595,7 +685,7 @@ async fn create(ctx: OpCtx, input: CreateUpstream) -> ApiResult<UpstreamEnvelope
         last_error: is_enabled.then(|| "not connected yet".to_string()),
         protocol_version: None,
         server_info: None,
-        template_id: None,
+        template_id,
         timeout_ms: input.timeout_ms.unwrap_or(rules::DEFAULT_TIMEOUT_MS),
         created_at: now,
         updated_at: now,

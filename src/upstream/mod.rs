@@ -2,6 +2,7 @@
 //! HTTP, legacy SSE and stdio, the per-node pool that shares and supervises them, and
 //! discovery of their catalogue. `docs/UPSTREAMS.md` is the design.
 
+pub mod catalog;
 pub mod conn;
 pub mod discovery;
 pub mod legacy_sse;

@@ -118,7 +118,7 @@ impl UpstreamPool {
         if let Some(conn) = self.cached(spec, session) {
             return Ok(conn);
         }
-        let allow_stdio = spec.command.as_deref().is_some_and(|c| self.stdio.allows(c));
+        let allow_stdio = spec.from_template || spec.command.as_deref().is_some_and(|c| self.stdio.allows(c));
         let result = Connection::connect(spec, &self.outbound, allow_stdio).await;
         self.record(&spec.id, result.as_ref().err());
         let conn = result?;

@@ -32,6 +32,8 @@ pub struct Spec {
     pub timeout: Duration,
     /// A fingerprint of everything above: a pooled connection is replaced when it changes.
     pub fingerprint: String,
+    /// Installed from a catalogue template and still running the template's command.
+    pub from_template: bool,
 }
 
 impl std::fmt::Debug for Spec {
@@ -92,7 +94,12 @@ impl Spec {
             "{}|{:?}|{:?}|{}|{:?}|{:?}|{}",
             u.transport, u.url, u.command, u.args, env, headers, u.timeout_ms
         ));
+        let from_template = match (&u.template_id, &u.command) {
+            (Some(t), Some(c)) => super::catalog::is_template_command(t, c, &args),
+            _ => false,
+        };
         Ok(Spec {
+            from_template,
             id: u.id.clone(),
             org_id: u.org_id.clone(),
             name: u.name.clone(),

@@ -148,6 +148,8 @@ pub struct Options {
     pub deny_private_networks: bool,
     /// Base URL of FCM (a fake's, for the FCM plugin).
     pub fcm_base_url: Option<String>,
+    /// stdio commands upstreams may run (default: any).
+    pub stdio_commands: Option<Vec<String>>,
 }
 
 /// A running Gatehouse and a client for it.
@@ -213,7 +215,7 @@ impl TestServer {
             mcp_server_enabled: options.mcp_server_enabled,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             fcm_base_url: options.fcm_base_url.unwrap_or_else(|| DEFAULT_FCM_BASE_URL.into()),
-            stdio_commands: vec!["*".into()],
+            stdio_commands: options.stdio_commands.unwrap_or_else(|| vec!["*".into()]),
         };
         let server = server::start(config.clone()).await.expect("server starts");
         let base = format!("http://{}", server.addr);
