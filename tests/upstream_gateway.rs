@@ -780,7 +780,65 @@ async fn catalog_story(backend: Backend) {
         .expect(201);
 }
 
+/// OAuth toward an upstream: 401 → needs_auth; authorize discovers the authorization server,
+/// registers Gatehouse dynamically and sends the person there (PKCE S256, resource); the
+/// callback stores the tokens and connects; a revoked access token is refreshed on the 401.
+async fn oauth_story(backend: Backend) {
+    let upstream = PyUpstream::start_oauth();
+    let server = TestServer::dev(backend).await;
+    let (server_id, slug) = create_server(&server, "Guarded").await;
+    let up = create_upstream(
+        &server,
+        json!({"name": "Guarded", "transport": "streamable_http", "url": upstream.url(),
+               "auth": {"type": "oauth"}, "approvalPolicy": "auto_approve"}),
+    )
+    .await;
+    assert_eq!(up["status"], "needs_auth", "{up}");
+    let uid = up["upstreamId"].as_str().unwrap().to_string();
+
+    let started = server.get(&format!("{ORG}/upstreams/{uid}/authorize"), None).await.expect(200).body;
+    let url = started["authorizationUrl"].as_str().unwrap().to_string();
+    assert!(url.starts_with(&upstream.base("/authorize?")), "{url}");
+    for part in ["code_challenge_method=S256", "code_challenge=", "state=", "resource=", "client_id=client-"]
+    {
+        assert!(url.contains(part), "{part} missing in {url}");
+    }
+    let no_redirects =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let consent = no_redirects.get(&url).send().await.unwrap();
+    assert_eq!(consent.status(), 302);
+    let location = consent.headers()["location"].to_str().unwrap().to_string();
+    let callback =
+        location.strip_prefix("http://gatehouse.test").expect("the public URL's callback").to_string();
+    assert!(callback.starts_with("/api/upstreams/oauth/callback?"), "{callback}");
+    let done = server.get(&callback, None).await.expect(200).body;
+    assert_eq!(done["ok"], true);
+    assert_eq!(done["status"], "connected", "{done}");
+    server.get(&callback, None).await.expect_error(400, "invalid_input");
+    server
+        .get("/api/upstreams/oauth/callback?code=x&state=st_forged", None)
+        .await
+        .expect_error(400, "invalid_input");
+
+    let shown = server.get(&format!("{ORG}/upstreams/{uid}"), None).await.expect(200);
+    assert_eq!(shown.body["upstream"]["auth"], json!({"type": "oauth", "credentialSet": true}));
+    assert!(!shown.text.contains("at-") && !shown.text.contains("rt-"), "tokens are never shown");
+    attach(&server, &server_id, &uid, json!({"prefix": ""})).await;
+    let mut client = session(&server, &slug, "2025-06-18").await;
+    assert_eq!(
+        text_of(&call(&mut client, "echo", json!({"message": "authorized"})).await),
+        "Echo: authorized"
+    );
+
+    // The authorization server revokes the access token: the next call refreshes and goes on.
+    upstream.control(json!({"revoke": true})).await;
+    assert_eq!(text_of(&call(&mut client, "echo", json!({"message": "again"})).await), "Echo: again");
+    let stats: Value = reqwest::get(upstream.base("/stats")).await.unwrap().json().await.unwrap();
+    assert_eq!(stats["refreshes"], 1);
+}
+
 backend_tests!(
+    oauth_story,
     catalog_story,
     modern_upstream_story,
     mrtr_bridge_story,

@@ -19,6 +19,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::outbound::OutboundError;
 use crate::store::{AttachmentRecord, UpstreamRecord, UpstreamToolRecord};
 use crate::upstream::UpstreamError;
+use crate::upstream::authorize;
 use crate::upstream::catalog::{self, Template};
 use crate::upstream::service;
 use crate::upstream::spec::{CREDENTIAL_PURPOSE, ENV_PURPOSE};
@@ -327,8 +328,57 @@ pub struct InstallTemplate {
     timeout_ms: Option<i64>,
 }
 
+/// Where to send a person to authorize Gatehouse toward an upstream.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Authorization {
+    /// Open this in a browser; the authorization server sends the person back to `redirectUri`.
+    authorization_url: String,
+    redirect_uri: String,
+    expires_at: String,
+}
+
+/// What an authorization server appends to the callback URL.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct CallbackInput {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// The outcome of an authorization.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CallbackResult {
+    ok: bool,
+    upstream_id: String,
+    /// The upstream's status after connecting with the new token.
+    status: String,
+}
+
 /// Registers the upstream operations.
 pub fn register(r: &mut Registry) {
+    r.add(
+        OpSpec::new(
+            "authorize_upstream",
+            Method::GET,
+            "/api/orgs/{org}/upstreams/{upstreamId}/authorize",
+            Access::Org(Scope::UpstreamsWrite),
+            "Start (or restart) OAuth authorization toward an upstream: returns the URL to open.",
+        ),
+        authorize_upstream,
+    );
+    r.add(
+        OpSpec::new(
+            "upstream_oauth_callback",
+            Method::GET,
+            crate::upstream::oauth::CALLBACK_PATH,
+            Access::Public,
+            "Where the authorization server returns: exchanges the code and connects the upstream.",
+        ),
+        oauth_callback,
+    );
     r.add(
         OpSpec::new(
             "list_catalog",
@@ -610,6 +660,36 @@ fn description(raw: Option<String>) -> ApiResult<String> {
         return Err(bad("description must be at most 4000 characters"));
     }
     Ok(d)
+}
+
+async fn authorize_upstream(ctx: OpCtx, _: NoInput) -> ApiResult<Authorization> {
+    let u = upstream_of(&ctx).await?;
+    let (url, expires_at) = authorize::start(&ctx.state, &u).await.map_err(upstream_error)?;
+    Ok(Authorization {
+        authorization_url: url,
+        redirect_uri: authorize::redirect_uri(&ctx.state),
+        expires_at: time::iso(expires_at),
+    })
+}
+
+async fn oauth_callback(ctx: OpCtx, input: CallbackInput) -> ApiResult<CallbackResult> {
+    if let Some(error) = input.error {
+        let detail = input.error_description.map(|d| format!(": {d}")).unwrap_or_default();
+        return Err(bad(format!("the authorization server refused: {error}{detail}")));
+    }
+    let (Some(code), Some(state)) = (input.code, input.state) else {
+        return Err(bad("code and state are required"));
+    };
+    match authorize::finish(&ctx.state, &code, &state).await {
+        Ok(record) => {
+            ctx.set_audit_org(&record.org_id);
+            Ok(CallbackResult { ok: true, upstream_id: record.id, status: record.status })
+        }
+        Err(authorize::CallbackError::State) => {
+            Err(bad("unknown or expired authorization state; start again"))
+        }
+        Err(authorize::CallbackError::Upstream(e)) => Err(upstream_error(e)),
+    }
 }
 
 async fn list_catalog(_: OpCtx, _: NoInput) -> ApiResult<TemplateList> {

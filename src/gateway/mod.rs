@@ -123,10 +123,11 @@ pub fn spawn_background(state: &AppState) {
     });
     let s = state.clone();
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        let mut tick = tokio::time::interval(Duration::from_secs(30));
         loop {
             tick.tick().await;
             s.gateway.upstreams.reap_idle().await;
+            crate::upstream::authorize::refresh_expiring(&s).await;
         }
     });
     let s = state.clone();

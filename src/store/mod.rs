@@ -30,7 +30,8 @@ pub use plugins::{PluginInstallRecord, PluginInvocationRecord, PluginStore};
 pub use records::*;
 pub use servers::{HttpToolRecord, ServerRecord, ServerStore};
 pub use upstreams::{
-    AttachmentRecord, Catalogue, UpstreamItemRecord, UpstreamRecord, UpstreamStore, UpstreamToolRecord,
+    AttachmentRecord, Catalogue, OAuthFlowRecord, UpstreamItemRecord, UpstreamOAuthRecord,
+    UpstreamOAuthStore, UpstreamRecord, UpstreamStore, UpstreamToolRecord,
 };
 
 /// A storage failure, typed so the API layer can map it.
@@ -57,7 +58,15 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Resources beyond the foundation have their own traits (one file each) as supertraits.
 #[async_trait]
 pub trait Store:
-    ServerStore + KeyStore + UpstreamStore + EndUserStore + PluginStore + Send + Sync + 'static
+    ServerStore
+    + KeyStore
+    + UpstreamStore
+    + UpstreamOAuthStore
+    + EndUserStore
+    + PluginStore
+    + Send
+    + Sync
+    + 'static
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

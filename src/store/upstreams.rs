@@ -143,3 +143,51 @@ pub trait UpstreamStore {
         upstream_id: &str,
     ) -> StoreResult<Vec<AttachmentRecord>>;
 }
+
+/// OAuth state of an upstream: its authorization server, Gatehouse's client there, tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamOAuthRecord {
+    pub upstream_id: String,
+    pub org_id: String,
+    pub issuer: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub resource: String,
+    pub scope: Option<String>,
+    pub client_id: String,
+    /// Sealed (purpose `upstream-oauth`, bound to the upstream id).
+    pub client_secret: Option<String>,
+    /// Sealed (purpose `upstream-oauth`, bound to the upstream id).
+    pub refresh_token: Option<String>,
+    /// When the access token expires (ms), if the server said.
+    pub expires_at: Option<i64>,
+    pub updated_at: i64,
+}
+
+/// An authorization flow in progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthFlowRecord {
+    /// SHA-256 of the `state` parameter.
+    pub state_hash: String,
+    pub upstream_id: String,
+    pub org_id: String,
+    /// The PKCE verifier, sealed (purpose `upstream-oauth-flow`, bound to the state hash).
+    pub verifier: String,
+    pub redirect_uri: String,
+    pub expires_at: i64,
+}
+
+/// Persistence of OAuth toward upstreams.
+#[async_trait]
+pub trait UpstreamOAuthStore {
+    /// Writes (inserts or replaces) an upstream's OAuth state.
+    async fn oauth_put(&self, record: &UpstreamOAuthRecord) -> StoreResult<()>;
+    /// An upstream's OAuth state.
+    async fn oauth_get(&self, upstream_id: &str) -> StoreResult<Option<UpstreamOAuthRecord>>;
+    /// OAuth states whose access token expires before `before` and that can be refreshed.
+    async fn oauth_expiring(&self, before: i64) -> StoreResult<Vec<UpstreamOAuthRecord>>;
+    /// Stores a flow in progress (and forgets expired ones).
+    async fn oauth_flow_create(&self, flow: &OAuthFlowRecord, now: i64) -> StoreResult<()>;
+    /// Takes a flow by state hash: it can be used once.
+    async fn oauth_flow_take(&self, state_hash: &str) -> StoreResult<Option<OAuthFlowRecord>>;
+}

@@ -2,10 +2,12 @@
 //! HTTP, legacy SSE and stdio, the per-node pool that shares and supervises them, and
 //! discovery of their catalogue. `docs/UPSTREAMS.md` is the design.
 
+pub mod authorize;
 pub mod catalog;
 pub mod conn;
 pub mod discovery;
 pub mod legacy_sse;
+pub mod oauth;
 pub mod pool;
 pub mod service;
 pub mod spec;

@@ -221,7 +221,8 @@ pub struct Call<'a> {
     pub cancel: Option<oneshot::Receiver<String>>,
 }
 
-/// Sends one request to an upstream for a client and records what it showed.
+/// Sends one request to an upstream for a client and records what it showed. An OAuth
+/// upstream that answers 401 gets its token refreshed and the request once more.
 pub async fn call(
     state: &AppState,
     spec: &Spec,
@@ -230,8 +231,30 @@ pub async fn call(
     params: Value,
 ) -> Result<Value, UpstreamError> {
     state.gateway.upstreams.breaker_check(&spec.id)?;
-    let conn = connection(state, spec, call.session).await?;
-    let result = conn.request_with(method, params, call.sink, call.cancel).await;
+    let sink = call.sink.clone();
+    let conn = connection(state, spec, call.session).await;
+    let result = match conn {
+        Ok(conn) => conn.request_with(method, params.clone(), call.sink, call.cancel).await,
+        Err(e) => Err(e),
+    };
+    let result = match result {
+        Err(UpstreamError::NeedsAuth) if spec.oauth => {
+            match super::authorize::refresh(state, &spec.org_id, &spec.id).await {
+                Ok(true) => {
+                    let record = state.store.upstream_get(&spec.org_id, &spec.id).await.ok().flatten();
+                    match record.map(|r| Spec::from_record(&r, &state.master_key)) {
+                        Some(Ok(fresh)) => match connection(state, &fresh, call.session).await {
+                            Ok(conn) => conn.request_with(method, params, sink, None).await,
+                            Err(e) => Err(e),
+                        },
+                        _ => Err(UpstreamError::NeedsAuth),
+                    }
+                }
+                _ => Err(UpstreamError::NeedsAuth),
+            }
+        }
+        other => other,
+    };
     state.gateway.upstreams.record(&spec.id, result.as_ref().err());
     note_health(state, &spec.id, result.as_ref().map(|_| ())).await;
     result

@@ -34,6 +34,8 @@ pub struct Spec {
     pub fingerprint: String,
     /// Installed from a catalogue template and still running the template's command.
     pub from_template: bool,
+    /// Authenticates with OAuth tokens Gatehouse may refresh.
+    pub oauth: bool,
 }
 
 impl std::fmt::Debug for Spec {
@@ -99,6 +101,7 @@ impl Spec {
             _ => false,
         };
         Ok(Spec {
+            oauth: auth == UpstreamAuth::Oauth,
             from_template,
             id: u.id.clone(),
             org_id: u.org_id.clone(),

@@ -31,6 +31,16 @@ impl PyUpstream {
         Self::start_mode("http-modern")
     }
 
+    /// Starts the variant behind OAuth (it is its own authorization server).
+    pub fn start_oauth() -> Self {
+        Self::start_mode("http-oauth")
+    }
+
+    /// `http://127.0.0.1:<port><path>` (the authorization server's endpoints, `/stats`).
+    pub fn base(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
     fn start_mode(mode: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let port_file = dir.path().join("port");

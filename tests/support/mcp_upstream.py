@@ -5,6 +5,10 @@ can also misbehave on purpose. Standard library only.
     python3 mcp_upstream.py http-modern <port-file>   the same, speaking only 2026-07-28: no
                                                  initialize, `_meta` required, server/discover,
                                                  and a `confirm` tool asking for input by MRTR
+    python3 mcp_upstream.py http-oauth <port-file>    the same behind OAuth: the process is also its
+                                                 own authorization server (metadata, dynamic
+                                                 registration, authorize with PKCE S256, token
+                                                 and refresh); /mcp wants a Bearer token it issued
     python3 mcp_upstream.py stdio                newline-delimited JSON on stdin/stdout
 
 Tools: echo, add, headers (the HTTP headers this request arrived with), login/whoami (state
@@ -14,8 +18,12 @@ Control (HTTP only): POST /control {"description": "..."} changes echo's descrip
 {"sse": true} answers calls as SSE streams with a progress notification first.
 """
 
+import base64
+import hashlib
 import json
 import os
+import secrets
+import urllib.parse
 import sys
 import threading
 import time
@@ -25,6 +33,7 @@ STATE = {"description": "Echo back the message", "mode": "normal", "sse": False,
 MODERN = "2026-07-28"
 META_VERSION = "io.modelcontextprotocol/protocolVersion"
 SESSIONS = {}
+OAUTH = {"on": False, "clients": {}, "codes": {}, "access": set(), "refresh": set(), "refreshes": 0, "base": ""}
 LOCK = threading.Lock()
 VERSIONS = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"]
 
@@ -194,11 +203,82 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def send_json(self, status, doc, extra=()):
+        return self.send(status, json.dumps(doc).encode(), "application/json", extra)
+
+    def do_GET(self):
+        url = urllib.parse.urlparse(self.path)
+        base = OAUTH["base"]
+        if url.path.startswith("/.well-known/oauth-protected-resource"):
+            return self.send_json(200, {"resource": base + "/mcp", "authorization_servers": [base],
+                                        "scopes_supported": ["mcp:tools"]})
+        if url.path == "/.well-known/oauth-authorization-server":
+            return self.send_json(200, {
+                "issuer": base, "authorization_endpoint": base + "/authorize", "token_endpoint": base + "/token",
+                "registration_endpoint": base + "/register", "response_types_supported": ["code"],
+                "grant_types_supported": ["authorization_code", "refresh_token"],
+                "code_challenge_methods_supported": ["S256"], "token_endpoint_auth_methods_supported": ["none"]})
+        if url.path == "/authorize":
+            q = dict(urllib.parse.parse_qsl(url.query))
+            client = OAUTH["clients"].get(q.get("client_id"))
+            if (client is None or q.get("redirect_uri") not in client["redirect_uris"]
+                    or q.get("response_type") != "code" or q.get("code_challenge_method") != "S256"
+                    or q.get("resource") != base + "/mcp" or not q.get("code_challenge")):
+                return self.send_json(400, {"error": "invalid_request"})
+            code = secrets.token_urlsafe(16)
+            OAUTH["codes"][code] = q
+            location = q["redirect_uri"] + "?" + urllib.parse.urlencode({"code": code, "state": q.get("state", "")})
+            return self.send(302, b"", "text/plain", [("location", location)])
+        if url.path == "/stats":
+            return self.send_json(200, {"refreshes": OAUTH["refreshes"]})
+        return self.send(404, b"{}")
+
+    def oauth_post(self, raw):
+        if self.path == "/register":
+            doc = json.loads(raw)
+            client_id = "client-" + secrets.token_hex(4)
+            OAUTH["clients"][client_id] = {"redirect_uris": doc.get("redirect_uris", [])}
+            return self.send_json(201, {"client_id": client_id, "redirect_uris": doc.get("redirect_uris", []),
+                                        "token_endpoint_auth_method": "none"})
+        if self.path == "/token":
+            form = dict(urllib.parse.parse_qsl(raw.decode()))
+            if form.get("grant_type") == "authorization_code":
+                grant = OAUTH["codes"].pop(form.get("code"), None)
+                verifier = form.get("code_verifier", "")
+                challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+                if (grant is None or grant["code_challenge"] != challenge or grant["redirect_uri"] != form.get("redirect_uri")
+                        or grant["client_id"] != form.get("client_id")):
+                    return self.send_json(400, {"error": "invalid_grant"})
+            elif form.get("grant_type") == "refresh_token":
+                if form.get("refresh_token") not in OAUTH["refresh"]:
+                    return self.send_json(400, {"error": "invalid_grant"})
+                OAUTH["refresh"].discard(form["refresh_token"])
+                OAUTH["refreshes"] += 1
+            else:
+                return self.send_json(400, {"error": "unsupported_grant_type"})
+            access, refresh = "at-" + secrets.token_hex(8), "rt-" + secrets.token_hex(8)
+            OAUTH["access"].add(access)
+            OAUTH["refresh"].add(refresh)
+            return self.send_json(200, {"access_token": access, "token_type": "Bearer", "expires_in": 3600,
+                                        "refresh_token": refresh})
+        return None
+
     def do_POST(self):
         raw = self.body()
         if self.path == "/control":
-            STATE.update(json.loads(raw))
+            control = json.loads(raw)
+            if control.pop("revoke", False):
+                OAUTH["access"].clear()
+            STATE.update(control)
             return self.send(200, b"{}")
+        if OAUTH["on"]:
+            if self.path in ("/register", "/token"):
+                return self.oauth_post(raw)
+            token = (self.headers.get("authorization") or "")[len("Bearer "):]
+            if token not in OAUTH["access"]:
+                meta = OAUTH["base"] + "/.well-known/oauth-protected-resource/mcp"
+                return self.send(401, b'{"error":"unauthorized"}', "application/json",
+                                 [("www-authenticate", f'Bearer resource_metadata="{meta}"')])
         if self.path != "/mcp":
             return self.send(404, b"{}")
         msg = json.loads(raw)
@@ -247,6 +327,7 @@ class Handler(BaseHTTPRequestHandler):
 
 def serve_http(port_file):
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    OAUTH["base"] = f"http://127.0.0.1:{server.server_address[1]}"
     with open(port_file + ".tmp", "w") as f:
         f.write(str(server.server_address[1]))
     os.replace(port_file + ".tmp", port_file)
@@ -267,8 +348,9 @@ def serve_stdio():
 
 
 if __name__ == "__main__":
-    if sys.argv[1] in ("http", "http-modern"):
+    if sys.argv[1] in ("http", "http-modern", "http-oauth"):
         STATE["modern"] = sys.argv[1] == "http-modern"
+        OAUTH["on"] = sys.argv[1] == "http-oauth"
         serve_http(sys.argv[2])
     else:
         serve_stdio()
