@@ -3,8 +3,10 @@
 #   - a Python virtualenv with aiosmtpd (the SMTP sink the login tests read mail from),
 #     PyJWT + cryptography (the fake Google OAuth/FCM server that checks signed assertions),
 #     and the official MCP Python SDK (`mcp`) as a test client;
-#   - Node packages from tests/support/node/package-lock.json (the official MCP TypeScript SDK),
-#     with the drivers beside them in .test-deps/node so their imports resolve.
+#   - Node packages from tests/support/node/package-lock.json (the official MCP TypeScript SDK,
+#     server-everything), with the drivers and fixtures beside them in .test-deps/node so their
+#     imports resolve;
+#   - the MCP conformance suite and Node 22 from tests/support/conformance/package-lock.json.
 # Idempotent: re-running only installs what is missing. CI (.ci/run) calls it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,4 +33,11 @@ if ! cmp -s tests/support/node/package-lock.json "$NODE_DIR/package-lock.json" |
   (cd "$NODE_DIR" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 cp tests/support/node/*.mjs "$NODE_DIR/"
+# The MCP conformance suite runs on Node 22, which comes as an npm package beside it.
+CONF_DIR="$DEPS/conformance"
+mkdir -p "$CONF_DIR"
+if ! cmp -s tests/support/conformance/package-lock.json "$CONF_DIR/package-lock.json" || [ ! -d "$CONF_DIR/node_modules" ]; then
+  cp tests/support/conformance/package.json tests/support/conformance/package-lock.json "$CONF_DIR/"
+  (cd "$CONF_DIR" && npm ci --no-audit --no-fund --loglevel=error)
+fi
 echo "test dependencies ready in $DEPS"

@@ -119,15 +119,27 @@ async fn sessions_are_404_when_unknown_or_ended(backend_kind: Backend) {
     let list = r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#;
     let forged = raw_post(&server, Some(&key), &[JSON, ("mcp-session-id", "v1.forged")], list).await;
     assert_eq!(forged.status, 404);
-    // Wrong protocol version header for the session: 400.
+    // An unsupported protocol version header is 400; the stateless revision has no sessions.
+    for bad in ["1999-01-01", "2026-07-28", "garbage"] {
+        let r = raw_post(
+            &server,
+            Some(&key),
+            &[JSON, ("mcp-session-id", &session), ("mcp-protocol-version", bad)],
+            list,
+        )
+        .await;
+        assert_eq!(r.status, 400, "{bad}");
+    }
+    // Another supported stateful revision is tolerated (the session's own governs the answer),
+    // as the reference SDK and the conformance suite expect.
     let r = raw_post(
         &server,
         Some(&key),
-        &[JSON, ("mcp-session-id", &session), ("mcp-protocol-version", "2024-11-05")],
+        &[JSON, ("mcp-session-id", &session), ("mcp-protocol-version", "2025-03-26")],
         list,
     )
     .await;
-    assert_eq!(r.status, 400);
+    assert_eq!(r.status, 200);
     // No session at all (and not 2026-07-28): 400.
     assert_eq!(raw_post(&server, Some(&key), &[JSON], list).await.status, 400);
 

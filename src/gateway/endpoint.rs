@@ -62,9 +62,9 @@ fn rpc_response(status: u16, message: Value, sse: bool, session: Option<&str>) -
     response
 }
 
-/// Whether the client wants SSE rather than JSON (only when it does not accept JSON).
+/// Whether to answer with SSE rather than JSON ([`transport::prefers_sse`]).
 fn wants_sse(headers: &HeaderMap) -> bool {
-    transport::wants_sse(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or(""))
+    transport::prefers_sse(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or(""))
 }
 
 /// Origin check against DNS rebinding (transports § Security): a present Origin must be this
@@ -188,12 +188,18 @@ pub async fn post(
             Ok(s) => s,
             Err(response) => return response,
         };
+        // transports § Protocol Version Header: an invalid or unsupported version is 400. The
+        // header SHOULD be the negotiated one; another supported stateful revision is tolerated
+        // (as the reference SDK does), and the session's own revision governs the answer.
         if let Some(v) = headers.get(VERSION_HEADER).and_then(|v| v.to_str().ok()) {
-            if v != session.v {
+            if !router::ALL.contains(&v) || v == STATELESS {
                 return http_error(
                     StatusCode::BAD_REQUEST,
                     code::INVALID_REQUEST,
-                    format!("MCP-Protocol-Version {v} does not match this session's {}", session.v),
+                    format!(
+                        "unsupported MCP-Protocol-Version {v} for a session (this one speaks {})",
+                        session.v
+                    ),
                 );
             }
         }

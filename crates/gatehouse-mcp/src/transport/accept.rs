@@ -79,6 +79,30 @@ pub fn wants_sse(accept: &str) -> bool {
     Accept::parse(Some(accept)).response_format() == Some(ResponseFormat::Sse)
 }
 
+/// Whether to answer with SSE: when JSON is not admitted, or when the client lists
+/// `text/event-stream` before `application/json` (both admitted, equal weight: the server may
+/// choose, and the client's own order is the fairest tie-break).
+pub fn prefers_sse(accept: &str) -> bool {
+    let parsed = Accept::parse(Some(accept));
+    if !parsed.sse {
+        return false;
+    }
+    if !parsed.json {
+        return true;
+    }
+    for range in accept.split(',') {
+        let media = range.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        let weighted = range.split(';').skip(1).any(|p| p.trim().to_ascii_lowercase().starts_with("q="));
+        match media.as_str() {
+            _ if weighted => return false,
+            "text/event-stream" => return true,
+            "application/json" => return false,
+            _ => {}
+        }
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,5 +140,11 @@ mod tests {
         assert!(wants_sse("text/event-stream"));
         assert!(!wants_sse("application/json, text/event-stream"));
         assert!(!wants_sse(""));
+        assert!(prefers_sse("text/event-stream, application/json"));
+        assert!(!prefers_sse("application/json, text/event-stream"));
+        assert!(prefers_sse("text/event-stream"));
+        assert!(!prefers_sse("text/event-stream;q=0.5, application/json"));
+        assert!(!prefers_sse("*/*"));
+        assert!(!prefers_sse("application/json"));
     }
 }

@@ -10,7 +10,7 @@ pub mod params;
 pub mod route;
 pub mod sse;
 
-pub use accept::{Accept, ResponseFormat, wants_sse};
+pub use accept::{Accept, ResponseFormat, prefers_sse, wants_sse};
 pub use headers::{
     HeaderError, HeaderLookup, RequestHeaders, check_standard_headers, decode_header_value,
     encode_header_value,
