@@ -380,7 +380,7 @@ async fn faults_story(backend: Backend) {
     assert_eq!(hung["error"]["code"], -32603, "{hung}");
     assert!(hung["error"]["message"].as_str().unwrap().contains("did not answer"), "{hung}");
     assert_eq!(text_of(&call(&mut client, "good__echo", json!({"message": "ok"})).await), "Echo: ok");
-    assert_eq!(tool_names(&mut client).await.len(), 14);
+    assert_eq!(tool_names(&mut client).await.len(), 16);
     let status = server.get(&format!("{ORG}/upstreams/{}", ids[1]), None).await.expect(200).body;
     assert_eq!(status["upstream"]["status"], "error");
     assert!(status["upstream"]["lastError"].as_str().unwrap().contains("did not answer"));
@@ -396,7 +396,13 @@ async fn faults_story(backend: Backend) {
     let huge = huge.expect_error(502, "upstream_error");
     assert!(huge.text.contains("tools/list"), "{}", huge.text);
     let kept = server.get(&format!("{ORG}/upstreams/{}/tools", ids[1]), None).await.expect(200).body;
-    assert_eq!(kept["tools"].as_array().unwrap().len(), 7);
+    assert_eq!(kept["tools"].as_array().unwrap().len(), 8);
+
+    // An enormous body.
+    bad.control(json!({"mode": "huge_body"})).await;
+    let huge = call(&mut client, "bad__echo", json!({"message": "x"})).await;
+    assert_eq!(huge["error"]["code"], -32603, "{}", &huge.to_string()[..200.min(huge.to_string().len())]);
+    assert!(huge["error"]["message"].as_str().unwrap().contains("exceeded"), "{}", huge["error"]);
 
     // Garbage instead of JSON.
     bad.control(json!({"mode": "garbage"})).await;
@@ -837,7 +843,88 @@ async fn oauth_story(backend: Backend) {
     assert_eq!(stats["refreshes"], 1);
 }
 
+/// A 2026-07-28 client through to a 2025-06-18 upstream that asks for input on its SSE
+/// answer: the request becomes an input_required round, the answer goes back upstream.
+async fn modern_client_old_upstream_story(backend: Backend) {
+    let upstream = PyUpstream::start();
+    upstream.control(json!({"max_version": "2025-06-18"})).await;
+    let server = TestServer::dev(backend).await;
+    let (server_id, slug) = create_server(&server, "Span").await;
+    let up = create_upstream(
+        &server,
+        json!({"name": "Old", "transport": "streamable_http", "url": upstream.url(), "approvalPolicy": "auto_approve"}),
+    )
+    .await;
+    assert_eq!(up["protocolVersion"], "2025-06-18", "{up}");
+    attach(&server, &server_id, up["upstreamId"].as_str().unwrap(), json!({"prefix": ""})).await;
+    let client = McpClient::new(&server, &format!("/mcp/default/{slug}"), None, "2026-07-28");
+    let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {"elicitation": {}},
+        "io.modelcontextprotocol/clientInfo": {"name": "modern", "version": "1"}});
+    let headers = [("mcp-method", "tools/call"), ("mcp-name", "ask")];
+    let first = client
+        .post(
+            json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                   "params": {"name": "ask", "arguments": {}, "_meta": meta.clone()}}),
+            &headers,
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(first["result"]["resultType"], "input_required", "{first}");
+    let (key, ask) = first["result"]["inputRequests"].as_object().unwrap().iter().next().unwrap();
+    assert_eq!(ask["method"], "elicitation/create");
+    assert_eq!(ask["params"]["message"], "Which color?");
+    let done = client
+        .post(
+            json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+                "name": "ask", "arguments": {}, "_meta": meta,
+                "requestState": first["result"]["requestState"],
+                "inputResponses": {key.as_str(): {"action": "accept", "content": {"color": "teal"}}}}}),
+            &headers,
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(done["result"]["content"][0]["text"], "chosen: {\"color\": \"teal\"}", "{done}");
+    assert_valid("2026-07-28", "CallToolResult", &done["result"]);
+}
+
+/// A stdio upstream is a supervised child: started on demand, restarted after it dies (with
+/// backoff, failing fast meanwhile), and its stderr goes to the log.
+async fn stdio_supervision_story(backend: Backend) {
+    let server = TestServer::dev(backend).await;
+    let (server_id, slug) = create_server(&server, "Child").await;
+    let up = create_upstream(
+        &server,
+        json!({"name": "Kid", "transport": "stdio", "command": "python3",
+               "args": [common::upstreams::script(), "stdio"], "approvalPolicy": "auto_approve"}),
+    )
+    .await;
+    assert_eq!(up["status"], "connected", "{up}");
+    attach(&server, &server_id, up["upstreamId"].as_str().unwrap(), json!({"prefix": ""})).await;
+    let mut client = session(&server, &slug, "2025-11-25").await;
+    assert_eq!(text_of(&call(&mut client, "echo", json!({"message": "1"})).await), "Echo: 1");
+    let died = call(&mut client, "die", json!({})).await;
+    assert_eq!(died["error"]["code"], -32603, "{died}");
+    // Right after a young death the restart waits; calls fail fast with the reason.
+    let waiting = call(&mut client, "echo", json!({"message": "2"})).await;
+    assert!(waiting["error"]["message"].as_str().unwrap().contains("restarting"), "{waiting}");
+    // Then the process is started again.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let reply = call(&mut client, "echo", json!({"message": "3"})).await;
+        if reply["result"]["content"][0]["text"] == "Echo: 3" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the stdio upstream was not restarted: {reply}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
 backend_tests!(
+    stdio_supervision_story,
+    modern_client_old_upstream_story,
     oauth_story,
     catalog_story,
     modern_upstream_story,

@@ -48,7 +48,21 @@ struct Slot {
     fingerprint: String,
     conn: Arc<Connection>,
     last_used: Instant,
+    started: Instant,
 }
+
+/// Restart backoff of a stdio upstream whose process keeps dying.
+#[derive(Default)]
+struct Restart {
+    failures: u32,
+    not_before: Option<Instant>,
+}
+
+/// First restart delay of a stdio process that died young; doubles up to [`RESTART_MAX`].
+const RESTART_FIRST: Duration = Duration::from_millis(500);
+const RESTART_MAX: Duration = Duration::from_secs(30);
+/// A process that lived this long died of old age: its backoff starts over.
+const RESTART_RESET: Duration = Duration::from_secs(60);
 
 /// The pool.
 pub struct UpstreamPool {
@@ -61,6 +75,7 @@ pub struct UpstreamPool {
     breakers: Mutex<HashMap<String, Breaker>>,
     health: Mutex<HashMap<String, String>>,
     refreshing: Mutex<std::collections::HashSet<String>>,
+    restarts: Mutex<HashMap<String, Restart>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -79,6 +94,7 @@ impl UpstreamPool {
             breakers: Mutex::new(HashMap::new()),
             health: Mutex::new(HashMap::new()),
             refreshing: Mutex::new(std::collections::HashSet::new()),
+            restarts: Mutex::new(HashMap::new()),
         }
     }
 
@@ -118,12 +134,26 @@ impl UpstreamPool {
         if let Some(conn) = self.cached(spec, session) {
             return Ok(conn);
         }
+        let stdio = spec.transport == crate::domain::upstream::TransportKind::Stdio;
+        if stdio {
+            self.note_death(spec, session);
+            if let Some(wait) = self.restart_wait(&spec.id) {
+                return Err(UpstreamError::Closed(format!(
+                    "the process exited; restarting in {} ms",
+                    wait.as_millis()
+                )));
+            }
+        }
         let allow_stdio = spec.from_template || spec.command.as_deref().is_some_and(|c| self.stdio.allows(c));
         let result = Connection::connect(spec, &self.outbound, allow_stdio).await;
         self.record(&spec.id, result.as_ref().err());
+        if stdio && result.is_err() {
+            self.died_young(&spec.id);
+        }
         let conn = result?;
+        let now = Instant::now();
         let slot =
-            Slot { fingerprint: spec.fingerprint.clone(), conn: conn.clone(), last_used: Instant::now() };
+            Slot { fingerprint: spec.fingerprint.clone(), conn: conn.clone(), last_used: now, started: now };
         let old = match session {
             None => lock(&self.shared).insert(spec.id.clone(), slot),
             Some(s) => lock(&self.sessions).insert((s.to_string(), spec.id.clone()), slot),
@@ -148,6 +178,43 @@ impl UpstreamPool {
             None => lock(&self.shared).get_mut(&spec.id).and_then(fresh),
             Some(s) => lock(&self.sessions).get_mut(&(s.to_string(), spec.id.clone())).and_then(fresh),
         }
+    }
+
+    /// A stdio process found dead: how long it lived decides the next restart's delay.
+    fn note_death(&self, spec: &Spec, session: Option<&str>) {
+        let slots = match session {
+            None => lock(&self.shared),
+            Some(_) => return, // stdio connections are always shared
+        };
+        let Some(slot) =
+            slots.get(&spec.id).filter(|s| s.conn.is_closed() && s.fingerprint == spec.fingerprint)
+        else {
+            return;
+        };
+        let lived = slot.started.elapsed();
+        drop(slots);
+        if lived < RESTART_RESET {
+            self.died_young(&spec.id);
+        } else {
+            lock(&self.restarts).remove(&spec.id);
+        }
+        // Counted once: the dead slot goes.
+        lock(&self.shared).remove(&spec.id);
+    }
+
+    fn died_young(&self, upstream_id: &str) {
+        let mut restarts = lock(&self.restarts);
+        let r = restarts.entry(upstream_id.to_string()).or_default();
+        r.failures += 1;
+        let delay = RESTART_FIRST.saturating_mul(1 << (r.failures - 1).min(10)).min(RESTART_MAX);
+        r.not_before = Some(Instant::now() + delay);
+        tracing::warn!(upstream = %upstream_id, restart_in_ms = delay.as_millis() as u64, "stdio upstream died; backing off");
+    }
+
+    fn restart_wait(&self, upstream_id: &str) -> Option<Duration> {
+        let restarts = lock(&self.restarts);
+        let until = restarts.get(upstream_id)?.not_before?;
+        until.checked_duration_since(Instant::now())
     }
 
     /// Fails fast while the upstream's breaker is open.
@@ -207,6 +274,7 @@ impl UpstreamPool {
         });
         lock(&self.breakers).remove(upstream_id);
         lock(&self.health).remove(upstream_id);
+        lock(&self.restarts).remove(upstream_id);
         for conn in closing {
             conn.close().await;
         }

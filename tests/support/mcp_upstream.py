@@ -29,7 +29,9 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-STATE = {"description": "Echo back the message", "mode": "normal", "sse": False, "modern": False}
+STATE = {"description": "Echo back the message", "mode": "normal", "sse": False, "modern": False,
+         "max_version": None}
+ASKED = {}  # id of a request this server sent → [threading.Event, answer]
 MODERN = "2026-07-28"
 META_VERSION = "io.modelcontextprotocol/protocolVersion"
 SESSIONS = {}
@@ -50,6 +52,7 @@ def tools():
         {"name": "whoami", "description": "Who logged in on this session", "inputSchema": {"type": "object"}},
         {"name": "slow", "description": "Sleep", "inputSchema": {"type": "object", "properties": {"ms": {"type": "number"}}}},
         {"name": "die", "description": "Exit mid-call", "inputSchema": {"type": "object"}},
+        {"name": "ask", "description": "Ask the user (elicitation) mid-call", "inputSchema": {"type": "object"}},
     ]
     if STATE["modern"]:
         base.append({"name": "confirm", "description": "Ask the user before acting",
@@ -72,7 +75,8 @@ def handle(msg, session, headers):
     params = msg.get("params") or {}
     if method == "initialize":
         asked = params.get("protocolVersion")
-        return {"protocolVersion": asked if asked in VERSIONS else VERSIONS[0],
+        offered = [v for v in VERSIONS if STATE["max_version"] is None or v <= STATE["max_version"]]
+        return {"protocolVersion": asked if asked in offered else offered[0],
                 "capabilities": {"tools": {"listChanged": True}, "prompts": {}, "resources": {}},
                 "serverInfo": {"name": "gatehouse-test-upstream", "version": "1.0.0"}}
     if method == "ping":
@@ -285,6 +289,17 @@ class Handler(BaseHTTPRequestHandler):
         mode = STATE["mode"]
         if mode == "garbage" and "id" in msg:
             return self.send(200, b"<<<this is not json>>>")
+        # The answer to a request this server sent on an open call's stream.
+        if "id" in msg and "method" not in msg and str(msg["id"]) in ASKED:
+            waiter = ASKED[str(msg["id"])]
+            waiter[1] = msg
+            waiter[0].set()
+            return self.send(202, b"", "application/json")
+        if mode == "huge_body" and msg.get("method") == "tools/call":
+            reply = {"jsonrpc": "2.0", "id": msg.get("id"), "result": text("x" * (17 * 1024 * 1024))}
+            return self.send(200, json.dumps(reply).encode(), "application/json")
+        if msg.get("method") == "tools/call" and (msg.get("params") or {}).get("name") == "ask":
+            return self.ask(msg)
         if STATE["modern"]:
             session = "stateless"
         elif msg.get("method") == "initialize":
@@ -320,6 +335,30 @@ class Handler(BaseHTTPRequestHandler):
             events += b"event: message\ndata: " + json.dumps(reply).encode() + b"\n\n"
             return self.send(200, events, "text/event-stream", extra)
         return self.send(200, json.dumps(reply).encode(), "application/json", extra)
+
+    def ask(self, msg):
+        """Answers a call with an SSE stream: an elicitation request first, then (once the client
+        has POSTed its answer) the result."""
+        with LOCK:
+            self.counter[0] += 1
+            ask_id = f"ask-{self.counter[0]}"
+        waiter = [threading.Event(), None]
+        ASKED[ask_id] = waiter
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("connection", "close")
+        self.end_headers()
+        request = {"jsonrpc": "2.0", "id": ask_id, "method": "elicitation/create", "params": {
+            "message": "Which color?", "requestedSchema": {"type": "object", "properties": {"color": {"type": "string"}}}}}
+        self.wfile.write(b"event: message\ndata: " + json.dumps(request).encode() + b"\n\n")
+        self.wfile.flush()
+        waiter[0].wait(30)
+        answer = (waiter[1] or {}).get("result") or {}
+        result = text("chosen: " + json.dumps(answer.get("content"), sort_keys=True))
+        reply = {"jsonrpc": "2.0", "id": msg.get("id"), "result": result}
+        self.wfile.write(b"event: message\ndata: " + json.dumps(reply).encode() + b"\n\n")
+        self.wfile.flush()
+        self.close_connection = True
 
     def do_DELETE(self):
         self.send(200, b"")
