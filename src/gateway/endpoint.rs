@@ -481,13 +481,24 @@ pub(super) async fn one_stateful(
     session: Option<&str>,
     message: Value,
 ) -> Option<(u16, Value)> {
+    one_stateful_in(state, entry, version, CallCtx::for_session(session), message).await
+}
+
+/// [`one_stateful`] with a prepared context (a sink for what upstreams send meanwhile).
+pub(super) async fn one_stateful_in(
+    state: &AppState,
+    entry: &Arc<ServerEntry>,
+    version: &str,
+    mut ctx: CallCtx,
+    message: Value,
+) -> Option<(u16, Value)> {
     let Some(obj) = message.as_object().filter(|o| o.get("jsonrpc") == Some(&json!("2.0"))) else {
         return Some((
             400,
             RpcError::new(code::INVALID_REQUEST, "not a JSON-RPC 2.0 message").to_message(Value::Null),
         ));
     };
-    let hash = session.map(crate::crypto::sha256_hex);
+    let hash = ctx.session.clone();
     let Some(method) = obj.get("method").and_then(Value::as_str) else {
         // The answer to a request an upstream made, relayed to this client earlier.
         if let Some(hash) = &hash {
@@ -529,7 +540,6 @@ pub(super) async fn one_stateful(
             RpcError::new(code::INVALID_REQUEST, "this session is already initialized").to_message(id),
         ));
     }
-    let mut ctx = CallCtx::for_session(session);
     Some(match router::handle(state, entry, version, &mut ctx, method, &params).await {
         Ok(result) => (200, json!({"jsonrpc": "2.0", "id": id, "result": result})),
         Err(err) => (err.status, err.to_message(id)),

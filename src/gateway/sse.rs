@@ -16,8 +16,8 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use super::endpoint::{authorize_request, http_error, one_stateful};
-use super::router::{self, code};
+use super::endpoint::{authorize_request, http_error, one_stateful_in};
+use super::router::{self, CallCtx, code};
 use crate::api::rest::read_body;
 use crate::app::AppState;
 use crate::crypto;
@@ -149,8 +149,38 @@ pub async fn message(
         let id = message.get("id").cloned().unwrap_or(Value::Null);
         Some(json!({"jsonrpc": "2.0", "id": id, "result": router::initialize_result(&entry, negotiated)}))
     } else {
+        // Answered on the stream, not in the POST's response: run it apart, relaying what
+        // upstreams send meanwhile (progress, logging, their requests) to the same stream.
         let version = version.unwrap_or_else(|| "2024-11-05".to_string());
-        one_stateful(&state, &entry, &version, Some(&q.session_id), message).await.map(|(_, reply)| reply)
+        let relay_key = crypto::sha256_hex(&q.session_id);
+        let (sink, mut incoming) = mpsc::unbounded_channel();
+        let ctx = CallCtx { session: Some(relay_key.clone()), sink: Some(sink), cancel: None };
+        let stream = tx.clone();
+        tokio::spawn(async move {
+            let relay = &state.gateway.relay;
+            let call = one_stateful_in(&state, &entry, &version, ctx, message);
+            tokio::pin!(call);
+            let reply = loop {
+                tokio::select! {
+                    biased;
+                    Some(msg) = incoming.recv() => {
+                        if let Some(out) = relay.to_client(&relay_key, msg, true) {
+                            let _ = stream.send(out).await;
+                        }
+                    }
+                    reply = &mut call => break reply,
+                }
+            };
+            while let Ok(msg) = incoming.try_recv() {
+                if let Some(out) = relay.to_client(&relay_key, msg, true) {
+                    let _ = stream.send(out).await;
+                }
+            }
+            if let Some((_, reply)) = reply {
+                let _ = stream.send(reply).await;
+            }
+        });
+        None
     };
     if let Some(reply) = reply {
         if tx.send(reply).await.is_err() {
