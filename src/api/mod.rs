@@ -16,6 +16,7 @@ pub mod members;
 pub mod openapi;
 pub mod orgs;
 pub mod plugins;
+pub mod policies;
 pub mod registry;
 pub mod rest;
 pub mod servers;
@@ -39,6 +40,7 @@ pub fn registry() -> Registry {
     end_user_auth::register(&mut r);
     jwks::register(&mut r);
     plugins::register(&mut r);
+    policies::register(&mut r);
     upstreams::register(&mut r);
     audit::register(&mut r);
     r

@@ -146,7 +146,7 @@ pub async fn run(
             if params.contains_key("inputResponses") {
                 return Err(RpcError::new(code::INVALID_PARAMS, "inputResponses without requestState"));
             }
-            (start(state, entry, method, params.clone()), crate::domain::ids::new_id("call"))
+            (start(state, entry, key_id, method, params.clone()), crate::domain::ids::new_id("call"))
         }
     };
     loop {
@@ -208,12 +208,18 @@ pub async fn run(
     }
 }
 
-fn start(state: &AppState, entry: &Arc<ServerEntry>, method: &str, params: Map<String, Value>) -> Parked {
+fn start(
+    state: &AppState,
+    entry: &Arc<ServerEntry>,
+    key_id: &str,
+    method: &str,
+    params: Map<String, Value>,
+) -> Parked {
     let (sink, events) = mpsc::unbounded_channel();
     let (done_tx, done) = oneshot::channel();
-    let (state, entry, method) = (state.clone(), entry.clone(), method.to_string());
+    let (state, entry, method, key) = (state.clone(), entry.clone(), method.to_string(), key_id.to_string());
     tokio::spawn(async move {
-        let mut ctx = CallCtx { sink: Some(sink), ..CallCtx::default() };
+        let mut ctx = CallCtx { sink: Some(sink), key, ..CallCtx::default() };
         let result = router::handle(&state, &entry, STATELESS, &mut ctx, &method, &params).await;
         let _ = done_tx.send(result);
     });

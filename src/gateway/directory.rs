@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use crate::api::http_tools::CREDENTIAL_PURPOSE;
 use crate::crypto::MasterKey;
 use crate::domain::http_tool::{self, AuthType, HttpMethod, Parameter};
+use crate::domain::policy;
 use crate::domain::upstream::{self as upstream_rules};
 use crate::store::{HttpToolRecord, ServerRecord, Store, StoreResult, UpstreamRecord};
 use crate::upstream::Spec;
@@ -80,6 +81,10 @@ pub struct ServerEntry {
     templates: Vec<(String, usize)>,
     /// Ids of the upstreams this entry was built from (for invalidation).
     pub upstream_ids: HashSet<String>,
+    /// The server's policies.
+    pub rules: Vec<policy::Rule>,
+    /// Compiled inputSchemas of tools whose arguments a policy validates, by served name.
+    pub validators: std::sync::Mutex<HashMap<String, Arc<jsonschema::Validator>>>,
 }
 
 impl ServerEntry {
@@ -94,6 +99,11 @@ impl ServerEntry {
             return Some(ToolTarget::Http(t));
         }
         self.upstream_tools.get(name).map(ToolTarget::Upstream)
+    }
+
+    /// The inputSchema a served tool is listed with.
+    pub fn input_schema(&self, name: &str) -> Option<&Value> {
+        self.tool_listings.iter().find(|t| t["name"] == name).and_then(|t| t.get("inputSchema"))
     }
 
     /// The upstream prompt behind a served prompt name.
@@ -138,7 +148,11 @@ impl Directory {
         let Some(server) = store.server_by_slug(&org_row.id, slug).await? else { return Ok(None) };
         let tools = store.tool_list(&server.org_id, &server.id).await?;
         let attached = load_attachments(store, &server).await?;
-        let entry = Arc::new(build(server, tools, attached, master_key));
+        let rules =
+            store.policy_list(&server.org_id, &server.id).await?.into_iter().filter_map(rule).collect();
+        let mut built = build(server, tools, attached, master_key);
+        built.rules = rules;
+        let entry = Arc::new(built);
         self.entries.write().unwrap_or_else(|p| p.into_inner()).insert(key, entry.clone());
         Ok(Some(entry))
     }
@@ -200,6 +214,33 @@ pub fn template_matches(template: &str, uri: &str) -> bool {
         }
     }
     if pending_var { !rest.is_empty() } else { rest.is_empty() }
+}
+
+/// A stored policy as the data plane applies it (`None` for a row it cannot read).
+fn rule(p: crate::store::PolicyRecord) -> Option<policy::Rule> {
+    let action = match p.action.as_str() {
+        "allow" => policy::PolicyAction::Allow,
+        "deny" => policy::PolicyAction::Deny,
+        _ => return None,
+    };
+    let rate = match (
+        p.rate_requests,
+        p.rate_per_seconds,
+        p.rate_scope.as_deref().and_then(policy::RateScope::parse),
+    ) {
+        (Some(requests), Some(per_seconds), Some(scope)) => {
+            Some(policy::RateLimit { requests, per_seconds, scope })
+        }
+        _ => None,
+    };
+    Some(policy::Rule {
+        id: p.id,
+        pattern: p.tool_pattern,
+        action,
+        rate,
+        max_argument_bytes: p.max_argument_bytes,
+        validate_arguments: p.validate_arguments,
+    })
 }
 
 /// An attachment with what it needs from the store.
@@ -280,6 +321,8 @@ fn build(
         resources: HashMap::new(),
         templates: Vec::new(),
         upstream_ids: HashSet::new(),
+        rules: Vec::new(),
+        validators: std::sync::Mutex::new(HashMap::new()),
     };
     for a in attached {
         // Invalidation must follow the upstream even while it is disabled or unreadable.

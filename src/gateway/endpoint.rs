@@ -205,10 +205,10 @@ pub async fn post(
         }
         let session_id = id.to_str().unwrap_or_default();
         if let Some(call) = streamable_call(&entry, &message, accepts_sse(&headers)) {
-            let ctx = CallCtx::for_session(Some(session_id));
+            let ctx = CallCtx::for_session(Some(session_id), &session.k);
             return stream_call(state.clone(), entry, session.v.clone(), ctx, call, true);
         }
-        return stateful(&state, &entry, &session.v, session_id, message, sse).await;
+        return stateful(&state, &entry, &session.v, session_id, &session.k, message, sse).await;
     }
     let Some(obj) = message.as_object() else {
         return http_error(
@@ -439,6 +439,7 @@ async fn stateful(
     entry: &Arc<ServerEntry>,
     version: &str,
     session_id: &str,
+    key: &str,
     message: Value,
     sse: bool,
 ) -> Response {
@@ -457,7 +458,7 @@ async fn stateful(
             }
             let mut replies = Vec::new();
             for item in items {
-                if let Some(reply) = one_stateful(state, entry, version, Some(session_id), item).await {
+                if let Some(reply) = one_stateful(state, entry, version, Some(session_id), key, item).await {
                     replies.push(reply.1);
                 }
             }
@@ -466,7 +467,7 @@ async fn stateful(
             }
             rpc_response(200, Value::Array(replies), sse, session)
         }
-        single => match one_stateful(state, entry, version, Some(session_id), single).await {
+        single => match one_stateful(state, entry, version, Some(session_id), key, single).await {
             None => StatusCode::ACCEPTED.into_response(),
             Some((status, reply)) => rpc_response(status, reply, sse, session),
         },
@@ -479,9 +480,10 @@ pub(super) async fn one_stateful(
     entry: &Arc<ServerEntry>,
     version: &str,
     session: Option<&str>,
+    key: &str,
     message: Value,
 ) -> Option<(u16, Value)> {
-    one_stateful_in(state, entry, version, CallCtx::for_session(session), message).await
+    one_stateful_in(state, entry, version, CallCtx::for_session(session, key), message).await
 }
 
 /// [`one_stateful`] with a prepared context (a sink for what upstreams send meanwhile).
@@ -596,11 +598,13 @@ async fn stateless(
             return bridged(state.clone(), entry.clone(), caller.key_id.clone(), call, sse).await;
         }
         if sse {
-            let ctx = CallCtx::default();
+            let ctx = CallCtx::for_key(&caller.key_id);
             return stream_call(state.clone(), entry.clone(), STATELESS.to_string(), ctx, call, false);
         }
     }
-    match router::handle(state, entry, STATELESS, &mut CallCtx::default(), method, &params).await {
+    match router::handle(state, entry, STATELESS, &mut CallCtx::for_key(&caller.key_id), method, &params)
+        .await
+    {
         Ok(result) => rpc_response(200, json!({"jsonrpc": "2.0", "id": id, "result": result}), sse, None),
         Err(err) => rpc_response(err.status, err.to_message(id), sse && err.status == 200, None),
     }

@@ -5,6 +5,7 @@ pub mod bridge;
 pub mod directory;
 pub mod endpoint;
 pub mod keys;
+pub mod policy;
 pub mod relay;
 pub mod router;
 pub mod session;

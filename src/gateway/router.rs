@@ -55,12 +55,19 @@ pub struct CallCtx {
     pub sink: Option<CallSink>,
     /// Fires when the client cancels the request.
     pub cancel: Option<oneshot::Receiver<String>>,
+    /// The caller's API key id (empty in dev mode without a key): per-key rate limits.
+    pub key: String,
 }
 
 impl CallCtx {
     /// The context of a request in a stateful session (`session_id` as the client sent it).
-    pub fn for_session(session_id: Option<&str>) -> Self {
-        Self { session: session_id.map(crate::crypto::sha256_hex), ..Self::default() }
+    pub fn for_session(session_id: Option<&str>, key: &str) -> Self {
+        Self { session: session_id.map(crate::crypto::sha256_hex), key: key.to_string(), ..Self::default() }
+    }
+
+    /// The context of a request without a session.
+    pub fn for_key(key: &str) -> Self {
+        Self { key: key.to_string(), ..Self::default() }
     }
 }
 
@@ -111,7 +118,11 @@ pub async fn handle(
             string_param(params, "level")?;
             for index in 0..entry.upstreams.len() {
                 // Each upstream takes the level if it logs at all; one that does not is no error.
-                let mut each = CallCtx { session: session.session.clone(), ..CallCtx::default() };
+                let mut each = CallCtx {
+                    session: session.session.clone(),
+                    key: session.key.clone(),
+                    ..CallCtx::default()
+                };
                 let _ = relay(state, entry, index, &mut each, method, params.clone()).await;
             }
             json!({})
@@ -221,23 +232,25 @@ async fn tools_call(
         .get("name")
         .and_then(Value::as_str)
         .ok_or_else(|| RpcError::new(code::INVALID_PARAMS, "params.name is required"))?;
-    let tool = match entry.target(name) {
-        None => return Err(RpcError::new(code::INVALID_PARAMS, format!("unknown tool: {name}"))),
-        Some(ToolTarget::Upstream(target)) => {
-            if !matches!(params.get("arguments"), None | Some(Value::Null) | Some(Value::Object(_))) {
-                return Err(RpcError::new(code::INVALID_PARAMS, "arguments must be an object"));
-            }
-            let mut forwarded = params.clone();
-            forwarded.insert("name".into(), json!(target.original));
-            return relay(state, entry, target.upstream, session, "tools/call", forwarded).await;
-        }
-        Some(ToolTarget::Http(tool)) => tool,
-    };
+    let target = entry
+        .target(name)
+        .ok_or_else(|| RpcError::new(code::INVALID_PARAMS, format!("unknown tool: {name}")))?;
     let empty = Map::new();
     let arguments = match params.get("arguments") {
         None | Some(Value::Null) => &empty,
         Some(Value::Object(map)) => map,
         Some(_) => return Err(RpcError::new(code::INVALID_PARAMS, "arguments must be an object")),
+    };
+    if let Some(refusal) = super::policy::enforce(state, entry, &session.key, name, arguments).await? {
+        return Ok(refusal);
+    }
+    let tool = match target {
+        ToolTarget::Upstream(target) => {
+            let mut forwarded = params.clone();
+            forwarded.insert("name".into(), json!(target.original));
+            return relay(state, entry, target.upstream, session, "tools/call", forwarded).await;
+        }
+        ToolTarget::Http(tool) => tool,
     };
     http_tool::validate(tool, arguments).map_err(|e| RpcError::new(code::INVALID_PARAMS, e.0))?;
     Ok(http_tool::call(&state.gateway.outbound, tool, arguments).await)

@@ -154,7 +154,12 @@ pub async fn message(
         let version = version.unwrap_or_else(|| "2024-11-05".to_string());
         let relay_key = crypto::sha256_hex(&q.session_id);
         let (sink, mut incoming) = mpsc::unbounded_channel();
-        let ctx = CallCtx { session: Some(relay_key.clone()), sink: Some(sink), cancel: None };
+        let ctx = CallCtx {
+            session: Some(relay_key.clone()),
+            sink: Some(sink),
+            cancel: None,
+            key: caller.key_id.clone(),
+        };
         let stream = tx.clone();
         tokio::spawn(async move {
             let relay = &state.gateway.relay;

@@ -8,6 +8,7 @@
 pub mod end_user;
 pub mod keys;
 pub mod plugins;
+pub mod policies;
 pub mod postgres;
 pub mod records;
 pub mod servers;
@@ -15,6 +16,7 @@ pub mod sql;
 mod sql_end_user;
 mod sql_keys;
 mod sql_plugins;
+mod sql_policies;
 mod sql_servers;
 mod sql_upstreams;
 pub mod sqlite;
@@ -27,6 +29,7 @@ use async_trait::async_trait;
 pub use end_user::{AuthConfigRecord, EndUserCodeRecord, EndUserStore, SigningKeyRecord};
 pub use keys::{ApiKeyRecord, KeyRotationRecord, KeyStore};
 pub use plugins::{PluginInstallRecord, PluginInvocationRecord, PluginStore};
+pub use policies::{PolicyRecord, PolicyStore};
 pub use records::*;
 pub use servers::{HttpToolRecord, ServerRecord, ServerStore};
 pub use upstreams::{
@@ -64,6 +67,7 @@ pub trait Store:
     + UpstreamOAuthStore
     + EndUserStore
     + PluginStore
+    + PolicyStore
     + Send
     + Sync
     + 'static

@@ -1,0 +1,112 @@
+//! Applying a server's policies to a tool call on the data plane: deny (a tool error the model
+//! can read), argument size, argument validation against the tool's inputSchema, and rate
+//! limits. Rate limits are fixed windows counted in the database (one atomic upsert per limited
+//! call), so every node sharing the database shares every budget; calls no rate limit matches
+//! never touch the database.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+
+use super::directory::ServerEntry;
+use super::router::{RpcError, code};
+use crate::app::AppState;
+use crate::domain::policy::{self, RateScope};
+use crate::domain::time;
+
+/// JSON-RPC error code of a rate-limited call (server-defined range; `data.retryAfterMs` says
+/// when to retry).
+pub const RATE_LIMITED: i64 = -32029;
+
+/// Checks a call against the policies; `Ok(Some(result))` is a refusal to return as the call's
+/// result (a denied tool), `Err` a JSON-RPC error.
+pub async fn enforce(
+    state: &AppState,
+    entry: &ServerEntry,
+    key: &str,
+    tool: &str,
+    arguments: &Map<String, Value>,
+) -> Result<Option<Value>, RpcError> {
+    if entry.rules.is_empty() {
+        return Ok(None);
+    }
+    let verdict = policy::evaluate(&entry.rules, tool);
+    if let Some(pattern) = verdict.denied_by {
+        return Ok(Some(json!({
+            "isError": true,
+            "content": [{"type": "text", "text": format!("Denied by policy: calls to {tool} are not allowed on this server (policy {pattern}).")}]
+        })));
+    }
+    if let Some(max) = verdict.max_argument_bytes {
+        let size = serde_json::to_vec(arguments).map(|b| b.len()).unwrap_or(usize::MAX) as i64;
+        if size > max {
+            return Err(RpcError::new(
+                code::INVALID_PARAMS,
+                format!("arguments are {size} bytes; the policy allows at most {max}"),
+            ));
+        }
+    }
+    if verdict.validate_arguments {
+        validate(entry, tool, arguments)?;
+    }
+    let now = time::now_ms();
+    for (policy_id, rate) in verdict.rates {
+        let window_ms = rate.per_seconds * 1000;
+        let window = now / window_ms;
+        let who = match rate.scope {
+            RateScope::Key => key,
+            RateScope::Server => "*",
+        };
+        let counter = format!("{policy_id}:{who}:{window}");
+        let ends = (window + 1) * window_ms;
+        let hits = state
+            .store
+            .rate_hit(&counter, ends, now)
+            .await
+            .map_err(|e| RpcError::new(code::INTERNAL_ERROR, format!("rate limit unavailable: {e}")))?;
+        if hits > rate.requests {
+            let retry = ends - now;
+            return Err(RpcError::new(
+                RATE_LIMITED,
+                format!(
+                    "rate limit exceeded: {} calls per {} s; retry in {retry} ms",
+                    rate.requests, rate.per_seconds
+                ),
+            )
+            .with_data(json!({"retryAfterMs": retry})));
+        }
+    }
+    Ok(None)
+}
+
+fn validate(entry: &ServerEntry, tool: &str, arguments: &Map<String, Value>) -> Result<(), RpcError> {
+    let validator = {
+        let mut cache = entry.validators.lock().unwrap_or_else(|p| p.into_inner());
+        match cache.get(tool) {
+            Some(v) => v.clone(),
+            None => {
+                let Some(schema) = entry.input_schema(tool) else { return Ok(()) };
+                let compiled = jsonschema::validator_for(schema).map_err(|e| {
+                    RpcError::new(code::INTERNAL_ERROR, format!("the tool's inputSchema cannot be used: {e}"))
+                })?;
+                let compiled = Arc::new(compiled);
+                cache.insert(tool.to_string(), compiled.clone());
+                compiled
+            }
+        }
+    };
+    let value = Value::Object(arguments.clone());
+    let errors: Vec<String> = validator
+        .iter_errors(&value)
+        .take(3)
+        .map(|e| {
+            let path = e.instance_path().to_string();
+            if path.is_empty() { e.to_string() } else { format!("{path}: {e}") }
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(RpcError::new(code::INVALID_PARAMS, format!("invalid arguments: {}", errors.join("; "))))
+    }
+}
