@@ -55,6 +55,33 @@ impl MasterKey {
         Ok(key)
     }
 
+    /// Reads the configured key or the key file, never creating one (for maintenance commands).
+    pub fn load_existing(configured: Option<&str>, data_dir: &Path) -> anyhow::Result<Self> {
+        if configured.is_some() {
+            return Self::load(configured, data_dir);
+        }
+        let path = data_dir.join(MASTER_KEY_FILE);
+        if !path.exists() {
+            bail!("no master key: GATEHOUSE_MASTER_KEY is not set and {} does not exist", path.display());
+        }
+        Self::load(None, data_dir)
+    }
+
+    /// A new random key.
+    pub fn generate() -> Self {
+        Self(rand::rng().random())
+    }
+
+    /// The base64 text form (what the key file and `GATEHOUSE_MASTER_KEY` hold).
+    pub fn to_base64(&self) -> String {
+        STANDARD.encode(self.0)
+    }
+
+    /// Writes the key to a new file readable only by its owner (fails if the file exists).
+    pub fn write_file(&self, path: &Path) -> anyhow::Result<()> {
+        write_private(path, &self.to_base64())
+    }
+
     /// The raw key bytes (for the cipher).
     pub fn bytes(&self) -> &[u8; 32] {
         &self.0
@@ -137,6 +164,13 @@ impl MasterKey {
             .decrypt(aes_gcm::Nonce::from_slice(nonce), Payload { msg: rest, aad })
             .map_err(|_| CipherError::Unauthentic)
     }
+}
+
+/// HMAC-SHA256 of `data` under `key`, hex encoded (webhook signatures).
+pub fn hmac_sha256_hex(key: &[u8], data: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("any key size");
+    mac.update(data);
+    hex::encode(mac.finalize().into_bytes())
 }
 
 /// A new random credential: `prefix` followed by 32 random bytes, base64url.

@@ -13,11 +13,13 @@ pub mod keys;
 pub mod login;
 pub mod mcp;
 pub mod members;
+pub mod notifications;
 pub mod openapi;
 pub mod orgs;
 pub mod plugins;
 pub mod registry;
 pub mod rest;
+pub mod secrets;
 pub mod servers;
 pub mod system;
 pub mod tokens;
@@ -40,6 +42,8 @@ pub fn registry() -> Registry {
     jwks::register(&mut r);
     plugins::register(&mut r);
     upstreams::register(&mut r);
+    secrets::register(&mut r);
+    notifications::register(&mut r);
     audit::register(&mut r);
     r
 }

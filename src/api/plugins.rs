@@ -425,8 +425,44 @@ async fn invoke(ctx: OpCtx, payload: Value) -> ApiResult<InvokeResult> {
     };
     if let Err(err) = ctx.state.store.plugin_invocation_insert(&record).await {
         tracing::error!(error = %err, plugin = record.plugin_id, "plugin invocation not logged");
+    } else if failed(&record) {
+        raise_if_failing(&ctx, &record).await;
     }
     outcome.map(|result| InvokeResult { result })
+}
+
+/// Consecutive failed invocations after which the org is notified (once per streak).
+pub const FAILING_AFTER: usize = 3;
+
+fn failed(invocation: &PluginInvocationRecord) -> bool {
+    matches!(invocation.outcome.as_str(), "failure" | "error")
+}
+
+/// Notifies the org when this failure makes [`FAILING_AFTER`] in a row.
+async fn raise_if_failing(ctx: &OpCtx, last: &PluginInvocationRecord) {
+    let recent = match ctx
+        .state
+        .store
+        .plugin_invocation_list(&last.server_id, &last.plugin_id, None, FAILING_AFTER as i64 + 1)
+        .await
+    {
+        Ok(rows) => rows,
+        Err(err) => {
+            tracing::warn!(error = %err, "could not read recent plugin invocations");
+            return;
+        }
+    };
+    if recent.iter().take_while(|i| failed(i)).count() != FAILING_AFTER {
+        return;
+    }
+    let message = format!(
+        "Plugin {} failed {FAILING_AFTER} times in a row on server {}; last error: {}",
+        last.plugin_id,
+        last.server_id,
+        last.error.as_deref().unwrap_or("unknown")
+    );
+    let data = serde_json::json!({"serverId": last.server_id, "pluginId": last.plugin_id, "lastInvocationId": last.id});
+    crate::notify::notify(&ctx.state, &last.org_id, "plugin.failing", "Plugin failing", &message, data).await;
 }
 
 async fn run(ctx: &OpCtx, server_id: &str, plugin: &dyn Plugin, payload: Value) -> ApiResult<Value> {

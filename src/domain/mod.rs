@@ -2,6 +2,7 @@
 
 pub mod http_tool;
 pub mod ids;
+pub mod secret;
 pub mod text;
 pub mod time;
 pub mod upstream;

@@ -1,0 +1,134 @@
+//! Secrets at work: sealing a value, resolving a secret for code that needs the credential
+//! (HTTP tools now; upstreams and plugins next), who uses a secret, and the buffered
+//! `lastUsedAt` of secrets used by the data plane.
+//!
+//! A value is sealed with the master key (purpose [`PURPOSE`], bound to the secret id) and is
+//! opened only here. A change to a secret publishes `secret:<id>`, and every node drops the
+//! cached servers whose tools use it.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use crate::crypto::{CipherError, MasterKey};
+use crate::domain::time;
+use crate::store::{SecretRecord, SecretUser, Store, StoreError, StoreResult};
+
+/// Sealing purpose of secret values.
+pub const PURPOSE: &str = "secret";
+/// `lastUsedAt` is written at most this often per secret by [`resolve_secret`].
+const TOUCH_EVERY_MS: i64 = 60_000;
+
+/// Why a secret cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    /// No such secret in the org.
+    #[error("secret {0} does not exist")]
+    NotFound(String),
+    /// Disabled (soft-deleted).
+    #[error("secret {0} is disabled")]
+    Disabled(String),
+    /// The sealed value does not open with this master key.
+    #[error("secret {0} cannot be opened: {1}")]
+    Unreadable(String, CipherError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Seals a value for the secret `secret_id`.
+pub fn seal(master_key: &MasterKey, secret_id: &str, value: &str) -> String {
+    master_key.encrypt(PURPOSE, value.as_bytes(), secret_id.as_bytes())
+}
+
+/// Opens an active secret of `org_id` without recording a use (to check a reference).
+pub async fn open_secret(
+    store: &dyn Store,
+    master_key: &MasterKey,
+    org_id: &str,
+    secret_id: &str,
+) -> Result<(SecretRecord, String), SecretError> {
+    let secret =
+        store.secret_get(org_id, secret_id).await?.ok_or_else(|| SecretError::NotFound(secret_id.into()))?;
+    if secret.status != "active" {
+        return Err(SecretError::Disabled(secret.id));
+    }
+    let bytes = master_key
+        .decrypt(PURPOSE, &secret.value, secret.id.as_bytes())
+        .map_err(|e| SecretError::Unreadable(secret.id.clone(), e))?;
+    Ok((secret, String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+/// The value of an active secret of `org_id`, for code that must present it (never to show).
+/// Refuses disabled secrets; records the use (`lastUsedAt`, at most once a minute).
+pub async fn resolve_secret(
+    store: &dyn Store,
+    master_key: &MasterKey,
+    org_id: &str,
+    secret_id: &str,
+) -> Result<String, SecretError> {
+    let (secret, value) = open_secret(store, master_key, org_id, secret_id).await?;
+    let now = time::now_ms();
+    if secret.last_used_at.is_none_or(|t| t + TOUCH_EVERY_MS < now) {
+        if let Err(err) = store.secret_touch(&[(secret.id.clone(), now)]).await {
+            tracing::warn!(secret = %secret.id, error = %err, "could not record a use of a secret");
+        }
+    }
+    Ok(value)
+}
+
+/// What references a secret (HTTP tools now; upstreams and plugins as they learn to).
+pub async fn secret_users(store: &dyn Store, org_id: &str, secret_id: &str) -> StoreResult<Vec<SecretUser>> {
+    store.secret_users(org_id, secret_id).await
+}
+
+/// `HTTP tool get_weather (server Weather), …` for error messages.
+pub fn describe_users(users: &[SecretUser]) -> String {
+    users
+        .iter()
+        .map(|u| {
+            let kind = match u.kind {
+                "http_tool" => "HTTP tool",
+                other => other,
+            };
+            match &u.server_name {
+                Some(server) => format!("{kind} {} (server {server})", u.name),
+                None => format!("{kind} {}", u.name),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Tells every node that a secret changed (its users' cached entries must go).
+pub async fn announce_change(store: &dyn Store, secret_id: &str) -> StoreResult<()> {
+    store.publish_change(&format!("secret:{secret_id}")).await
+}
+
+/// Uses of secrets on the data plane, kept in memory and flushed with key usage.
+#[derive(Default)]
+pub struct SecretUses {
+    last: Mutex<HashMap<String, i64>>,
+}
+
+impl SecretUses {
+    /// Records that a secret was presented now.
+    pub fn record(&self, secret_id: &str) {
+        self.last.lock().unwrap_or_else(|p| p.into_inner()).insert(secret_id.to_string(), time::now_ms());
+    }
+
+    /// Writes buffered uses; on failure they are kept for the next flush.
+    pub async fn flush(&self, store: &dyn Store) {
+        let batch: Vec<(String, i64)> = self.last.lock().unwrap_or_else(|p| p.into_inner()).drain().collect();
+        if batch.is_empty() {
+            return;
+        }
+        if let Err(err) = store.secret_touch(&batch).await {
+            tracing::warn!(error = %err, "could not flush secret uses; will retry");
+            let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+            for (id, at) in batch {
+                let slot = last.entry(id).or_insert(at);
+                *slot = (*slot).max(at);
+            }
+        }
+    }
+}
