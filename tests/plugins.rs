@@ -459,7 +459,45 @@ async fn other_orgs_cannot_touch_plugins(backend: Backend) {
     s.invoke(ok).await.expect(200);
 }
 
+/// Three failures in a row notify the org once; a success ends the streak.
+async fn a_plugin_failing_repeatedly_notifies_once(backend: Backend) {
+    let Some(s) = Setup::start(backend).await else { return };
+    s.install(&s.srv, json!({"serviceAccountJson": s.fcm.service_account.clone()})).await.expect(200);
+    let failing = json!({"registrationToken": "unregistered-token", "title": "x"});
+    let notifications = format!("/api/orgs/{}/notifications", s.org);
+    let kinds = async || -> Vec<String> {
+        let r = s.admin_send(Method::GET, &notifications, None).await.expect(200);
+        r.body["notifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["kind"].as_str().unwrap().to_string())
+            .collect()
+    };
+    for _ in 0..2 {
+        s.invoke(failing.clone()).await.expect_error(422, "unprocessable");
+    }
+    assert!(kinds().await.is_empty(), "two failures are not yet a pattern");
+    s.invoke(failing.clone()).await.expect_error(422, "unprocessable");
+    assert_eq!(kinds().await, vec!["plugin.failing"]);
+    let r = s.admin_send(Method::GET, &notifications, None).await;
+    let n = &r.body["notifications"][0];
+    assert_eq!(n["data"]["pluginId"], "fcm");
+    assert_eq!(n["data"]["serverId"], s.srv.as_str());
+    assert!(n["message"].as_str().unwrap().contains("registration-token-not-registered"), "{n}");
+    // The same streak does not notify again; after a success, a new streak does.
+    s.invoke(failing.clone()).await.expect_error(422, "unprocessable");
+    assert_eq!(kinds().await.len(), 1);
+    s.invoke(json!({"registrationToken": "device-1"})).await.expect(200);
+    for _ in 0..3 {
+        s.invoke(failing.clone()).await.expect_error(422, "unprocessable");
+    }
+    assert_eq!(kinds().await, vec!["plugin.failing", "plugin.failing"]);
+    s.assert_no_secret_was_answered();
+}
+
 backend_tests!(
+    a_plugin_failing_repeatedly_notifies_once,
     the_catalogue_describes_fcm,
     install_configure_disable_uninstall,
     fcm_sends_to_one_and_to_many,

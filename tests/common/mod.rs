@@ -95,7 +95,7 @@ pub struct TestDb {
 }
 
 impl TestDb {
-    async fn create(backend: Backend, dir: &std::path::Path) -> Self {
+    pub async fn create(backend: Backend, dir: &std::path::Path) -> Self {
         match backend {
             Backend::Sqlite => {
                 Self { url: format!("sqlite://{}/gatehouse.db", dir.display()), pg_name: None }
