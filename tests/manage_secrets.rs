@@ -365,6 +365,39 @@ async fn every_operation_checks_its_scope_on_rest_and_mcp(backend: Backend) {
     }
 }
 
+/// Two nodes on one PostgreSQL: a secret changed on one is presented by the other within a
+/// second (its cached server is dropped by the `secret:<id>` change event).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secret_change_reaches_every_node() {
+    if !common::postgres_available().await {
+        return;
+    }
+    let backend = HttpBackend::start();
+    let (a, admin) = TestServer::enterprise(Backend::Postgres).await;
+    let (secret_id, _sid, key) = tool_with_secret(&a, &admin, &backend, VALUE).await;
+    let b = a.second_node().await;
+    assert_eq!(authorization_seen(&call_echo(&b, &key).await), format!("Bearer {VALUE}")); // cached on B
+    let changed = "sk-changed-on-node-a-000000-5555";
+    a.put(&format!("/api/orgs/acme/secrets/{secret_id}"), Some(&admin), json!({"value": changed}))
+        .await
+        .expect(200);
+    let start = std::time::Instant::now();
+    while authorization_seen(&call_echo(&b, &key).await) != format!("Bearer {changed}") {
+        assert!(start.elapsed() < std::time::Duration::from_secs(1), "node B still presents the old value");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // Disabled on A (forced): B stops presenting it.
+    a.delete(&format!("/api/orgs/acme/secrets/{secret_id}?force=true"), Some(&admin)).await.expect(200);
+    let start = std::time::Instant::now();
+    while call_echo(&b, &key).await["isError"] != true {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(1),
+            "node B still presents a disabled secret"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 backend_tests!(
     secret_lifecycle_masked_unique_soft_deleted,
     http_tools_present_a_secret_and_follow_its_changes,
