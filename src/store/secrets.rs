@@ -52,6 +52,4 @@ pub trait SecretStore {
     async fn secret_touch(&self, uses: &[(String, i64)]) -> StoreResult<()>;
     /// What references a secret.
     async fn secret_users(&self, org_id: &str, secret_id: &str) -> StoreResult<Vec<SecretUser>>;
-    /// Servers whose tools reference a secret (for cache invalidation).
-    async fn secret_servers(&self, secret_id: &str) -> StoreResult<Vec<String>>;
 }

@@ -127,12 +127,4 @@ impl SecretStore for SqlStore {
             .collect::<Result<_, sqlx::Error>>()
             .map_err(StoreError::from)
     }
-
-    async fn secret_servers(&self, secret_id: &str) -> StoreResult<Vec<String>> {
-        let rows = query("SELECT DISTINCT server_id FROM http_tools WHERE auth_secret_id = $1")
-            .bind(secret_id)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.iter().map(|r| r.try_get("server_id")).collect::<Result<_, _>>()?)
-    }
 }
