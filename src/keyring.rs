@@ -6,7 +6,8 @@
 //!   against what it already holds before the check is written.
 //! * **Rotation** (`gatehouse secrets rotate-master-key`): every value of every column in
 //!   [`SEALED_COLUMNS`] is opened with the old key and sealed with the new one, in one
-//!   transaction, and the key file is replaced (the old one kept as `master.key.bak`).
+//!   transaction, and the key file is replaced (the old one kept as `master.key.bak`). Nodes
+//!   running with `GATEHOUSE_PREVIOUS_MASTER_KEY` meanwhile open both (see `crypto.rs`).
 
 use std::path::PathBuf;
 
@@ -57,8 +58,13 @@ pub async fn verify(store: &dyn Store, key: &MasterKey) -> anyhow::Result<()> {
 /// Re-seals every sealed value from `old` to `new` in one transaction; returns how many.
 pub async fn reseal(store: &dyn Store, old: &MasterKey, new: &MasterKey) -> anyhow::Result<usize> {
     verify(store, old).await.context("the current master key")?;
+    // Nodes already running with the new key (and the old one as previous) may have sealed
+    // some values with the new key: those are opened with it.
     let reseal = |c: &SealedColumn, id: &str, sealed: &str| -> Result<String, String> {
-        let plain = old.decrypt(c.purpose, sealed, id.as_bytes()).map_err(|e| e.to_string())?;
+        let plain = old
+            .decrypt(c.purpose, sealed, id.as_bytes())
+            .or_else(|_| new.decrypt(c.purpose, sealed, id.as_bytes()))
+            .map_err(|e| e.to_string())?;
         Ok(new.encrypt(c.purpose, &plain, id.as_bytes()))
     };
     Ok(store.sealed_reseal_all(SEALED_COLUMNS, &reseal).await?)
@@ -78,8 +84,9 @@ pub struct Rotated {
 /// `gatehouse secrets rotate-master-key`: re-seals the database under `new_key` (base64) and,
 /// when the current key is the data directory's key file, replaces that file (old one kept as
 /// `master.key.bak`). The new key file is written before the transaction commits, so a crash
-/// in between leaves both keys on disk. Servers should be stopped while it runs; they start
-/// again with the new key.
+/// in between leaves both keys on disk. Nodes are stopped while it runs, or already run with
+/// the new key and the old one as `GATEHOUSE_PREVIOUS_MASTER_KEY` (values they sealed with the
+/// new key are re-sealed as they are).
 pub async fn rotate_master_key(config: &Config, new_key: &str) -> anyhow::Result<Rotated> {
     let new = MasterKey::from_base64(new_key).context("the new master key")?;
     let old = MasterKey::load_existing(config.master_key.as_deref(), &config.data_dir)?;

@@ -28,7 +28,8 @@ enum Command {
 enum SecretsCommand {
     /// Re-encrypt every sealed value under a new master key (GATEHOUSE_NEW_MASTER_KEY or
     /// --new-key-file), in one transaction, and replace the key file (the old one is kept as
-    /// master.key.bak). Stop the servers first; start them with the new key.
+    /// master.key.bak). Run it with the nodes stopped, or already running with the new key and
+    /// GATEHOUSE_PREVIOUS_MASTER_KEY set to the old one (docs/API.md, "Master key").
     RotateMasterKey {
         #[command(flatten)]
         overrides: Overrides,

@@ -41,7 +41,11 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     let store = store::open(&config.database_url)
         .await
         .with_context(|| format!("opening the database at {}", config.database_url_for_log()))?;
-    let master_key = MasterKey::load(config.master_key.as_deref(), &config.data_dir)?;
+    let mut master_key = MasterKey::load(config.master_key.as_deref(), &config.data_dir)?;
+    if let Some(previous) = &config.previous_master_key {
+        let previous = MasterKey::from_base64(previous).context("GATEHOUSE_PREVIOUS_MASTER_KEY")?;
+        master_key = master_key.with_previous(&previous);
+    }
     crate::keyring::verify(store.as_ref(), &master_key).await?;
     let setup_token = config.setup_token.clone().unwrap_or_else(|| crypto::new_token("gh_setup_"));
     let state: AppState = Arc::new(App::new(config, store, master_key, setup_token));

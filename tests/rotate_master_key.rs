@@ -1,6 +1,8 @@
-//! Story: an operator rotates the master key. `gatehouse secrets rotate-master-key` runs as a
-//! real process against the database of a stopped Gatehouse; the server starts again with the
-//! new key and every sealed credential (an org secret, a tool's own credential) still works.
+//! Story: an operator rotates the master key. First the server is restarted with the new key
+//! and the old one as `GATEHOUSE_PREVIOUS_MASTER_KEY` (a rolling step: it reads both, seals with
+//! the new one); then `gatehouse secrets rotate-master-key` runs as a real process against the
+//! database and re-seals everything; the server starts with the new key alone and every sealed
+//! credential (org secrets, tools' own credentials, old and new) still works.
 //! Started with the old key, Gatehouse refuses to run with a clear error instead of serving
 //! credentials it cannot open.
 
@@ -141,6 +143,36 @@ async fn rotation_reseals_everything_and_the_old_key_is_refused(backend: Backend
     let key_file = dir.path().join("master.key");
     let old = std::fs::read_to_string(&key_file).unwrap();
     let new = MasterKey::generate().to_base64();
+
+    // Rolling step: the new key seals, the old one still opens.
+    let rolling = [
+        ("GATEHOUSE_DATABASE_URL", db.url.as_str()),
+        ("GATEHOUSE_MASTER_KEY", new.as_str()),
+        ("GATEHOUSE_PREVIOUS_MASTER_KEY", old.trim()),
+    ];
+    let mut p = Process::start(dir.path(), &rolling);
+    let base = p.base.clone();
+    assert_eq!(authorization(&client, &base, &key, "via_secret").await, format!("Bearer {ORG_SECRET}"));
+    let s = send(
+        &client,
+        &base,
+        reqwest::Method::POST,
+        "/api/orgs/default/secrets",
+        json!({"name": "Rolled", "provider": "generic", "value": "rolled-secret-value-99"}),
+    )
+    .await;
+    let rolled_id = s["secret"]["secretId"].as_str().unwrap().to_string();
+    send(
+        &client,
+        &base,
+        reqwest::Method::POST,
+        &tools,
+        json!({"name": "rolled", "description": "d", "method": "GET",
+        "endpointUrl": http.url("/echo"), "auth": {"type": "bearer", "secretId": rolled_id}}),
+    )
+    .await;
+    assert_eq!(authorization(&client, &base, &key, "rolled").await, "Bearer rolled-secret-value-99");
+    p.stop_and_read_log();
     let data_dir = dir.path().to_str().unwrap();
     let rotate = ["secrets", "rotate-master-key"];
     // Runs the binary on this data directory and database, with `extra` variables.
@@ -171,10 +203,11 @@ async fn rotation_reseals_everything_and_the_old_key_is_refused(backend: Backend
     assert_eq!(std::fs::read_to_string(dir.path().join("master.key.bak")).unwrap(), old);
     assert!(!dir.path().join("master.key.new").exists());
 
-    // The server starts with the new key and both credentials still work.
+    // The server starts with the new key alone and every credential still works.
     let mut p = Process::start(dir.path(), &env);
     assert_eq!(authorization(&client, &p.base, &key, "via_secret").await, format!("Bearer {ORG_SECRET}"));
     assert_eq!(authorization(&client, &p.base, &key, "inline").await, format!("Bearer {TOOL_CREDENTIAL}"));
+    assert_eq!(authorization(&client, &p.base, &key, "rolled").await, "Bearer rolled-secret-value-99");
     p.stop_and_read_log();
 
     // With the old key it refuses to start, saying why.
