@@ -1,5 +1,5 @@
 //! Secrets at work: sealing a value, resolving a secret for code that needs the credential
-//! (HTTP tools now; upstreams and plugins next), who uses a secret, and the buffered
+//! (HTTP tools and plugins now; upstreams next), who uses a secret, and the buffered
 //! `lastUsedAt` of secrets used by the data plane.
 //!
 //! A value is sealed with the master key (purpose [`PURPOSE`], bound to the secret id) and is
@@ -76,7 +76,7 @@ pub async fn resolve_secret(
     Ok(value)
 }
 
-/// What references a secret (HTTP tools now; upstreams and plugins as they learn to).
+/// What references a secret: HTTP tools and plugin installations (upstreams next).
 pub async fn secret_users(store: &dyn Store, org_id: &str, secret_id: &str) -> StoreResult<Vec<SecretUser>> {
     store.secret_users(org_id, secret_id).await
 }
@@ -88,6 +88,7 @@ pub fn describe_users(users: &[SecretUser]) -> String {
         .map(|u| {
             let kind = match u.kind {
                 "http_tool" => "HTTP tool",
+                "plugin" => "plugin",
                 other => other,
             };
             match &u.server_name {

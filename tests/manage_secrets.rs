@@ -49,7 +49,7 @@ async fn secret_lifecycle_masked_unique_soft_deleted(backend: Backend) {
         json!({"name": "a", "provider": "openai", "value": ""}),
         json!({"name": "a", "provider": "Open AI", "value": "v"}),
         json!({"name": "", "provider": "openai", "value": "v"}),
-        json!({"name": "a", "provider": "openai", "value": "line\nbreak"}),
+        json!({"name": "a", "provider": "openai", "value": "nul\u{0}byte"}),
         json!({"name": "a", "provider": "openai"}),
         json!({"name": "a", "provider": "openai", "value": "v", "extra": 1}),
     ] {

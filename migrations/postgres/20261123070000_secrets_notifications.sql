@@ -1,5 +1,6 @@
--- Secrets (provider keys and credentials, sealed with the master key), HTTP tools that reference
--- a secret instead of carrying a credential, notifications and their per-org webhook.
+-- Secrets (provider keys and credentials, sealed with the master key), HTTP tools and plugin
+-- installations that reference a secret instead of carrying a credential, notifications and
+-- their per-org webhook.
 
 CREATE TABLE secrets (
     id           TEXT PRIMARY KEY,
@@ -19,6 +20,9 @@ CREATE TABLE secrets (
 
 ALTER TABLE http_tools ADD COLUMN auth_secret_id TEXT REFERENCES secrets (id) ON DELETE SET NULL;
 CREATE INDEX http_tools_secret ON http_tools (auth_secret_id);
+
+-- Secret fields of a plugin installation taken from org secrets: a JSON object field → secret id.
+ALTER TABLE plugin_installations ADD COLUMN secret_refs TEXT;
 
 CREATE TABLE notifications (
     id         TEXT PRIMARY KEY,

@@ -4,10 +4,14 @@
 /// Longest secret value accepted.
 pub const MAX_VALUE_LEN: usize = 8192;
 
-/// A value is 1 to 8192 characters without control characters (newlines would break headers).
+/// A value is 1 to 8192 characters; line breaks and tabs are allowed (PEM keys, key files),
+/// other control characters are not. Whoever presents it checks it fits (e.g. a header).
 pub fn validate_value(value: &str) -> Result<(), String> {
-    if value.is_empty() || value.len() > MAX_VALUE_LEN || value.chars().any(char::is_control) {
-        return Err(format!("value must be 1 to {MAX_VALUE_LEN} characters without control characters"));
+    let bad = |c: char| c.is_control() && !matches!(c, '\n' | '\r' | '\t');
+    if value.is_empty() || value.len() > MAX_VALUE_LEN || value.chars().any(bad) {
+        return Err(format!(
+            "value must be 1 to {MAX_VALUE_LEN} characters without control characters other than line breaks"
+        ));
     }
     Ok(())
 }
@@ -61,7 +65,8 @@ mod tests {
     fn values_and_providers_are_checked() {
         assert!(validate_value("x").is_ok());
         assert!(validate_value("").is_err());
-        assert!(validate_value("a\nb").is_err());
+        assert!(validate_value("-----BEGIN KEY-----\nabc\n").is_ok());
+        assert!(validate_value("a\u{0}b").is_err());
         assert_eq!(validate_provider(" OpenAI ").unwrap(), "openai");
         assert!(validate_provider("open ai").is_err());
         assert!(validate_provider("").is_err());

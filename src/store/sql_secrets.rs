@@ -105,7 +105,18 @@ impl SecretStore for SqlStore {
     }
 
     async fn secret_users(&self, org_id: &str, secret_id: &str) -> StoreResult<Vec<SecretUser>> {
-        let rows = query(
+        let row_of = |kind: &'static str| {
+            move |r: &AnyRow| -> Result<SecretUser, sqlx::Error> {
+                Ok(SecretUser {
+                    kind,
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    server_id: Some(r.try_get("server_id")?),
+                    server_name: Some(r.try_get("server_name")?),
+                })
+            }
+        };
+        let tools = query(
             "SELECT t.id, t.name, t.server_id, s.name AS server_name FROM http_tools t \
              JOIN servers s ON s.id = t.server_id WHERE t.org_id = $1 AND t.auth_secret_id = $2 \
              ORDER BY s.name, t.name",
@@ -114,17 +125,18 @@ impl SecretStore for SqlStore {
         .bind(secret_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(SecretUser {
-                    kind: "http_tool",
-                    id: r.try_get("id")?,
-                    name: r.try_get("name")?,
-                    server_id: Some(r.try_get("server_id")?),
-                    server_name: Some(r.try_get("server_name")?),
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+        // Ids are `sec_<hex>`, so the quoted id matches only itself inside the JSON map.
+        let plugins = query(
+            "SELECT p.id, p.plugin_id AS name, p.server_id, s.name AS server_name FROM plugin_installations p \
+             JOIN servers s ON s.id = p.server_id WHERE p.org_id = $1 AND p.secret_refs LIKE $2 \
+             ORDER BY s.name, p.plugin_id",
+        )
+        .bind(org_id)
+        .bind(format!("%\"{secret_id}\"%"))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut users: Vec<SecretUser> = tools.iter().map(row_of("http_tool")).collect::<Result<_, _>>()?;
+        users.extend(plugins.iter().map(row_of("plugin")).collect::<Result<Vec<_>, _>>()?);
+        Ok(users)
     }
 }
