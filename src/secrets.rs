@@ -81,10 +81,14 @@ pub async fn secret_users(store: &dyn Store, org_id: &str, secret_id: &str) -> S
     store.secret_users(org_id, secret_id).await
 }
 
-/// `HTTP tool get_weather (server Weather), …` for error messages.
+/// Users named at most in a message.
+const MAX_NAMED: usize = 10;
+
+/// `HTTP tool get_weather (server Weather), …` for error messages (ten at most, then a count).
 pub fn describe_users(users: &[SecretUser]) -> String {
-    users
+    let mut named = users
         .iter()
+        .take(MAX_NAMED)
         .map(|u| {
             let kind = match u.kind {
                 "http_tool" => "HTTP tool",
@@ -97,7 +101,11 @@ pub fn describe_users(users: &[SecretUser]) -> String {
             }
         })
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(", ");
+    if users.len() > MAX_NAMED {
+        named.push_str(&format!(" and {} more", users.len() - MAX_NAMED));
+    }
+    named
 }
 
 /// Tells every node that a secret changed (its users' cached entries must go).
@@ -114,7 +122,14 @@ pub struct SecretUses {
 impl SecretUses {
     /// Records that a secret was presented now.
     pub fn record(&self, secret_id: &str) {
-        self.last.lock().unwrap_or_else(|p| p.into_inner()).insert(secret_id.to_string(), time::now_ms());
+        let now = time::now_ms();
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        match last.get_mut(secret_id) {
+            Some(at) => *at = now,
+            None => {
+                last.insert(secret_id.to_string(), now);
+            }
+        }
     }
 
     /// Writes buffered uses; on failure they are kept for the next flush.
@@ -131,5 +146,33 @@ impl SecretUses {
                 *slot = (*slot).max(at);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tool(name: &str) -> SecretUser {
+        SecretUser {
+            kind: "http_tool",
+            id: format!("tool_{name}"),
+            name: name.into(),
+            server_id: Some("srv_1".into()),
+            server_name: Some("Weather".into()),
+        }
+    }
+
+    #[test]
+    fn users_are_named_ten_at_most() {
+        let plugin =
+            SecretUser { kind: "plugin", name: "fcm".into(), server_name: Some("Shop".into()), ..tool("x") };
+        assert_eq!(
+            describe_users(&[tool("a"), plugin]),
+            "HTTP tool a (server Weather), plugin fcm (server Shop)"
+        );
+        let many: Vec<SecretUser> = (0..13).map(|i| tool(&format!("t{i}"))).collect();
+        let text = describe_users(&many);
+        assert!(text.ends_with("HTTP tool t9 (server Weather) and 3 more"), "{text}");
     }
 }
