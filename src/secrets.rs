@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use crate::app::App;
 use crate::crypto::{CipherError, MasterKey};
 use crate::domain::time;
 use crate::store::{SecretRecord, SecretUser, Store, StoreError, StoreResult};
@@ -108,9 +109,9 @@ pub fn describe_users(users: &[SecretUser]) -> String {
     named
 }
 
-/// Tells every node that a secret changed (its users' cached entries must go).
-pub async fn announce_change(store: &dyn Store, secret_id: &str) -> StoreResult<()> {
-    store.publish_change(&format!("secret:{secret_id}")).await
+/// Tells every node, this one first, that a secret changed (its users' cached entries go).
+pub async fn announce_change(app: &App, secret_id: &str) -> StoreResult<()> {
+    app.announce(&format!("secret:{secret_id}")).await
 }
 
 /// Uses of secrets on the data plane, kept in memory and flushed with key usage.

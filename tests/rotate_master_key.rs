@@ -127,6 +127,17 @@ async fn rotation_reseals_everything_and_the_old_key_is_refused(backend: Backend
         "endpointUrl": http.url("/echo"), "auth": {"type": "bearer", "credential": TOOL_CREDENTIAL}}),
     )
     .await;
+    // An upstream with its own credential (not connected: only its sealed column matters here).
+    send(
+        &client,
+        &base,
+        reqwest::Method::POST,
+        "/api/orgs/default/upstreams",
+        json!({"name": "remote",
+        "transport": "streamable_http", "url": http.url("/mcp"), "isEnabled": false,
+        "auth": {"type": "bearer", "credential": "upstream-credential-4d2e"}}),
+    )
+    .await;
     let k = send(
         &client,
         &base,
@@ -202,6 +213,28 @@ async fn rotation_reseals_everything_and_the_old_key_is_refused(backend: Backend
     assert_eq!(std::fs::read_to_string(&key_file).unwrap().trim(), new);
     assert_eq!(std::fs::read_to_string(dir.path().join("master.key.bak")).unwrap(), old);
     assert!(!dir.path().join("master.key.new").exists());
+    // Every sealed value of every sealed column now opens with the new key only.
+    let store = gatehouse::store::open(&db.url).await.unwrap();
+    let (old_key, new_key) = (MasterKey::from_base64(&old).unwrap(), MasterKey::from_base64(&new).unwrap());
+    let mut seen = Vec::new();
+    for column in gatehouse::store::SEALED_COLUMNS {
+        for (id, sealed) in store.sealed_sample(column, 1000).await.unwrap() {
+            assert!(
+                new_key.decrypt(column.purpose, &sealed, id.as_bytes()).is_ok(),
+                "{}.{} of {id}",
+                column.table,
+                column.column
+            );
+            assert!(old_key.decrypt(column.purpose, &sealed, id.as_bytes()).is_err());
+            seen.push(format!("{}.{}", column.table, column.column));
+        }
+    }
+    store.close().await;
+    for column in
+        ["settings.value", "secrets.value", "http_tools.auth_credential", "upstreams.auth_credential"]
+    {
+        assert!(seen.iter().any(|s| s == column), "{column} was re-sealed: {seen:?}");
+    }
 
     // The server starts with the new key alone and every credential still works.
     let mut p = Process::start(dir.path(), &env);

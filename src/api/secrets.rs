@@ -237,7 +237,7 @@ async fn update(ctx: OpCtx, input: UpdateSecret) -> ApiResult<SecretEnvelope> {
     secret.updated_at = now;
     ctx.state.store.secret_update(&secret).await?;
     if changed {
-        secrets::announce_change(ctx.state.store.as_ref(), &secret.id).await?;
+        secrets::announce_change(&ctx.state, &secret.id).await?;
     }
     Ok(SecretEnvelope { secret: secret.into() })
 }
@@ -273,7 +273,7 @@ async fn delete(ctx: OpCtx, input: DeleteSecret) -> ApiResult<SecretEnvelope> {
     secret.disabled_at = Some(now);
     secret.updated_at = now;
     ctx.state.store.secret_update(&secret).await?;
-    secrets::announce_change(ctx.state.store.as_ref(), &secret.id).await?;
+    secrets::announce_change(&ctx.state, &secret.id).await?;
     if !users.is_empty() {
         let described = secrets::describe_users(&users);
         let user_ids: Vec<&str> = users.iter().map(|u| u.id.as_str()).collect();

@@ -57,6 +57,20 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
         only: None,
     },
     SealedColumn {
+        table: "upstreams",
+        id_column: "id",
+        column: "auth_credential",
+        purpose: "upstream-credential",
+        only: None,
+    },
+    SealedColumn {
+        table: "upstreams",
+        id_column: "id",
+        column: "env_sealed",
+        purpose: "upstream-env",
+        only: None,
+    },
+    SealedColumn {
         table: "notification_webhooks",
         id_column: "org_id",
         column: "secret",
@@ -76,4 +90,24 @@ pub trait SealedStore {
     /// Replaces every sealed value of every column with `reseal`'s answer, in one transaction;
     /// nothing changes if any value fails. Returns how many values were re-sealed.
     async fn sealed_reseal_all(&self, columns: &[SealedColumn], reseal: &Reseal<'_>) -> StoreResult<usize>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn purposes_match_the_code_that_seals() {
+        let purpose = |table: &str, column: &str| {
+            SEALED_COLUMNS.iter().find(|c| c.table == table && c.column == column).map(|c| c.purpose)
+        };
+        assert_eq!(
+            purpose("http_tools", "auth_credential"),
+            Some(crate::api::http_tools::CREDENTIAL_PURPOSE)
+        );
+        assert_eq!(purpose("secrets", "value"), Some(crate::secrets::PURPOSE));
+        assert_eq!(purpose("upstreams", "auth_credential"), Some(crate::upstream::spec::CREDENTIAL_PURPOSE));
+        assert_eq!(purpose("upstreams", "env_sealed"), Some(crate::upstream::spec::ENV_PURPOSE));
+        assert_eq!(purpose("notification_webhooks", "secret"), Some(crate::notify::WEBHOOK_PURPOSE));
+    }
 }
