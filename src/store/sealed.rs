@@ -71,6 +71,27 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
         only: None,
     },
     SealedColumn {
+        table: "upstream_oauth",
+        id_column: "upstream_id",
+        column: "client_secret",
+        purpose: "upstream-oauth",
+        only: None,
+    },
+    SealedColumn {
+        table: "upstream_oauth",
+        id_column: "upstream_id",
+        column: "refresh_token",
+        purpose: "upstream-oauth",
+        only: None,
+    },
+    SealedColumn {
+        table: "upstream_oauth_flows",
+        id_column: "state_hash",
+        column: "verifier",
+        purpose: "upstream-oauth-flow",
+        only: None,
+    },
+    SealedColumn {
         table: "notification_webhooks",
         id_column: "org_id",
         column: "secret",
@@ -109,5 +130,8 @@ mod tests {
         assert_eq!(purpose("upstreams", "auth_credential"), Some(crate::upstream::spec::CREDENTIAL_PURPOSE));
         assert_eq!(purpose("upstreams", "env_sealed"), Some(crate::upstream::spec::ENV_PURPOSE));
         assert_eq!(purpose("notification_webhooks", "secret"), Some(crate::notify::WEBHOOK_PURPOSE));
+        assert_eq!(purpose("upstream_oauth", "client_secret"), Some(crate::upstream::oauth::SECRET_PURPOSE));
+        assert_eq!(purpose("upstream_oauth", "refresh_token"), Some(crate::upstream::oauth::SECRET_PURPOSE));
+        assert_eq!(purpose("upstream_oauth_flows", "verifier"), Some(crate::upstream::oauth::FLOW_PURPOSE));
     }
 }
