@@ -47,6 +47,7 @@ pub struct FileConfig {
     pub smtp_url: Option<String>,
     pub smtp_from: Option<String>,
     pub master_key: Option<String>,
+    pub previous_master_key: Option<String>,
     pub public_url: Option<String>,
     pub setup_token: Option<String>,
     pub open_signup: Option<bool>,
@@ -76,6 +77,9 @@ pub struct Config {
     pub smtp_from: String,
     /// Base64 (32 bytes) master key; when unset a key file in `data_dir` is used.
     pub master_key: Option<String>,
+    /// The key before a rotation: opens (never seals) what it sealed, until
+    /// `gatehouse secrets rotate-master-key` has re-sealed everything.
+    pub previous_master_key: Option<String>,
     /// Base URL used in issued tokens and links.
     pub public_url: String,
     /// Required in `X-Setup-Token` for a non-loopback `/init`; generated when unset.
@@ -124,6 +128,9 @@ pub struct Overrides {
     /// Master key (base64 of 32 bytes) that encrypts secrets at rest.
     #[arg(long, env = "GATEHOUSE_MASTER_KEY", hide_env_values = true)]
     pub master_key: Option<String>,
+    /// The master key before a rotation, still accepted for reading (rolling rotation).
+    #[arg(long, env = "GATEHOUSE_PREVIOUS_MASTER_KEY", hide_env_values = true)]
+    pub previous_master_key: Option<String>,
     /// Public base URL (used in issued tokens and links).
     #[arg(long, env = "GATEHOUSE_PUBLIC_URL")]
     pub public_url: Option<String>,
@@ -188,6 +195,11 @@ impl Config {
                 .or(file.smtp_from)
                 .unwrap_or_else(|| "Gatehouse <gatehouse@localhost>".into()),
             master_key: o.master_key.clone().or(file.master_key).filter(|s| !s.is_empty()),
+            previous_master_key: o
+                .previous_master_key
+                .clone()
+                .or(file.previous_master_key)
+                .filter(|s| !s.is_empty()),
             public_url: public_url.trim_end_matches('/').to_string(),
             setup_token: o.setup_token.clone().or(file.setup_token).filter(|s| !s.is_empty()),
             open_signup: o.open_signup.or(file.open_signup).unwrap_or(false),

@@ -10,9 +10,13 @@ use hmac::{Hmac, Mac};
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
-/// The master key: encrypts secrets at rest and keys every HMAC.
+/// The master key: encrypts secrets at rest and keys every HMAC. During a rolling rotation it
+/// may also carry the previous key, which opens (never seals) what was sealed before.
 #[derive(Clone)]
-pub struct MasterKey([u8; 32]);
+pub struct MasterKey {
+    key: [u8; 32],
+    previous: Option<[u8; 32]>,
+}
 
 impl std::fmt::Debug for MasterKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -32,7 +36,7 @@ impl MasterKey {
         let key: [u8; 32] = bytes
             .try_into()
             .map_err(|_| anyhow::anyhow!("the master key must decode to exactly 32 bytes"))?;
-        Ok(Self(key))
+        Ok(Self::of(key))
     }
 
     /// Uses the configured key, or reads (creating on first start, mode 0600) the key file.
@@ -49,15 +53,53 @@ impl MasterKey {
         }
         std::fs::create_dir_all(data_dir)
             .with_context(|| format!("creating data directory {}", data_dir.display()))?;
-        let key = Self(rand::rng().random());
-        write_private(&path, &STANDARD.encode(key.0))?;
+        let key = Self::generate();
+        write_private(&path, &key.to_base64())?;
         tracing::info!(path = %path.display(), "generated a new master key");
         Ok(key)
     }
 
+    /// Reads the configured key or the key file, never creating one (for maintenance commands).
+    pub fn load_existing(configured: Option<&str>, data_dir: &Path) -> anyhow::Result<Self> {
+        if configured.is_some() {
+            return Self::load(configured, data_dir);
+        }
+        let path = data_dir.join(MASTER_KEY_FILE);
+        if !path.exists() {
+            bail!("no master key: GATEHOUSE_MASTER_KEY is not set and {} does not exist", path.display());
+        }
+        Self::load(None, data_dir)
+    }
+
+    fn of(key: [u8; 32]) -> Self {
+        Self { key, previous: None }
+    }
+
+    /// A new random key.
+    pub fn generate() -> Self {
+        Self::of(rand::rng().random())
+    }
+
+    /// This key, also opening what `previous` sealed (`GATEHOUSE_PREVIOUS_MASTER_KEY`, while
+    /// nodes move to a new key and `gatehouse secrets rotate-master-key` has not run yet).
+    pub fn with_previous(mut self, previous: &MasterKey) -> Self {
+        self.previous = Some(previous.key);
+        self
+    }
+
+    /// The base64 text form (what the key file and `GATEHOUSE_MASTER_KEY` hold).
+    pub fn to_base64(&self) -> String {
+        STANDARD.encode(self.key)
+    }
+
+    /// Writes the key to a new file readable only by its owner (fails if the file exists).
+    pub fn write_file(&self, path: &Path) -> anyhow::Result<()> {
+        write_private(path, &self.to_base64())
+    }
+
     /// The raw key bytes (for the cipher).
     pub fn bytes(&self) -> &[u8; 32] {
-        &self.0
+        &self.key
     }
 
     /// HMAC-SHA256 of `data` under a subkey derived for `purpose`, hex encoded.
@@ -68,10 +110,14 @@ impl MasterKey {
     }
 
     fn subkey(&self, purpose: &str) -> [u8; 32] {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("any key size");
-        mac.update(purpose.as_bytes());
-        mac.finalize().into_bytes().into()
+        subkey(&self.key, purpose)
     }
+}
+
+fn subkey(key: &[u8; 32], purpose: &str) -> [u8; 32] {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("any key size");
+    mac.update(purpose.as_bytes());
+    mac.finalize().into_bytes().into()
 }
 
 #[cfg(unix)]
@@ -123,7 +169,8 @@ impl MasterKey {
         format!("{CIPHER_V1}{}", URL_SAFE_NO_PAD.encode(out))
     }
 
-    /// Opens what [`MasterKey::encrypt`] sealed with the same purpose and `aad`.
+    /// Opens what [`MasterKey::encrypt`] sealed with the same purpose and `aad` (under this key
+    /// or, if set, the previous one).
     pub fn decrypt(&self, purpose: &str, sealed: &str, aad: &[u8]) -> Result<Vec<u8>, CipherError> {
         use aes_gcm::aead::{Aead, KeyInit, Payload};
         let body = sealed.strip_prefix(CIPHER_V1).ok_or(CipherError::Malformed)?;
@@ -132,11 +179,24 @@ impl MasterKey {
             return Err(CipherError::Malformed);
         }
         let (nonce, rest) = bytes.split_at(12);
-        let cipher = aes_gcm::Aes256Gcm::new_from_slice(&self.subkey(purpose)).expect("32-byte key");
-        cipher
-            .decrypt(aes_gcm::Nonce::from_slice(nonce), Payload { msg: rest, aad })
-            .map_err(|_| CipherError::Unauthentic)
+        let open = |key: &[u8; 32]| {
+            let cipher = aes_gcm::Aes256Gcm::new_from_slice(&subkey(key, purpose)).expect("32-byte key");
+            cipher
+                .decrypt(aes_gcm::Nonce::from_slice(nonce), Payload { msg: rest, aad })
+                .map_err(|_| CipherError::Unauthentic)
+        };
+        match (open(&self.key), &self.previous) {
+            (Err(CipherError::Unauthentic), Some(previous)) => open(previous),
+            (result, _) => result,
+        }
     }
+}
+
+/// HMAC-SHA256 of `data` under `key`, hex encoded (webhook signatures).
+pub fn hmac_sha256_hex(key: &[u8], data: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("any key size");
+    mac.update(data);
+    hex::encode(mac.finalize().into_bytes())
 }
 
 /// A new random credential: `prefix` followed by 32 random bytes, base64url.
@@ -228,6 +288,12 @@ mod tests {
         assert!(matches!(key.decrypt("session", &sealed, b"tool_1"), Err(CipherError::Unauthentic)));
         let other = MasterKey::from_base64(&STANDARD.encode([7u8; 32])).unwrap();
         assert!(matches!(other.decrypt("secret", &sealed, b"tool_1"), Err(CipherError::Unauthentic)));
+        // With the previous key set, both open; only the current key seals.
+        let rolling = other.clone().with_previous(&key);
+        assert_eq!(rolling.decrypt("secret", &sealed, b"tool_1").unwrap(), b"hunter2");
+        let fresh = rolling.encrypt("secret", b"new", b"tool_1");
+        assert_eq!(other.decrypt("secret", &fresh, b"tool_1").unwrap(), b"new");
+        assert!(key.decrypt("secret", &fresh, b"tool_1").is_err());
         assert!(matches!(key.decrypt("secret", "v1.AAAA", b""), Err(CipherError::Malformed)));
         assert!(matches!(key.decrypt("secret", "garbage", b""), Err(CipherError::Malformed)));
     }

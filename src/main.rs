@@ -1,4 +1,4 @@
-//! The `gatehouse` binary: `serve`, `migrate`.
+//! The `gatehouse` binary: `serve`, `migrate`, `secrets rotate-master-key`.
 
 use clap::{Parser, Subcommand};
 use gatehouse::config::{Config, Overrides};
@@ -19,6 +19,24 @@ enum Command {
     Serve(Overrides),
     /// Apply database migrations and exit.
     Migrate(Overrides),
+    /// Maintain secrets and the master key.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+}
+
+#[derive(Subcommand)]
+enum SecretsCommand {
+    /// Re-encrypt every sealed value under a new master key (GATEHOUSE_NEW_MASTER_KEY or
+    /// --new-key-file), in one transaction, and replace the key file (the old one is kept as
+    /// master.key.bak). Run it with the nodes stopped, or already running with the new key and
+    /// GATEHOUSE_PREVIOUS_MASTER_KEY set to the old one (docs/API.md, "Master key").
+    RotateMasterKey {
+        #[command(flatten)]
+        overrides: Overrides,
+        /// File holding the new key (base64 of 32 bytes), instead of GATEHOUSE_NEW_MASTER_KEY.
+        #[arg(long)]
+        new_key_file: Option<std::path::PathBuf>,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -39,6 +57,9 @@ fn main() -> anyhow::Result<()> {
                 tracing::info!(database = %config.database_url_for_log(), "migrations applied");
                 Ok(())
             }
+            Command::Secrets(SecretsCommand::RotateMasterKey { overrides, new_key_file }) => {
+                rotate_master_key(&overrides, new_key_file.as_deref()).await
+            }
         }
     })
 }
@@ -50,4 +71,32 @@ async fn serve(overrides: &Overrides) -> anyhow::Result<()> {
     let state = server::prepare(config).await?;
     server::announce(&state, addr).await;
     server::serve(listener, state, server::shutdown_signal()).await
+}
+
+async fn rotate_master_key(
+    overrides: &Overrides,
+    new_key_file: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let config = Config::load(overrides)?;
+    let new_key = match new_key_file {
+        Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+        None => std::env::var("GATEHOUSE_NEW_MASTER_KEY").map_err(|_| {
+            anyhow::anyhow!("give the new key in GATEHOUSE_NEW_MASTER_KEY or with --new-key-file")
+        })?,
+    };
+    let done = gatehouse::keyring::rotate_master_key(&config, &new_key).await?;
+    match (&done.key_file, &done.backup) {
+        (Some(file), Some(backup)) => tracing::info!(
+            values = done.values,
+            key_file = %file.display(),
+            backup = %backup.display(),
+            "master key rotated; start the servers with the new key file"
+        ),
+        _ => tracing::info!(
+            values = done.values,
+            "master key rotated; set GATEHOUSE_MASTER_KEY to the new key before starting the servers"
+        ),
+    }
+    Ok(())
 }

@@ -41,7 +41,12 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     let store = store::open(&config.database_url)
         .await
         .with_context(|| format!("opening the database at {}", config.database_url_for_log()))?;
-    let master_key = MasterKey::load(config.master_key.as_deref(), &config.data_dir)?;
+    let mut master_key = MasterKey::load(config.master_key.as_deref(), &config.data_dir)?;
+    if let Some(previous) = &config.previous_master_key {
+        let previous = MasterKey::from_base64(previous).context("GATEHOUSE_PREVIOUS_MASTER_KEY")?;
+        master_key = master_key.with_previous(&previous);
+    }
+    crate::keyring::verify(store.as_ref(), &master_key).await?;
     let setup_token = config.setup_token.clone().unwrap_or_else(|| crypto::new_token("gh_setup_"));
     let state: AppState = Arc::new(App::new(config, store, master_key, setup_token));
     bootstrap::apply_configured_mode(&state).await?;
@@ -96,6 +101,7 @@ pub async fn serve(
         .context("serving HTTP")?;
     // Buffered counts must not be lost on a graceful stop.
     state.gateway.keys.flush_usage(state.store.as_ref()).await;
+    state.gateway.secret_uses.flush(state.store.as_ref()).await;
     // stdio upstreams are children of this process: stop them; end upstream sessions.
     state.gateway.upstreams.close_all().await;
     state.store.close().await;

@@ -459,7 +459,107 @@ async fn other_orgs_cannot_touch_plugins(backend: Backend) {
     s.invoke(ok).await.expect(200);
 }
 
+/// Three failures in a row notify the org once; a success ends the streak.
+async fn a_plugin_failing_repeatedly_notifies_once(backend: Backend) {
+    let Some(s) = Setup::start(backend).await else { return };
+    s.install(&s.srv, json!({"serviceAccountJson": s.fcm.service_account.clone()})).await.expect(200);
+    let failing = json!({"registrationToken": "unregistered-token", "title": "x"});
+    let notifications = format!("/api/orgs/{}/notifications", s.org);
+    let kinds = async || -> Vec<String> {
+        let r = s.admin_send(Method::GET, &notifications, None).await.expect(200);
+        r.body["notifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["kind"].as_str().unwrap().to_string())
+            .collect()
+    };
+    for _ in 0..2 {
+        s.invoke(failing.clone()).await.expect_error(422, "unprocessable");
+    }
+    assert!(kinds().await.is_empty(), "two failures are not yet a pattern");
+    s.invoke(failing.clone()).await.expect_error(422, "unprocessable");
+    assert_eq!(kinds().await, vec!["plugin.failing"]);
+    let r = s.admin_send(Method::GET, &notifications, None).await;
+    let n = &r.body["notifications"][0];
+    assert_eq!(n["data"]["pluginId"], "fcm");
+    assert_eq!(n["data"]["serverId"], s.srv.as_str());
+    assert!(n["message"].as_str().unwrap().contains("registration-token-not-registered"), "{n}");
+    // The same streak does not notify again; after a success, a new streak does.
+    s.invoke(failing.clone()).await.expect_error(422, "unprocessable");
+    assert_eq!(kinds().await.len(), 1);
+    s.invoke(json!({"registrationToken": "device-1"})).await.expect(200);
+    for _ in 0..3 {
+        s.invoke(failing.clone()).await.expect_error(422, "unprocessable");
+    }
+    assert_eq!(kinds().await, vec!["plugin.failing", "plugin.failing"]);
+    s.assert_no_secret_was_answered();
+}
+
+/// The service account comes from an org secret: used at each invocation, its new value applies
+/// at once, and it cannot be disabled while the plugin uses it unless forced.
+async fn a_plugin_takes_its_credential_from_an_org_secret(backend: Backend) {
+    let Some(s) = Setup::start(backend).await else { return };
+    let account = s.fcm.service_account.to_string();
+    let secrets = format!("/api/orgs/{}/secrets", s.org);
+    let created = s
+        .admin_send(
+            Method::POST,
+            &secrets,
+            Some(json!({"name": "Firebase", "provider": "google", "value": account})),
+        )
+        .await
+        .expect(201);
+    let secret_id = created.body["secret"]["secretId"].as_str().unwrap().to_string();
+    let r = s.install(&s.srv, json!({"serviceAccountJson": {"secretId": secret_id}})).await.expect(200);
+    assert_eq!(r.body["plugin"]["secretRefs"], json!({"serviceAccountJson": secret_id}));
+    assert_eq!(r.body["plugin"]["secretFields"], json!(["serviceAccountJson"]));
+    assert_eq!(r.body["plugin"]["config"]["projectId"], s.fcm.service_account["project_id"]);
+    s.invoke(json!({"registrationToken": "device-1"})).await.expect(200);
+
+    // An update that leaves the field out keeps the reference.
+    let r = s
+        .admin_send(
+            Method::PUT,
+            &s.path(&s.srv, "/plugins/fcm"),
+            Some(json!({"config": {}, "enabled": true})),
+        )
+        .await
+        .expect(200);
+    assert_eq!(r.body["plugin"]["secretRefs"], json!({"serviceAccountJson": secret_id}));
+
+    // In use: disabling is refused, naming the plugin; forced, invocations fail with 422.
+    let one = format!("{secrets}/{secret_id}");
+    let r = s.admin_send(Method::DELETE, &one, None).await.expect_error(409, "conflict");
+    assert!(
+        r.body["error"].as_str().unwrap().starts_with("Secret is in use by plugin fcm (server Shop)"),
+        "{}",
+        r.text
+    );
+    s.admin_send(Method::DELETE, &format!("{one}?force=true"), None).await.expect(200);
+    let r = s.invoke(json!({"registrationToken": "device-1"})).await.expect_error(422, "unprocessable");
+    assert!(r.body["error"].as_str().unwrap().contains("disabled"), "{}", r.text);
+    // Re-enabled with the impostor's key: the cached access token is not reused, Google refuses.
+    let impostor = s.fcm.impostor_account.to_string();
+    s.admin_send(Method::PUT, &one, Some(json!({"status": "active", "value": impostor}))).await.expect(200);
+    s.invoke(json!({"registrationToken": "device-1"})).await.expect_error(422, "unprocessable");
+    s.admin_send(Method::PUT, &one, Some(json!({"value": account}))).await.expect(200);
+    s.invoke(json!({"registrationToken": "device-1"})).await.expect(200);
+
+    // References are checked; an inline value replaces the reference and frees the secret.
+    s.install(&s.srv, json!({"serviceAccountJson": {"secretId": "sec_nope"}}))
+        .await
+        .expect_error(400, "invalid_input");
+    let r = s.install(&s.srv, json!({"serviceAccountJson": s.fcm.service_account.clone()})).await.expect(200);
+    assert!(r.body["plugin"].get("secretRefs").is_none(), "{}", r.text);
+    s.admin_send(Method::DELETE, &one, None).await.expect(200);
+    s.invoke(json!({"registrationToken": "device-1"})).await.expect(200);
+    s.assert_no_secret_was_answered();
+}
+
 backend_tests!(
+    a_plugin_takes_its_credential_from_an_org_secret,
+    a_plugin_failing_repeatedly_notifies_once,
     the_catalogue_describes_fcm,
     install_configure_disable_uninstall,
     fcm_sends_to_one_and_to_many,

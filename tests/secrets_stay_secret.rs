@@ -1,7 +1,7 @@
 //! Story: secrets go in and never come out — not in any answer, not in the log. A real
-//! `gatehouse` process runs at debug log level while a tool credential, an API key, a
-//! management token, a login code and an FCM service account pass through it; then its whole
-//! log is searched for them.
+//! `gatehouse` process runs at debug log level while a tool credential, an org secret presented
+//! by a tool, a webhook signing secret, an API key, a management token, a login code and an
+//! FCM service account pass through it; then its whole log is searched for them.
 
 mod common;
 
@@ -52,6 +52,31 @@ async fn no_secret_reaches_an_answer_or_the_log() {
                     "auth": {"type": "api_key", "header": "X-Backend-Key", "credential": tool_secret}})),
     )
     .await;
+    let org_secret = "sk-org-secret-5e9b1c0a77d3f2e8";
+    let stored = send(
+        reqwest::Method::POST,
+        "/api/orgs/default/secrets",
+        &[],
+        Some(json!({"name": "Backend", "provider": "generic", "value": org_secret})),
+    )
+    .await;
+    let secret_id = stored["secret"]["secretId"].as_str().unwrap().to_string();
+    send(
+        reqwest::Method::POST,
+        &format!("/api/orgs/default/servers/{sid}/tools"),
+        &[],
+        Some(json!({"name": "echo_secret", "description": "Echo", "method": "GET", "endpointUrl": backend.url("/echo"),
+                    "auth": {"type": "bearer", "secretId": secret_id}})),
+    )
+    .await;
+    let webhook_secret = "whsec-log-check-0b7e61c2d9";
+    send(
+        reqwest::Method::PUT,
+        "/api/orgs/default/notifications/webhook",
+        &[],
+        Some(json!({"url": backend.url("/hook"), "secret": webhook_secret})),
+    )
+    .await;
     let k = send(
         reqwest::Method::POST,
         &format!("/api/orgs/default/servers/{sid}/keys"),
@@ -81,6 +106,16 @@ async fn no_secret_reaches_an_answer_or_the_log() {
     let echoed = call["result"]["content"][0]["text"].as_str().unwrap().to_string();
     assert!(echoed.contains(tool_secret), "the backend must have received the credential");
     answers.lock().unwrap().pop(); // that answer is the backend's own echo, which the test asked for
+    let call = send(
+        reqwest::Method::POST,
+        "/mcp/default/secret",
+        &[("x-api-key", &api_key), ("mcp-protocol-version", "2026-07-28"), ("mcp-method", "tools/call"), ("mcp-name", "echo_secret"), ("content-type", "application/json")],
+        Some(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "echo_secret", "arguments": {}, "_meta": meta}})),
+    )
+    .await;
+    let echoed = call["result"]["content"][0]["text"].as_str().unwrap().to_string();
+    assert!(echoed.contains(org_secret), "the backend must have received the org secret");
+    answers.lock().unwrap().pop();
 
     // FCM: install a service account and send through it.
     send(
@@ -101,13 +136,35 @@ async fn no_secret_reaches_an_answer_or_the_log() {
     send(reqwest::Method::GET, &format!("/api/orgs/default/servers/{sid}/plugins/fcm"), &[], None).await;
     send(reqwest::Method::GET, &format!("/api/orgs/default/servers/{sid}/tools"), &[], None).await;
 
+    // Rotating the key raises a notification delivered (signed) to the webhook.
+    let rotated = send(
+        reqwest::Method::POST,
+        &format!("/api/orgs/default/servers/{sid}/keys/{}/rotate", k["key"]["keyId"].as_str().unwrap()),
+        &[],
+        None,
+    )
+    .await;
+    send(reqwest::Method::GET, "/api/orgs/default/secrets", &[], None).await;
+    send(reqwest::Method::GET, "/api/orgs/default/notifications", &[], None).await;
+    send(reqwest::Method::GET, "/api/orgs/default/notifications/webhook", &[], None).await;
+    let new_key = rotated["rawValue"].as_str().unwrap().to_string();
+    answers.lock().unwrap().retain(|a| !a.contains(&new_key)); // shown once, by design
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await; // the webhook delivery
+
     // A platform login code, written to the log in dev mode by design, is the one exception;
     // everything else must be absent.
     let log = p.stop_and_read_log();
     assert!(log.contains("shutdown signal received"), "the log was captured: {log}");
     let pem = fcm.service_account["private_key"].as_str().unwrap();
-    let mut secrets: Vec<String> =
-        vec![tool_secret.into(), api_key.clone(), management_token.clone(), "PRIVATE KEY".into()];
+    let mut secrets: Vec<String> = vec![
+        tool_secret.into(),
+        org_secret.into(),
+        webhook_secret.into(),
+        api_key.clone(),
+        new_key.clone(),
+        management_token.clone(),
+        "PRIVATE KEY".into(),
+    ];
     secrets.extend(pem.lines().filter(|l| l.len() > 40).take(5).map(str::to_string));
     for secret in &secrets {
         assert!(

@@ -1,5 +1,6 @@
 //! HTTP tools of a server (seed 001 "Tools"): `/api/orgs/{org}/servers/{serverId}/tools`.
-//! Credentials are sealed with the master key and never returned.
+//! Credentials are sealed with the master key and never returned; instead of a credential, a
+//! tool may reference a secret of the org (`auth: {type, secretId}`).
 
 use axum::http::{Method, StatusCode};
 use schemars::JsonSchema;
@@ -12,6 +13,7 @@ use crate::auth::Scope;
 use crate::domain::http_tool::{self, AuthType, HttpMethod, Parameter};
 use crate::domain::{ids, time};
 use crate::error::{ApiError, ApiResult};
+use crate::secrets::{self, SecretError};
 use crate::store::HttpToolRecord;
 
 /// Purpose under which tool credentials are sealed.
@@ -26,17 +28,25 @@ pub struct AuthInput {
     kind: AuthType,
     /// Raw token, key, or `username:password`; write-only.
     credential: Option<String>,
+    /// A secret of the org to use as the credential, instead of `credential`.
+    #[serde(rename = "secretId")]
+    secret_id: Option<String>,
     /// Header that carries an api_key credential.
     header: Option<String>,
 }
 
-/// Auth as shown: never the credential.
+/// Auth as shown: never the credential; the secret it references, if any.
 #[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthView {
     #[serde(rename = "type")]
     kind: String,
-    credential_set: bool,
+    /// Whether an inline credential is stored (absent when a secret is referenced).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    credential_set: Option<bool>,
+    /// The referenced secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     header: Option<String>,
 }
@@ -74,7 +84,8 @@ impl Tool {
             parameters,
             auth: AuthView {
                 kind: t.auth_type,
-                credential_set: t.auth_credential.is_some(),
+                credential_set: t.auth_secret_id.is_none().then_some(t.auth_credential.is_some()),
+                secret_id: t.auth_secret_id,
                 header: t.auth_header,
             },
             timeout_ms: t.timeout_ms,
@@ -191,34 +202,65 @@ fn description(raw: &str) -> ApiResult<String> {
     Ok(d.to_string())
 }
 
-/// Applies an auth input to a tool record, sealing the credential.
-fn apply_auth(ctx: &OpCtx, tool: &mut HttpToolRecord, auth: AuthInput) -> ApiResult<()> {
+/// Applies an auth input to a tool record: seals a credential, or checks and keeps a secret
+/// reference (the secret must be an active secret of the tool's org whose value fits the type).
+async fn apply_auth(ctx: &OpCtx, tool: &mut HttpToolRecord, auth: AuthInput) -> ApiResult<()> {
     let same_type = tool.auth_type == auth.kind.as_str();
     tool.auth_type = auth.kind.as_str().to_string();
     tool.auth_header = if auth.kind == AuthType::ApiKey { auth.header.clone() } else { None };
     if auth.kind == AuthType::None {
-        if auth.credential.is_some() || auth.header.is_some() {
-            return Err(ApiError::bad_request("auth type none takes no credential or header"));
+        if auth.credential.is_some() || auth.header.is_some() || auth.secret_id.is_some() {
+            return Err(ApiError::bad_request("auth type none takes no credential, secretId or header"));
         }
         tool.auth_credential = None;
+        tool.auth_secret_id = None;
         return Ok(());
     }
-    match auth.credential {
-        Some(credential) => {
+    match (auth.credential, auth.secret_id) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request("auth takes a credential or a secretId, not both"));
+        }
+        (Some(credential), None) => {
             http_tool::validate_credential(auth.kind, &credential, auth.header.as_deref())
                 .map_err(ApiError::BadRequest)?;
             let sealed =
                 ctx.state.master_key.encrypt(CREDENTIAL_PURPOSE, credential.as_bytes(), tool.id.as_bytes());
             tool.auth_credential = Some(sealed);
+            tool.auth_secret_id = None;
         }
-        None if same_type && tool.auth_credential.is_some() => {
+        (None, Some(secret_id)) => {
+            let opened = secrets::open_secret(
+                ctx.state.store.as_ref(),
+                &ctx.state.master_key,
+                &tool.org_id,
+                &secret_id,
+            )
+            .await;
+            let value = match opened {
+                Ok((_, value)) => value,
+                Err(SecretError::NotFound(_)) => {
+                    return Err(ApiError::bad_request(format!(
+                        "auth.secretId: no secret {secret_id} in this organization"
+                    )));
+                }
+                Err(SecretError::Disabled(_)) => {
+                    return Err(ApiError::conflict(format!("auth.secretId: secret {secret_id} is disabled")));
+                }
+                Err(other) => return Err(ApiError::internal(other)),
+            };
+            http_tool::validate_credential(auth.kind, &value, auth.header.as_deref())
+                .map_err(|e| ApiError::bad_request(format!("the secret's value does not fit: {e}")))?;
+            tool.auth_secret_id = Some(secret_id);
+            tool.auth_credential = None;
+        }
+        (None, None) if same_type && (tool.auth_credential.is_some() || tool.auth_secret_id.is_some()) => {
             if auth.kind == AuthType::ApiKey && tool.auth_header.is_none() {
                 return Err(ApiError::bad_request("auth.header is required for api_key"));
             }
         }
-        None => {
+        (None, None) => {
             return Err(ApiError::bad_request(format!(
-                "auth type {} needs a credential",
+                "auth type {} needs a credential or a secretId",
                 auth.kind.as_str()
             )));
         }
@@ -253,13 +295,14 @@ async fn create(ctx: OpCtx, input: CreateTool) -> ApiResult<ToolEnvelope> {
         auth_type: "none".into(),
         auth_header: None,
         auth_credential: None,
+        auth_secret_id: None,
         timeout_ms: input.timeout_ms.unwrap_or(http_tool::DEFAULT_TIMEOUT_MS),
         created_at: now,
         updated_at: now,
     };
     check(&tool)?;
     if let Some(auth) = input.auth {
-        apply_auth(&ctx, &mut tool, auth)?;
+        apply_auth(&ctx, &mut tool, auth).await?;
     }
     ctx.state.store.tool_create(&tool).await?;
     announce(&ctx, &server.id).await?;
@@ -298,7 +341,7 @@ async fn update(ctx: OpCtx, input: UpdateTool) -> ApiResult<ToolEnvelope> {
     }
     check(&tool)?;
     if let Some(auth) = input.auth {
-        apply_auth(&ctx, &mut tool, auth)?;
+        apply_auth(&ctx, &mut tool, auth).await?;
     }
     tool.updated_at = time::now_ms();
     ctx.state.store.tool_update(&tool).await?;

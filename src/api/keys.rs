@@ -4,6 +4,7 @@
 use axum::http::{Method, StatusCode};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 use super::registry::{Access, NoInput, OpCtx, OpSpec, Registry};
 use super::servers::server_of;
@@ -11,7 +12,8 @@ use crate::auth::Scope;
 use crate::crypto;
 use crate::domain::{ids, text, time};
 use crate::error::{ApiError, ApiResult};
-use crate::store::{ApiKeyRecord, KeyRotationRecord};
+use crate::notify::notify;
+use crate::store::{ApiKeyRecord, KeyRotationRecord, ServerRecord};
 
 /// Prefix of API key values.
 pub const API_KEY_PREFIX: &str = "mcp_";
@@ -225,7 +227,27 @@ async fn archive(ctx: OpCtx, _: ArchiveKey) -> ApiResult<Ok> {
         return Err(ApiError::conflict("Key is already archived"));
     }
     revoke_everywhere(&ctx, &key).await?;
+    let message =
+        format!("API key \"{}\" of server {} was archived; it no longer works.", key.label, server.name);
+    let data = json!({"serverId": server.id, "keyId": key.id, "label": key.label, "actor": actor_of(&ctx)});
+    notify(&ctx.state, &server.org_id, "key.archived", "API key archived", &message, data).await;
     Ok(Ok { ok: true })
+}
+
+/// `{"type", "id"}` of the caller, for notification data.
+fn actor_of(ctx: &OpCtx) -> serde_json::Value {
+    ctx.principal()
+        .map(|p| p.actor())
+        .map_or(serde_json::Value::Null, |a| json!({"type": a.kind, "id": a.id}))
+}
+
+async fn notify_rotated(ctx: &OpCtx, server: &ServerRecord, old: &ApiKeyRecord, new_key_id: &str) {
+    let message = format!(
+        "API key \"{}\" of server {} was rotated: the old key no longer works; use the new one.",
+        old.label, server.name
+    );
+    let data = json!({"serverId": server.id, "oldKeyId": old.id, "newKeyId": new_key_id, "label": old.label, "actor": actor_of(ctx)});
+    notify(&ctx.state, &server.org_id, "key.rotated", "API key rotated", &message, data).await;
 }
 
 async fn delete(ctx: OpCtx, _: NoInput) -> ApiResult<()> {
@@ -257,6 +279,7 @@ async fn rotate(ctx: OpCtx, _: NoInput) -> ApiResult<CreatedKey> {
         return Err(ApiError::conflict("Key is already archived"));
     }
     revoke_everywhere(&ctx, &old).await?;
+    notify_rotated(&ctx, &server, &old, &record.id).await;
     Ok(CreatedKey { key: record.into(), raw_value: raw, rotated_from: Some(old.id) })
 }
 

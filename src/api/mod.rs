@@ -13,12 +13,14 @@ pub mod keys;
 pub mod login;
 pub mod mcp;
 pub mod members;
+pub mod notifications;
 pub mod openapi;
 pub mod orgs;
 pub mod plugins;
 pub mod policies;
 pub mod registry;
 pub mod rest;
+pub mod secrets;
 pub mod servers;
 pub mod system;
 pub mod tokens;
@@ -42,6 +44,8 @@ pub fn registry() -> Registry {
     plugins::register(&mut r);
     policies::register(&mut r);
     upstreams::register(&mut r);
+    secrets::register(&mut r);
+    notifications::register(&mut r);
     audit::register(&mut r);
     r
 }

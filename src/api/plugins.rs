@@ -4,8 +4,12 @@
 //! invocation log at `GET …/invocations`.
 //!
 //! Secret configuration fields are sealed with the master key (bound to the installation) and
-//! never answered: an installation shows its public fields and which secrets are set.
+//! never answered: an installation shows its public fields and which secrets are set. A secret
+//! field may instead name an org secret, `{"secretId": "sec_…"}`: the reference is stored, the
+//! value is read at each invocation (so a new value applies at once, and a disabled secret
+//! stops the plugin), and disabling a secret used this way is refused unless forced.
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use axum::http::{Method, StatusCode};
@@ -22,6 +26,7 @@ use crate::crypto;
 use crate::domain::{ids, time};
 use crate::error::{ApiError, ApiResult};
 use crate::plugins::{self, Plugin, PluginEnv, PluginError, SplitConfig};
+use crate::secrets::{self, SecretError};
 use crate::store::{PluginInstallRecord, PluginInvocationRecord};
 
 /// Sealing purpose of plugin secrets.
@@ -74,6 +79,9 @@ pub struct Installation {
     config: Map<String, Value>,
     /// The secret fields that are set (their values are never shown).
     secret_fields: Vec<String>,
+    /// Secret fields taken from org secrets: field → secret id.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    secret_refs: BTreeMap<String, String>,
     created_at: String,
     updated_at: String,
 }
@@ -87,6 +95,7 @@ impl From<PluginInstallRecord> for Installation {
             org_id: p.org_id,
             enabled: p.enabled,
             secret_fields: p.secret_fields,
+            secret_refs: p.secret_refs,
             created_at: time::iso(p.created_at),
             updated_at: time::iso(p.updated_at),
         }
@@ -318,8 +327,9 @@ async fn get_one(ctx: OpCtx, _: NoInput) -> ApiResult<InstallationAnswer> {
     Ok(InstallationAnswer { plugin: found.ok_or(ApiError::NotFound("plugin installation"))?.into() })
 }
 
-/// Opens an installation's configuration (public and secret fields).
-fn open_config(state: &App, install: &PluginInstallRecord) -> ApiResult<SplitConfig> {
+/// Opens an installation's stored configuration: public fields and sealed secret fields
+/// (not the fields it takes from org secrets).
+fn unseal(state: &App, install: &PluginInstallRecord) -> ApiResult<SplitConfig> {
     let public = serde_json::from_str(&install.config).map_err(ApiError::internal)?;
     let secret = match &install.secrets {
         None => Map::new(),
@@ -333,6 +343,30 @@ fn open_config(state: &App, install: &PluginInstallRecord) -> ApiResult<SplitCon
     Ok(SplitConfig { public, secret })
 }
 
+/// The full configuration an invocation runs with: stored fields plus the current value of
+/// every referenced org secret (422 when one is disabled or gone).
+async fn open_config(state: &App, install: &PluginInstallRecord) -> ApiResult<SplitConfig> {
+    let mut config = unseal(state, install)?;
+    for (field, id) in &install.secret_refs {
+        let value = secrets::resolve_secret(state.store.as_ref(), &state.master_key, &install.org_id, id)
+            .await
+            .map_err(|e| match e {
+                SecretError::NotFound(_) | SecretError::Disabled(_) => {
+                    ApiError::Unprocessable(format!("{field}: {e}"))
+                }
+                other => ApiError::internal(other),
+            })?;
+        config.secret.insert(field.clone(), Value::String(value));
+    }
+    Ok(config)
+}
+
+/// `{"secretId": "sec_…"}` as a secret field's value: a reference to an org secret.
+fn secret_ref(value: &Value) -> Option<String> {
+    let object = value.as_object().filter(|o| o.len() == 1)?;
+    object.get("secretId").and_then(Value::as_str).map(str::to_string)
+}
+
 async fn install(ctx: OpCtx, input: InstallPlugin) -> ApiResult<InstallationAnswer> {
     let server = server_of(&ctx).await?;
     let plugin = plugin_of(&ctx)?;
@@ -340,21 +374,47 @@ async fn install(ctx: OpCtx, input: InstallPlugin) -> ApiResult<InstallationAnsw
     let store = state.store.as_ref();
     let existing = store.plugin_install_get(&server.id, plugin.info().id).await?;
     let mut config = input.config;
-    if let Some(old) = &existing {
-        // Secrets cannot be read back, so an update may leave them out to keep them.
-        for (name, value) in open_config(state, old)?.secret {
-            config.entry(name).or_insert(value);
+    let mut refs = BTreeMap::new();
+    for field in plugins::secret_fields(&plugin.config_schema()) {
+        if let Some(id) = config.get(&field).and_then(secret_ref) {
+            refs.insert(field, id);
         }
     }
-    let split = plugin.validate_config(&config).map_err(ApiError::BadRequest)?;
+    if let Some(old) = &existing {
+        // Secrets cannot be read back, so an update may leave them out to keep them.
+        for (name, value) in unseal(state, old)?.secret {
+            config.entry(name).or_insert(value);
+        }
+        for (name, id) in &old.secret_refs {
+            if !config.contains_key(name) {
+                refs.insert(name.clone(), id.clone());
+            }
+        }
+    }
+    // Referenced secrets are validated with their current value, and stored as references.
+    for (field, id) in &refs {
+        let value = match secrets::open_secret(store, &state.master_key, &server.org_id, id).await {
+            Ok((_, value)) => value,
+            Err(SecretError::NotFound(_)) => {
+                return Err(ApiError::bad_request(format!("{field}: no secret {id} in this organization")));
+            }
+            Err(SecretError::Disabled(_)) => {
+                return Err(ApiError::conflict(format!("{field}: secret {id} is disabled")));
+            }
+            Err(other) => return Err(ApiError::internal(other)),
+        };
+        config.insert(field.clone(), Value::String(value));
+    }
+    let mut split = plugin.validate_config(&config).map_err(ApiError::BadRequest)?;
+    let mut secret_fields: Vec<String> = split.secret.keys().cloned().collect();
+    secret_fields.sort();
+    split.secret.retain(|name, _| !refs.contains_key(name));
     let now = time::now_ms();
     let id = existing.as_ref().map_or_else(|| ids::new_id("plg"), |e| e.id.clone());
     let secrets = (!split.secret.is_empty()).then(|| {
         let json = serde_json::to_vec(&split.secret).expect("a JSON map serialises");
         state.master_key.encrypt(PURPOSE, &json, id.as_bytes())
     });
-    let mut secret_fields: Vec<String> = split.secret.keys().cloned().collect();
-    secret_fields.sort();
     let record = PluginInstallRecord {
         enabled: input.enabled.unwrap_or_else(|| existing.as_ref().is_none_or(|e| e.enabled)),
         created_at: existing.as_ref().map_or(now, |e| e.created_at),
@@ -365,6 +425,7 @@ async fn install(ctx: OpCtx, input: InstallPlugin) -> ApiResult<InstallationAnsw
         config: Value::Object(split.public).to_string(),
         secrets,
         secret_fields,
+        secret_refs: refs,
         updated_at: now,
     };
     if existing.is_some() {
@@ -425,8 +486,44 @@ async fn invoke(ctx: OpCtx, payload: Value) -> ApiResult<InvokeResult> {
     };
     if let Err(err) = ctx.state.store.plugin_invocation_insert(&record).await {
         tracing::error!(error = %err, plugin = record.plugin_id, "plugin invocation not logged");
+    } else if failed(&record) {
+        raise_if_failing(&ctx, &record).await;
     }
     outcome.map(|result| InvokeResult { result })
+}
+
+/// Consecutive failed invocations after which the org is notified (once per streak).
+pub const FAILING_AFTER: usize = 3;
+
+fn failed(invocation: &PluginInvocationRecord) -> bool {
+    matches!(invocation.outcome.as_str(), "failure" | "error")
+}
+
+/// Notifies the org when this failure makes [`FAILING_AFTER`] in a row.
+async fn raise_if_failing(ctx: &OpCtx, last: &PluginInvocationRecord) {
+    let recent = match ctx
+        .state
+        .store
+        .plugin_invocation_list(&last.server_id, &last.plugin_id, None, FAILING_AFTER as i64 + 1)
+        .await
+    {
+        Ok(rows) => rows,
+        Err(err) => {
+            tracing::warn!(error = %err, "could not read recent plugin invocations");
+            return;
+        }
+    };
+    if recent.iter().take_while(|i| failed(i)).count() != FAILING_AFTER {
+        return;
+    }
+    let message = format!(
+        "Plugin {} failed {FAILING_AFTER} times in a row on server {}; last error: {}",
+        last.plugin_id,
+        last.server_id,
+        last.error.as_deref().unwrap_or("unknown")
+    );
+    let data = serde_json::json!({"serverId": last.server_id, "pluginId": last.plugin_id, "lastInvocationId": last.id});
+    crate::notify::notify(&ctx.state, &last.org_id, "plugin.failing", "Plugin failing", &message, data).await;
 }
 
 async fn run(ctx: &OpCtx, server_id: &str, plugin: &dyn Plugin, payload: Value) -> ApiResult<Value> {
@@ -442,10 +539,11 @@ async fn run(ctx: &OpCtx, server_id: &str, plugin: &dyn Plugin, payload: Value) 
             message: "the plugin is installed but disabled".into(),
         });
     }
-    let config = open_config(state, &install)?;
-    // A new configuration (new ciphertext) never reuses credentials cached for the old one.
-    let cache_key =
-        crypto::sha256_hex(&format!("{}:{}", install.id, install.secrets.as_deref().unwrap_or("")));
+    let config = open_config(state, &install).await?;
+    // A new configuration (or a new value of a referenced secret) never reuses credentials
+    // cached for the old one.
+    let secret_json = Value::Object(config.secret.clone()).to_string();
+    let cache_key = crypto::sha256_hex(&format!("{}:{secret_json}", install.id));
     let env = PluginEnv {
         outbound: &state.gateway.outbound,
         config: &state.config,

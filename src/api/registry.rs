@@ -231,6 +231,8 @@ pub fn path_param_doc(name: &str) -> &'static str {
         "pluginId" => "Plugin id, e.g. fcm",
         "tokenId" => "Management token id",
         "userId" => "User id",
+        "secretId" => "Secret id",
+        "notificationId" => "Notification id",
         _ => "Identifier",
     }
 }

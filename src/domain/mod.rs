@@ -3,6 +3,7 @@
 pub mod http_tool;
 pub mod ids;
 pub mod policy;
+pub mod secret;
 pub mod text;
 pub mod time;
 pub mod upstream;

@@ -1,7 +1,8 @@
 //! The server directory of the data plane: `(org, server slug)` → everything needed to serve
 //! that server (status, its HTTP tools and the approved tools, prompts and resources of the
 //! upstreams attached to it), from memory. Filled on first request, dropped when a
-//! `server:<id>`, `upstream:<id>` or `org:<id>` change event arrives.
+//! `server:<id>`, `upstream:<id>` or `org:<id>` change event arrives, or `secret:<id>` for a
+//! secret one of its tools presents.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
@@ -14,6 +15,7 @@ use crate::crypto::MasterKey;
 use crate::domain::http_tool::{self, AuthType, HttpMethod, Parameter};
 use crate::domain::policy;
 use crate::domain::upstream::{self as upstream_rules};
+use crate::secrets::{SecretError, resolve_secret};
 use crate::store::{HttpToolRecord, ServerRecord, Store, StoreResult, UpstreamRecord};
 use crate::upstream::Spec;
 
@@ -28,6 +30,10 @@ pub struct ToolEntry {
     pub auth_header: Option<String>,
     /// The decrypted credential (held in memory only).
     pub credential: Option<String>,
+    /// The secret the credential comes from, if any.
+    pub secret_id: Option<String>,
+    /// Why the tool cannot be called (e.g. its secret is disabled); calls answer this error.
+    pub unavailable: Option<String>,
     pub timeout: Duration,
     /// The MCP `Tool` object shown by tools/list.
     pub listing: Value,
@@ -85,6 +91,8 @@ pub struct ServerEntry {
     pub rules: Vec<policy::Rule>,
     /// Compiled inputSchemas of tools whose arguments a policy validates, by served name.
     pub validators: std::sync::Mutex<HashMap<String, Arc<jsonschema::Validator>>>,
+    /// Secrets its HTTP tools present (a change to one drops the entry).
+    secret_ids: HashSet<String>,
 }
 
 impl ServerEntry {
@@ -147,10 +155,11 @@ impl Directory {
         let Some(org_row) = store.org_find(org).await? else { return Ok(None) };
         let Some(server) = store.server_by_slug(&org_row.id, slug).await? else { return Ok(None) };
         let tools = store.tool_list(&server.org_id, &server.id).await?;
+        let secrets = load_secrets(store, master_key, &server, &tools).await?;
         let attached = load_attachments(store, &server).await?;
         let rules =
             store.policy_list(&server.org_id, &server.id).await?.into_iter().filter_map(rule).collect();
-        let mut built = build(server, tools, attached, master_key);
+        let mut built = build(server, tools, &secrets, attached, master_key);
         built.rules = rules;
         let entry = Arc::new(built);
         self.entries.write().unwrap_or_else(|p| p.into_inner()).insert(key, entry.clone());
@@ -172,6 +181,9 @@ impl Directory {
             }
             if let Some(id) = change.strip_prefix("upstream:") {
                 return e.upstream_ids.contains(id);
+            }
+            if let Some(id) = change.strip_prefix("secret:") {
+                return e.secret_ids.contains(id);
             }
             false
         };
@@ -252,6 +264,31 @@ struct Attached {
     items: Vec<crate::store::UpstreamItemRecord>,
 }
 
+/// The value (or why there is none) of every secret the tools reference.
+async fn load_secrets(
+    store: &dyn Store,
+    master_key: &MasterKey,
+    server: &ServerRecord,
+    tools: &[HttpToolRecord],
+) -> StoreResult<HashMap<String, Result<String, String>>> {
+    let mut secrets = HashMap::new();
+    for id in tools.iter().filter_map(|t| t.auth_secret_id.as_deref()) {
+        if secrets.contains_key(id) {
+            continue;
+        }
+        let value = match resolve_secret(store, master_key, &server.org_id, id).await {
+            Ok(value) => Ok(value),
+            Err(SecretError::Store(err)) => return Err(err),
+            Err(err) => {
+                tracing::warn!(server = %server.id, error = %err, "a tool's secret is unavailable");
+                Err(format!("the tool's credential is unavailable: {err}"))
+            }
+        };
+        secrets.insert(id.to_string(), value);
+    }
+    Ok(secrets)
+}
+
 async fn load_attachments(store: &dyn Store, server: &ServerRecord) -> StoreResult<Vec<Attached>> {
     let mut out = Vec::new();
     for a in store.attachments_of_server(&server.org_id, &server.id).await? {
@@ -268,9 +305,11 @@ async fn load_attachments(store: &dyn Store, server: &ServerRecord) -> StoreResu
     Ok(out)
 }
 
+/// Builds an entry; `secrets` holds the value (or why there is none) of every secret referenced.
 fn build(
     server: ServerRecord,
     records: Vec<HttpToolRecord>,
+    secrets: &HashMap<String, Result<String, String>>,
     attached: Vec<Attached>,
     master_key: &MasterKey,
 ) -> ServerEntry {
@@ -280,9 +319,21 @@ fn build(
             tracing::error!(tool = %t.id, "stored tool parameters are unreadable; tool not served");
             continue;
         };
-        let credential = match &t.auth_credential {
-            None => None,
-            Some(sealed) => match master_key.decrypt(CREDENTIAL_PURPOSE, sealed, t.id.as_bytes()) {
+        let mut unavailable = None;
+        let credential = match (&t.auth_secret_id, &t.auth_credential) {
+            (Some(id), _) => match secrets.get(id) {
+                Some(Ok(value)) => Some(value.clone()),
+                Some(Err(why)) => {
+                    unavailable = Some(why.clone());
+                    None
+                }
+                None => {
+                    unavailable = Some("the tool's credential is unavailable".into());
+                    None
+                }
+            },
+            (None, None) => None,
+            (None, Some(sealed)) => match master_key.decrypt(CREDENTIAL_PURPOSE, sealed, t.id.as_bytes()) {
                 Ok(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
                 Err(err) => {
                     tracing::error!(tool = %t.id, error = %err, "tool credential cannot be decrypted; tool not served");
@@ -300,6 +351,8 @@ fn build(
             auth: AuthType::parse(&t.auth_type).unwrap_or(AuthType::None),
             auth_header: t.auth_header,
             credential,
+            secret_id: t.auth_secret_id,
+            unavailable,
             timeout: Duration::from_millis(t.timeout_ms.max(1) as u64),
             listing,
             input_schema,
@@ -307,6 +360,7 @@ fn build(
     }
     let by_name: HashMap<String, usize> =
         tools.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
+    let secret_ids = tools.iter().filter_map(|t| t.secret_id.clone()).collect();
     let mut entry = ServerEntry {
         server,
         tool_listings: tools.iter().map(|t| t.listing.clone()).collect(),
@@ -323,6 +377,7 @@ fn build(
         upstream_ids: HashSet::new(),
         rules: Vec::new(),
         validators: std::sync::Mutex::new(HashMap::new()),
+        secret_ids,
     };
     for a in attached {
         // Invalidation must follow the upstream even while it is disabled or unreadable.

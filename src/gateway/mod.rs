@@ -42,6 +42,8 @@ pub struct Gateway {
     pub parked: bridge::ParkedCalls,
     /// This process's id, in the `requestState` of the calls it parks.
     pub node_id: String,
+    /// Secrets presented by HTTP tools (their `lastUsedAt`), flushed with key usage.
+    pub secret_uses: crate::secrets::SecretUses,
 }
 
 impl Gateway {
@@ -58,6 +60,7 @@ impl Gateway {
             sessions: session::EndedSessions::default(),
             outbound,
             legacy: sse::LegacySessions::default(),
+            secret_uses: crate::secrets::SecretUses::default(),
         }
     }
 
@@ -102,7 +105,7 @@ pub fn routes() -> Router<AppState> {
         .route("/sse/{org}/{server}/message", axum::routing::post(sse::message))
 }
 
-/// Background work: follow the change feed; flush key usage every second.
+/// Background work: follow the change feed; flush key usage and secret uses every second.
 pub fn spawn_background(state: &AppState) {
     let mut changes = state.store.subscribe_changes();
     let s = state.clone();
@@ -137,6 +140,7 @@ pub fn spawn_background(state: &AppState) {
         loop {
             tick.tick().await;
             s.gateway.keys.flush_usage(s.store.as_ref()).await;
+            s.gateway.secret_uses.flush(s.store.as_ref()).await;
         }
     });
 }

@@ -253,5 +253,8 @@ async fn tools_call(
         ToolTarget::Http(tool) => tool,
     };
     http_tool::validate(tool, arguments).map_err(|e| RpcError::new(code::INVALID_PARAMS, e.0))?;
+    if let Some(secret_id) = &tool.secret_id {
+        state.gateway.secret_uses.record(secret_id);
+    }
     Ok(http_tool::call(&state.gateway.outbound, tool, arguments).await)
 }

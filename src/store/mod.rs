@@ -7,16 +7,22 @@
 
 pub mod end_user;
 pub mod keys;
+pub mod notifications;
 pub mod plugins;
 pub mod policies;
 pub mod postgres;
 pub mod records;
+pub mod sealed;
+pub mod secrets;
 pub mod servers;
 pub mod sql;
 mod sql_end_user;
 mod sql_keys;
+mod sql_notifications;
 mod sql_plugins;
 mod sql_policies;
+mod sql_sealed;
+mod sql_secrets;
 mod sql_servers;
 mod sql_upstreams;
 pub mod sqlite;
@@ -28,9 +34,12 @@ use async_trait::async_trait;
 
 pub use end_user::{AuthConfigRecord, EndUserCodeRecord, EndUserStore, SigningKeyRecord};
 pub use keys::{ApiKeyRecord, KeyRotationRecord, KeyStore};
+pub use notifications::{NotificationRecord, NotificationStore, WebhookRecord};
 pub use plugins::{PluginInstallRecord, PluginInvocationRecord, PluginStore};
 pub use policies::{PolicyRecord, PolicyStore};
 pub use records::*;
+pub use sealed::{SEALED_COLUMNS, SealedColumn, SealedStore};
+pub use secrets::{SecretRecord, SecretStore, SecretUser};
 pub use servers::{HttpToolRecord, ServerRecord, ServerStore};
 pub use upstreams::{
     AttachmentRecord, Catalogue, OAuthFlowRecord, UpstreamItemRecord, UpstreamOAuthRecord,
@@ -52,6 +61,9 @@ pub enum StoreError {
     /// Migrations could not be applied.
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Stored data is not what it should be (e.g. a sealed value that does not open).
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// Result alias for storage calls.
@@ -68,6 +80,9 @@ pub trait Store:
     + EndUserStore
     + PluginStore
     + PolicyStore
+    + SecretStore
+    + NotificationStore
+    + SealedStore
     + Send
     + Sync
     + 'static

@@ -19,6 +19,8 @@ pub struct PluginInstallRecord {
     pub secrets: Option<String>,
     /// Names of the secret fields that are set.
     pub secret_fields: Vec<String>,
+    /// Secret fields taken from org secrets: field → secret id (not in `secrets`).
+    pub secret_refs: std::collections::BTreeMap<String, String>,
     pub created_at: i64,
     pub updated_at: i64,
 }

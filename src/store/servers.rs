@@ -32,6 +32,8 @@ pub struct HttpToolRecord {
     pub auth_header: Option<String>,
     /// Sealed with the master key (purpose `tool-credential`, bound to the tool id).
     pub auth_credential: Option<String>,
+    /// A secret of the org used as the credential instead of `auth_credential`.
+    pub auth_secret_id: Option<String>,
     pub timeout_ms: i64,
     pub created_at: i64,
     pub updated_at: i64,

@@ -9,11 +9,17 @@ use super::plugins::{PluginInstallRecord, PluginInvocationRecord, PluginStore};
 use super::sql::SqlStore;
 
 const INSTALL_COLUMNS: &str = "SELECT id, server_id, org_id, plugin_id, enabled, config, secrets, secret_fields, \
-     created_at, updated_at FROM plugin_installations";
+     secret_refs, created_at, updated_at FROM plugin_installations";
+
+fn refs_text(refs: &std::collections::BTreeMap<String, String>) -> Option<String> {
+    (!refs.is_empty()).then(|| serde_json::to_string(refs).expect("a string map serialises"))
+}
 
 fn install_row(r: &AnyRow) -> Result<PluginInstallRecord, sqlx::Error> {
     let fields: String = r.try_get("secret_fields")?;
+    let refs: Option<String> = r.try_get("secret_refs")?;
     Ok(PluginInstallRecord {
+        secret_refs: refs.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default(),
         id: r.try_get("id")?,
         server_id: r.try_get("server_id")?,
         org_id: r.try_get("org_id")?,
@@ -68,7 +74,7 @@ impl PluginStore for SqlStore {
     async fn plugin_install_create(&self, p: &PluginInstallRecord) -> StoreResult<()> {
         query(
             "INSERT INTO plugin_installations (id, server_id, org_id, plugin_id, enabled, config, secrets, \
-             secret_fields, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             secret_fields, secret_refs, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&p.id)
         .bind(&p.server_id)
@@ -78,6 +84,7 @@ impl PluginStore for SqlStore {
         .bind(&p.config)
         .bind(&p.secrets)
         .bind(p.secret_fields.join(" "))
+        .bind(refs_text(&p.secret_refs))
         .bind(p.created_at)
         .bind(p.updated_at)
         .execute(&self.pool)
@@ -89,13 +96,14 @@ impl PluginStore for SqlStore {
     async fn plugin_install_update(&self, p: &PluginInstallRecord) -> StoreResult<()> {
         let done = query(
             "UPDATE plugin_installations SET enabled = $2, config = $3, secrets = $4, secret_fields = $5, \
-             updated_at = $6 WHERE id = $1",
+             secret_refs = $6, updated_at = $7 WHERE id = $1",
         )
         .bind(&p.id)
         .bind(i64::from(p.enabled))
         .bind(&p.config)
         .bind(&p.secrets)
         .bind(p.secret_fields.join(" "))
+        .bind(refs_text(&p.secret_refs))
         .bind(p.updated_at)
         .execute(&self.pool)
         .await?;

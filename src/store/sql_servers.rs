@@ -10,7 +10,7 @@ use super::{StoreError, StoreResult};
 
 const SERVER_COLUMNS: &str = "SELECT id, org_id, name, slug, description, status, created_at FROM servers";
 const TOOL_COLUMNS: &str = "SELECT id, server_id, org_id, name, description, method, endpoint_url, parameters, \
-     auth_type, auth_header, auth_credential, timeout_ms, created_at, updated_at FROM http_tools";
+     auth_type, auth_header, auth_credential, auth_secret_id, timeout_ms, created_at, updated_at FROM http_tools";
 
 fn server_row(r: &AnyRow) -> Result<ServerRecord, sqlx::Error> {
     Ok(ServerRecord {
@@ -37,6 +37,7 @@ fn tool_row(r: &AnyRow) -> Result<HttpToolRecord, sqlx::Error> {
         auth_type: r.try_get("auth_type")?,
         auth_header: r.try_get("auth_header")?,
         auth_credential: r.try_get("auth_credential")?,
+        auth_secret_id: r.try_get("auth_secret_id")?,
         timeout_ms: r.try_get("timeout_ms")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
@@ -123,8 +124,8 @@ impl ServerStore for SqlStore {
     async fn tool_create(&self, t: &HttpToolRecord) -> StoreResult<()> {
         query(
             "INSERT INTO http_tools (id, server_id, org_id, name, description, method, endpoint_url, parameters, \
-             auth_type, auth_header, auth_credential, timeout_ms, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+             auth_type, auth_header, auth_credential, auth_secret_id, timeout_ms, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
         .bind(&t.id)
         .bind(&t.server_id)
@@ -137,6 +138,7 @@ impl ServerStore for SqlStore {
         .bind(&t.auth_type)
         .bind(&t.auth_header)
         .bind(&t.auth_credential)
+        .bind(&t.auth_secret_id)
         .bind(t.timeout_ms)
         .bind(t.created_at)
         .bind(t.updated_at)
@@ -173,7 +175,8 @@ impl ServerStore for SqlStore {
     async fn tool_update(&self, t: &HttpToolRecord) -> StoreResult<()> {
         let done = query(
             "UPDATE http_tools SET name = $4, description = $5, method = $6, endpoint_url = $7, parameters = $8, \
-             auth_type = $9, auth_header = $10, auth_credential = $11, timeout_ms = $12, updated_at = $13 \
+             auth_type = $9, auth_header = $10, auth_credential = $11, auth_secret_id = $12, timeout_ms = $13, \
+             updated_at = $14 \
              WHERE org_id = $1 AND server_id = $2 AND id = $3",
         )
         .bind(&t.org_id)
@@ -187,6 +190,7 @@ impl ServerStore for SqlStore {
         .bind(&t.auth_type)
         .bind(&t.auth_header)
         .bind(&t.auth_credential)
+        .bind(&t.auth_secret_id)
         .bind(t.timeout_ms)
         .bind(t.updated_at)
         .execute(&self.pool)

@@ -95,7 +95,7 @@ pub struct TestDb {
 }
 
 impl TestDb {
-    async fn create(backend: Backend, dir: &std::path::Path) -> Self {
+    pub async fn create(backend: Backend, dir: &std::path::Path) -> Self {
         match backend {
             Backend::Sqlite => {
                 Self { url: format!("sqlite://{}/gatehouse.db", dir.display()), pg_name: None }
@@ -208,6 +208,7 @@ impl TestServer {
             smtp_url: options.smtp_url,
             smtp_from: "Gatehouse <gatehouse@localhost>".into(),
             master_key: None,
+            previous_master_key: None,
             public_url: "http://gatehouse.test".into(),
             setup_token: None,
             open_signup: options.open_signup,

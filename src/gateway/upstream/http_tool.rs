@@ -88,6 +88,9 @@ fn error_result(text: String) -> Value {
 
 /// Calls the tool; arguments must have passed [`validate`].
 pub async fn call(outbound: &Outbound, tool: &ToolEntry, arguments: &Map<String, Value>) -> Value {
+    if let Some(why) = &tool.unavailable {
+        return error_result(format!("Error: {why}"));
+    }
     let mut url = tool.endpoint_url.clone();
     let mut query = Vec::new();
     let mut headers = Vec::new();
