@@ -198,6 +198,19 @@ async fn enforcement_on_the_data_plane(backend: Backend) {
     let mut modern = McpClient::new(&server, "/mcp/default/governed", None, "2026-07-28");
     let limited = modern.request("tools/call", json!({"name": "headers", "arguments": {}})).await.body;
     assert_eq!(limited["error"]["code"], -32029, "{limited}");
+    // Refused again and again in one window: the org hears of it, once.
+    for _ in 0..10 {
+        client.request("tools/call", json!({"name": "headers", "arguments": {}})).await;
+    }
+    let notes = server.get("/api/orgs/default/notifications", None).await.expect(200).body;
+    let limited: Vec<&Value> = notes["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "policy.rate_limited")
+        .collect();
+    assert_eq!(limited.len(), 1, "{notes}");
+    assert_eq!(limited[0]["data"]["tool"], "headers");
     // Removing the policy lifts it at once.
     let policies = server.get(&base, None).await.expect(200).body;
     let rate_id = policies["policies"]

@@ -219,6 +219,14 @@ async fn pinning_story(backend: Backend) {
     // Other tools of the upstream are unaffected.
     assert_eq!(text_of(&call(&mut client, "add", json!({"a": 1, "b": 2})).await), "3");
 
+    // The org is told what changed.
+    let notes = server.get(&format!("{ORG}/notifications"), None).await.expect(200).body;
+    let note =
+        notes["notifications"].as_array().unwrap().iter().find(|n| n["kind"] == "upstream.tool_changed");
+    let note = note.unwrap_or_else(|| panic!("no tool_changed notification: {notes}"));
+    assert_eq!(note["data"]["tools"][0]["name"], "echo");
+    assert_eq!(note["data"]["upstreamId"], up_id.as_str());
+
     approve(&server, &up_id, "echo", "approved").await;
     let listed = client.request("tools/list", json!({})).await.expect(200).body;
     let echo =
@@ -383,6 +391,15 @@ async fn faults_story(backend: Backend) {
     assert_eq!(tool_names(&mut client).await.len(), 16);
     let status = server.get(&format!("{ORG}/upstreams/{}", ids[1]), None).await.expect(200).body;
     assert_eq!(status["upstream"]["status"], "error");
+    let notes = server.get(&format!("{ORG}/notifications"), None).await.expect(200).body;
+    assert!(
+        notes["notifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["kind"] == "upstream.down" && n["data"]["upstreamId"] == ids[1].as_str()),
+        "{notes}"
+    );
     assert!(status["upstream"]["lastError"].as_str().unwrap().contains("did not answer"));
 
     // Closes the stream mid-answer.

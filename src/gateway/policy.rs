@@ -17,6 +17,8 @@ use crate::domain::time;
 /// JSON-RPC error code of a rate-limited call (server-defined range; `data.retryAfterMs` says
 /// when to retry).
 pub const RATE_LIMITED: i64 = -32029;
+/// Refusals in one window after which the org is notified.
+const PERSISTENT_REFUSALS: i64 = 10;
 
 /// Checks a call against the policies; `Ok(Some(result))` is a refusal to return as the call's
 /// result (a denied tool), `Err` a JSON-RPC error.
@@ -66,6 +68,23 @@ pub async fn enforce(
             .map_err(|e| RpcError::new(code::INTERNAL_ERROR, format!("rate limit unavailable: {e}")))?;
         if hits > rate.requests {
             let retry = ends - now;
+            // Ten refusals in one window is no accident: tell the org, once per window.
+            if hits == rate.requests + PERSISTENT_REFUSALS {
+                crate::notify::notify(
+                    state,
+                    &entry.server.org_id,
+                    "policy.rate_limited",
+                    &format!("Rate limit hit repeatedly on {}", entry.server.name),
+                    &format!(
+                        "Calls to {tool} exceeded {} per {} s ({} scope) {PERSISTENT_REFUSALS} times in one window.",
+                        rate.requests,
+                        rate.per_seconds,
+                        rate.scope.as_str()
+                    ),
+                    json!({"serverId": entry.server.id, "policyId": policy_id, "tool": tool}),
+                )
+                .await;
+            }
             return Err(RpcError::new(
                 RATE_LIMITED,
                 format!(

@@ -254,8 +254,20 @@ impl UpstreamPool {
     /// Remembers an upstream's health; true when it differs from what was last remembered
     /// (the caller then writes it to the database).
     pub fn health_changed(&self, upstream_id: &str, status: &str, error: Option<&str>) -> bool {
+        self.health_transition(upstream_id, status, error).0
+    }
+
+    /// Like [`UpstreamPool::health_changed`], also returning the status remembered before.
+    pub fn health_transition(
+        &self,
+        upstream_id: &str,
+        status: &str,
+        error: Option<&str>,
+    ) -> (bool, Option<String>) {
         let value = format!("{status}|{}", error.unwrap_or(""));
-        lock(&self.health).insert(upstream_id.to_string(), value.clone()).as_deref() != Some(value.as_str())
+        let before = lock(&self.health).insert(upstream_id.to_string(), value.clone());
+        let previous_status = before.as_deref().and_then(|b| b.split('|').next()).map(str::to_string);
+        (before.as_deref() != Some(value.as_str()), previous_status)
     }
 
     /// Closes every connection to an upstream (deleted, disabled or reconfigured).

@@ -152,10 +152,28 @@ async fn refresh_inner(state: &AppState, record: &UpstreamRecord) -> Result<Refr
         )
         .await
         .map_err(store_err)?;
-    state.gateway.upstreams.health_changed(&record.id, UpstreamStatus::Connected.as_str(), None);
+    note_health(state, &record.id, Ok(())).await;
     for c in &changed {
         tracing::warn!(upstream = %record.id, tool = %c.name, "tool definition changed; withheld until approved again");
         audit(state, record, &format!("upstream_tool_changed:{}", c.name)).await;
+    }
+    if !changed.is_empty() {
+        let names: Vec<&str> = changed.iter().map(|c| c.name.as_str()).collect();
+        crate::notify::notify(
+            state,
+            &record.org_id,
+            "upstream.tool_changed",
+            &format!("Tool definitions changed on {}", record.name),
+            &format!(
+                "{} changed since approval and {} withheld until approved again: {}",
+                if names.len() == 1 { "A tool" } else { "Tools" },
+                if names.len() == 1 { "is" } else { "are" },
+                names.join(", ")
+            ),
+            serde_json::json!({"upstreamId": record.id, "tools": changed.iter().map(|c| serde_json::json!({
+                "name": c.name, "approvedHash": c.old_hash, "definitionHash": c.new_hash})).collect::<Vec<_>>()}),
+        )
+        .await;
     }
     announce(state, &record.id).await;
     Ok(RefreshReport { tools: catalogue.tools.len(), changed })
@@ -198,8 +216,36 @@ pub async fn note_health(state: &AppState, upstream_id: &str, outcome: Result<()
         }
         Err(e) => (UpstreamStatus::Error, Some(e.to_string())),
     };
-    if !state.gateway.upstreams.health_changed(upstream_id, status.as_str(), error.as_deref()) {
+    let (changed, before) =
+        state.gateway.upstreams.health_transition(upstream_id, status.as_str(), error.as_deref());
+    if !changed {
         return;
+    }
+    let was = before.as_deref();
+    let kind = match (was, status) {
+        (Some("connected") | None, UpstreamStatus::Error) => Some(("upstream.down", "is down")),
+        (Some("error" | "needs_auth"), UpstreamStatus::Connected) => Some(("upstream.up", "is back")),
+        (_, UpstreamStatus::NeedsAuth) if was != Some("needs_auth") => {
+            Some(("upstream.needs_auth", "needs authorization"))
+        }
+        _ => None,
+    };
+    if let Some((kind, what)) = kind {
+        if let Ok(Some(record)) = find_upstream(state, upstream_id).await {
+            let message = match &error {
+                Some(e) => format!("{} {what}: {e}", record.name),
+                None => format!("{} {what}.", record.name),
+            };
+            crate::notify::notify(
+                state,
+                &record.org_id,
+                kind,
+                &format!("Upstream {} {what}", record.name),
+                &message,
+                serde_json::json!({"upstreamId": record.id, "status": status.as_str()}),
+            )
+            .await;
+        }
     }
     let write: StoreResult<()> = state
         .store
@@ -219,6 +265,11 @@ pub struct Call<'a> {
     pub sink: Option<CallSink>,
     /// Fires when the client cancels.
     pub cancel: Option<oneshot::Receiver<String>>,
+}
+
+/// An upstream by id alone (health notes know no org).
+async fn find_upstream(state: &AppState, upstream_id: &str) -> StoreResult<Option<UpstreamRecord>> {
+    Ok(state.store.upstream_list_enabled().await?.into_iter().find(|u| u.id == upstream_id))
 }
 
 /// Sends one request to an upstream for a client and records what it showed. An OAuth
