@@ -23,11 +23,22 @@ pub struct HttpLabels {
     status: u16,
 }
 
+/// Labels of the MCP call metrics (the same dimensions as the usage rollups, less the key).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CallLabels {
+    server: String,
+    tool: String,
+    outcome: String,
+}
+
 /// The process's metrics.
 pub struct Metrics {
     registry: Mutex<Registry>,
     requests: Family<HttpLabels, Counter>,
     latency: Family<HttpLabels, Histogram>,
+    calls: Family<CallLabels, Counter>,
+    call_latency: Family<CallLabels, Histogram>,
+    call_bytes: Family<CallLabels, Counter>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -44,7 +55,23 @@ impl Metrics {
             Family::<HttpLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
         registry.register("http_requests", "HTTP requests answered", requests.clone());
         registry.register("http_request_duration_seconds", "Time to answer HTTP requests", latency.clone());
-        Self { registry: Mutex::new(registry), requests, latency }
+        let calls = Family::<CallLabels, Counter>::default();
+        let call_latency =
+            Family::<CallLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
+        let call_bytes = Family::<CallLabels, Counter>::default();
+        registry.register("mcp_calls", "MCP requests served on the data plane", calls.clone());
+        registry.register("mcp_call_duration_seconds", "Time to serve MCP requests", call_latency.clone());
+        registry.register("mcp_call_bytes", "Bytes of MCP requests and results", call_bytes.clone());
+        Self { registry: Mutex::new(registry), requests, latency, calls, call_latency, call_bytes }
+    }
+
+    /// Records one data-plane call.
+    pub fn observe_call(&self, server: &str, tool: &str, outcome: &str, seconds: f64, bytes: u64) {
+        let labels =
+            CallLabels { server: server.to_string(), tool: tool.to_string(), outcome: outcome.to_string() };
+        self.calls.get_or_create(&labels).inc();
+        self.call_latency.get_or_create(&labels).observe(seconds);
+        self.call_bytes.get_or_create(&labels).inc_by(bytes);
     }
 
     /// Records one answered request.

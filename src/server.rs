@@ -102,6 +102,7 @@ pub async fn serve(
     // Buffered counts must not be lost on a graceful stop.
     state.gateway.keys.flush_usage(state.store.as_ref()).await;
     state.gateway.secret_uses.flush(state.store.as_ref()).await;
+    state.gateway.usage.flush(state.store.as_ref()).await;
     // stdio upstreams are children of this process: stop them; end upstream sessions.
     state.gateway.upstreams.close_all().await;
     state.store.close().await;

@@ -25,6 +25,7 @@ pub mod servers;
 pub mod system;
 pub mod tokens;
 pub mod upstreams;
+pub mod usage;
 
 use registry::Registry;
 
@@ -43,6 +44,7 @@ pub fn registry() -> Registry {
     jwks::register(&mut r);
     plugins::register(&mut r);
     policies::register(&mut r);
+    usage::register(&mut r);
     upstreams::register(&mut r);
     secrets::register(&mut r);
     notifications::register(&mut r);

@@ -89,6 +89,10 @@ pub struct ServerEntry {
     pub upstream_ids: HashSet<String>,
     /// The server's policies.
     pub rules: Vec<policy::Rule>,
+    /// What of its calls is logged.
+    pub log_mode: crate::usage::LogMode,
+    /// Every credential its tools and upstreams present (scrubbed from call logs).
+    pub secrets: Vec<String>,
     /// Compiled inputSchemas of tools whose arguments a policy validates, by served name.
     pub validators: std::sync::Mutex<HashMap<String, Arc<jsonschema::Validator>>>,
     /// Secrets its HTTP tools present (a change to one drops the entry).
@@ -161,6 +165,11 @@ impl Directory {
             store.policy_list(&server.org_id, &server.id).await?.into_iter().filter_map(rule).collect();
         let mut built = build(server, tools, &secrets, attached, master_key);
         built.rules = rules;
+        built.log_mode = store
+            .data_logging_get(&built.server.id)
+            .await?
+            .and_then(|d| crate::usage::LogMode::parse(&d.mode))
+            .unwrap_or_default();
         let entry = Arc::new(built);
         self.entries.write().unwrap_or_else(|p| p.into_inner()).insert(key, entry.clone());
         Ok(Some(entry))
@@ -376,6 +385,8 @@ fn build(
         templates: Vec::new(),
         upstream_ids: HashSet::new(),
         rules: Vec::new(),
+        log_mode: crate::usage::LogMode::Off,
+        secrets: Vec::new(),
         validators: std::sync::Mutex::new(HashMap::new()),
         secret_ids,
     };
@@ -443,6 +454,31 @@ fn build(
             }
         }
     }
+    let mut secrets = Vec::new();
+    for t in &entry.tools {
+        if let Some(c) = &t.credential {
+            secrets.push(c.clone());
+            // Basic credentials travel base64-encoded.
+            secrets.push(base64::Engine::encode(&base64::engine::general_purpose::STANDARD, c));
+        }
+    }
+    for u in &entry.upstreams {
+        for (name, value) in &u.spec.headers {
+            let name = name.to_ascii_lowercase();
+            if name == "authorization"
+                || name.contains("key")
+                || name.contains("token")
+                || name.contains("secret")
+            {
+                secrets.push(value.clone());
+                if let Some((_, token)) = value.split_once(' ') {
+                    secrets.push(token.to_string());
+                }
+            }
+        }
+        secrets.extend(u.spec.env.values().cloned());
+    }
+    entry.secrets = secrets;
     entry
 }
 

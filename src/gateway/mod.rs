@@ -44,6 +44,8 @@ pub struct Gateway {
     pub node_id: String,
     /// Secrets presented by HTTP tools (their `lastUsedAt`), flushed with key usage.
     pub secret_uses: crate::secrets::SecretUses,
+    /// Usage rollups and call logs waiting to be written.
+    pub usage: crate::usage::Usage,
 }
 
 impl Gateway {
@@ -55,6 +57,7 @@ impl Gateway {
             relay: relay::Relay::default(),
             parked: bridge::ParkedCalls::default(),
             node_id: crate::crypto::new_token("node"),
+            usage: crate::usage::Usage::default(),
             keys: keys::KeyCache::default(),
             directory: directory::Directory::default(),
             sessions: session::EndedSessions::default(),
@@ -141,6 +144,25 @@ pub fn spawn_background(state: &AppState) {
             tick.tick().await;
             s.gateway.keys.flush_usage(s.store.as_ref()).await;
             s.gateway.secret_uses.flush(s.store.as_ref()).await;
+        }
+    });
+    let s = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(crate::usage::FLUSH_EVERY);
+        loop {
+            tick.tick().await;
+            s.gateway.usage.flush(s.store.as_ref()).await;
+        }
+    });
+    let s = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            let deleted = crate::usage::prune(s.store.as_ref(), crate::domain::time::now_ms()).await;
+            if deleted > 0 {
+                tracing::info!(deleted, "call logs past retention deleted");
+            }
         }
     });
 }

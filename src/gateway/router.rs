@@ -71,8 +71,96 @@ impl CallCtx {
     }
 }
 
-/// Runs one request (not `initialize`) and shapes its result for `version`.
+/// Runs one request (not `initialize`) and shapes its result for `version`; counts it in the
+/// usage rollups (and the call log, as the server's data logging says) and the metrics.
 pub async fn handle(
+    state: &AppState,
+    entry: &Arc<ServerEntry>,
+    version: &str,
+    ctx: &mut CallCtx,
+    method: &str,
+    params: &Map<String, Value>,
+) -> Result<Value, RpcError> {
+    let started = std::time::Instant::now();
+    let result = handle_inner(state, entry, version, ctx, method, params).await;
+    // Pings and lists are the protocol's housekeeping; what is counted is what does work.
+    if matches!(method, "tools/call" | "prompts/get" | "resources/read" | "completion/complete") {
+        record(state, entry, &ctx.key, method, params, &result, started.elapsed());
+    }
+    result
+}
+
+/// Bytes a value serialises to, without keeping the text.
+fn json_len(v: &impl serde::Serialize) -> i64 {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0 += b.len();
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut c = Count(0);
+    let _ = serde_json::to_writer(&mut c, v);
+    c.0 as i64
+}
+
+fn record(
+    state: &AppState,
+    entry: &ServerEntry,
+    key: &str,
+    method: &str,
+    params: &Map<String, Value>,
+    result: &Result<Value, RpcError>,
+    elapsed: std::time::Duration,
+) {
+    let target = params.get("name").or_else(|| params.get("uri")).and_then(Value::as_str).unwrap_or(method);
+    let outcome = match result {
+        Ok(r) if r.get("isError") == Some(&Value::Bool(true)) => "tool_error",
+        Ok(r) if r.get("resultType").and_then(Value::as_str) == Some("input_required") => "input_required",
+        Ok(_) => "ok",
+        Err(e) if e.code == super::policy::RATE_LIMITED => "rate_limited",
+        Err(_) => "error",
+    };
+    let bytes_in = json_len(params);
+    let error_value;
+    let out: &Value = match result {
+        Ok(v) => v,
+        Err(e) => {
+            error_value = serde_json::to_value(e.to_object()).unwrap_or(Value::Null);
+            &error_value
+        }
+    };
+    let bytes_out = json_len(out);
+    let arguments = params.get("arguments");
+    state.metrics.observe_call(
+        &entry.server.id,
+        target,
+        outcome,
+        elapsed.as_secs_f64(),
+        (bytes_in + bytes_out) as u64,
+    );
+    state.gateway.usage.record(crate::usage::CallEvent {
+        org_id: &entry.server.org_id,
+        server_id: &entry.server.id,
+        key_id: key,
+        method,
+        tool: target,
+        outcome,
+        latency_ms: elapsed.as_millis() as i64,
+        bytes_in,
+        bytes_out,
+        log: entry.log_mode,
+        arguments,
+        result: Some(out),
+        secrets: &entry.secrets,
+    });
+}
+
+/// The request itself.
+async fn handle_inner(
     state: &AppState,
     entry: &Arc<ServerEntry>,
     version: &str,

@@ -25,8 +25,10 @@ mod sql_sealed;
 mod sql_secrets;
 mod sql_servers;
 mod sql_upstreams;
+mod sql_usage;
 pub mod sqlite;
 pub mod upstreams;
+pub mod usage;
 
 use std::sync::Arc;
 
@@ -45,6 +47,7 @@ pub use upstreams::{
     AttachmentRecord, Catalogue, OAuthFlowRecord, UpstreamItemRecord, UpstreamOAuthRecord,
     UpstreamOAuthStore, UpstreamRecord, UpstreamStore, UpstreamToolRecord,
 };
+pub use usage::{CallLogQuery, CallLogRecord, DataLoggingRecord, UsageRow, UsageStore};
 
 /// A storage failure, typed so the API layer can map it.
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +83,7 @@ pub trait Store:
     + EndUserStore
     + PluginStore
     + PolicyStore
+    + UsageStore
     + SecretStore
     + NotificationStore
     + SealedStore

@@ -1,0 +1,253 @@
+//! Usage and call logs of the data plane, without a database write on the hot path: every
+//! call is added to in-memory rollups (per org, server, key, tool, outcome and UTC day, with
+//! latency buckets and bytes) and, when the server's data logging asks, to a log buffer; both
+//! are written in batches every few seconds and at graceful shutdown. The retention job deletes
+//! call logs past each server's retention, in bounded batches.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::domain::{ids, time};
+use crate::store::usage::LATENCY_BUCKETS_MS;
+use crate::store::{CallLogRecord, Store, UsageRow};
+
+/// How often buffers are written.
+pub const FLUSH_EVERY: Duration = Duration::from_secs(2);
+/// Call logs deleted per statement by the retention job.
+pub const PRUNE_BATCH: i64 = 1000;
+/// Retention of servers without a data-logging setting.
+pub const DEFAULT_RETENTION_DAYS: i64 = 30;
+const DAY_MS: i64 = 86_400_000;
+/// Largest arguments or result kept in a `full` log entry.
+const MAX_LOGGED_BYTES: usize = 64 * 1024;
+
+/// What is logged of a server's calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogMode {
+    #[default]
+    Off,
+    /// Time, key, tool, outcome, latency.
+    Metadata,
+    /// Metadata plus arguments and result.
+    Full,
+}
+
+impl LogMode {
+    /// Parses the wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "off" => Some(LogMode::Off),
+            "metadata" => Some(LogMode::Metadata),
+            "full" => Some(LogMode::Full),
+            _ => None,
+        }
+    }
+}
+
+/// One served call.
+pub struct CallEvent<'a> {
+    pub org_id: &'a str,
+    pub server_id: &'a str,
+    pub key_id: &'a str,
+    pub method: &'a str,
+    pub tool: &'a str,
+    pub outcome: &'static str,
+    pub latency_ms: i64,
+    pub bytes_in: i64,
+    pub bytes_out: i64,
+    pub log: LogMode,
+    pub arguments: Option<&'a Value>,
+    pub result: Option<&'a Value>,
+    /// Credentials the call used: never written to a log, wherever they turn up (an API that
+    /// echoes its request headers, say).
+    pub secrets: &'a [String],
+}
+
+type Key = (String, String, String, String, i64);
+
+/// The node's buffers.
+#[derive(Default)]
+pub struct Usage {
+    rollups: Mutex<HashMap<Key, UsageRow>>,
+    logs: Mutex<Vec<CallLogRecord>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The latency bucket of a duration.
+pub fn bucket(latency_ms: i64) -> usize {
+    LATENCY_BUCKETS_MS.iter().position(|b| latency_ms <= *b).unwrap_or(LATENCY_BUCKETS_MS.len())
+}
+
+/// The upper bound (ms) of the bucket holding the `q` quantile of `buckets`, or 0 without data.
+pub fn quantile(buckets: &[i64; 12], q: f64) -> i64 {
+    let total: i64 = buckets.iter().sum();
+    if total == 0 {
+        return 0;
+    }
+    let rank = ((total as f64) * q).ceil().max(1.0) as i64;
+    let mut seen = 0;
+    for (i, n) in buckets.iter().enumerate() {
+        seen += n;
+        if seen >= rank {
+            return LATENCY_BUCKETS_MS.get(i).copied().unwrap_or(LATENCY_BUCKETS_MS[10] * 2);
+        }
+    }
+    LATENCY_BUCKETS_MS[10] * 2
+}
+
+fn bounded_json(v: Option<&Value>, secrets: &[String]) -> Option<String> {
+    let mut text = serde_json::to_string(v?).ok()?;
+    for secret in secrets.iter().filter(|s| s.len() >= 4) {
+        if text.contains(secret.as_str()) {
+            text = text.replace(secret.as_str(), "[redacted]");
+        }
+    }
+    Some(if text.len() > MAX_LOGGED_BYTES {
+        serde_json::json!({"truncated": true, "bytes": text.len()}).to_string()
+    } else {
+        text
+    })
+}
+
+impl Usage {
+    /// Counts a call (and logs it when the server asks).
+    pub fn record(&self, e: CallEvent<'_>) {
+        let now = time::now_ms();
+        let day = now - now.rem_euclid(DAY_MS);
+        {
+            let mut rollups = lock(&self.rollups);
+            let key = (
+                e.server_id.to_string(),
+                e.key_id.to_string(),
+                e.tool.to_string(),
+                e.outcome.to_string(),
+                day,
+            );
+            let row = rollups.entry(key).or_insert_with(|| UsageRow {
+                org_id: e.org_id.to_string(),
+                server_id: e.server_id.to_string(),
+                key_id: e.key_id.to_string(),
+                tool: e.tool.to_string(),
+                outcome: e.outcome.to_string(),
+                day,
+                ..UsageRow::default()
+            });
+            row.calls += 1;
+            row.latency_ms += e.latency_ms;
+            row.bytes_in += e.bytes_in;
+            row.bytes_out += e.bytes_out;
+            row.latency_buckets[bucket(e.latency_ms)] += 1;
+        }
+        if e.log == LogMode::Off {
+            return;
+        }
+        let full = e.log == LogMode::Full;
+        lock(&self.logs).push(CallLogRecord {
+            id: ids::new_id("cal"),
+            org_id: e.org_id.to_string(),
+            server_id: e.server_id.to_string(),
+            key_id: e.key_id.to_string(),
+            method: e.method.to_string(),
+            tool: e.tool.to_string(),
+            outcome: e.outcome.to_string(),
+            latency_ms: e.latency_ms,
+            arguments: if full { bounded_json(e.arguments, e.secrets) } else { None },
+            result: if full { bounded_json(e.result, e.secrets) } else { None },
+            created_at: now,
+        });
+    }
+
+    /// Writes what is buffered. What cannot be written stays for the next attempt.
+    pub async fn flush(&self, store: &dyn Store) {
+        let rollups: Vec<UsageRow> = lock(&self.rollups).drain().map(|(_, r)| r).collect();
+        if !rollups.is_empty() {
+            if let Err(e) = store.usage_add(&rollups).await {
+                tracing::error!(error = %e, "usage not written; kept for the next flush");
+                let mut buffer = lock(&self.rollups);
+                for r in rollups {
+                    merge(&mut buffer, r);
+                }
+            }
+        }
+        let logs: Vec<CallLogRecord> = std::mem::take(&mut *lock(&self.logs));
+        if !logs.is_empty() {
+            if let Err(e) = store.call_logs_insert(&logs).await {
+                tracing::error!(error = %e, "call logs not written; kept for the next flush");
+                lock(&self.logs).extend(logs);
+            }
+        }
+    }
+}
+
+fn merge(buffer: &mut HashMap<Key, UsageRow>, r: UsageRow) {
+    let key = (r.server_id.clone(), r.key_id.clone(), r.tool.clone(), r.outcome.clone(), r.day);
+    match buffer.get_mut(&key) {
+        None => {
+            buffer.insert(key, r);
+        }
+        Some(row) => {
+            row.calls += r.calls;
+            row.latency_ms += r.latency_ms;
+            row.bytes_in += r.bytes_in;
+            row.bytes_out += r.bytes_out;
+            for (a, b) in row.latency_buckets.iter_mut().zip(r.latency_buckets) {
+                *a += b;
+            }
+        }
+    }
+}
+
+/// Deletes call logs past each server's retention (bounded batches); returns how many.
+pub async fn prune(store: &dyn Store, now: i64) -> u64 {
+    let settings = match store.data_logging_all().await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "retention: settings unreadable");
+            return 0;
+        }
+    };
+    let mut deleted = 0;
+    for s in settings {
+        let before = now - s.retention_days * DAY_MS;
+        loop {
+            match store.call_logs_prune(&s.server_id, before, PRUNE_BATCH).await {
+                Ok(n) => {
+                    deleted += n;
+                    if n < PRUNE_BATCH as u64 {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(server = %s.server_id, error = %e, "retention: delete failed");
+                    break;
+                }
+            }
+        }
+    }
+    deleted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_and_quantiles() {
+        assert_eq!(bucket(0), 0);
+        assert_eq!(bucket(1), 0);
+        assert_eq!(bucket(3), 2);
+        assert_eq!(bucket(5000), 11);
+        let mut b = [0i64; 12];
+        b[bucket(3)] += 90;
+        b[bucket(150)] += 10;
+        assert_eq!(quantile(&b, 0.5), 5);
+        assert_eq!(quantile(&b, 0.95), 200);
+        assert_eq!(quantile(&[0; 12], 0.5), 0);
+    }
+}
