@@ -277,11 +277,11 @@ async fn every_operation_checks_its_scope_on_rest_and_mcp(backend: Backend) {
     let sid = s.body["secret"]["secretId"].as_str().unwrap().to_string();
     let registry = gatehouse::api::registry();
     let ops: Vec<(&str, Value)> = vec![
-        ("list_secrets", json!({})),
-        ("create_secret", json!({"name": "n-{i}", "provider": "generic", "value": "v-123456789"})),
-        ("get_secret", json!({"secretId": sid})),
-        ("update_secret", json!({"secretId": sid, "name": "renamed-{i}"})),
-        ("delete_secret", json!({"secretId": "sec_unknown"})),
+        ("list_provider_keys", json!({})),
+        ("set_provider_key", json!({"name": "n-{i}", "provider": "generic", "value": "v-123456789"})),
+        ("get_provider_key", json!({"secretId": sid})),
+        ("update_provider_key", json!({"secretId": sid, "name": "renamed-{i}"})),
+        ("delete_provider_key", json!({"secretId": "sec_unknown"})),
         ("list_notifications", json!({"unread": true})),
         ("mark_notification_read", json!({"notificationId": "ntf_unknown"})),
         ("get_notification_webhook", json!({})),
@@ -336,7 +336,7 @@ async fn every_operation_checks_its_scope_on_rest_and_mcp(backend: Backend) {
         // MCP: the same, as tool results.
         let mut args = args;
         args["org"] = json!("acme");
-        if let Some(n) = args.get_mut("name").filter(|_| name == "create_secret") {
+        if let Some(n) = args.get_mut("name").filter(|_| name == "set_provider_key") {
             *n = json!(format!("mcp-{i}"));
         }
         let call = |token: String, args: Value| {

@@ -63,7 +63,7 @@ pub struct SecretList {
     secrets: Vec<Secret>,
 }
 
-/// Input of `create_secret`.
+/// Input of `set_provider_key`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSecret {
@@ -83,7 +83,7 @@ pub enum SecretStatus {
     Disabled,
 }
 
-/// Input of `update_secret`: any of the fields.
+/// Input of `update_provider_key`: any of the fields.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateSecret {
@@ -95,7 +95,7 @@ pub struct UpdateSecret {
     status: Option<SecretStatus>,
 }
 
-/// Input of `delete_secret`.
+/// Input of `delete_provider_key`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeleteSecret {
@@ -109,7 +109,7 @@ pub fn register(r: &mut Registry) {
     let one = "/api/orgs/{org}/secrets/{secretId}";
     r.add(
         OpSpec::new(
-            "list_secrets",
+            "list_provider_keys",
             Method::GET,
             base,
             Access::Org(Scope::SecretsRead),
@@ -119,7 +119,7 @@ pub fn register(r: &mut Registry) {
     );
     r.add(
         OpSpec::new(
-            "create_secret",
+            "set_provider_key",
             Method::POST,
             base,
             Access::Org(Scope::SecretsWrite),
@@ -130,7 +130,7 @@ pub fn register(r: &mut Registry) {
     );
     r.add(
         OpSpec::new(
-            "get_secret",
+            "get_provider_key",
             Method::GET,
             one,
             Access::Org(Scope::SecretsRead),
@@ -140,7 +140,7 @@ pub fn register(r: &mut Registry) {
     );
     r.add(
         OpSpec::new(
-            "update_secret",
+            "update_provider_key",
             Method::PUT,
             one,
             Access::Org(Scope::SecretsWrite),
@@ -150,7 +150,7 @@ pub fn register(r: &mut Registry) {
     );
     r.add(
         OpSpec::new(
-            "delete_secret",
+            "delete_provider_key",
             Method::DELETE,
             one,
             Access::Org(Scope::SecretsWrite),
