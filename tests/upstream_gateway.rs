@@ -939,7 +939,58 @@ async fn stdio_supervision_story(backend: Backend) {
     }
 }
 
+/// An upstream may take its credential from an org secret: the value reaches the upstream,
+/// a new value is used at once, and the secret cannot be disabled while in use.
+async fn secret_referenced_upstream_story(backend: Backend) {
+    let upstream = PyUpstream::start();
+    let server = TestServer::dev(backend).await;
+    let (server_id, slug) = create_server(&server, "Secretive").await;
+    let secret = server
+        .post(
+            &format!("{ORG}/secrets"),
+            None,
+            json!({"name": "upstream-token", "provider": "generic", "value": "tok-first-value"}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let secret_id = secret["secret"]["secretId"].as_str().unwrap().to_string();
+    let up = create_upstream(
+        &server,
+        json!({"name": "Py", "transport": "streamable_http", "url": upstream.url(), "approvalPolicy": "auto_approve",
+               "auth": {"type": "bearer", "secretId": secret_id}}),
+    )
+    .await;
+    assert_eq!(up["status"], "connected", "{up}");
+    assert_eq!(up["auth"], json!({"type": "bearer", "secretId": secret_id}));
+    attach(&server, &server_id, up["upstreamId"].as_str().unwrap(), json!({"prefix": ""})).await;
+    let mut client = session(&server, &slug, "2025-11-25").await;
+    let seen: Value = serde_json::from_str(&text_of(&call(&mut client, "headers", json!({})).await)).unwrap();
+    assert_eq!(seen["authorization"], "Bearer tok-first-value");
+
+    server
+        .put(&format!("{ORG}/secrets/{secret_id}"), None, json!({"value": "tok-second-value"}))
+        .await
+        .expect(200);
+    let seen: Value = serde_json::from_str(&text_of(&call(&mut client, "headers", json!({})).await)).unwrap();
+    assert_eq!(seen["authorization"], "Bearer tok-second-value", "the new value is used at once");
+
+    let busy = server.delete(&format!("{ORG}/secrets/{secret_id}"), None).await.expect_error(409, "conflict");
+    assert!(busy.text.contains("upstream Py"), "{}", busy.text);
+    // A secret of nobody (or disabled) cannot be referenced.
+    server
+        .post(
+            &format!("{ORG}/upstreams"),
+            None,
+            json!({"name": "Bad", "transport": "streamable_http", "url": upstream.url(),
+                   "auth": {"type": "bearer", "secretId": "sec_unknown"}}),
+        )
+        .await
+        .expect_error(400, "invalid_input");
+}
+
 backend_tests!(
+    secret_referenced_upstream_story,
     stdio_supervision_story,
     modern_client_old_upstream_story,
     oauth_story,

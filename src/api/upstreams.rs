@@ -33,6 +33,9 @@ pub struct AuthInput {
     kind: UpstreamAuth,
     /// Token, key, `username:password`, or an OAuth access token; write-only.
     credential: Option<String>,
+    /// An org secret holding the credential, instead of `credential`.
+    #[serde(rename = "secretId")]
+    secret_id: Option<String>,
     /// Header that carries an api_key credential (default `X-API-Key`).
     header: Option<String>,
 }
@@ -43,7 +46,12 @@ pub struct AuthInput {
 pub struct AuthView {
     #[serde(rename = "type")]
     kind: String,
-    credential_set: bool,
+    /// Whether an inline credential is stored (absent when a secret is referenced).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    credential_set: Option<bool>,
+    /// The referenced secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     header: Option<String>,
 }
@@ -110,7 +118,8 @@ impl Upstream {
             request_headers,
             auth: AuthView {
                 kind: u.auth_type,
-                credential_set: u.auth_credential.is_some(),
+                credential_set: u.auth_secret_id.is_none().then_some(u.auth_credential.is_some()),
+                secret_id: u.auth_secret_id,
                 header: u.auth_header,
             },
             approval_policy: u.approval_policy,
@@ -581,7 +590,42 @@ fn check(ctx: &OpCtx, u: &UpstreamRecord, env: &BTreeMap<String, String>) -> Api
     Ok(())
 }
 
-fn apply_auth(ctx: &OpCtx, u: &mut UpstreamRecord, auth: AuthInput) -> ApiResult<()> {
+async fn apply_auth(ctx: &OpCtx, u: &mut UpstreamRecord, auth: AuthInput) -> ApiResult<()> {
+    if let Some(secret_id) = auth.secret_id {
+        if auth.credential.is_some() {
+            return Err(bad("auth takes a credential or a secretId, not both"));
+        }
+        if matches!(auth.kind, UpstreamAuth::None | UpstreamAuth::Oauth) {
+            return Err(bad("auth.secretId is for bearer, api_key and basic"));
+        }
+        let opened = crate::secrets::open_secret(
+            ctx.state.store.as_ref(),
+            &ctx.state.master_key,
+            &u.org_id,
+            &secret_id,
+        )
+        .await;
+        match opened {
+            Ok(_) => {}
+            Err(crate::secrets::SecretError::NotFound(_)) => {
+                return Err(bad(format!("auth.secretId: no secret {secret_id} in this organization")));
+            }
+            Err(crate::secrets::SecretError::Disabled(_)) => {
+                return Err(ApiError::conflict(format!("auth.secretId: secret {secret_id} is disabled")));
+            }
+            Err(other) => return Err(ApiError::internal(other)),
+        }
+        u.auth_type = auth.kind.as_str().to_string();
+        u.auth_header = match (auth.kind, auth.header) {
+            (UpstreamAuth::ApiKey, h) => Some(h.unwrap_or_else(|| "X-API-Key".to_string())),
+            (_, Some(_)) => return Err(bad("auth.header is only for api_key")),
+            (_, None) => None,
+        };
+        u.auth_secret_id = Some(secret_id);
+        u.auth_credential = None;
+        return Ok(());
+    }
+    u.auth_secret_id = None;
     let same_type = u.auth_type == auth.kind.as_str();
     u.auth_type = auth.kind.as_str().to_string();
     u.auth_header = match (auth.kind, auth.header) {
@@ -753,6 +797,7 @@ async fn create_upstream(
         auth_type: UpstreamAuth::None.as_str().to_string(),
         auth_header: None,
         auth_credential: None,
+        auth_secret_id: None,
         approval_policy: input
             .approval_policy
             .unwrap_or(ApprovalPolicy::RequireApprovalAll)
@@ -774,7 +819,7 @@ async fn create_upstream(
     check(&ctx, &u, &env)?;
     seal_env(&ctx, &mut u, &env)?;
     if let Some(auth) = input.auth {
-        apply_auth(&ctx, &mut u, auth)?;
+        apply_auth(&ctx, &mut u, auth).await?;
     }
     ctx.state.store.upstream_create(&u).await?;
     if is_enabled {
@@ -840,7 +885,7 @@ async fn update(ctx: OpCtx, input: UpdateUpstream) -> ApiResult<UpstreamEnvelope
     check(&ctx, &u, &env)?;
     seal_env(&ctx, &mut u, &env)?;
     if let Some(auth) = input.auth {
-        apply_auth(&ctx, &mut u, auth)?;
+        apply_auth(&ctx, &mut u, auth).await?;
     }
     let reconfigured = u.transport != before.transport
         || u.url != before.url
@@ -851,6 +896,7 @@ async fn update(ctx: OpCtx, input: UpdateUpstream) -> ApiResult<UpstreamEnvelope
         || u.auth_type != before.auth_type
         || u.auth_header != before.auth_header
         || u.auth_credential != before.auth_credential
+        || u.auth_secret_id != before.auth_secret_id
         || u.timeout_ms != before.timeout_ms;
     if !u.is_enabled {
         u.status = UpstreamStatus::Disabled.as_str().to_string();

@@ -160,7 +160,7 @@ impl Directory {
         let Some(server) = store.server_by_slug(&org_row.id, slug).await? else { return Ok(None) };
         let tools = store.tool_list(&server.org_id, &server.id).await?;
         let secrets = load_secrets(store, master_key, &server, &tools).await?;
-        let attached = load_attachments(store, &server).await?;
+        let attached = load_attachments(store, master_key, &server).await?;
         let rules =
             store.policy_list(&server.org_id, &server.id).await?.into_iter().filter_map(rule).collect();
         let mut built = build(server, tools, &secrets, attached, master_key);
@@ -267,6 +267,8 @@ fn rule(p: crate::store::PolicyRecord) -> Option<policy::Rule> {
 /// An attachment with what it needs from the store.
 struct Attached {
     upstream: UpstreamRecord,
+    /// The value of the org secret its credential comes from, when it can be read.
+    secret: Option<String>,
     tools: Option<HashSet<String>>,
     prefix: String,
     catalogue: Vec<crate::store::UpstreamToolRecord>,
@@ -298,12 +300,28 @@ async fn load_secrets(
     Ok(secrets)
 }
 
-async fn load_attachments(store: &dyn Store, server: &ServerRecord) -> StoreResult<Vec<Attached>> {
+async fn load_attachments(
+    store: &dyn Store,
+    master_key: &MasterKey,
+    server: &ServerRecord,
+) -> StoreResult<Vec<Attached>> {
     let mut out = Vec::new();
     for a in store.attachments_of_server(&server.org_id, &server.id).await? {
         let Some(upstream) = store.upstream_get(&server.org_id, &a.upstream_id).await? else { continue };
         let tools = a.tools.as_deref().and_then(|t| serde_json::from_str::<Vec<String>>(t).ok());
+        let secret = match &upstream.auth_secret_id {
+            None => None,
+            Some(id) => match resolve_secret(store, master_key, &server.org_id, id).await {
+                Ok(value) => Some(value),
+                Err(SecretError::Store(err)) => return Err(err),
+                Err(err) => {
+                    tracing::warn!(upstream = %upstream.id, error = %err, "an upstream's secret is unavailable");
+                    None
+                }
+            },
+        };
         out.push(Attached {
+            secret,
             catalogue: store.upstream_tools(&upstream.id).await?,
             items: store.upstream_items(&upstream.id).await?,
             upstream,
@@ -393,10 +411,13 @@ fn build(
     for a in attached {
         // Invalidation must follow the upstream even while it is disabled or unreadable.
         entry.upstream_ids.insert(a.upstream.id.clone());
+        if let Some(id) = &a.upstream.auth_secret_id {
+            entry.secret_ids.insert(id.clone());
+        }
         if !a.upstream.is_enabled {
             continue;
         }
-        let spec = match Spec::from_record(&a.upstream, master_key) {
+        let spec = match Spec::from_record_with(&a.upstream, master_key, a.secret.as_deref()) {
             Ok(spec) => Arc::new(spec),
             Err(err) => {
                 tracing::error!(upstream = %a.upstream.id, error = %err, "upstream cannot be served");

@@ -135,8 +135,23 @@ impl SecretStore for SqlStore {
         .bind(format!("%\"{secret_id}\"%"))
         .fetch_all(&self.pool)
         .await?;
+        let upstreams =
+            query("SELECT id, name FROM upstreams WHERE org_id = $1 AND auth_secret_id = $2 ORDER BY name")
+                .bind(org_id)
+                .bind(secret_id)
+                .fetch_all(&self.pool)
+                .await?;
         let mut users: Vec<SecretUser> = tools.iter().map(row_of("http_tool")).collect::<Result<_, _>>()?;
         users.extend(plugins.iter().map(row_of("plugin")).collect::<Result<Vec<_>, _>>()?);
+        for r in &upstreams {
+            users.push(SecretUser {
+                kind: "upstream",
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+                server_id: None,
+                server_name: None,
+            });
+        }
         Ok(users)
     }
 }

@@ -12,8 +12,8 @@ use super::upstreams::{
 use super::{StoreError, StoreResult};
 
 const UPSTREAM_COLUMNS: &str = "SELECT id, org_id, name, description, transport, url, command, args, \
-     env_sealed, request_headers, auth_type, auth_header, auth_credential, approval_policy, is_enabled, \
-     status, last_error, protocol_version, server_info, template_id, timeout_ms, created_at, updated_at, \
+     env_sealed, request_headers, auth_type, auth_header, auth_credential, auth_secret_id, approval_policy, \
+     is_enabled, status, last_error, protocol_version, server_info, template_id, timeout_ms, created_at, updated_at, \
      refreshed_at FROM upstreams";
 const TOOL_COLUMNS: &str = "SELECT upstream_id, name, definition, definition_hash, approved_hash, \
      approval_state, enabled, position, updated_at FROM upstream_tools";
@@ -35,6 +35,7 @@ fn upstream_row(r: &AnyRow) -> Result<UpstreamRecord, sqlx::Error> {
         auth_type: r.try_get("auth_type")?,
         auth_header: r.try_get("auth_header")?,
         auth_credential: r.try_get("auth_credential")?,
+        auth_secret_id: r.try_get("auth_secret_id")?,
         approval_policy: r.try_get("approval_policy")?,
         is_enabled: r.try_get::<i64, _>("is_enabled")? != 0,
         status: r.try_get("status")?,
@@ -81,8 +82,8 @@ impl UpstreamStore for SqlStore {
             "INSERT INTO upstreams (id, org_id, name, description, transport, url, command, args, env_sealed, \
              request_headers, auth_type, auth_header, auth_credential, approval_policy, is_enabled, status, \
              last_error, protocol_version, server_info, template_id, timeout_ms, created_at, updated_at, \
-             refreshed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-             $17, $18, $19, $20, $21, $22, $23, $24)",
+             refreshed_at, auth_secret_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
+             $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)",
         )
         .bind(&u.id)
         .bind(&u.org_id)
@@ -108,6 +109,7 @@ impl UpstreamStore for SqlStore {
         .bind(u.created_at)
         .bind(u.updated_at)
         .bind(u.refreshed_at)
+        .bind(&u.auth_secret_id)
         .execute(&self.pool)
         .await
         .map_err(conflict_on("an upstream with this name"))?;
@@ -143,7 +145,7 @@ impl UpstreamStore for SqlStore {
             "UPDATE upstreams SET name = $3, description = $4, transport = $5, url = $6, command = $7, \
              args = $8, env_sealed = $9, request_headers = $10, auth_type = $11, auth_header = $12, \
              auth_credential = $13, approval_policy = $14, is_enabled = $15, status = $16, timeout_ms = $17, \
-             updated_at = $18 WHERE org_id = $1 AND id = $2",
+             updated_at = $18, auth_secret_id = $19 WHERE org_id = $1 AND id = $2",
         )
         .bind(&u.org_id)
         .bind(&u.id)
@@ -163,6 +165,7 @@ impl UpstreamStore for SqlStore {
         .bind(&u.status)
         .bind(u.timeout_ms)
         .bind(u.updated_at)
+        .bind(&u.auth_secret_id)
         .execute(&self.pool)
         .await
         .map_err(conflict_on("an upstream with this name"))?;

@@ -26,6 +26,8 @@ pub struct UpstreamRecord {
     pub auth_header: Option<String>,
     /// Sealed (purpose `upstream-credential`, bound to the id).
     pub auth_credential: Option<String>,
+    /// An org secret holding the credential instead (`auth: {type, secretId}`).
+    pub auth_secret_id: Option<String>,
     pub approval_policy: String,
     pub is_enabled: bool,
     /// `connected`, `error`, `needs_auth` or `disabled`.

@@ -24,8 +24,16 @@ pub struct RefreshReport {
 }
 
 /// The connection target of a record.
-pub fn spec(state: &AppState, record: &UpstreamRecord) -> Result<Spec, UpstreamError> {
-    Spec::from_record(record, &state.master_key)
+pub async fn spec(state: &AppState, record: &UpstreamRecord) -> Result<Spec, UpstreamError> {
+    let secret = match &record.auth_secret_id {
+        None => None,
+        Some(id) => Some(
+            crate::secrets::resolve_secret(state.store.as_ref(), &state.master_key, &record.org_id, id)
+                .await
+                .map_err(|e| UpstreamError::Config(format!("the credential's secret: {e}")))?,
+        ),
+    };
+    Spec::from_record_with(record, &state.master_key, secret.as_deref())
 }
 
 /// The connection a caller uses: stdio upstreams are one process per node, shared; HTTP
@@ -125,7 +133,7 @@ pub async fn refresh(state: &AppState, record: &UpstreamRecord) -> Result<Refres
 }
 
 async fn refresh_inner(state: &AppState, record: &UpstreamRecord) -> Result<RefreshReport, UpstreamError> {
-    let spec = spec(state, record)?;
+    let spec = spec(state, record).await?;
     let conn = state.gateway.upstreams.shared(&spec).await?;
     let offer = match discovery::discover(&conn).await {
         Ok(offer) => offer,
@@ -293,7 +301,11 @@ pub async fn call(
             match super::authorize::refresh(state, &spec.org_id, &spec.id).await {
                 Ok(true) => {
                     let record = state.store.upstream_get(&spec.org_id, &spec.id).await.ok().flatten();
-                    match record.map(|r| Spec::from_record(&r, &state.master_key)) {
+                    let fresh = match record {
+                        Some(r) => Some(self::spec(state, &r).await),
+                        None => None,
+                    };
+                    match fresh {
                         Some(Ok(fresh)) => match connection(state, &fresh, call.session).await {
                             Ok(conn) => conn.request_with(method, params, sink, None).await,
                             Err(e) => Err(e),

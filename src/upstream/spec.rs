@@ -49,8 +49,17 @@ impl std::fmt::Debug for Spec {
 }
 
 impl Spec {
-    /// Resolves a record.
+    /// Resolves a record whose credential, if any, is its own (not an org secret).
     pub fn from_record(u: &UpstreamRecord, key: &MasterKey) -> Result<Spec, UpstreamError> {
+        Self::from_record_with(u, key, None)
+    }
+
+    /// Resolves a record; `secret` is the value of the org secret it references, if it does.
+    pub fn from_record_with(
+        u: &UpstreamRecord,
+        key: &MasterKey,
+        secret: Option<&str>,
+    ) -> Result<Spec, UpstreamError> {
         let transport = TransportKind::parse(&u.transport)
             .ok_or_else(|| UpstreamError::Config(format!("unknown transport {}", u.transport)))?;
         let args: Vec<String> = serde_json::from_str(&u.args).unwrap_or_default();
@@ -68,9 +77,16 @@ impl Spec {
                 .unwrap_or_default()
                 .into_iter()
                 .collect();
-        let credential = match &u.auth_credential {
-            None => None,
-            Some(sealed) => Some(
+        let credential = match (&u.auth_secret_id, &u.auth_credential) {
+            (Some(_), _) => Some(
+                secret
+                    .ok_or_else(|| {
+                        UpstreamError::Config("the secret holding the credential is unavailable".into())
+                    })?
+                    .to_string(),
+            ),
+            (None, None) => None,
+            (None, Some(sealed)) => Some(
                 key.decrypt(CREDENTIAL_PURPOSE, sealed, u.id.as_bytes())
                     .map(|b| String::from_utf8_lossy(&b).into_owned())
                     .map_err(|_| UpstreamError::Config("the stored credential cannot be decrypted".into()))?,
