@@ -241,7 +241,54 @@ async fn retention_deletes_exactly_what_is_older(backend: Backend) {
     let _: Value = left;
 }
 
+/// Each operation over `/api/mcp`: refused without its scope (as a tool error), served with it.
+async fn operations_check_their_scope_over_mcp(backend: Backend) {
+    let http = HttpBackend::start();
+    let (server, admin) = TestServer::enterprise_with(
+        backend,
+        common::Options { mcp_server_enabled: true, ..Default::default() },
+    )
+    .await;
+    let (sid, _key) = setup(&server, &admin, &http).await;
+    let registry = gatehouse::api::registry();
+    let ops = [
+        ("get_server_usage", json!({"serverId": sid})),
+        ("get_usage_timeseries", json!({"range": "30d"})),
+        ("get_data_logging", json!({"serverId": sid})),
+        ("update_data_logging", json!({"serverId": sid, "mode": "metadata", "retentionDays": 14})),
+        ("list_call_logs", json!({"serverId": sid, "limit": 5})),
+    ];
+    for (name, mut args) in ops {
+        let op = registry.get(name).unwrap_or_else(|| panic!("{name} is registered"));
+        let gatehouse::api::registry::Access::Org(scope) = op.spec.access else {
+            panic!("{name} is an org op")
+        };
+        let others: Vec<&str> =
+            gatehouse::auth::Scope::ALL.iter().filter(|s| **s != scope).map(|s| s.as_str()).collect();
+        let without = server.mint_token(&admin, "acme", &others).await;
+        let with = server.mint_token(&admin, "acme", &[scope.as_str()]).await;
+        args["org"] = json!("acme");
+        for (token, allowed) in [(without, false), (with, true)] {
+            let r = server
+                .request(reqwest::Method::POST, "/api/mcp")
+                .header("X-Management-Token", token)
+                .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": name, "arguments": args}}))
+                .send()
+                .await
+                .unwrap();
+            let result = TestServer::read(r).await.expect(200).body["result"].clone();
+            if allowed {
+                assert!(result["isError"].is_null(), "{name} with {}: {result}", scope.as_str());
+            } else {
+                assert_eq!(result["isError"], true, "{name}: {result}");
+                assert!(result["content"][0]["text"].as_str().unwrap().contains("403 insufficient_scope"));
+            }
+        }
+    }
+}
+
 backend_tests!(
+    operations_check_their_scope_over_mcp,
     usage_counts_calls_across_a_restart,
     data_logging_modes_filters_and_secrets,
     retention_deletes_exactly_what_is_older
