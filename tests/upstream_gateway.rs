@@ -433,6 +433,12 @@ async fn faults_story(backend: Backend) {
     bad.kill();
     let gone = call(&mut client, "bad__echo", json!({"message": "x"})).await;
     assert_eq!(gone["error"]["code"], -32603, "{gone}");
+    // After five failures in a row the circuit breaker answers at once, without trying.
+    let mut fast = Value::Null;
+    for _ in 0..6 {
+        fast = call(&mut client, "bad__echo", json!({"message": "x"})).await;
+    }
+    assert!(fast["error"]["message"].as_str().unwrap().contains("is failing; retry"), "{fast}");
     assert_eq!(text_of(&call(&mut client, "good__echo", json!({"message": "still"})).await), "Echo: still");
 }
 
