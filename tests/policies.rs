@@ -255,4 +255,47 @@ async fn rate_limits_hold_across_nodes(backend: Backend) {
     assert_eq!(outcomes, vec![None, None, None, Some(-32029)], "three calls in all, whichever node");
 }
 
-backend_tests!(operations_scopes_and_isolation, enforcement_on_the_data_plane, rate_limits_hold_across_nodes);
+/// Policies govern plugin invocations on REST too (as the tool `plugins/<id>`): a deny is 403,
+/// an exhausted rate limit 429 with `Retry-After`.
+async fn plugin_invocations_are_governed(backend: Backend) {
+    let http = HttpBackend::start();
+    let (server, admin) = TestServer::enterprise(backend).await;
+    let (sid, key) = server.publish_echo(&admin, &http, json!([])).await;
+    let base = format!("/api/orgs/acme/servers/{sid}/policies");
+    let invoke = format!("/api/orgs/acme/servers/{sid}/plugins/fcm/invoke");
+    let send = |path: String| {
+        let (server, key) = (&server, key.clone());
+        async move {
+            let r = server
+                .request(reqwest::Method::POST, &path)
+                .header("X-API-Key", key)
+                .json(&json!({"token": "t"}))
+                .send();
+            TestServer::read(r.await.unwrap()).await
+        }
+    };
+    let deny = server
+        .put(&base, Some(&admin), json!({"toolPattern": "plugins/*", "action": "deny"}))
+        .await
+        .expect(200);
+    let denied = send(invoke.clone()).await.expect_error(403, "forbidden");
+    assert!(denied.text.contains("Denied by policy"), "{}", denied.text);
+    let id = deny.body["policy"]["policyId"].as_str().unwrap();
+    server.delete(&format!("{base}/{id}"), Some(&admin)).await.expect(204);
+    server
+        .put(&base, Some(&admin), json!({"toolPattern": "plugins/fcm", "rateLimit": {"requests": 1, "perSeconds": 3600, "scope": "key"}}))
+        .await
+        .expect(200);
+    // The first goes through the policy (the plugin is not installed: 404), the second is limited.
+    send(invoke.clone()).await.expect_error(404, "not_found");
+    let limited = send(invoke).await.expect_error(429, "rate_limited");
+    let retry: u64 = limited.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(retry > 0 && retry <= 3600, "{retry}");
+}
+
+backend_tests!(
+    plugin_invocations_are_governed,
+    operations_scopes_and_isolation,
+    enforcement_on_the_data_plane,
+    rate_limits_hold_across_nodes
+);

@@ -460,6 +460,7 @@ async fn invoke(ctx: OpCtx, payload: Value) -> ApiResult<InvokeResult> {
     let started = Instant::now();
     let key = server_key(&ctx).await?;
     let plugin = plugin_of(&ctx)?;
+    governed(&ctx, &key.org_id, &key.server_id, &key.key_id, plugin.info().id, &payload).await?;
     let outcome = run(&ctx, &key.server_id, plugin, payload).await;
     let (label, error) = match &outcome {
         Ok(_) => ("success", None),
@@ -490,6 +491,52 @@ async fn invoke(ctx: OpCtx, payload: Value) -> ApiResult<InvokeResult> {
         raise_if_failing(&ctx, &record).await;
     }
     outcome.map(|result| InvokeResult { result })
+}
+
+/// Applies the server's policies to an invocation, matched as the tool `plugins/<pluginId>`:
+/// deny → 403, argument limit → 400, rate limit → 429 with `Retry-After`.
+async fn governed(
+    ctx: &OpCtx,
+    org_id: &str,
+    server_id: &str,
+    key_id: &str,
+    plugin_id: &str,
+    payload: &Value,
+) -> ApiResult<()> {
+    let rules: Vec<_> = ctx
+        .state
+        .store
+        .policy_list(org_id, server_id)
+        .await?
+        .into_iter()
+        .filter_map(crate::gateway::directory::rule)
+        .collect();
+    if rules.is_empty() {
+        return Ok(());
+    }
+    let tool = format!("plugins/{plugin_id}");
+    let verdict = crate::domain::policy::evaluate(&rules, &tool);
+    if let Some(pattern) = verdict.denied_by {
+        return Err(ApiError::Forbidden(format!(
+            "Denied by policy {pattern}: {tool} is not allowed on this server"
+        )));
+    }
+    if let Some(max) = verdict.max_argument_bytes {
+        let size = serde_json::to_vec(payload).map(|b| b.len() as i64).unwrap_or(i64::MAX);
+        if size > max {
+            return Err(ApiError::bad_request(format!(
+                "the payload is {size} bytes; the policy allows at most {max}"
+            )));
+        }
+    }
+    let server = ctx.state.store.server_get(org_id, server_id).await?.ok_or(ApiError::NotFound("server"))?;
+    match crate::gateway::policy::count(&ctx.state, &server, key_id, &tool, &verdict.rates).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(limited)) => {
+            Err(ApiError::RateLimited { retry_after_secs: (limited.retry_after_ms as u64).div_ceil(1000) })
+        }
+        Err(e) => Err(ApiError::internal(anyhow::anyhow!(e.message))),
+    }
 }
 
 /// Consecutive failed invocations after which the org is notified (once per streak).

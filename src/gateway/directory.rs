@@ -238,7 +238,7 @@ pub fn template_matches(template: &str, uri: &str) -> bool {
 }
 
 /// A stored policy as the data plane applies it (`None` for a row it cannot read).
-fn rule(p: crate::store::PolicyRecord) -> Option<policy::Rule> {
+pub fn rule(p: crate::store::PolicyRecord) -> Option<policy::Rule> {
     let action = match p.action.as_str() {
         "allow" => policy::PolicyAction::Allow,
         "deny" => policy::PolicyAction::Deny,

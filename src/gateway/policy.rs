@@ -51,8 +51,42 @@ pub async fn enforce(
     if verdict.validate_arguments {
         validate(entry, tool, arguments)?;
     }
+    if let Err(limited) = count(state, &entry.server, key, tool, &verdict.rates).await? {
+        return Err(RpcError::new(RATE_LIMITED, limited.message())
+            .with_data(json!({"retryAfterMs": limited.retry_after_ms})));
+    }
+    Ok(None)
+}
+
+/// A call refused by a rate limit.
+#[derive(Debug, Clone, Copy)]
+pub struct Limited {
+    pub requests: i64,
+    pub per_seconds: i64,
+    pub retry_after_ms: i64,
+}
+
+impl Limited {
+    /// What the caller is told.
+    pub fn message(&self) -> String {
+        format!(
+            "rate limit exceeded: {} calls per {} s; retry in {} ms",
+            self.requests, self.per_seconds, self.retry_after_ms
+        )
+    }
+}
+
+/// Counts a call against every matching rate limit (fixed windows in the database, shared by
+/// every node); `Ok(Err(limited))` when one is exhausted.
+pub async fn count(
+    state: &AppState,
+    server: &crate::store::ServerRecord,
+    key: &str,
+    tool: &str,
+    rates: &[(&str, policy::RateLimit)],
+) -> Result<Result<(), Limited>, RpcError> {
     let now = time::now_ms();
-    for (policy_id, rate) in verdict.rates {
+    for (policy_id, rate) in rates {
         let window_ms = rate.per_seconds * 1000;
         let window = now / window_ms;
         let who = match rate.scope {
@@ -67,35 +101,31 @@ pub async fn enforce(
             .await
             .map_err(|e| RpcError::new(code::INTERNAL_ERROR, format!("rate limit unavailable: {e}")))?;
         if hits > rate.requests {
-            let retry = ends - now;
             // Ten refusals in one window is no accident: tell the org, once per window.
             if hits == rate.requests + PERSISTENT_REFUSALS {
                 crate::notify::notify(
                     state,
-                    &entry.server.org_id,
+                    &server.org_id,
                     "policy.rate_limited",
-                    &format!("Rate limit hit repeatedly on {}", entry.server.name),
+                    &format!("Rate limit hit repeatedly on {}", server.name),
                     &format!(
                         "Calls to {tool} exceeded {} per {} s ({} scope) {PERSISTENT_REFUSALS} times in one window.",
                         rate.requests,
                         rate.per_seconds,
                         rate.scope.as_str()
                     ),
-                    json!({"serverId": entry.server.id, "policyId": policy_id, "tool": tool}),
+                    json!({"serverId": server.id, "policyId": policy_id, "tool": tool}),
                 )
                 .await;
             }
-            return Err(RpcError::new(
-                RATE_LIMITED,
-                format!(
-                    "rate limit exceeded: {} calls per {} s; retry in {retry} ms",
-                    rate.requests, rate.per_seconds
-                ),
-            )
-            .with_data(json!({"retryAfterMs": retry})));
+            return Ok(Err(Limited {
+                requests: rate.requests,
+                per_seconds: rate.per_seconds,
+                retry_after_ms: ends - now,
+            }));
         }
     }
-    Ok(None)
+    Ok(Ok(()))
 }
 
 fn validate(entry: &ServerEntry, tool: &str, arguments: &Map<String, Value>) -> Result<(), RpcError> {
