@@ -272,18 +272,10 @@ impl UpstreamPool {
 
     /// Closes every connection to an upstream (deleted, disabled or reconfigured).
     pub async fn drop_upstream(&self, upstream_id: &str) {
-        let mut closing = Vec::new();
+        let mut closing = self.take_sessions(|(_, u), _| u == upstream_id);
         if let Some(slot) = lock(&self.shared).remove(upstream_id) {
             closing.push(slot.conn);
         }
-        lock(&self.sessions).retain(|(_, u), slot| {
-            if u == upstream_id {
-                closing.push(slot.conn.clone());
-                false
-            } else {
-                true
-            }
-        });
         lock(&self.breakers).remove(upstream_id);
         lock(&self.health).remove(upstream_id);
         lock(&self.restarts).remove(upstream_id);
@@ -294,16 +286,7 @@ impl UpstreamPool {
 
     /// Closes the connections a client session held.
     pub async fn end_session(&self, session: &str) {
-        let mut closing = Vec::new();
-        lock(&self.sessions).retain(|(s, _), slot| {
-            if s == session {
-                closing.push(slot.conn.clone());
-                false
-            } else {
-                true
-            }
-        });
-        for conn in closing {
+        for conn in self.take_sessions(|(s, _), _| s == session) {
             conn.close().await;
         }
     }
@@ -311,18 +294,26 @@ impl UpstreamPool {
     /// Closes session connections idle longer than [`SESSION_IDLE`].
     pub async fn reap_idle(&self) {
         let now = Instant::now();
-        let mut closing = Vec::new();
-        lock(&self.sessions).retain(|_, slot| {
-            if now.duration_since(slot.last_used) > SESSION_IDLE || slot.conn.is_closed() {
-                closing.push(slot.conn.clone());
+        let idle = |_: &(String, String), slot: &Slot| {
+            now.duration_since(slot.last_used) > SESSION_IDLE || slot.conn.is_closed()
+        };
+        for conn in self.take_sessions(idle) {
+            conn.close().await;
+        }
+    }
+
+    /// Removes the session connections `which` selects; returns them (to be closed).
+    fn take_sessions(&self, which: impl Fn(&(String, String), &Slot) -> bool) -> Vec<Arc<Connection>> {
+        let mut taken = Vec::new();
+        lock(&self.sessions).retain(|k, slot| {
+            if which(k, slot) {
+                taken.push(slot.conn.clone());
                 false
             } else {
                 true
             }
         });
-        for conn in closing {
-            conn.close().await;
-        }
+        taken
     }
 
     /// Closes everything (shutdown): stdio children are stopped, upstream sessions ended.

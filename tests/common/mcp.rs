@@ -73,6 +73,11 @@ impl<'a> McpClient<'a> {
 
     /// Posts a raw body with the connection's headers plus `extra`.
     pub async fn post(&self, body: Value, extra: &[(&str, &str)]) -> Resp {
+        TestServer::read(self.builder(extra).json(&body).send().await.unwrap()).await
+    }
+
+    /// A POST with the connection's headers plus `extra`.
+    fn builder(&self, extra: &[(&str, &str)]) -> reqwest::RequestBuilder {
         let mut req = self
             .server
             .request(reqwest::Method::POST, &self.path)
@@ -92,7 +97,7 @@ impl<'a> McpClient<'a> {
         for (k, v) in extra {
             req = req.header(*k, *v);
         }
-        TestServer::read(req.json(&body).send().await.unwrap()).await
+        req
     }
 }
 
@@ -101,21 +106,7 @@ impl McpClient<'_> {
     /// sends on the stream, `answer` gives the result that is POSTed back in this session.
     /// Returns every message received; the response to `body` is the last.
     pub async fn post_streaming(&self, body: Value, mut answer: impl FnMut(&Value) -> Value) -> Vec<Value> {
-        let mut req = self
-            .server
-            .request(reqwest::Method::POST, &self.path)
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream");
-        if let Some(key) = &self.key {
-            req = req.header("x-api-key", key);
-        }
-        if let Some(session) = &self.session {
-            req = req.header("mcp-session-id", session);
-        }
-        if self.version.as_str() >= "2025-06-18" {
-            req = req.header("mcp-protocol-version", &self.version);
-        }
-        let mut response = req.json(&body).send().await.unwrap();
+        let mut response = self.builder(&[]).json(&body).send().await.unwrap();
         let ctype = response.headers()["content-type"].to_str().unwrap().to_string();
         assert!(ctype.starts_with("text/event-stream"), "expected SSE, got {ctype}");
         let mut buffer = String::new();
