@@ -1,27 +1,61 @@
-//! Gateway benchmark: tools/call through Gatehouse to a fast local HTTP backend, against the
-//! same calls straight to the backend, in one run, at concurrency 1, 16 and 64; plus tools/list
-//! of a server with 1,000 tools and the gateway's idle and peak RSS.
+//! Gateway benchmark, in one run, everything against the same release binary:
+//!
+//! 1. tools/call of an HTTP tool through Gatehouse to a fast local HTTP backend, against the
+//!    same calls straight to the backend, at concurrency 1, 16 and 64;
+//! 2. tools/call of an upstream MCP tool through Gatehouse to a fast Streamable HTTP MCP
+//!    upstream (written here, in Rust), against the same calls straight to the upstream, at
+//!    concurrency 1, 16 and 64: stateless 2026-07-28 clients, then stateful 2025-06-18
+//!    sessions (one session per worker);
+//! 3. tools/list and tools/call of a server aggregating 20 such upstreams;
+//! 4. tools/list of a server with 1,000 HTTP tools;
+//!
+//! and the gateway's idle RSS and peak RSS per section.
 //!
 //! Run: `cargo bench --bench gateway` (builds the release binary first). Results go to stdout
-//! as a Markdown table for `docs/PERFORMANCE.md`. Load generator, gateway and backend share
-//! the machine's cores, as the targets assume.
+//! as Markdown tables for `docs/PERFORMANCE.md`. Load generator, gateway, backend and upstream
+//! share the machine's cores, as the targets assume.
+//!
+//! `GATEHOUSE_BENCH_SECS` changes the measuring time per run (default 5 s, after 1 s of
+//! warm-up); `GATEHOUSE_BENCH_ONLY=http,upstream,stateful,aggregate,list` runs some sections;
+//! `GATEHOUSE_BENCH_WRAP="valgrind --tool=callgrind"` runs the gateway under a profiler.
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 const WARMUP: Duration = Duration::from_secs(1);
-const MEASURE: Duration = Duration::from_secs(5);
+const CONCURRENCY: [usize; 3] = [1, 16, 64];
+const STATELESS: &str = "2026-07-28";
+const STATEFUL: &str = "2025-06-18";
+const META_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
+/// Upstreams of the aggregating server.
+const AGGREGATED: usize = 20;
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     runtime.block_on(run());
 }
 
-/// The backend: the smallest JSON answer hyper can give, so the gateway is what is measured.
+fn measure() -> Duration {
+    let secs = std::env::var("GATEHOUSE_BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(5.0);
+    Duration::from_secs_f64(secs)
+}
+
+fn section(name: &str) -> bool {
+    match std::env::var("GATEHOUSE_BENCH_ONLY") {
+        Ok(only) if !only.is_empty() => only.split(',').any(|s| s.trim() == name),
+        _ => true,
+    }
+}
+
+/// The HTTP-tool backend: the smallest JSON answer hyper can give, so the gateway is what is
+/// measured.
 async fn start_backend() -> SocketAddr {
     use axum::routing::post;
     let app = axum::Router::new().route(
@@ -30,10 +64,99 @@ async fn start_backend() -> SocketAddr {
             axum::Json(json!({"city": city, "temperature": 22, "echo": body.len()}))
         }),
     );
+    serve(app).await
+}
+
+async fn serve(app: axum::Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     addr
+}
+
+/// A fast Streamable HTTP MCP upstream: `server/discover` (2026-07-28) and `initialize`
+/// (stateful revisions, with an `Mcp-Session-Id`), notifications and responses 202,
+/// `tools/list`, `tools/call` of `echo` (and `add`), JSON answers. It checks nothing it does
+/// not need to: it stands for an upstream that costs as little as possible. Served at `/mcp`
+/// and at `/u/{n}/mcp` (so that many upstreams can be registered against one process).
+async fn start_upstream() -> SocketAddr {
+    use axum::routing::post;
+    let app = axum::Router::new().route("/mcp", post(upstream_post)).route(
+        "/u/{n}/mcp",
+        post(|headers: HeaderMap, body: axum::body::Bytes| upstream_post(headers, body)),
+    );
+    serve(app).await
+}
+
+static SESSIONS: AtomicUsize = AtomicUsize::new(0);
+
+async fn upstream_post(headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    let _ = headers;
+    let Ok(msg) = serde_json::from_slice::<Value>(&body) else {
+        return (StatusCode::BAD_REQUEST, "parse error").into_response();
+    };
+    let (Some(id), Some(method)) = (msg.get("id"), msg.get("method").and_then(Value::as_str)) else {
+        // A notification or a response.
+        return StatusCode::ACCEPTED.into_response();
+    };
+    let params = msg.get("params");
+    let stateless = params.and_then(|p| p.get("_meta")).and_then(|m| m.get(META_VERSION)).is_some();
+    let mut session = None;
+    let result = match method {
+        "server/discover" => json!({
+            "supportedVersions": [STATELESS, "2025-11-25", STATEFUL, "2025-03-26", "2024-11-05"],
+            "capabilities": {"tools": {}},
+            "_meta": {"io.modelcontextprotocol/serverInfo": {"name": "bench-upstream", "version": "1.0.0"}},
+        }),
+        "initialize" => {
+            let requested = params.and_then(|p| p.get("protocolVersion")).and_then(Value::as_str);
+            let version = match requested {
+                Some(v @ ("2025-11-25" | "2025-06-18" | "2025-03-26" | "2024-11-05")) => v,
+                _ => "2025-11-25",
+            };
+            session = Some(format!("bench-{}", SESSIONS.fetch_add(1, Ordering::Relaxed)));
+            json!({"protocolVersion": version, "capabilities": {"tools": {}},
+                   "serverInfo": {"name": "bench-upstream", "version": "1.0.0"}})
+        }
+        "ping" => json!({}),
+        "tools/list" => json!({"tools": [
+            {"name": "echo", "description": "Echo back the message",
+             "inputSchema": {"type": "object", "properties": {"message": {"type": "string"}}, "required": ["message"]}},
+            {"name": "add", "description": "Add two numbers",
+             "inputSchema": {"type": "object", "properties": {"a": {"type": "number"}, "b": {"type": "number"}}}},
+        ]}),
+        "tools/call" => {
+            let args = params.and_then(|p| p.get("arguments"));
+            match params.and_then(|p| p.get("name")).and_then(Value::as_str) {
+                Some("echo") => {
+                    let text =
+                        args.and_then(|a| a.get("message")).and_then(Value::as_str).unwrap_or_default();
+                    json!({"content": [{"type": "text", "text": text}]})
+                }
+                Some("add") => {
+                    let n = |k: &str| args.and_then(|a| a.get(k)).and_then(Value::as_f64).unwrap_or(0.0);
+                    json!({"content": [{"type": "text", "text": (n("a") + n("b")).to_string()}]})
+                }
+                _ => {
+                    let error = json!({"code": -32602, "message": "unknown tool"});
+                    return axum::Json(json!({"jsonrpc": "2.0", "id": id, "error": error})).into_response();
+                }
+            }
+        }
+        _ => {
+            let error = json!({"code": -32601, "message": "method not found"});
+            return axum::Json(json!({"jsonrpc": "2.0", "id": id, "error": error})).into_response();
+        }
+    };
+    let mut result = result;
+    if stateless {
+        result["resultType"] = json!("complete");
+    }
+    let mut response = axum::Json(json!({"jsonrpc": "2.0", "id": id, "result": result})).into_response();
+    if let Some(s) = session {
+        response.headers_mut().insert("mcp-session-id", HeaderValue::from_str(&s).unwrap());
+    }
+    response
 }
 
 struct Gateway {
@@ -43,9 +166,41 @@ struct Gateway {
 }
 
 impl Drop for Gateway {
+    /// SIGTERM first (a graceful stop; a profiler wrapping the gateway writes its output), then
+    /// SIGKILL after 30 s.
     fn drop(&mut self) {
+        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Gateway {
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn rss_mib(&self, field: &str) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        let kib: u64 = status
+            .lines()
+            .find(|l| l.starts_with(field))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        kib as f64 / 1024.0
+    }
+
+    /// Resets the peak RSS (`VmHWM`) to the current RSS, so that each section reports its own.
+    fn reset_peak(&self) {
+        let _ = std::fs::write(format!("/proc/{}/clear_refs", self.pid()), "5");
     }
 }
 
@@ -54,8 +209,12 @@ fn start_gateway() -> Gateway {
     assert!(status.success(), "release build failed");
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let dir = tempfile::tempdir().unwrap();
-    let child = Command::new("target/release/gatehouse")
-        .args(["serve", "--dev"])
+    // `GATEHOUSE_BENCH_WRAP="valgrind --tool=callgrind"` runs the gateway under a profiler.
+    let wrap = std::env::var("GATEHOUSE_BENCH_WRAP").unwrap_or_default();
+    let mut argv: Vec<&str> = wrap.split_whitespace().collect();
+    argv.extend(["target/release/gatehouse", "serve", "--dev"]);
+    let child = Command::new(argv[0])
+        .args(&argv[1..])
         .env("GATEHOUSE_BIND", format!("127.0.0.1:{port}"))
         .env("GATEHOUSE_DATA_DIR", dir.path())
         .env("GATEHOUSE_LOG", "warn")
@@ -65,61 +224,101 @@ fn start_gateway() -> Gateway {
     Gateway { child, base: format!("http://127.0.0.1:{port}"), _dir: dir }
 }
 
-fn rss_kib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
-}
-
 struct Stats {
     rps: f64,
     p50_ms: f64,
     p99_ms: f64,
+    /// Calls made, warm-up included.
+    total: usize,
+    /// Gateway CPU time (user + system) per call, when measured.
+    cpu_us: Option<f64>,
 }
 
-/// Runs `concurrency` workers calling `call` in a loop; returns throughput and latency.
-async fn load<F, Fut>(concurrency: usize, call: Arc<F>) -> Stats
+/// Runs `concurrency` workers calling `call(worker)` in a loop; returns throughput and latency.
+async fn load<F, Fut>(concurrency: usize, call: F) -> Stats
 where
-    F: Fn() -> Fut + Send + Sync + 'static,
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = ()> + Send,
 {
+    let call = Arc::new(call);
+    let measure = measure();
     let warm_end = Instant::now() + WARMUP;
-    let end = warm_end + MEASURE;
+    let end = warm_end + measure;
     let mut tasks = Vec::new();
-    for _ in 0..concurrency {
+    for worker in 0..concurrency {
         let call = call.clone();
         tasks.push(tokio::spawn(async move {
             let mut samples = Vec::new();
+            let mut total = 0;
             loop {
                 let start = Instant::now();
                 if start >= end {
                     break;
                 }
-                call().await;
+                call(worker).await;
+                total += 1;
                 if start >= warm_end {
                     samples.push(start.elapsed().as_secs_f64() * 1000.0);
                 }
             }
-            samples
+            (samples, total)
         }));
     }
     let mut all = Vec::new();
+    let mut total = 0;
     for t in tasks {
-        all.extend(t.await.unwrap());
+        let (samples, n) = t.await.unwrap();
+        all.extend(samples);
+        total += n;
     }
     all.sort_by(f64::total_cmp);
     let pick = |q: f64| {
         all.get(((all.len() as f64 * q) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or(0.0)
     };
-    Stats { rps: all.len() as f64 / MEASURE.as_secs_f64(), p50_ms: pick(0.50), p99_ms: pick(0.99) }
+    Stats {
+        rps: all.len() as f64 / measure.as_secs_f64(),
+        p50_ms: pick(0.50),
+        p99_ms: pick(0.99),
+        total,
+        cpu_us: None,
+    }
+}
+
+/// [`load`] against the gateway, with the gateway's CPU time per call.
+async fn load_gateway<F, Fut>(gateway: u32, concurrency: usize, call: F) -> Stats
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let before = cpu_seconds(gateway);
+    let mut stats = load(concurrency, call).await;
+    let used = cpu_seconds(gateway) - before;
+    stats.cpu_us = Some(used * 1e6 / stats.total.max(1) as f64);
+    stats
+}
+
+/// User + system CPU time of a process so far (`/proc/<pid>/stat`, in clock ticks of 10 ms).
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which is in parentheses): state is field 3, utime 14, stime 15.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 async fn post_json(client: &reqwest::Client, url: &str, headers: &[(&str, &str)], body: &Value) -> Value {
-    let mut req = client.post(url).json(body);
+    send_json(client, reqwest::Method::POST, url, headers, body).await
+}
+
+async fn send_json(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &Value,
+) -> Value {
+    let mut req = client.request(method, url).json(body);
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
@@ -130,30 +329,212 @@ async fn post_json(client: &reqwest::Client, url: &str, headers: &[(&str, &str)]
     serde_json::from_str(&text).unwrap_or(Value::Null)
 }
 
+/// An MCP endpoint as the load generator calls it: URL, fixed headers, and how to read the
+/// answer (JSON or one SSE event).
+#[derive(Clone)]
+struct Endpoint {
+    client: reqwest::Client,
+    url: String,
+    headers: Vec<(&'static str, String)>,
+}
+
+impl Endpoint {
+    fn new(client: &reqwest::Client, url: String, key: Option<&str>) -> Self {
+        let mut headers = vec![("accept", "application/json, text/event-stream".to_string())];
+        if let Some(key) = key {
+            headers.push(("x-api-key", key.to_string()));
+        }
+        Self { client: client.clone(), url, headers }
+    }
+
+    /// Sends one message; returns the JSON-RPC answer (parsed from JSON or from an SSE body)
+    /// and the session id header, if any.
+    async fn send(&self, extra: &[(&str, &str)], body: &[u8]) -> (Value, Option<String>) {
+        let mut req = self.client.post(&self.url).header("content-type", "application/json");
+        for (k, v) in &self.headers {
+            req = req.header(*k, v.as_str());
+        }
+        for (k, v) in extra {
+            req = req.header(*k, *v);
+        }
+        let r = req.body(body.to_vec()).send().await.expect("request");
+        let status = r.status();
+        let session = r.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let bytes = r.bytes().await.unwrap();
+        assert!(status.is_success(), "{}: {status} {}", self.url, String::from_utf8_lossy(&bytes));
+        if status == StatusCode::ACCEPTED {
+            return (Value::Null, session);
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        let json = match text.find("data: ") {
+            Some(i) if !text.starts_with('{') => text[i + 6..].lines().next().unwrap_or_default().to_string(),
+            _ => text.into_owned(),
+        };
+        (serde_json::from_str(&json).unwrap_or(Value::Null), session)
+    }
+
+    /// Sends and only reads the body (the measured loop).
+    async fn fire(&self, extra: &[(&str, &str)], body: &'static [u8]) {
+        let mut req = self.client.post(&self.url).header("content-type", "application/json");
+        for (k, v) in &self.headers {
+            req = req.header(*k, v.as_str());
+        }
+        for (k, v) in extra {
+            req = req.header(*k, *v);
+        }
+        let r = req.body(body).send().await.expect("request");
+        debug_assert!(r.status().is_success());
+        let _ = r.bytes().await.unwrap();
+    }
+}
+
+fn leak(v: Value) -> &'static [u8] {
+    Box::leak(serde_json::to_vec(&v).unwrap().into_boxed_slice())
+}
+
+fn stateless_meta() -> Value {
+    json!({META_VERSION: STATELESS, "io.modelcontextprotocol/clientCapabilities": {}})
+}
+
+fn stateless_call(tool: &str, message: &str) -> &'static [u8] {
+    leak(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {"name": tool, "arguments": {"message": message}, "_meta": stateless_meta()}}))
+}
+
+fn stateless_list() -> &'static [u8] {
+    leak(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": stateless_meta()}}))
+}
+
+/// Opens `n` stateful sessions (initialize, then notifications/initialized).
+async fn open_sessions(endpoint: &Endpoint, n: usize) -> Vec<&'static str> {
+    let init = serde_json::to_vec(&json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": STATEFUL, "capabilities": {},
+        "clientInfo": {"name": "bench", "version": "1.0.0"}}}))
+    .unwrap();
+    let initialized =
+        serde_json::to_vec(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).unwrap();
+    let mut sessions = Vec::new();
+    for _ in 0..n {
+        let (answer, session) = endpoint.send(&[], &init).await;
+        assert_eq!(answer["result"]["protocolVersion"], STATEFUL, "{answer}");
+        let session: &'static str = Box::leak(session.expect("a session id").into_boxed_str());
+        endpoint.send(&[("mcp-session-id", session), ("mcp-protocol-version", STATEFUL)], &initialized).await;
+        sessions.push(session);
+    }
+    sessions
+}
+
+fn row(path: &str, concurrency: usize, s: &Stats) {
+    let cpu = s.cpu_us.map_or_else(String::new, |us| format!("{us:.0}"));
+    println!("| {path} | {concurrency} | {:.0} | {:.3} | {:.3} | {cpu} |", s.rps, s.p50_ms, s.p99_ms);
+}
+
+fn header(title: &str) {
+    println!();
+    println!("### {title}");
+    println!();
+    println!("| path | concurrency | req/s | p50 ms | p99 ms | gateway CPU µs/call |");
+    println!("|---|---|---|---|---|---|");
+}
+
+fn summary(results: &[(usize, Stats, Stats)]) {
+    println!();
+    for (concurrency, direct, through) in results {
+        println!(
+            "concurrency {concurrency}: added p50 {:.3} ms, throughput {:.0}% of direct",
+            through.p50_ms - direct.p50_ms,
+            100.0 * through.rps / direct.rps.max(1.0)
+        );
+    }
+}
+
+async fn create_server(client: &reqwest::Client, base: &str, name: &str, slug: &str) -> (String, String) {
+    let server = post_json(
+        client,
+        &format!("{base}/api/orgs/default/servers"),
+        &[],
+        &json!({"name": name, "slug": slug}),
+    )
+    .await;
+    let server_id = server["server"]["serverId"].as_str().unwrap().to_string();
+    let key = post_json(
+        client,
+        &format!("{base}/api/orgs/default/servers/{server_id}/keys"),
+        &[],
+        &json!({"label": "bench"}),
+    )
+    .await;
+    (server_id, key["rawValue"].as_str().unwrap().to_string())
+}
+
+/// Registers an upstream (auto-approved) and attaches it to a server with its default prefix.
+async fn attach_upstream(client: &reqwest::Client, base: &str, server_id: &str, name: &str, url: &str) {
+    let up = post_json(
+        client,
+        &format!("{base}/api/orgs/default/upstreams"),
+        &[],
+        &json!({"name": name, "transport": "streamable_http", "url": url, "approvalPolicy": "auto_approve"}),
+    )
+    .await;
+    let up_id = up["upstream"]["upstreamId"].as_str().expect("upstreamId").to_string();
+    send_json(
+        client,
+        reqwest::Method::PUT,
+        &format!("{base}/api/orgs/default/servers/{server_id}/upstreams/{up_id}"),
+        &[],
+        &json!({}),
+    )
+    .await;
+}
+
 async fn run() {
     let backend = start_backend().await;
+    let upstream = start_upstream().await;
     let gateway = start_gateway();
-    let client = reqwest::Client::builder().pool_max_idle_per_host(128).build().unwrap();
-    for _ in 0..100 {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap();
+    for _ in 0..600 {
         if client.get(format!("{}/health", gateway.base)).send().await.is_ok() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let idle_rss = rss_kib(gateway.child.id(), "VmRSS:");
-    let base = &gateway.base;
+    let idle_rss = gateway.rss_mib("VmRSS:");
+    let base = gateway.base.clone();
+    println!("gateway pid {}, idle RSS {idle_rss:.1} MiB", gateway.pid());
+    let mut peaks = Vec::new();
 
-    // Publish the backend as a server with one tool, and a key.
-    let server = post_json(
-        &client,
-        &format!("{base}/api/orgs/default/servers"),
-        &[],
-        &json!({"name": "Bench", "slug": "bench"}),
-    )
-    .await;
-    let server_id = server["server"]["serverId"].as_str().unwrap().to_string();
+    if section("http") {
+        gateway.reset_peak();
+        http_tool(&client, &base, gateway.pid(), backend).await;
+        peaks.push(("HTTP tool, tools/call", gateway.rss_mib("VmHWM:")));
+    }
+    if section("upstream") || section("stateful") {
+        gateway.reset_peak();
+        upstream_calls(&client, &base, gateway.pid(), upstream).await;
+        peaks.push(("upstream, tools/call", gateway.rss_mib("VmHWM:")));
+    }
+    if section("aggregate") {
+        gateway.reset_peak();
+        aggregate(&client, &base, gateway.pid(), upstream).await;
+        peaks.push(("20 upstreams", gateway.rss_mib("VmHWM:")));
+    }
+    if section("list") {
+        gateway.reset_peak();
+        big_list(&client, &base, gateway.pid(), backend).await;
+        peaks.push(("1,000 tools, tools/list", gateway.rss_mib("VmHWM:")));
+    }
+    println!();
+    println!("gateway RSS: idle {idle_rss:.1} MiB");
+    for (name, peak) in peaks {
+        println!("gateway peak RSS during {name}: {peak:.1} MiB");
+    }
+}
+
+/// Section 1: an HTTP tool, through Gatehouse and straight to the backend.
+async fn http_tool(client: &reqwest::Client, base: &str, pid: u32, backend: SocketAddr) {
+    let (server_id, key) = create_server(client, base, "Bench", "bench").await;
     post_json(
-        &client,
+        client,
         &format!("{base}/api/orgs/default/servers/{server_id}/tools"),
         &[],
         &json!({
@@ -167,101 +548,192 @@ async fn run() {
         }),
     )
     .await;
-    let key = post_json(
-        &client,
-        &format!("{base}/api/orgs/default/servers/{server_id}/keys"),
-        &[],
-        &json!({"label": "bench"}),
-    )
-    .await;
-    let key = key["rawValue"].as_str().unwrap().to_string();
-
-    let mcp_url = format!("{base}/mcp/default/bench");
+    let gateway = Endpoint::new(client, format!("{base}/mcp/default/bench"), Some(&key));
     // The stateless 2026-07-28 revision: one POST per call, no session.
-    let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}});
-    let call_body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-        "params": {"name": "get_weather", "arguments": {"city": "Lisbon", "units": "celsius"}, "_meta": meta}});
-    let call_headers = [
-        ("x-api-key", key.as_str()),
-        ("mcp-protocol-version", "2026-07-28"),
-        ("mcp-method", "tools/call"),
-        ("mcp-name", "get_weather"),
-    ];
+    let body = leak(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {"name": "get_weather", "arguments": {"city": "Lisbon", "units": "celsius"}, "_meta": stateless_meta()}}));
+    let headers: [(&str, &str); 3] =
+        [("mcp-protocol-version", STATELESS), ("mcp-method", "tools/call"), ("mcp-name", "get_weather")];
     // Sanity: one call through the gateway returns the backend's answer.
-    let probe = post_json(&client, &mcp_url, &call_headers, &call_body).await;
+    let (probe, _) = gateway.send(&headers, body).await;
     assert!(probe.to_string().contains("Lisbon"), "{probe}");
 
-    println!("| path | concurrency | req/s | p50 ms | p99 ms |");
-    println!("|---|---|---|---|---|");
+    header("HTTP tool: tools/call, stateless 2026-07-28");
     let mut results = Vec::new();
-    for concurrency in [1usize, 16, 64] {
+    for concurrency in CONCURRENCY {
         let direct_url = format!("http://{backend}/weather/Lisbon");
         let c = client.clone();
-        let direct = load(
-            concurrency,
-            Arc::new(move || {
-                let c = c.clone();
-                let url = direct_url.clone();
-                async move {
-                    let r = c.post(&url).json(&json!({"units": "celsius"})).send().await.unwrap();
-                    let _ = r.bytes().await.unwrap();
-                }
-            }),
-        )
+        let direct = load(concurrency, move |_| {
+            let req = c.post(&direct_url).json(&json!({"units": "celsius"}));
+            async move {
+                let r = req.send().await.unwrap();
+                let _ = r.bytes().await.unwrap();
+            }
+        })
         .await;
-        let (c, url, key2, body) = (client.clone(), mcp_url.clone(), key.clone(), call_body.clone());
-        let through = load(
-            concurrency,
-            Arc::new(move || {
-                let (c, url, key, body) = (c.clone(), url.clone(), key2.clone(), body.clone());
-                async move {
-                    let r = c
-                        .post(&url)
-                        .header("x-api-key", key)
-                        .header("mcp-protocol-version", "2026-07-28")
-                        .header("mcp-method", "tools/call")
-                        .header("mcp-name", "get_weather")
-                        .header("accept", "application/json, text/event-stream")
-                        .json(&body)
-                        .send()
-                        .await
-                        .unwrap();
-                    let _ = r.bytes().await.unwrap();
-                }
-            }),
-        )
+        let g = gateway.clone();
+        let through = load_gateway(pid, concurrency, move |_| {
+            let g = g.clone();
+            async move { g.fire(&headers, body).await }
+        })
         .await;
-        println!(
-            "| direct | {concurrency} | {:.0} | {:.3} | {:.3} |",
-            direct.rps, direct.p50_ms, direct.p99_ms
-        );
-        println!(
-            "| gateway | {concurrency} | {:.0} | {:.3} | {:.3} |",
-            through.rps, through.p50_ms, through.p99_ms
-        );
+        row("direct", concurrency, &direct);
+        row("gateway", concurrency, &through);
         results.push((concurrency, direct, through));
     }
-    println!();
-    for (concurrency, direct, through) in &results {
-        println!(
-            "concurrency {concurrency}: added p50 {:.3} ms, throughput {:.0}% of direct",
-            through.p50_ms - direct.p50_ms,
-            100.0 * through.rps / direct.rps.max(1.0)
-        );
+    summary(&results);
+}
+
+/// Section 2: an upstream MCP tool, through Gatehouse and straight to the upstream; stateless
+/// 2026-07-28 clients, then stateful 2025-06-18 sessions.
+async fn upstream_calls(client: &reqwest::Client, base: &str, pid: u32, upstream: SocketAddr) {
+    let (server_id, key) = create_server(client, base, "Relay", "relay").await;
+    let upstream_url = format!("http://{upstream}/mcp");
+    attach_upstream(client, base, &server_id, "bench_up", &upstream_url).await;
+    let gateway = Endpoint::new(client, format!("{base}/mcp/default/relay"), Some(&key));
+    let direct = Endpoint::new(client, upstream_url, None);
+
+    if section("upstream") {
+        let through_body = stateless_call("bench_up__echo", "hello");
+        let direct_body = stateless_call("echo", "hello");
+        let through_headers: [(&str, &str); 3] = [
+            ("mcp-protocol-version", STATELESS),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "bench_up__echo"),
+        ];
+        let direct_headers: [(&str, &str); 3] =
+            [("mcp-protocol-version", STATELESS), ("mcp-method", "tools/call"), ("mcp-name", "echo")];
+        let (probe, _) = gateway.send(&through_headers, through_body).await;
+        assert_eq!(probe["result"]["content"][0]["text"], "hello", "{probe}");
+        let (probe, _) = direct.send(&direct_headers, direct_body).await;
+        assert_eq!(probe["result"]["content"][0]["text"], "hello", "{probe}");
+
+        header("Upstream MCP tool: tools/call, stateless 2026-07-28");
+        let mut results = Vec::new();
+        for concurrency in CONCURRENCY {
+            let d = direct.clone();
+            let straight = load(concurrency, move |_| {
+                let d = d.clone();
+                async move { d.fire(&direct_headers, direct_body).await }
+            })
+            .await;
+            let g = gateway.clone();
+            let through = load_gateway(pid, concurrency, move |_| {
+                let g = g.clone();
+                async move { g.fire(&through_headers, through_body).await }
+            })
+            .await;
+            row("direct", concurrency, &straight);
+            row("gateway", concurrency, &through);
+            results.push((concurrency, straight, through));
+        }
+        summary(&results);
     }
 
-    // tools/list of a server with 1,000 tools.
-    let big = post_json(
-        &client,
-        &format!("{base}/api/orgs/default/servers"),
-        &[],
-        &json!({"name": "Big", "slug": "big"}),
-    )
-    .await;
-    let big_id = big["server"]["serverId"].as_str().unwrap().to_string();
+    if section("stateful") {
+        let call = |name: &str| {
+            leak(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                "params": {"name": name, "arguments": {"message": "hello"}}}))
+        };
+        let (through_body, direct_body) = (call("bench_up__echo"), call("echo"));
+        let max = CONCURRENCY.iter().copied().max().unwrap_or(1);
+        let through_sessions = Arc::new(open_sessions(&gateway, max).await);
+        let direct_sessions = Arc::new(open_sessions(&direct, max).await);
+        let (probe, _) = gateway
+            .send(
+                &[("mcp-session-id", through_sessions[0]), ("mcp-protocol-version", STATEFUL)],
+                through_body,
+            )
+            .await;
+        assert_eq!(probe["result"]["content"][0]["text"], "hello", "{probe}");
+
+        header("Upstream MCP tool: tools/call, stateful 2025-06-18 (a session per worker)");
+        let mut results = Vec::new();
+        for concurrency in CONCURRENCY {
+            let (d, sessions) = (direct.clone(), direct_sessions.clone());
+            let straight = load(concurrency, move |worker| {
+                let (d, session) = (d.clone(), sessions[worker]);
+                async move {
+                    d.fire(&[("mcp-session-id", session), ("mcp-protocol-version", STATEFUL)], direct_body)
+                        .await
+                }
+            })
+            .await;
+            let (g, sessions) = (gateway.clone(), through_sessions.clone());
+            let through = load_gateway(pid, concurrency, move |worker| {
+                let (g, session) = (g.clone(), sessions[worker]);
+                async move {
+                    g.fire(&[("mcp-session-id", session), ("mcp-protocol-version", STATEFUL)], through_body)
+                        .await
+                }
+            })
+            .await;
+            row("direct", concurrency, &straight);
+            row("gateway", concurrency, &through);
+            results.push((concurrency, straight, through));
+        }
+        summary(&results);
+    }
+}
+
+/// Section 3: one server aggregating 20 upstreams (2 tools each): tools/list and tools/call
+/// (round robin over the upstreams' `echo`), stateless 2026-07-28.
+async fn aggregate(client: &reqwest::Client, base: &str, pid: u32, upstream: SocketAddr) {
+    let (server_id, key) = create_server(client, base, "Aggregate", "aggregate").await;
+    for n in 0..AGGREGATED {
+        let url = format!("http://{upstream}/u/{n}/mcp");
+        attach_upstream(client, base, &server_id, &format!("agg_{n:02}"), &url).await;
+    }
+    let gateway = Endpoint::new(client, format!("{base}/mcp/default/aggregate"), Some(&key));
+    let list_headers: [(&str, &str); 2] = [("mcp-protocol-version", STATELESS), ("mcp-method", "tools/list")];
+    let list = stateless_list();
+    let (probe, _) = gateway.send(&list_headers, list).await;
+    let served = probe["result"]["tools"].as_array().map(Vec::len).unwrap_or(0);
+    assert_eq!(served, 2 * AGGREGATED, "{probe}");
+    let calls: Vec<(&'static str, &'static [u8])> = (0..AGGREGATED)
+        .map(|n| {
+            let name: &'static str = Box::leak(format!("agg_{n:02}__echo").into_boxed_str());
+            (name, stateless_call(name, "hello"))
+        })
+        .collect();
+    let calls = Arc::new(calls);
+    let next = Arc::new(AtomicUsize::new(0));
+
+    header(&format!(
+        "A server aggregating {AGGREGATED} upstreams ({} tools), stateless 2026-07-28",
+        2 * AGGREGATED
+    ));
+    for concurrency in [1usize, 16] {
+        let g = gateway.clone();
+        let listed = load_gateway(pid, concurrency, move |_| {
+            let g = g.clone();
+            async move { g.fire(&list_headers, list).await }
+        })
+        .await;
+        let (g, calls, next) = (gateway.clone(), calls.clone(), next.clone());
+        let called = load_gateway(pid, concurrency, move |_| {
+            let (name, body) = calls[next.fetch_add(1, Ordering::Relaxed) % calls.len()];
+            let g = g.clone();
+            async move {
+                g.fire(
+                    &[("mcp-protocol-version", STATELESS), ("mcp-method", "tools/call"), ("mcp-name", name)],
+                    body,
+                )
+                .await
+            }
+        })
+        .await;
+        row("gateway tools/list", concurrency, &listed);
+        row("gateway tools/call", concurrency, &called);
+    }
+}
+
+/// Section 4: tools/list of a server with 1,000 HTTP tools (the first page: 500 tools).
+async fn big_list(client: &reqwest::Client, base: &str, pid: u32, backend: SocketAddr) {
+    let (big_id, big_key) = create_server(client, base, "Big", "big").await;
     for i in 0..1000 {
         post_json(
-            &client,
+            client,
             &format!("{base}/api/orgs/default/servers/{big_id}/tools"),
             &[],
             &json!({"name": format!("tool_{i:04}"), "description": "A tool", "method": "GET",
@@ -269,41 +741,22 @@ async fn run() {
         )
         .await;
     }
-    let big_key = post_json(
-        &client,
-        &format!("{base}/api/orgs/default/servers/{big_id}/keys"),
-        &[],
-        &json!({"label": "b"}),
-    )
+    let gateway = Endpoint::new(client, format!("{base}/mcp/default/big"), Some(&big_key));
+    let list_headers: [(&str, &str); 2] = [("mcp-protocol-version", STATELESS), ("mcp-method", "tools/list")];
+    let list = stateless_list();
+    let (probe, _) = gateway.send(&list_headers, list).await;
+    assert_eq!(probe["result"]["tools"].as_array().map(Vec::len), Some(500), "first page");
+    let stats = load_gateway(pid, 1, move |_| {
+        let g = gateway.clone();
+        async move { g.fire(&list_headers, list).await }
+    })
     .await;
-    let big_key = big_key["rawValue"].as_str().unwrap().to_string();
-    let (c, url, k) = (client.clone(), format!("{base}/mcp/default/big"), big_key.clone());
-    let list = load(
-        1,
-        Arc::new(move || {
-            let (c, url, k) = (c.clone(), url.clone(), k.clone());
-            async move {
-                let r = c
-                    .post(&url)
-                    .header("x-api-key", k)
-                    .header("mcp-protocol-version", "2026-07-28")
-                    .header("mcp-method", "tools/list")
-                    .header("accept", "application/json, text/event-stream")
-                    .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": {
-                        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-                        "io.modelcontextprotocol/clientCapabilities": {}}}}))
-                    .send()
-                    .await
-                    .unwrap();
-                let _ = r.bytes().await.unwrap();
-            }
-        }),
-    )
-    .await;
-    println!("tools/list, 1,000 tools, concurrency 1: p50 {:.3} ms, p99 {:.3} ms", list.p50_ms, list.p99_ms);
+    println!();
     println!(
-        "gateway RSS: idle {:.1} MiB, peak {:.1} MiB",
-        idle_rss as f64 / 1024.0,
-        rss_kib(gateway.child.id(), "VmHWM:") as f64 / 1024.0
+        "tools/list, 1,000 tools, concurrency 1: p50 {:.3} ms, p99 {:.3} ms ({:.0} req/s, gateway CPU {:.0} µs/call)",
+        stats.p50_ms,
+        stats.p99_ms,
+        stats.rps,
+        stats.cpu_us.unwrap_or(0.0)
     );
 }
