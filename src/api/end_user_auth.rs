@@ -128,7 +128,7 @@ pub async fn server_key(ctx: &OpCtx) -> ApiResult<KeyInfo> {
     if key.server_id != ctx.param("serverId")? || !same_org(ctx, &key.org_id).await? {
         return Err(invalid_key());
     }
-    Ok(key)
+    Ok(KeyInfo::clone(&key))
 }
 
 /// Whether the `{org}` of the path (an id or a slug) is the org `org_id`.

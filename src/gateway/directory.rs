@@ -5,7 +5,7 @@
 //! secret one of its tools presents.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -18,6 +18,7 @@ use crate::domain::upstream::{self as upstream_rules};
 use crate::secrets::{SecretError, resolve_secret};
 use crate::store::{HttpToolRecord, ServerRecord, Store, StoreResult, UpstreamRecord};
 use crate::upstream::Spec;
+use gatehouse_mcp::version::ProtocolVersion;
 
 /// A tool ready to be listed and called.
 #[derive(Debug)]
@@ -73,6 +74,10 @@ pub struct ServerEntry {
     pub tools: Vec<ToolEntry>,
     /// Every served tool's listing, in order: HTTP tools, then each attached upstream's.
     pub tool_listings: Vec<Value>,
+    /// The same listings as JSON text shaped for one revision (slot 0: unshaped), made on the
+    /// first tools/list in that revision and kept as long as the entry: a list is then spliced
+    /// together from text instead of cloning, shaping and serialising every tool per request.
+    tool_json: [OnceLock<Box<[String]>>; 6],
     /// Attached, enabled upstreams.
     pub upstreams: Vec<AttachedUpstream>,
     /// Served prompts (namespaced) and resources, templates (as the upstreams list them).
@@ -113,6 +118,25 @@ impl ServerEntry {
         self.upstream_tools.get(name).map(ToolTarget::Upstream)
     }
 
+    /// Every served tool's listing as JSON text, shaped for `version` (unshaped for `None`,
+    /// as [`gatehouse_mcp::shape::shape_result`] leaves a result of an unknown revision).
+    pub fn tool_json(&self, version: Option<ProtocolVersion>) -> &[String] {
+        let slot = version.map_or(0, |v| v as usize + 1);
+        self.tool_json[slot].get_or_init(|| {
+            self.tool_listings
+                .iter()
+                .map(|listing| match version {
+                    Some(v) => {
+                        let mut tool = listing.clone();
+                        gatehouse_mcp::shape::downlevel_tool(&mut tool, v);
+                        tool.to_string()
+                    }
+                    None => listing.to_string(),
+                })
+                .collect()
+        })
+    }
+
     /// The inputSchema a served tool is listed with.
     pub fn input_schema(&self, name: &str) -> Option<&Value> {
         self.tool_listings.iter().find(|t| t["name"] == name).and_then(|t| t.get("inputSchema"))
@@ -140,7 +164,8 @@ impl ServerEntry {
 /// The directory.
 #[derive(Default)]
 pub struct Directory {
-    entries: RwLock<HashMap<(String, String), Arc<ServerEntry>>>,
+    /// Org (id or slug, as requested) → server slug → entry; looked up without allocating.
+    entries: RwLock<HashMap<String, HashMap<String, Arc<ServerEntry>>>>,
 }
 
 impl Directory {
@@ -152,9 +177,15 @@ impl Directory {
         org: &str,
         slug: &str,
     ) -> StoreResult<Option<Arc<ServerEntry>>> {
-        let key = (org.to_string(), slug.to_string());
-        if let Some(hit) = self.entries.read().unwrap_or_else(|p| p.into_inner()).get(&key) {
-            return Ok(Some(hit.clone()));
+        let cached = self
+            .entries
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(org)
+            .and_then(|m| m.get(slug))
+            .cloned();
+        if cached.is_some() {
+            return Ok(cached);
         }
         let Some(org_row) = store.org_find(org).await? else { return Ok(None) };
         let Some(server) = store.server_by_slug(&org_row.id, slug).await? else { return Ok(None) };
@@ -171,7 +202,8 @@ impl Directory {
             .and_then(|d| crate::usage::LogMode::parse(&d.mode))
             .unwrap_or_default();
         let entry = Arc::new(built);
-        self.entries.write().unwrap_or_else(|p| p.into_inner()).insert(key, entry.clone());
+        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        entries.entry(org.to_string()).or_default().insert(slug.to_string(), entry.clone());
         Ok(Some(entry))
     }
 
@@ -197,13 +229,16 @@ impl Directory {
             false
         };
         let mut dropped = Vec::new();
-        entries.retain(|_, e| {
-            if stale(e) {
-                dropped.push(e.server.id.clone());
-                false
-            } else {
-                true
-            }
+        entries.retain(|_, servers| {
+            servers.retain(|_, e| {
+                if stale(e) {
+                    dropped.push(e.server.id.clone());
+                    false
+                } else {
+                    true
+                }
+            });
+            !servers.is_empty()
         });
         dropped.sort();
         dropped.dedup();
@@ -391,6 +426,7 @@ fn build(
     let mut entry = ServerEntry {
         server,
         tool_listings: tools.iter().map(|t| t.listing.clone()).collect(),
+        tool_json: Default::default(),
         tools,
         upstreams: Vec::new(),
         prompt_listings: Vec::new(),

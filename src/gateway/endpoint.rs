@@ -18,7 +18,7 @@ use futures_util::stream;
 use serde_json::{Map, Value, json};
 
 use super::directory::ServerEntry;
-use gatehouse_mcp::jsonrpc::is_id;
+use gatehouse_mcp::jsonrpc::{is_id, result_message};
 use gatehouse_mcp::{transport, version};
 
 use super::bridge;
@@ -45,21 +45,58 @@ pub(super) fn http_error(status: StatusCode, code: i64, message: impl Into<Strin
 }
 
 fn rpc_response(status: u16, message: Value, sse: bool, session: Option<&str>) -> Response {
+    rpc_response_text(status, message.to_string(), sse, session)
+}
+
+/// [`rpc_response`] of a message already serialised.
+fn rpc_response_text(status: u16, message: String, sse: bool, session: Option<&str>) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
     let mut response = if sse {
-        let event = transport::sse_event("message", &message.to_string());
+        let event = transport::sse_event("message", &message);
         let mut r = (status, event).into_response();
         r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
         r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         r.headers_mut().insert("x-accel-buffering", HeaderValue::from_static("no"));
         r
     } else {
-        (status, axum::Json(message)).into_response()
+        let mut r = (status, message).into_response();
+        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        r
     };
     if let Some(id) = session.and_then(|s| HeaderValue::from_str(s).ok()) {
         response.headers_mut().insert(SESSION_HEADER, id);
     }
     response
+}
+
+/// The response message of a tools/list: the result's text (`router::tools_list_json`) in its
+/// envelope, keys in the order a serialised message has them.
+fn list_message(id: &Value, result: &str) -> String {
+    let id = id.to_string();
+    let mut text = String::with_capacity(result.len() + id.len() + 40);
+    text.push_str("{\"id\":");
+    text.push_str(&id);
+    text.push_str(",\"jsonrpc\":\"2.0\",\"result\":");
+    text.push_str(result);
+    text.push('}');
+    text
+}
+
+/// A session's message when it is a well-formed tools/list request (its id and params): then it
+/// is answered from the directory's text, with what [`one_stateful`] would answer.
+fn session_list(message: &Value) -> Option<(&Value, Option<&Map<String, Value>>)> {
+    let obj = message.as_object()?;
+    if obj.get("jsonrpc").and_then(Value::as_str) != Some("2.0")
+        || obj.get("method").and_then(Value::as_str) != Some("tools/list")
+    {
+        return None;
+    }
+    let id = obj.get("id").filter(|id| is_id(id))?;
+    match obj.get("params") {
+        None | Some(Value::Null) => Some((id, None)),
+        Some(Value::Object(p)) => Some((id, Some(p))),
+        Some(_) => None,
+    }
 }
 
 /// Whether to answer with SSE rather than JSON ([`transport::prefers_sse`]).
@@ -123,7 +160,7 @@ pub(super) async fn authorize_request(
         .ok_or_else(|| http_error(StatusCode::NOT_FOUND, code::INVALID_REQUEST, "no such MCP server"))?;
     let caller = match key {
         None => Caller { key_id: String::new() },
-        Some(info) if info.server_id == entry.server.id => Caller { key_id: info.key_id },
+        Some(info) if info.server_id == entry.server.id => Caller { key_id: info.key_id.clone() },
         Some(_) => return Err(unauthorized("invalid API key for this server")),
     };
     if entry.disabled() {
@@ -210,7 +247,7 @@ pub async fn post(
         }
         return stateful(&state, &entry, &session.v, session_id, &session.k, message, sse).await;
     }
-    let Some(obj) = message.as_object() else {
+    let Value::Object(obj) = message else {
         return http_error(
             StatusCode::BAD_REQUEST,
             code::INVALID_REQUEST,
@@ -218,22 +255,25 @@ pub async fn post(
         );
     };
     if obj.get("method").and_then(Value::as_str) == Some("initialize") {
-        return initialize(&state, &entry, &caller, obj, sse).await;
+        return initialize(&state, &entry, &caller, &obj, sse).await;
     }
-    let meta_version = obj
-        .get("params")
-        .and_then(|p| p.get("_meta"))
-        .and_then(|m| m.get(version::META_PROTOCOL_VERSION))
-        .and_then(Value::as_str);
     let header_version = headers.get(VERSION_HEADER).and_then(|v| v.to_str().ok());
-    if meta_version.is_some() || header_version == Some(STATELESS) {
-        return stateless(&state, &entry, &caller, &headers, obj, meta_version, sse).await;
+    if meta_version(obj.get("params")).is_some() || header_version == Some(STATELESS) {
+        return stateless(&state, &entry, &caller, &headers, obj, sse).await;
     }
     http_error(
         StatusCode::BAD_REQUEST,
         code::INVALID_REQUEST,
         "no Mcp-Session-Id: send initialize first, or use protocol 2026-07-28 with _meta",
     )
+}
+
+/// The revision a 2026-07-28 request names in `params._meta`.
+fn meta_version(params: Option<&Value>) -> Option<&str> {
+    params
+        .and_then(|p| p.get("_meta"))
+        .and_then(|m| m.get(version::META_PROTOCOL_VERSION))
+        .and_then(Value::as_str)
 }
 
 /// The code of the error a call cancelled by the client ends with (never sent to it).
@@ -262,18 +302,26 @@ fn streamable_call(entry: &ServerEntry, message: &Value, accepts_sse: bool) -> O
         return None;
     }
     let obj = message.as_object()?;
-    let id = obj.get("id").filter(|id| is_id(id))?.clone();
+    let id = obj.get("id").filter(|id| is_id(id))?;
     let method = obj.get("method")?.as_str()?;
     let params = obj.get("params")?.as_object()?;
-    let relayed = match method {
-        "tools/call" => {
-            let name = params.get("name").and_then(Value::as_str)?;
-            matches!(entry.target(name), Some(ToolTarget::Upstream(_)))
-        }
+    relays(entry, method, params).then(|| StreamedCall {
+        id: id.clone(),
+        method: method.to_string(),
+        params: params.clone(),
+    })
+}
+
+/// Whether a request goes to an upstream (and may stream what the upstream sends meanwhile).
+fn relays(entry: &ServerEntry, method: &str, params: &Map<String, Value>) -> bool {
+    match method {
+        "tools/call" => params
+            .get("name")
+            .and_then(Value::as_str)
+            .is_some_and(|name| matches!(entry.target(name), Some(ToolTarget::Upstream(_)))),
         "prompts/get" | "resources/read" | "completion/complete" => true,
         _ => false,
-    };
-    relayed.then(|| StreamedCall { id, method: method.to_string(), params: params.clone() })
+    }
 }
 
 /// Answers a relayed request as an SSE stream: what the upstream sends during the call
@@ -322,7 +370,7 @@ fn stream_call(
             relay.finish_call(session, &call.id);
         }
         let message = match reply {
-            Ok(result) => json!({"jsonrpc": "2.0", "id": call.id, "result": result}),
+            Ok(result) => result_message(call.id, result),
             // basic/utilities/cancellation: no response for a request the client cancelled.
             Err(err) if err.code == CANCELLED => return,
             Err(err) => err.to_message(call.id),
@@ -347,7 +395,7 @@ async fn bridged(
     sse: bool,
 ) -> Response {
     let to_message = |id: Value, reply: Result<Value, RpcError>| match reply {
-        Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
+        Ok(result) => result_message(id, result),
         Err(err) => err.to_message(id),
     };
     if !sse {
@@ -430,7 +478,7 @@ async fn initialize(
     };
     let session_id = session.mint(&state.master_key);
     let result = router::initialize_result(entry, version);
-    rpc_response(200, json!({"jsonrpc": "2.0", "id": id, "result": result}), sse, Some(&session_id))
+    rpc_response(200, result_message(id, result), sse, Some(&session_id))
 }
 
 /// Requests within a stateful session (batches allowed in 2025-03-26 only).
@@ -467,10 +515,19 @@ async fn stateful(
             }
             rpc_response(200, Value::Array(replies), sse, session)
         }
-        single => match one_stateful(state, entry, version, Some(session_id), key, single).await {
-            None => StatusCode::ACCEPTED.into_response(),
-            Some((status, reply)) => rpc_response(status, reply, sse, session),
-        },
+        single => {
+            if let Some((id, params)) = session_list(&single) {
+                let empty = Map::new();
+                return match router::tools_list_json(entry, version, params.unwrap_or(&empty)) {
+                    Ok(result) => rpc_response_text(200, list_message(id, &result), sse, session),
+                    Err(err) => rpc_response(err.status, err.to_message(id.clone()), sse, session),
+                };
+            }
+            match one_stateful(state, entry, version, Some(session_id), key, single).await {
+                None => StatusCode::ACCEPTED.into_response(),
+                Some((status, reply)) => rpc_response(status, reply, sse, session),
+            }
+        }
     }
 }
 
@@ -494,7 +551,8 @@ pub(super) async fn one_stateful_in(
     mut ctx: CallCtx,
     message: Value,
 ) -> Option<(u16, Value)> {
-    let Some(obj) = message.as_object().filter(|o| o.get("jsonrpc") == Some(&json!("2.0"))) else {
+    let Some(obj) = message.as_object().filter(|o| o.get("jsonrpc").and_then(Value::as_str) == Some("2.0"))
+    else {
         return Some((
             400,
             RpcError::new(code::INVALID_REQUEST, "not a JSON-RPC 2.0 message").to_message(Value::Null),
@@ -526,9 +584,12 @@ pub(super) async fn one_stateful_in(
             RpcError::new(code::INVALID_REQUEST, "id must be a string or an integer").to_message(Value::Null),
         ));
     }
-    let params = match obj.get("params") {
+    let method = method.to_string();
+    let Value::Object(mut obj) = message else { return None };
+    // The params are taken out, not copied: they may be large and are passed on as they are.
+    let params = match obj.remove("params") {
         None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(p)) => p.clone(),
+        Some(Value::Object(p)) => p,
         Some(_) => {
             return Some((
                 200,
@@ -542,8 +603,8 @@ pub(super) async fn one_stateful_in(
             RpcError::new(code::INVALID_REQUEST, "this session is already initialized").to_message(id),
         ));
     }
-    Some(match router::handle(state, entry, version, &mut ctx, method, &params).await {
-        Ok(result) => (200, json!({"jsonrpc": "2.0", "id": id, "result": result})),
+    Some(match router::handle(state, entry, version, &mut ctx, &method, &params).await {
+        Ok(result) => (200, result_message(id, result)),
         Err(err) => (err.status, err.to_message(id)),
     })
 }
@@ -554,10 +615,16 @@ async fn stateless(
     entry: &Arc<ServerEntry>,
     caller: &Caller,
     headers: &HeaderMap,
-    obj: &Map<String, Value>,
-    meta_version: Option<&str>,
+    mut obj: Map<String, Value>,
     sse: bool,
 ) -> Response {
+    // The params are taken out, not copied: they may be large and are passed on as they are.
+    let params = match obj.remove("params") {
+        Some(Value::Object(p)) => p,
+        _ => Map::new(),
+    };
+    let meta_version =
+        params.get("_meta").and_then(|m| m.get(version::META_PROTOCOL_VERSION)).and_then(Value::as_str);
     let id = obj.get("id").cloned().unwrap_or(Value::Null);
     let mismatch = |message: String| {
         let err = RpcError::new(code::HEADER_MISMATCH, message).with_status(400);
@@ -574,10 +641,6 @@ async fn stateless(
         err.data = Some(json!({"supported": [STATELESS], "requested": requested}));
         return rpc_response(400, err.to_message(id), false, None);
     }
-    let params = match obj.get("params") {
-        Some(Value::Object(p)) => p.clone(),
-        _ => Map::new(),
-    };
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     if let Err(message) = transport::check_request_headers(header, method, &params, meta_version) {
         return mismatch(message);
@@ -592,20 +655,28 @@ async fn stateless(
             "id must be a string or an integer",
         );
     }
-    if let Some(call) = streamable_call(entry, &Value::Object(obj.clone()), true) {
+    if relays(entry, method, &params) {
         let sse = accepts_sse(headers);
-        if bridge::supports_mrtr(&call.method) {
-            return bridged(state.clone(), entry.clone(), caller.key_id.clone(), call, sse).await;
-        }
-        if sse {
+        let mrtr = bridge::supports_mrtr(method);
+        if mrtr || sse {
+            let call = StreamedCall { id, method: method.to_string(), params };
+            if mrtr {
+                return bridged(state.clone(), entry.clone(), caller.key_id.clone(), call, sse).await;
+            }
             let ctx = CallCtx::for_key(&caller.key_id);
             return stream_call(state.clone(), entry.clone(), STATELESS.to_string(), ctx, call, false);
         }
     }
+    if method == "tools/list" {
+        return match router::tools_list_json(entry, STATELESS, &params) {
+            Ok(result) => rpc_response_text(200, list_message(&id, &result), sse, None),
+            Err(err) => rpc_response(err.status, err.to_message(id), sse && err.status == 200, None),
+        };
+    }
     match router::handle(state, entry, STATELESS, &mut CallCtx::for_key(&caller.key_id), method, &params)
         .await
     {
-        Ok(result) => rpc_response(200, json!({"jsonrpc": "2.0", "id": id, "result": result}), sse, None),
+        Ok(result) => rpc_response(200, result_message(id, result), sse, None),
         Err(err) => rpc_response(err.status, err.to_message(id), sse && err.status == 200, None),
     }
 }

@@ -4,9 +4,10 @@
 //! batches, never written on the hot path.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
-use crate::crypto;
+use sha2::{Digest, Sha256};
+
 use crate::store::{Store, StoreResult};
 
 /// What a valid key grants.
@@ -24,23 +25,24 @@ const MAX_NEGATIVE: usize = 10_000;
 #[derive(Default)]
 pub struct KeyCache {
     /// SHA-256 → the key, or `None` for a hash known not to be an active key.
-    entries: RwLock<HashMap<String, Option<KeyInfo>>>,
+    entries: RwLock<HashMap<String, Option<Arc<KeyInfo>>>>,
     negatives: Mutex<usize>,
     usage: Mutex<HashMap<String, i64>>,
 }
 
 impl KeyCache {
-    /// Checks a raw key value. Steady state: one hash and one map lookup.
-    pub async fn verify(&self, store: &dyn Store, raw: &str) -> StoreResult<Option<KeyInfo>> {
-        let hash = crypto::sha256_hex(raw);
-        if let Some(hit) = self.entries.read().unwrap_or_else(|p| p.into_inner()).get(&hash) {
+    /// Checks a raw key value. Steady state: one hash and one map lookup, no allocation.
+    pub async fn verify(&self, store: &dyn Store, raw: &str) -> StoreResult<Option<Arc<KeyInfo>>> {
+        let mut hex = [0u8; 64];
+        let hash = sha256_hex_into(raw, &mut hex);
+        if let Some(hit) = self.entries.read().unwrap_or_else(|p| p.into_inner()).get(hash) {
             return Ok(hit.clone());
         }
-        let found = store.key_by_hash(&hash).await?.filter(|k| k.status == "active").map(|k| KeyInfo {
-            key_id: k.id,
-            server_id: k.server_id,
-            org_id: k.org_id,
-        });
+        let found = store
+            .key_by_hash(hash)
+            .await?
+            .filter(|k| k.status == "active")
+            .map(|k| Arc::new(KeyInfo { key_id: k.id, server_id: k.server_id, org_id: k.org_id }));
         let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
         if found.is_none() {
             let mut negatives = self.negatives.lock().unwrap_or_else(|p| p.into_inner());
@@ -50,7 +52,7 @@ impl KeyCache {
             }
             *negatives += 1;
         }
-        entries.insert(hash, found.clone());
+        entries.insert(hash.to_string(), found.clone());
         Ok(found)
     }
 
@@ -67,7 +69,13 @@ impl KeyCache {
 
     /// Counts one use of a key (flushed later).
     pub fn record_use(&self, key_id: &str) {
-        *self.usage.lock().unwrap_or_else(|p| p.into_inner()).entry(key_id.to_string()).or_default() += 1;
+        let mut usage = self.usage.lock().unwrap_or_else(|p| p.into_inner());
+        match usage.get_mut(key_id) {
+            Some(n) => *n += 1,
+            None => {
+                usage.insert(key_id.to_string(), 1);
+            }
+        }
     }
 
     /// Writes buffered use counts to the store; on failure they are kept for the next flush.
@@ -86,5 +94,20 @@ impl KeyCache {
                 *usage.entry(k).or_default() += n;
             }
         }
+    }
+}
+
+/// [`crate::crypto::sha256_hex`] into a buffer on the stack.
+fn sha256_hex_into<'a>(value: &str, out: &'a mut [u8; 64]) -> &'a str {
+    hex::encode_to_slice(Sha256::digest(value.as_bytes()), out).expect("64 bytes hold a SHA-256 in hex");
+    std::str::from_utf8(out).expect("hex is ASCII")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn stack_hash_matches_the_stored_form() {
+        let mut buf = [0u8; 64];
+        assert_eq!(super::sha256_hex_into("gh_key", &mut buf), crate::crypto::sha256_hex("gh_key"));
     }
 }

@@ -177,7 +177,13 @@ async fn handle_inner(
             "capabilities": capabilities(entry),
             "instructions": entry.server.description,
         }),
-        "tools/list" => tools_list(entry, params)?,
+        // Shaped and stamped already: one way to make a list, whatever the transport.
+        "tools/list" => {
+            let json = tools_list_json(entry, version, params)?;
+            return serde_json::from_str(&json).map_err(|e| {
+                RpcError::new(code::INTERNAL_ERROR, format!("tools/list could not be read back: {e}"))
+            });
+        }
         "tools/call" => tools_call(state, entry, session, params).await?,
         "prompts/list" => json!({"prompts": entry.prompt_listings}),
         "resources/list" => json!({"resources": entry.resource_listings}),
@@ -291,7 +297,56 @@ async fn complete(
     relay(state, entry, owner, session, "completion/complete", forwarded).await
 }
 
-fn tools_list(entry: &ServerEntry, params: &Map<String, Value>) -> Result<Value, RpcError> {
+/// The result of tools/list for `version`, as JSON text: exactly what [`handle`] answers (the
+/// same fields, shaped and stamped the same way, keys in the same order), with the page's tools
+/// spliced in from the text the directory keeps per revision ([`ServerEntry::tool_json`]).
+pub fn tools_list_json(
+    entry: &ServerEntry,
+    version: &str,
+    params: &Map<String, Value>,
+) -> Result<String, RpcError> {
+    let (start, end) = tools_page(entry, params)?;
+    // Everything but the tools, made as every result is made.
+    let mut rest = json!({"tools": []});
+    if end < entry.tool_listings.len() {
+        rest["nextCursor"] = json!(format!("o:{end}"));
+    }
+    gatehouse_mcp::shape::shape_result(&mut rest, version, "tools/list");
+    gatehouse_mcp::shape::stamp_server_info(
+        &mut rest,
+        version,
+        &entry.server.name,
+        env!("CARGO_PKG_VERSION"),
+    );
+    let Value::Object(rest) = rest else { unreachable!("built as an object") };
+    let tools = &entry.tool_json(gatehouse_mcp::ProtocolVersion::parse(version))[start..end];
+    let mut out = String::with_capacity(tools.iter().map(|t| t.len() + 1).sum::<usize>() + 256);
+    out.push('{');
+    for (i, (key, value)) in rest.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&Value::String(key.clone()).to_string());
+        out.push(':');
+        if key == "tools" {
+            out.push('[');
+            for (j, tool) in tools.iter().enumerate() {
+                if j > 0 {
+                    out.push(',');
+                }
+                out.push_str(tool);
+            }
+            out.push(']');
+        } else {
+            out.push_str(&value.to_string());
+        }
+    }
+    out.push('}');
+    Ok(out)
+}
+
+/// The first and last (exclusive) index of the tools on the page `params.cursor` names.
+fn tools_page(entry: &ServerEntry, params: &Map<String, Value>) -> Result<(usize, usize), RpcError> {
     let start = match params.get("cursor") {
         None | Some(Value::Null) => 0,
         Some(Value::String(c)) => c
@@ -301,13 +356,7 @@ fn tools_list(entry: &ServerEntry, params: &Map<String, Value>) -> Result<Value,
             .ok_or_else(|| RpcError::new(code::INVALID_PARAMS, "invalid cursor"))?,
         Some(_) => return Err(RpcError::new(code::INVALID_PARAMS, "cursor must be a string")),
     };
-    let end = (start + PAGE_SIZE).min(entry.tool_listings.len());
-    let tools = &entry.tool_listings[start..end];
-    let mut result = json!({"tools": tools});
-    if end < entry.tool_listings.len() {
-        result["nextCursor"] = json!(format!("o:{end}"));
-    }
-    Ok(result)
+    Ok((start, (start + PAGE_SIZE).min(entry.tool_listings.len())))
 }
 
 async fn tools_call(

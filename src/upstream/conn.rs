@@ -15,6 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::{Spec, UpstreamError, legacy_sse, stdio, streamable};
 use crate::domain::upstream::TransportKind;
 use crate::outbound::Outbound;
+use gatehouse_mcp::jsonrpc::result_message;
 use gatehouse_mcp::model::keys;
 
 /// Where a caller receives what the upstream sends while its request runs.
@@ -54,7 +55,7 @@ impl Responder {
         match &self.kind {
             ResponderKind::Outbox(outbox) => {
                 let msg = match outcome {
-                    Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
+                    Ok(result) => result_message(id, result),
                     Err(error) => json!({"jsonrpc": "2.0", "id": id, "error": error}),
                 };
                 let _ = outbox.send(msg);
@@ -546,7 +547,7 @@ impl Connection {
         if let Some(token) = token {
             lock(&self.peer.progress).remove(&token);
         }
-        let response = outcome?;
+        let mut response = outcome?;
         if let Some(error) = response.get("error") {
             return Err(UpstreamError::Rpc {
                 code: error.get("code").and_then(Value::as_i64).unwrap_or(-32603),
@@ -554,8 +555,9 @@ impl Connection {
                 data: error.get("data").cloned(),
             });
         }
-        match response.get("result") {
-            Some(Value::Object(_)) => Ok(response["result"].clone()),
+        // Taken out, not copied: a result can be large.
+        match response.get_mut("result").map(Value::take) {
+            Some(result @ Value::Object(_)) => Ok(result),
             _ => Err(UpstreamError::Protocol(format!("the result of {method} is not an object"))),
         }
     }
@@ -589,7 +591,7 @@ impl Connection {
     /// Answers a request the upstream sent (`result` or `error` object).
     pub async fn respond(&self, id: Value, outcome: Result<Value, Value>) -> Result<(), UpstreamError> {
         let msg = match outcome {
-            Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
+            Ok(result) => result_message(id, result),
             Err(error) => json!({"jsonrpc": "2.0", "id": id, "error": error}),
         };
         self.transport.send(&msg, None).await

@@ -151,7 +151,12 @@ pub async fn call(outbound: &Outbound, tool: &ToolEntry, arguments: &Map<String,
         }
         Err(err) => return error_result(format!("Error: {err}")),
     };
-    let text = String::from_utf8_lossy(&bytes).into_owned();
+    // The body becomes the text block as it is (no copy when it is valid UTF-8); JSON that is
+    // an object is also the structured content.
+    let (text, utf8) = match String::from_utf8(bytes) {
+        Ok(text) => (text, true),
+        Err(e) => (String::from_utf8_lossy(e.as_bytes()).into_owned(), false),
+    };
     if !status.is_success() {
         let mut quoted: String = text.chars().take(MAX_ERROR_TEXT).collect();
         if quoted.trim().is_empty() {
@@ -159,11 +164,25 @@ pub async fn call(outbound: &Outbound, tool: &ToolEntry, arguments: &Map<String,
         }
         return error_result(format!("Error: HTTP {}: {}", status.as_u16(), quoted.trim()));
     }
-    let mut result = json!({"content": [{"type": "text", "text": text}]});
-    if let Ok(value @ Value::Object(_)) = serde_json::from_slice::<Value>(&bytes) {
-        result["structuredContent"] = value;
+    // Not UTF-8 is not JSON either.
+    let structured = match utf8.then(|| serde_json::from_str::<Value>(&text)) {
+        Some(Ok(value @ Value::Object(_))) => Some(value),
+        _ => None,
+    };
+    let mut result = Map::new();
+    result.insert("content".into(), Value::Array(vec![text_block(text)]));
+    if let Some(value) = structured {
+        result.insert("structuredContent".into(), value);
     }
-    result
+    Value::Object(result)
+}
+
+/// `{"type": "text", "text": …}`, the text moved in.
+fn text_block(text: String) -> Value {
+    let mut block = Map::new();
+    block.insert("type".into(), Value::String("text".into()));
+    block.insert("text".into(), Value::String(text));
+    Value::Object(block)
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ pub use id::RequestId;
 pub use message::{Message, Notification, Request, Response, ResponsePayload};
 pub use parse::{Incoming, InvalidMessage, Limits, ParseError, parse, parse_value, parse_with};
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value};
 
 /// JSON-RPC and MCP error codes.
 pub mod code {
@@ -68,14 +68,20 @@ pub fn is_id(id: &Value) -> bool {
     RequestId::from_value(id).is_some()
 }
 
-/// A result response as JSON.
+/// A result response as JSON. `id` and `result` are moved in, not copied (`json!` would copy
+/// them through `to_value`, which for a large result is most of the cost of answering).
 pub fn result_message(id: Value, result: Value) -> Value {
-    json!({"jsonrpc": "2.0", "id": id, "result": result})
+    let mut message = Map::with_capacity(3);
+    message.insert("jsonrpc".into(), Value::String("2.0".into()));
+    message.insert("id".into(), id);
+    message.insert("result".into(), result);
+    Value::Object(message)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn ids() {

@@ -26,32 +26,35 @@ impl Accept {
     pub fn parse(header: Option<&str>) -> Self {
         let header = header.map(str::trim).filter(|h| !h.is_empty());
         let Some(header) = header else { return Self { json: true, sse: true } };
-        let ranges: Vec<(String, String, bool)> = header
-            .split(',')
-            .filter_map(|range| {
+        // Without allocating: this runs on every request of the data plane.
+        let admits = |ty: &str, sub: &str| {
+            // (specificity, not acceptable) of the deciding range; on a tie the later range
+            // and "not acceptable" win.
+            let mut best: Option<(u8, bool)> = None;
+            for range in header.split(',') {
                 let mut parts = range.split(';');
-                let media = parts.next()?.trim().to_ascii_lowercase();
-                let (ty, sub) = media.split_once('/')?;
+                let Some((t, s)) = parts.next().and_then(|m| m.trim().split_once('/')) else { continue };
+                let (t, s) = (t.trim(), s.trim());
+                let specificity = if t.eq_ignore_ascii_case(ty) && s.eq_ignore_ascii_case(sub) {
+                    2
+                } else if t.eq_ignore_ascii_case(ty) && s == "*" {
+                    1
+                } else if t == "*" && s == "*" {
+                    0
+                } else {
+                    continue;
+                };
                 let acceptable = parts
                     .filter_map(|p| p.split_once('='))
                     .find(|(k, _)| k.trim().eq_ignore_ascii_case("q"))
                     .map(|(_, q)| q.trim().parse::<f32>().map(|q| q > 0.0).unwrap_or(false))
                     .unwrap_or(true);
-                Some((ty.trim().to_string(), sub.trim().to_string(), acceptable))
-            })
-            .collect();
-        let admits = |ty: &str, sub: &str| {
-            let specificity = |(t, s, _): &&(String, String, bool)| match (t.as_str(), s.as_str()) {
-                (t, s) if t == ty && s == sub => Some(2),
-                (t, "*") if t == ty => Some(1),
-                ("*", "*") => Some(0),
-                _ => None,
-            };
-            ranges
-                .iter()
-                .filter_map(|r| specificity(&r).map(|s| (s, r.2)))
-                .max_by_key(|(s, acceptable)| (*s, !*acceptable))
-                .is_some_and(|(_, acceptable)| acceptable)
+                let candidate = (specificity, !acceptable);
+                if best.is_none_or(|b| candidate >= b) {
+                    best = Some(candidate);
+                }
+            }
+            best.is_some_and(|(_, refused)| !refused)
         };
         Self { json: admits("application", "json"), sse: admits("text", "event-stream") }
     }
@@ -91,13 +94,17 @@ pub fn prefers_sse(accept: &str) -> bool {
         return true;
     }
     for range in accept.split(',') {
-        let media = range.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-        let weighted = range.split(';').skip(1).any(|p| p.trim().to_ascii_lowercase().starts_with("q="));
-        match media.as_str() {
-            _ if weighted => return false,
-            "text/event-stream" => return true,
-            "application/json" => return false,
-            _ => {}
+        let media = range.split(';').next().unwrap_or_default().trim();
+        let weighted =
+            range.split(';').skip(1).any(|p| p.trim().get(..2).is_some_and(|q| q.eq_ignore_ascii_case("q=")));
+        if weighted {
+            return false;
+        }
+        if media.eq_ignore_ascii_case("text/event-stream") {
+            return true;
+        }
+        if media.eq_ignore_ascii_case("application/json") {
+            return false;
         }
     }
     false
