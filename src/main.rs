@@ -5,6 +5,12 @@ use gatehouse::config::{Config, Overrides};
 use gatehouse::{server, store};
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc rather than the system allocator: the data plane allocates many small, short-lived
+/// objects on one thread and frees them on another, where glibc's malloc takes arena locks
+/// (docs/PERFORMANCE.md has the figures).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Gatehouse: a multi-tenant MCP gateway and control plane.
 #[derive(Parser)]
 #[command(version, about)]
