@@ -110,10 +110,9 @@ async fn upstream_post(headers: HeaderMap, body: axum::body::Bytes) -> Response 
         }),
         "initialize" => {
             let requested = params.and_then(|p| p.get("protocolVersion")).and_then(Value::as_str);
-            let version = match requested {
-                Some(v @ ("2025-11-25" | "2025-06-18" | "2025-03-26" | "2024-11-05")) => v,
-                _ => "2025-11-25",
-            };
+            let supported =
+                |v: &&str| matches!(*v, "2025-11-25" | "2025-06-18" | "2025-03-26" | "2024-11-05");
+            let version = requested.filter(supported).unwrap_or("2025-11-25");
             session = Some(format!("bench-{}", SESSIONS.fetch_add(1, Ordering::Relaxed)));
             json!({"protocolVersion": version, "capabilities": {"tools": {}},
                    "serverInfo": {"name": "bench-upstream", "version": "1.0.0"}})
