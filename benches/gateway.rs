@@ -497,6 +497,9 @@ async fn run() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // Idle: once start-up's temporary allocations have been given back (allocators return
+    // freed memory to the system after a short delay).
+    tokio::time::sleep(Duration::from_secs(2)).await;
     let idle_rss = gateway.rss_mib("VmRSS:");
     let base = gateway.base.clone();
     println!("gateway pid {}, idle RSS {idle_rss:.1} MiB", gateway.pid());

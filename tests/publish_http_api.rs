@@ -248,9 +248,79 @@ async fn tools_crud_validates_and_never_returns_credentials(backend_kind: Backen
     server.get(&format!("{base}/{tool_id}"), Some(&admin)).await.expect_error(404, "not_found");
 }
 
+/// A catalogue longer than a page: 501 tools come in two pages (500, then 1) in every revision,
+/// each page valid for its revision, the cursor honoured, a bad cursor refused; a tools/list in
+/// a batch (answered through the general path) equals the same tools/list on its own (answered
+/// from the directory's pre-serialised text).
+async fn a_long_catalogue_is_listed_page_by_page(backend_kind: Backend) {
+    let backend = HttpBackend::start();
+    let (server, admin) = TestServer::enterprise(backend_kind).await;
+    server.create_org(&admin, "acme").await;
+    let s =
+        server.post("/api/orgs/acme/servers", Some(&admin), json!({"name": "Catalogue"})).await.expect(201);
+    let server_id = s.body["server"]["serverId"].as_str().unwrap().to_string();
+    for i in 0..501 {
+        server
+            .post(
+                &format!("/api/orgs/acme/servers/{server_id}/tools"),
+                Some(&admin),
+                json!({"name": format!("tool_{i:03}"), "description": "A tool", "method": "GET",
+                       "endpointUrl": backend.url("/x/{id}"),
+                       "parameters": [{"name": "id", "location": "path", "type": "string", "required": true}],
+                       "auth": {"type": "none"}}),
+            )
+            .await
+            .expect(201);
+    }
+    let key = server
+        .post(&format!("/api/orgs/acme/servers/{server_id}/keys"), Some(&admin), json!({"label": "agents"}))
+        .await
+        .expect(201);
+    let key = key.body["rawValue"].as_str().unwrap().to_string();
+    for version in ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28"] {
+        let mut client = McpClient::new(&server, "/mcp/acme/catalogue", Some(&key), version);
+        if version != "2026-07-28" {
+            client.initialize().await.expect(200);
+        }
+        let first = client.request("tools/list", json!({})).await.expect(200);
+        assert_valid(version, "JSONRPCResponse", &first.body);
+        assert_valid(version, "ListToolsResult", &first.body["result"]);
+        let tools = first.body["result"]["tools"].as_array().unwrap();
+        assert_eq!(tools.len(), 500, "{version}");
+        assert_eq!(tools[0]["name"], "tool_000");
+        assert_eq!(tools[0]["inputSchema"]["required"], json!(["id"]));
+        let cursor = first.body["result"]["nextCursor"].as_str().expect("a next page").to_string();
+        let second = client.request("tools/list", json!({"cursor": cursor})).await.expect(200);
+        assert_valid(version, "ListToolsResult", &second.body["result"]);
+        let last = &second.body["result"]["tools"];
+        assert_eq!(last.as_array().map(Vec::len), Some(1), "{version}");
+        assert_eq!(last[0]["name"], "tool_500");
+        assert!(second.body["result"].get("nextCursor").is_none(), "{version}: the last page");
+        if version == "2026-07-28" {
+            let result = &first.body["result"];
+            assert_eq!(
+                (result["resultType"].as_str(), result["cacheScope"].as_str()),
+                (Some("complete"), Some("private"))
+            );
+            assert!(result["ttlMs"].is_u64());
+            assert_eq!(result["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], "Catalogue");
+        } else {
+            assert!(first.body["result"].get("resultType").is_none(), "{version}");
+        }
+        let bad = client.request("tools/list", json!({"cursor": "o:9999"})).await;
+        assert_eq!(bad.body["error"]["code"], -32602, "{version}: {}", bad.text);
+        if version == "2025-03-26" {
+            let batch = json!([{"jsonrpc": "2.0", "id": 7, "method": "tools/list", "params": {}}]);
+            let answers = client.post(batch, &[]).await.expect(200);
+            assert_eq!(answers.body[0]["result"], first.body["result"], "both paths answer alike");
+        }
+    }
+}
+
 backend_tests!(
     every_stateful_revision_lists_and_calls,
     stateless_revision_discovers_lists_and_calls,
     http_errors_are_tool_errors_and_bad_arguments_never_reach_the_api,
     tools_crud_validates_and_never_returns_credentials,
+    a_long_catalogue_is_listed_page_by_page,
 );

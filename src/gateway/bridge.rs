@@ -132,22 +132,23 @@ pub async fn run(
         .and_then(|m| m.get(gatehouse_mcp::model::keys::CLIENT_CAPABILITIES))
         .cloned()
         .unwrap_or_else(|| json!({}));
+    // What a state is bound to besides the call; the params themselves go to the call.
+    let call_target = target(method, &params);
     let (mut parked, call_id) = match params.get("requestState") {
         Some(Value::String(token)) => {
             let (parked, call_id) = resume(state, entry, key_id, method, &params, token)?;
             if !parked.asked.is_empty() {
                 // mrtr § Error Handling: ask again for what is still missing, not an error.
-                return Ok(input_required(state, entry, key_id, method, &params, call_id, parked));
+                return Ok(input_required(state, entry, key_id, method, &call_target, call_id, parked));
             }
             (parked, call_id)
         }
         Some(_) => return Err(RpcError::new(code::INVALID_PARAMS, "requestState must be a string")),
-        None => {
-            if params.contains_key("inputResponses") {
-                return Err(RpcError::new(code::INVALID_PARAMS, "inputResponses without requestState"));
-            }
-            (start(state, entry, key_id, method, params.clone()), crate::domain::ids::new_id("call"))
+        None if params.contains_key("inputResponses") => {
+            return Err(RpcError::new(code::INVALID_PARAMS, "inputResponses without requestState"));
         }
+        // A fresh call: named only if it comes to be parked.
+        None => (start(state, entry, key_id, method, params), String::new()),
     };
     loop {
         tokio::select! {
@@ -198,7 +199,7 @@ pub async fn run(
                             }
                         }
                     }
-                    return Ok(input_required(state, entry, key_id, method, &params, call_id, parked));
+                    return Ok(input_required(state, entry, key_id, method, &call_target, call_id, parked));
                 }
             },
             result = &mut parked.done => {
@@ -231,17 +232,18 @@ fn input_required(
     entry: &ServerEntry,
     key_id: &str,
     method: &str,
-    params: &Map<String, Value>,
+    call_target: &str,
     call_id: String,
     mut parked: Parked,
 ) -> Value {
+    let call_id = if call_id.is_empty() { crate::domain::ids::new_id("call") } else { call_id };
     let payload = StatePayload {
         n: state.gateway.node_id.clone(),
         c: call_id.clone(),
         s: entry.server.id.clone(),
         k: key_id.to_string(),
         m: method.to_string(),
-        t: target(method, params),
+        t: call_target.to_string(),
         e: time::now_ms() + STATE_TTL.as_millis() as i64,
     };
     let requests: Map<String, Value> = parked

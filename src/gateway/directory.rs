@@ -129,9 +129,9 @@ impl ServerEntry {
                     Some(v) => {
                         let mut tool = listing.clone();
                         gatehouse_mcp::shape::downlevel_tool(&mut tool, v);
-                        tool.to_string()
+                        serde_json::to_string(&tool).unwrap_or_default()
                     }
-                    None => listing.to_string(),
+                    None => serde_json::to_string(listing).unwrap_or_default(),
                 })
                 .collect()
         })

@@ -45,7 +45,13 @@ pub(super) fn http_error(status: StatusCode, code: i64, message: impl Into<Strin
 }
 
 fn rpc_response(status: u16, message: Value, sse: bool, session: Option<&str>) -> Response {
-    rpc_response_text(status, message.to_string(), sse, session)
+    rpc_response_text(status, json_text(&message), sse, session)
+}
+
+/// A message as JSON text. (`serde_json::to_string` writes into a buffer; `Value`'s `Display`,
+/// which `to_string()` would use, goes through the formatting machinery and costs twice as much.)
+pub(super) fn json_text(message: &Value) -> String {
+    serde_json::to_string(message).unwrap_or_default()
 }
 
 /// [`rpc_response`] of a message already serialised.
@@ -72,7 +78,7 @@ fn rpc_response_text(status: u16, message: String, sse: bool, session: Option<&s
 /// The response message of a tools/list: the result's text (`router::tools_list_json`) in its
 /// envelope, keys in the order a serialised message has them.
 fn list_message(id: &Value, result: &str) -> String {
-    let id = id.to_string();
+    let id = json_text(id);
     let mut text = String::with_capacity(result.len() + id.len() + 40);
     text.push_str("{\"id\":");
     text.push_str(&id);
@@ -379,7 +385,7 @@ fn stream_call(
     });
     let events = stream::unfold(out_rx, |mut rx| async move {
         let msg = rx.recv().await?;
-        let event = transport::sse_event("message", &msg.to_string());
+        let event = transport::sse_event("message", &json_text(&msg));
         Some((Ok::<_, Infallible>(axum::body::Bytes::from(event)), rx))
     });
     sse_response(Body::from_stream(events))
@@ -413,7 +419,7 @@ async fn bridged(
     });
     let events = stream::unfold(out_rx, |mut rx| async move {
         let msg = rx.recv().await?;
-        let event = transport::sse_event("message", &msg.to_string());
+        let event = transport::sse_event("message", &json_text(&msg));
         Some((Ok::<_, Infallible>(axum::body::Bytes::from(event)), rx))
     });
     sse_response(Body::from_stream(events))
@@ -708,7 +714,7 @@ pub async fn get(
     let events = stream::unfold(rx, |mut rx| async move {
         tokio::select! {
             msg = rx.recv() => {
-                let event = transport::sse_event("message", &msg?.to_string());
+                let event = transport::sse_event("message", &json_text(&msg?));
                 Some((Ok::<_, Infallible>(axum::body::Bytes::from(event)), rx))
             }
             _ = tokio::time::sleep(Duration::from_secs(15)) => {

@@ -326,7 +326,7 @@ pub fn tools_list_json(
         if i > 0 {
             out.push(',');
         }
-        out.push_str(&Value::String(key.clone()).to_string());
+        out.push_str(&serde_json::to_string(key).unwrap_or_default());
         out.push(':');
         if key == "tools" {
             out.push('[');
@@ -338,7 +338,7 @@ pub fn tools_list_json(
             }
             out.push(']');
         } else {
-            out.push_str(&value.to_string());
+            out.push_str(&serde_json::to_string(value).unwrap_or_default());
         }
     }
     out.push('}');
