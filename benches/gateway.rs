@@ -204,14 +204,14 @@ impl Gateway {
 }
 
 fn start_gateway() -> Gateway {
-    let status = Command::new("cargo").args(["build", "--release", "--bin", "gatehouse"]).status().unwrap();
-    assert!(status.success(), "release build failed");
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let dir = tempfile::tempdir().unwrap();
     // `GATEHOUSE_BENCH_WRAP="valgrind --tool=callgrind"` runs the gateway under a profiler.
     let wrap = std::env::var("GATEHOUSE_BENCH_WRAP").unwrap_or_default();
     let mut argv: Vec<&str> = wrap.split_whitespace().collect();
-    argv.extend(["target/release/gatehouse", "serve", "--dev"]);
+    // Cargo builds the binary with the bench profile (release) before the bench runs; a
+    // `cargo build --release` here would rebuild dependencies the bench build just made.
+    argv.extend([env!("CARGO_BIN_EXE_gatehouse"), "serve", "--dev"]);
     let child = Command::new(argv[0])
         .args(&argv[1..])
         .env("GATEHOUSE_BIND", format!("127.0.0.1:{port}"))

@@ -111,11 +111,11 @@ async fn deliver(outbound: &Outbound, master_key: &MasterKey, webhook: &WebhookR
     let signature = signature(&secret, body.as_bytes());
     let mut backoff = FIRST_BACKOFF;
     for attempt in 1..=ATTEMPTS {
-        let outcome = match outbound.request(reqwest::Method::POST, &webhook.url) {
+        let outcome = match outbound.request(crate::outbound::Method::POST, &webhook.url) {
             Ok(request) => {
                 let request = request
                     .timeout(ATTEMPT_TIMEOUT)
-                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .header(http::header::CONTENT_TYPE, "application/json")
                     .header(SIGNATURE_HEADER, &signature)
                     .header("X-Gatehouse-Event", &n.kind)
                     .header("X-Gatehouse-Delivery", &n.notification_id)

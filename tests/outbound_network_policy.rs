@@ -1,6 +1,6 @@
 //! Story: tools cannot be pointed at the gateway's own network. Outbound calls to loopback and
 //! private addresses are refused unless allowed, and cloud metadata addresses always, also
-//! when reached through a redirect.
+//! when reached through a redirect. A redirect to another origin carries no credentials.
 
 mod common;
 
@@ -60,4 +60,56 @@ async fn redirects_to_metadata_are_refused(backend_kind: Backend) {
     assert!(text.contains("metadata"), "{text}");
 }
 
-backend_tests!(private_networks_are_refused_by_default, redirects_to_metadata_are_refused);
+async fn credentials_stay_with_their_origin_across_redirects(backend_kind: Backend) {
+    let backend = HttpBackend::start();
+    let (server, admin) = TestServer::enterprise(backend_kind).await;
+    let key = publish(&server, &admin, &backend.url("/echo")).await;
+    let sid =
+        server.get("/api/orgs/acme/servers", Some(&admin)).await.expect(200).body["servers"][0]["serverId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    // 127.0.0.1 and localhost are the same socket but not the same origin.
+    let other_origin = format!("http://localhost:{}/echo", backend.port);
+    for (name, target) in [("same_origin", "/echo".to_string()), ("other_origin", other_origin)] {
+        let url = format!("{}?to={}", backend.url("/redirect"), urlencode(&target));
+        server
+            .post(
+                &format!("/api/orgs/acme/servers/{sid}/tools"),
+                Some(&admin),
+                json!({"name": name, "description": "Follows a redirect", "method": "GET", "endpointUrl": url,
+                       "auth": {"type": "bearer", "credential": "s3cret-bearer"}}),
+            )
+            .await
+            .expect(201);
+    }
+    let mut client = McpClient::new(&server, "/mcp/acme/net", Some(&key), "2025-11-25");
+    client.initialize().await.expect(200);
+    let same = echoed_headers(&mut client, "same_origin").await;
+    assert_eq!(same["authorization"], "Bearer s3cret-bearer", "{same}");
+    let other = echoed_headers(&mut client, "other_origin").await;
+    assert_eq!(other["authorization"], serde_json::Value::Null, "{other}");
+    assert!(other["host"].as_str().unwrap().starts_with("localhost:"), "{other}");
+}
+
+async fn echoed_headers(client: &mut McpClient<'_>, name: &str) -> serde_json::Value {
+    let r = client.request("tools/call", json!({"name": name, "arguments": {}})).await.expect(200);
+    let result = r.body["result"].clone();
+    assert_eq!(result["isError"], serde_json::Value::Null, "{name}: {result}");
+    result["structuredContent"]["headers"].clone()
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+backend_tests!(
+    private_networks_are_refused_by_default,
+    redirects_to_metadata_are_refused,
+    credentials_stay_with_their_origin_across_redirects
+);

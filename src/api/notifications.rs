@@ -178,7 +178,7 @@ async fn set_webhook(ctx: OpCtx, input: SetWebhook) -> ApiResult<WebhookSet> {
         .state
         .gateway
         .outbound
-        .request(reqwest::Method::POST, &url)
+        .request(crate::outbound::Method::POST, &url)
         .map_err(|e| ApiError::bad_request(format!("url: {e}")))?;
     let (secret, generated) = match input.secret {
         Some(s) if (16..=256).contains(&s.len()) && !s.chars().any(char::is_control) => (s, false),

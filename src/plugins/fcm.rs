@@ -7,10 +7,10 @@
 
 use std::time::{Duration, Instant};
 
+use crate::outbound::Method;
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 

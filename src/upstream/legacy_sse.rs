@@ -4,8 +4,8 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::outbound::Method;
 use async_trait::async_trait;
-use reqwest::Method;
 use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 use super::conn::{CallSink, Peer, Transport};
 use super::streamable::{deliver_json, excerpt, outbound_error};
 use super::{MAX_MESSAGE_BYTES, Spec, UpstreamError};
-use crate::outbound::{Outbound, OutboundError};
+use crate::outbound::Outbound;
 use gatehouse_mcp::transport::SseParser;
 
 /// The legacy SSE transport.
@@ -108,7 +108,11 @@ impl Transport for LegacySse {
     }
 }
 
-async fn read_events(mut response: reqwest::Response, peer: Arc<Peer>, endpoint: oneshot::Sender<String>) {
+async fn read_events(
+    mut response: crate::outbound::Response,
+    peer: Arc<Peer>,
+    endpoint: oneshot::Sender<String>,
+) {
     let mut endpoint = Some(endpoint);
     let mut parser = SseParser::new(MAX_MESSAGE_BYTES);
     let reason = loop {
@@ -134,7 +138,7 @@ async fn read_events(mut response: reqwest::Response, peer: Arc<Peer>, endpoint:
                 Err(e) => break e.to_string(),
             },
             Ok(None) => break "the upstream closed the SSE stream".to_string(),
-            Err(e) => break OutboundError::from(e).to_string(),
+            Err(e) => break e.to_string(),
         }
     };
     peer.close_with(&reason);

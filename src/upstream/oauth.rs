@@ -6,9 +6,9 @@
 //! the tokens sealed, refreshing them before they expire and when the upstream says 401.
 //! Every request goes through [`crate::outbound`], so the network policy applies.
 
+use crate::outbound::Method;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};

@@ -4,8 +4,8 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::outbound::Method;
 use async_trait::async_trait;
-use reqwest::Method;
 use serde_json::Value;
 use tokio::task::JoinHandle;
 
@@ -74,7 +74,7 @@ impl StreamableHttp {
         })
     }
 
-    fn request(&self, method: Method) -> Result<reqwest::RequestBuilder, UpstreamError> {
+    fn request(&self, method: Method) -> Result<crate::outbound::Request, UpstreamError> {
         let mut req = self.outbound.request(method, &self.url).map_err(outbound_error)?;
         for (k, v) in &self.headers {
             req = req.header(k.as_str(), v.as_str());
@@ -190,7 +190,7 @@ impl Transport for StreamableHttp {
 
 /// Reads one SSE response stream to its end, delivering every message.
 async fn read_stream(
-    mut response: reqwest::Response,
+    mut response: crate::outbound::Response,
     peer: Arc<Peer>,
     sink: Option<CallSink>,
     request_key: Option<String>,
@@ -212,7 +212,7 @@ async fn read_stream(
                 Err(e) => break Some(e.to_string()),
             },
             Ok(None) => break None,
-            Err(e) => break Some(OutboundError::from(e).to_string()),
+            Err(e) => break Some(e.to_string()),
         }
     };
     // A stream that ends before answering its request fails that request now, not at timeout.

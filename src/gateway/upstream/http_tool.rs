@@ -106,7 +106,7 @@ pub async fn call(outbound: &Outbound, tool: &ToolEntry, arguments: &Map<String,
             }
         }
     }
-    let method = reqwest::Method::from_bytes(tool.method.as_str().as_bytes()).expect("valid method");
+    let method = crate::outbound::Method::from_bytes(tool.method.as_str().as_bytes()).expect("valid method");
     let mut request = match outbound.request(method, &url) {
         Ok(r) => r,
         Err(err) => return error_result(format!("Error: {err}")),
@@ -122,14 +122,16 @@ pub async fn call(outbound: &Outbound, tool: &ToolEntry, arguments: &Map<String,
     }
     request = match (tool.auth, tool.credential.as_deref()) {
         (AuthType::Bearer, Some(c)) => request.bearer_auth(c),
-        (AuthType::ApiKey, Some(c)) => request.header(tool.auth_header.as_deref().unwrap_or("X-API-Key"), c),
-        (AuthType::Basic, Some(c)) => request.header(
-            reqwest::header::AUTHORIZATION,
-            format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(c)),
+        (AuthType::ApiKey, Some(c)) => {
+            request.secret_header(tool.auth_header.as_deref().unwrap_or("X-API-Key"), c)
+        }
+        (AuthType::Basic, Some(c)) => request.secret_header(
+            "authorization",
+            &format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(c)),
         ),
         _ => request,
     };
-    request = request.timeout(tool.timeout).header(reqwest::header::ACCEPT, "application/json, */*;q=0.5");
+    request = request.timeout(tool.timeout).header(http::header::ACCEPT, "application/json, */*;q=0.5");
     let response = match outbound.send(request).await {
         Ok(r) => r,
         Err(OutboundError::Timeout) => {

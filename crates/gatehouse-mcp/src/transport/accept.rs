@@ -26,6 +26,15 @@ impl Accept {
     pub fn parse(header: Option<&str>) -> Self {
         let header = header.map(str::trim).filter(|h| !h.is_empty());
         let Some(header) = header else { return Self { json: true, sse: true } };
+        // What the official SDKs send, answered without parsing: this runs on every request.
+        if let Some((_, accept, _)) = COMMON.iter().find(|(h, _, _)| *h == header) {
+            return *accept;
+        }
+        Self::parse_ranges(header)
+    }
+
+    /// The general parser behind [`Accept::parse`].
+    fn parse_ranges(header: &str) -> Self {
         // Without allocating: this runs on every request of the data plane.
         let admits = |ty: &str, sub: &str| {
             // (specificity, not acceptable) of the deciding range; on a tie the later range
@@ -77,6 +86,15 @@ impl Accept {
     }
 }
 
+/// `Accept` headers as clients commonly send them: what each admits, and whether it prefers
+/// SSE ([`prefers_sse`]). The general parser gives the same answers (tested).
+const COMMON: [(&str, Accept, bool); 4] = [
+    ("application/json, text/event-stream", Accept { json: true, sse: true }, false),
+    ("application/json,text/event-stream", Accept { json: true, sse: true }, false),
+    ("text/event-stream, application/json", Accept { json: true, sse: true }, true),
+    ("application/json", Accept { json: true, sse: false }, false),
+];
+
 /// Whether a client's `Accept` admits SSE but not JSON (then a JSON answer would not do).
 pub fn wants_sse(accept: &str) -> bool {
     Accept::parse(Some(accept)).response_format() == Some(ResponseFormat::Sse)
@@ -86,6 +104,14 @@ pub fn wants_sse(accept: &str) -> bool {
 /// `text/event-stream` before `application/json` (both admitted, equal weight: the server may
 /// choose, and the client's own order is the fairest tie-break).
 pub fn prefers_sse(accept: &str) -> bool {
+    if let Some((_, _, sse_first)) = COMMON.iter().find(|(h, _, _)| *h == accept) {
+        return *sse_first;
+    }
+    prefers_sse_by_ranges(accept)
+}
+
+/// The general rule behind [`prefers_sse`].
+fn prefers_sse_by_ranges(accept: &str) -> bool {
     let parsed = Accept::parse(Some(accept));
     if !parsed.sse {
         return false;
@@ -113,6 +139,16 @@ pub fn prefers_sse(accept: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn common_headers_answer_as_the_parser_does() {
+        for (header, accept, sse_first) in COMMON {
+            assert_eq!(Accept::parse(Some(header)), accept, "{header}");
+            assert_eq!(Accept::parse_ranges(header), accept, "{header}");
+            assert_eq!(prefers_sse(header), sse_first, "{header}");
+            assert_eq!(prefers_sse_by_ranges(header), sse_first, "{header}");
+        }
+    }
 
     fn a(h: &str) -> (bool, bool) {
         let a = Accept::parse(Some(h));

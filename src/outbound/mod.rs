@@ -1,0 +1,336 @@
+//! Every outbound HTTP request Gatehouse makes goes through here, so the rule of where it may
+//! connect is enforced once: loopback, private, link-local, CGNAT and unspecified addresses
+//! are refused unless `allow_private_networks` is set, and cloud metadata addresses always.
+//! Names are resolved by [`policy::GuardedResolver`], which drops forbidden addresses before a
+//! socket is opened (no DNS-rebinding window); IP literals are checked before sending and on
+//! every redirect, which this module follows itself.
+//!
+//! The client is hyper-util's pooled HTTP/1.1 client (rustls for https) with nothing layered
+//! on it: a URL is parsed once, into an `http::Uri`, and a call costs what hyper costs.
+
+mod policy;
+mod request;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{StatusCode, Uri};
+use http_body_util::Full;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+
+pub use http::Method;
+pub use policy::NetworkPolicy;
+pub use request::{Request, Response};
+
+use policy::GuardedResolver;
+
+/// Why an outbound request was not made or not read.
+#[derive(Debug, thiserror::Error)]
+pub enum OutboundError {
+    /// The destination is not allowed by the network policy.
+    #[error("outbound request refused: {0}")]
+    Forbidden(String),
+    /// The URL is not an absolute http(s) URL.
+    #[error("invalid URL: {0}")]
+    InvalidUrl(String),
+    /// No answer in time.
+    #[error("the request timed out")]
+    Timeout,
+    /// The answer exceeded the size limit.
+    #[error("the response exceeded {0} bytes")]
+    TooLarge(usize),
+    /// Connecting or reading failed.
+    #[error("request failed: {0}")]
+    Failed(String),
+}
+
+/// Redirects followed at most.
+pub const MAX_REDIRECTS: usize = 5;
+
+const USER_AGENT: &str = concat!("gatehouse/", env!("CARGO_PKG_VERSION"));
+
+/// Headers a request keeps when a redirect takes it to another origin; any other (credentials,
+/// session ids, API-key headers) stays with the origin it was meant for.
+const KEPT_ACROSS_ORIGINS: [HeaderName; 3] = [header::ACCEPT, header::CONTENT_TYPE, header::USER_AGENT];
+
+type Connector = HttpsConnector<HttpConnector<GuardedResolver>>;
+
+/// The outbound HTTP client.
+#[derive(Clone)]
+pub struct Outbound {
+    client: Client<Connector, Full<Bytes>>,
+    policy: NetworkPolicy,
+}
+
+impl Outbound {
+    /// A client enforcing `policy`, pooling connections per origin.
+    pub fn new(policy: NetworkPolicy) -> Self {
+        let mut http = HttpConnector::new_with_resolver(GuardedResolver { policy });
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(Duration::from_secs(10)));
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
+            .expect("rustls' default protocol versions")
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_timer(TokioTimer::new())
+            .build(connector);
+        Self { client, policy }
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> NetworkPolicy {
+        self.policy
+    }
+
+    /// Starts a request to `url` after checking its scheme and (if literal) its address.
+    pub fn request(&self, method: Method, url: &str) -> Result<Request, OutboundError> {
+        let (uri, userinfo) = parse_url(url)?;
+        self.check(&uri)?;
+        let request = Request::new(method, uri);
+        // Credentials in the URL become Basic authentication, as browsers and curl do.
+        Ok(match userinfo {
+            Some((user, password)) => request.basic_auth(&user, password.as_deref()),
+            None => request,
+        })
+    }
+
+    fn check(&self, uri: &Uri) -> Result<(), OutboundError> {
+        if !matches!(uri.scheme_str(), Some("http" | "https")) {
+            return Err(OutboundError::InvalidUrl("only absolute http(s) URLs are allowed".into()));
+        }
+        match uri.host() {
+            Some(host) if !host.is_empty() => self.policy.check_host(host),
+            _ => Err(OutboundError::InvalidUrl("only absolute http(s) URLs are allowed".into())),
+        }
+    }
+
+    /// Sends a request built by [`Outbound::request`], following up to [`MAX_REDIRECTS`]
+    /// redirects, each checked like the first URL.
+    pub async fn send(&self, request: Request) -> Result<Response, OutboundError> {
+        if let Some(why) = request.invalid {
+            return Err(OutboundError::Failed(why));
+        }
+        let deadline = request.timeout.map(|t| tokio::time::Instant::now() + t);
+        let exchange = self.follow(request);
+        let inner = match deadline {
+            Some(deadline) => {
+                tokio::time::timeout_at(deadline, exchange).await.map_err(|_| OutboundError::Timeout)??
+            }
+            None => exchange.await?,
+        };
+        Ok(Response { inner, deadline })
+    }
+
+    /// Reads a response body, refusing more than `limit` bytes.
+    pub async fn read_limited(response: Response, limit: usize) -> Result<Vec<u8>, OutboundError> {
+        response.read_limited(limit).await
+    }
+
+    async fn follow(
+        &self,
+        mut request: Request,
+    ) -> Result<http::Response<hyper::body::Incoming>, OutboundError> {
+        if !request.headers.contains_key(header::USER_AGENT) {
+            request.headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
+        }
+        let mut redirects = 0;
+        loop {
+            let mut outgoing = http::Request::new(Full::new(request.body.clone()));
+            *outgoing.method_mut() = request.method.clone();
+            *outgoing.uri_mut() = request.uri.clone();
+            *outgoing.headers_mut() = request.headers.clone();
+            let response = self.client.request(outgoing).await.map_err(client_error)?;
+            let status = response.status();
+            if !matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308) {
+                return Ok(response);
+            }
+            let Some(location) = response.headers().get(header::LOCATION) else { return Ok(response) };
+            if redirects == MAX_REDIRECTS {
+                return Err(OutboundError::Failed("too many redirects".into()));
+            }
+            redirects += 1;
+            let next = redirect_target(&request.uri, location)?;
+            self.check(&next)?;
+            if origin(&next) != origin(&request.uri) {
+                strip_for_other_origin(&mut request.headers);
+            }
+            // RFC 9110 § 15.4: 303 asks for a GET; 301 and 302 after a POST become a GET in
+            // practice; 307 and 308 repeat the request as it was.
+            let to_get = status == StatusCode::SEE_OTHER && request.method != Method::HEAD
+                || matches!(status.as_u16(), 301 | 302) && request.method == Method::POST;
+            if to_get {
+                request.method = Method::GET;
+                request.body = Bytes::new();
+                request.headers.remove(header::CONTENT_TYPE);
+                request.headers.remove(header::CONTENT_LENGTH);
+            }
+            request.uri = next;
+        }
+    }
+}
+
+/// A user name and password taken out of a URL.
+type UserInfo = (String, Option<String>);
+
+/// An absolute URL as a `Uri`, and the credentials it carried, if any. Plain ASCII URLs are
+/// taken as they are; anything else (international names, spaces, user info) goes through
+/// the WHATWG parser first, which encodes it.
+fn parse_url(url: &str) -> Result<(Uri, Option<UserInfo>), OutboundError> {
+    if let Ok(uri) = Uri::try_from(url) {
+        let plain = uri.authority().is_some_and(|a| !a.as_str().contains('@'));
+        if plain {
+            return Ok((uri, None));
+        }
+    }
+    let mut parsed = url::Url::parse(url).map_err(|e| OutboundError::InvalidUrl(e.to_string()))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+        return Err(OutboundError::InvalidUrl("only absolute http(s) URLs are allowed".into()));
+    }
+    let userinfo = (!parsed.username().is_empty()).then(|| {
+        let decode = |s: &str| percent_decode(s);
+        (decode(parsed.username()), parsed.password().map(decode))
+    });
+    let _ = parsed.set_username("");
+    let _ = parsed.set_password(None);
+    parsed.set_fragment(None);
+    let uri = Uri::try_from(parsed.as_str()).map_err(|e| OutboundError::InvalidUrl(e.to_string()))?;
+    Ok((uri, userinfo))
+}
+
+fn percent_decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
+}
+
+/// Where a redirect goes: `Location` resolved against the URL that answered it.
+fn redirect_target(base: &Uri, location: &HeaderValue) -> Result<Uri, OutboundError> {
+    let location =
+        location.to_str().map_err(|_| OutboundError::Failed("a redirect's Location is not text".into()))?;
+    let base = url::Url::parse(&base.to_string()).map_err(|e| OutboundError::InvalidUrl(e.to_string()))?;
+    let mut next = base.join(location).map_err(|e| OutboundError::InvalidUrl(format!("redirect to {e}")))?;
+    next.set_fragment(None);
+    if !next.username().is_empty() || next.password().is_some() {
+        return Err(OutboundError::InvalidUrl("a redirect may not carry credentials".into()));
+    }
+    Uri::try_from(next.as_str()).map_err(|e| OutboundError::InvalidUrl(e.to_string()))
+}
+
+fn origin(uri: &Uri) -> (Option<&str>, Option<&str>, Option<u16>) {
+    let default = match uri.scheme_str() {
+        Some("https") => 443,
+        _ => 80,
+    };
+    (uri.scheme_str(), uri.host(), Some(uri.port_u16().unwrap_or(default)))
+}
+
+fn strip_for_other_origin(headers: &mut HeaderMap) {
+    let kept: Vec<(HeaderName, HeaderValue)> = KEPT_ACROSS_ORIGINS
+        .iter()
+        .filter_map(|name| headers.get(name).map(|v| (name.clone(), v.clone())))
+        .collect();
+    headers.clear();
+    headers.extend(kept.into_iter().map(|(k, v)| (Some(k), v)));
+}
+
+/// The client's error, without the URL (it may carry credentials in its query). The policy's
+/// refusal, which surfaces from the resolver as a connect error, keeps its own words.
+fn client_error(err: hyper_util::client::legacy::Error) -> OutboundError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
+    let mut io = None;
+    while let Some(e) = source {
+        if let Some(OutboundError::Forbidden(why)) = e.downcast_ref::<OutboundError>() {
+            return OutboundError::Forbidden(why.clone());
+        }
+        if let Some(e) = e.downcast_ref::<std::io::Error>() {
+            io.get_or_insert(e.kind());
+        }
+        source = e.source();
+    }
+    let kind = if err.is_connect() { "could not connect" } else { "transport error" };
+    OutboundError::Failed(match io {
+        Some(io) => format!("{kind} ({})", io.to_string().to_lowercase()),
+        None => kind.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_checked_before_sending() {
+        let out = Outbound::new(NetworkPolicy { allow_private: false });
+        assert!(matches!(out.request(Method::GET, "http://127.0.0.1:1/x"), Err(OutboundError::Forbidden(_))));
+        assert!(matches!(out.request(Method::GET, "http://[::1]/x"), Err(OutboundError::Forbidden(_))));
+        assert!(matches!(out.request(Method::GET, "file:///etc/passwd"), Err(OutboundError::InvalidUrl(_))));
+        assert!(matches!(out.request(Method::GET, "not a url"), Err(OutboundError::InvalidUrl(_))));
+        assert!(matches!(out.request(Method::GET, "/relative"), Err(OutboundError::InvalidUrl(_))));
+        assert!(out.request(Method::GET, "https://example.com/x").is_ok());
+    }
+
+    #[test]
+    fn urls_that_need_encoding_or_carry_credentials_are_normalised() {
+        let out = Outbound::new(NetworkPolicy { allow_private: false });
+        let r = out.request(Method::GET, "https://exämple.com/a b?q=ü").unwrap();
+        assert_eq!(r.uri.to_string(), "https://xn--exmple-cua.com/a%20b?q=%C3%BC");
+        let r = out.request(Method::GET, "https://me:p%40ss@example.com/x").unwrap();
+        assert_eq!(r.uri.to_string(), "https://example.com/x");
+        let auth = r.headers.get(header::AUTHORIZATION).unwrap().to_str().unwrap();
+        assert_eq!(auth, "Basic bWU6cEBzcw==", "me:p@ss");
+    }
+
+    #[test]
+    fn queries_are_appended_encoded() {
+        let out = Outbound::new(NetworkPolicy { allow_private: true });
+        let r = out.request(Method::GET, "http://h/p?a=1").unwrap().query(&[("q", "x y&z")]);
+        assert_eq!(r.uri.to_string(), "http://h/p?a=1&q=x+y%26z");
+        let r = out.request(Method::GET, "http://h/p").unwrap().query(&[("q", "1")]);
+        assert_eq!(r.uri.to_string(), "http://h/p?q=1");
+    }
+
+    #[test]
+    fn redirects_resolve_relative_locations_and_refuse_credentials() {
+        let base: Uri = "http://a.example/x/y?z=1".parse().unwrap();
+        let to = |l: &str| redirect_target(&base, &HeaderValue::from_str(l).unwrap());
+        assert_eq!(to("/b").unwrap().to_string(), "http://a.example/b");
+        assert_eq!(to("c").unwrap().to_string(), "http://a.example/x/c");
+        assert_eq!(to("https://b.example/").unwrap().to_string(), "https://b.example/");
+        assert!(to("http://u:p@b.example/").is_err());
+    }
+
+    #[test]
+    fn other_origins_get_no_credentials() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer s"));
+        headers.insert("x-api-key", HeaderValue::from_static("k"));
+        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        strip_for_other_origin(&mut headers);
+        assert_eq!(headers.len(), 1);
+        assert!(headers.contains_key(header::ACCEPT));
+        let a: Uri = "http://h/x".parse().unwrap();
+        let b: Uri = "http://h:80/y".parse().unwrap();
+        let c: Uri = "https://h/y".parse().unwrap();
+        assert_eq!(origin(&a), origin(&b));
+        assert_ne!(origin(&a), origin(&c));
+    }
+
+    #[tokio::test]
+    async fn names_resolving_to_loopback_are_refused() {
+        let out = Outbound::new(NetworkPolicy { allow_private: false });
+        let req = out.request(Method::GET, "http://localhost:9/").unwrap();
+        match out.send(req).await {
+            Err(OutboundError::Forbidden(msg)) => {
+                assert!(msg.contains("127.0.0.1") || msg.contains("::1"), "{msg}")
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! An outbound request being built, and the answer being read.
+
+use std::time::Duration;
+
+use base64::Engine;
+use bytes::Bytes;
+use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, StatusCode, Uri};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use tokio::time::Instant;
+
+use super::OutboundError;
+
+/// A request to send with [`super::Outbound::send`]; made by [`super::Outbound::request`],
+/// which has checked its URL.
+#[derive(Debug)]
+pub struct Request {
+    pub(super) method: Method,
+    pub(super) uri: Uri,
+    pub(super) headers: HeaderMap,
+    pub(super) body: Bytes,
+    pub(super) timeout: Option<Duration>,
+    /// The first header or body that could not be made: reported when sent, so that a chain
+    /// of builder calls needs no error handling of its own.
+    pub(super) invalid: Option<String>,
+}
+
+impl Request {
+    pub(super) fn new(method: Method, uri: Uri) -> Self {
+        Self { method, uri, headers: HeaderMap::new(), body: Bytes::new(), timeout: None, invalid: None }
+    }
+
+    fn refuse(&mut self, why: String) {
+        self.invalid.get_or_insert(why);
+    }
+
+    /// Adds a header (appended; a name may repeat). Values are never echoed in errors.
+    pub fn header<K, V>(mut self, name: K, value: V) -> Self
+    where
+        HeaderName: TryFrom<K>,
+        HeaderValue: TryFrom<V>,
+    {
+        match (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+            (Ok(name), Ok(value)) => {
+                self.headers.append(name, value);
+            }
+            (Ok(name), Err(_)) => self.refuse(format!("invalid value for header {name}")),
+            (Err(_), _) => self.refuse("invalid header name".into()),
+        }
+        self
+    }
+
+    /// Sets a credential header, marked sensitive (kept out of debug output; dropped when a
+    /// redirect leaves the origin).
+    fn credential(mut self, name: HeaderName, value: String) -> Self {
+        match HeaderValue::try_from(value) {
+            Ok(mut value) => {
+                value.set_sensitive(true);
+                self.headers.insert(name, value);
+            }
+            Err(_) => self.refuse(format!("invalid value for header {name}")),
+        }
+        self
+    }
+
+    /// `Authorization: Bearer <token>`.
+    pub fn bearer_auth(self, token: impl std::fmt::Display) -> Self {
+        self.credential(AUTHORIZATION, format!("Bearer {token}"))
+    }
+
+    /// `Authorization: Basic base64(user:password)`.
+    pub fn basic_auth(self, user: &str, password: Option<&str>) -> Self {
+        let pair = format!("{user}:{}", password.unwrap_or_default());
+        let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
+        self.credential(AUTHORIZATION, format!("Basic {encoded}"))
+    }
+
+    /// A sensitive header other than `Authorization` (an API key header, say).
+    pub fn secret_header(self, name: &str, value: &str) -> Self {
+        match HeaderName::try_from(name) {
+            Ok(name) => self.credential(name, value.to_string()),
+            Err(_) => {
+                let mut this = self;
+                this.refuse("invalid header name".into());
+                this
+            }
+        }
+    }
+
+    /// Appends `pairs` to the URL's query, form-encoded.
+    pub fn query<K: AsRef<str>, V: AsRef<str>>(mut self, pairs: &[(K, V)]) -> Self {
+        if pairs.is_empty() {
+            return self;
+        }
+        let mut text = self.uri.to_string();
+        if let Some(hash) = text.find('#') {
+            text.truncate(hash);
+        }
+        let mut encoded = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in pairs {
+            encoded.append_pair(k.as_ref(), v.as_ref());
+        }
+        text.push(if self.uri.query().is_some() { '&' } else { '?' });
+        text.push_str(&encoded.finish());
+        match Uri::try_from(text) {
+            Ok(uri) => self.uri = uri,
+            Err(_) => self.refuse("the query made the URL invalid".into()),
+        }
+        self
+    }
+
+    /// A JSON body (and `Content-Type: application/json` unless set).
+    pub fn json<T: serde::Serialize + ?Sized>(mut self, value: &T) -> Self {
+        match serde_json::to_vec(value) {
+            Ok(body) => {
+                self.body = body.into();
+                self.default_content_type("application/json");
+            }
+            Err(e) => self.refuse(format!("the body is not JSON: {e}")),
+        }
+        self
+    }
+
+    /// A form body (`application/x-www-form-urlencoded`).
+    pub fn form(mut self, pairs: &[(&str, &str)]) -> Self {
+        let mut encoded = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in pairs {
+            encoded.append_pair(k, v);
+        }
+        self.body = encoded.finish().into();
+        self.default_content_type("application/x-www-form-urlencoded");
+        self
+    }
+
+    /// The body as it is.
+    pub fn body(mut self, body: impl Into<Bytes>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// A limit on the whole exchange: connecting, the answer's head and reading its body.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    fn default_content_type(&mut self, value: &'static str) {
+        if !self.headers.contains_key(CONTENT_TYPE) {
+            self.headers.insert(CONTENT_TYPE, HeaderValue::from_static(value));
+        }
+    }
+}
+
+/// An answer: its head, and the body to read chunk by chunk within the request's timeout.
+#[derive(Debug)]
+pub struct Response {
+    pub(super) inner: http::Response<Incoming>,
+    pub(super) deadline: Option<Instant>,
+}
+
+impl Response {
+    /// The status code.
+    pub fn status(&self) -> StatusCode {
+        self.inner.status()
+    }
+
+    /// The headers.
+    pub fn headers(&self) -> &HeaderMap {
+        self.inner.headers()
+    }
+
+    /// The announced body length, if any.
+    pub fn content_length(&self) -> Option<u64> {
+        self.inner
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+    }
+
+    /// The next piece of the body; `None` at its end.
+    pub async fn chunk(&mut self) -> Result<Option<Bytes>, OutboundError> {
+        loop {
+            let next = self.inner.body_mut().frame();
+            let frame = match self.deadline {
+                Some(deadline) => {
+                    tokio::time::timeout_at(deadline, next).await.map_err(|_| OutboundError::Timeout)?
+                }
+                None => next.await,
+            };
+            match frame {
+                None => return Ok(None),
+                Some(Err(_)) => return Err(OutboundError::Failed("could not read the response body".into())),
+                Some(Ok(frame)) => {
+                    // Trailers carry nothing we read.
+                    if let Ok(data) = frame.into_data() {
+                        if !data.is_empty() {
+                            return Ok(Some(data));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The whole body, refusing more than `limit` bytes (stopping as soon as it passes).
+    pub async fn read_limited(mut self, limit: usize) -> Result<Vec<u8>, OutboundError> {
+        if self.content_length().is_some_and(|n| n > limit as u64) {
+            return Err(OutboundError::TooLarge(limit));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = self.chunk().await? {
+            if body.len() + chunk.len() > limit {
+                return Err(OutboundError::TooLarge(limit));
+            }
+            if body.is_empty() && chunk.len() >= body.capacity() {
+                body = Vec::from(chunk);
+            } else {
+                body.extend_from_slice(&chunk);
+            }
+        }
+        Ok(body)
+    }
+}
