@@ -15,7 +15,9 @@
 //! as Markdown tables for `docs/PERFORMANCE.md`. Load generator, gateway, backend and upstream
 //! share the machine's cores, as the targets assume.
 //!
-//! `GATEHOUSE_BENCH_SECS` changes the measuring time per run (default 5 s, after 1 s of
+//! Each comparison runs direct and through-gateway alternately, `GATEHOUSE_BENCH_ROUNDS`
+//! times (default 3), and reports the median round of each and the ratio of every round.
+//! `GATEHOUSE_BENCH_SECS` changes the measuring time per run (default 3 s, after 1 s of
 //! warm-up); `GATEHOUSE_BENCH_ONLY=http,upstream,stateful,aggregate,list` runs some sections;
 //! `GATEHOUSE_BENCH_WRAP="valgrind --tool=callgrind"` runs the gateway under a profiler.
 
@@ -43,7 +45,7 @@ fn main() {
 }
 
 fn measure() -> Duration {
-    let secs = std::env::var("GATEHOUSE_BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(5.0);
+    let secs = std::env::var("GATEHOUSE_BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(3.0);
     Duration::from_secs_f64(secs)
 }
 
@@ -296,6 +298,50 @@ where
     stats
 }
 
+/// Rounds per comparison (`GATEHOUSE_BENCH_ROUNDS`, default 3): direct and through-gateway
+/// runs alternate, so that both see the same machine (a shared VM's speed drifts by tens of
+/// per cent within minutes).
+fn rounds() -> usize {
+    std::env::var("GATEHOUSE_BENCH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(3).max(1)
+}
+
+/// One concurrency level of a comparison: the median round of each path, and the ratio of
+/// each round's pair (gateway req/s over direct req/s).
+struct Comparison {
+    concurrency: usize,
+    direct: Stats,
+    through: Stats,
+    ratios: Vec<f64>,
+}
+
+/// Runs `direct` and `through` (against the gateway) in alternating rounds.
+async fn compare<D, DFut, G, GFut>(pid: u32, concurrency: usize, direct: D, through: G) -> Comparison
+where
+    D: Fn(usize) -> DFut + Clone + Send + Sync + 'static,
+    DFut: std::future::Future<Output = ()> + Send,
+    G: Fn(usize) -> GFut + Clone + Send + Sync + 'static,
+    GFut: std::future::Future<Output = ()> + Send,
+{
+    let (mut ds, mut gs) = (Vec::new(), Vec::new());
+    for _ in 0..rounds() {
+        ds.push(load(concurrency, direct.clone()).await);
+        gs.push(load_gateway(pid, concurrency, through.clone()).await);
+    }
+    let mut ratios: Vec<f64> = ds.iter().zip(&gs).map(|(d, g)| g.rps / d.rps.max(1.0)).collect();
+    ratios.sort_by(f64::total_cmp);
+    let comparison = Comparison { concurrency, direct: median(ds), through: median(gs), ratios };
+    row("direct", concurrency, &comparison.direct);
+    row("gateway", concurrency, &comparison.through);
+    comparison
+}
+
+/// The run with the median throughput.
+fn median(mut runs: Vec<Stats>) -> Stats {
+    runs.sort_by(|a, b| a.rps.total_cmp(&b.rps));
+    let middle = runs.len() / 2;
+    runs.swap_remove(middle)
+}
+
 /// User + system CPU time of a process so far (`/proc/<pid>/stat`, in clock ticks of 10 ms).
 fn cpu_seconds(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -436,13 +482,17 @@ fn header(title: &str) {
     println!("|---|---|---|---|---|---|");
 }
 
-fn summary(results: &[(usize, Stats, Stats)]) {
+fn summary(results: &[Comparison]) {
     println!();
-    for (concurrency, direct, through) in results {
+    for c in results {
+        let percent = |r: f64| format!("{:.0}%", 100.0 * r);
+        let rounds: Vec<String> = c.ratios.iter().copied().map(percent).collect();
         println!(
-            "concurrency {concurrency}: added p50 {:.3} ms, throughput {:.0}% of direct",
-            through.p50_ms - direct.p50_ms,
-            100.0 * through.rps / direct.rps.max(1.0)
+            "concurrency {}: added p50 {:.3} ms, throughput {} of direct (median of rounds: {})",
+            c.concurrency,
+            c.through.p50_ms - c.direct.p50_ms,
+            percent(c.ratios[c.ratios.len() / 2]),
+            rounds.join(", ")
         );
     }
 }
@@ -565,23 +615,19 @@ async fn http_tool(client: &reqwest::Client, base: &str, pid: u32, backend: Sock
     for concurrency in CONCURRENCY {
         let direct_url = format!("http://{backend}/weather/Lisbon");
         let c = client.clone();
-        let direct = load(concurrency, move |_| {
+        let direct = move |_| {
             let req = c.post(&direct_url).json(&json!({"units": "celsius"}));
             async move {
                 let r = req.send().await.unwrap();
                 let _ = r.bytes().await.unwrap();
             }
-        })
-        .await;
+        };
         let g = gateway.clone();
-        let through = load_gateway(pid, concurrency, move |_| {
+        let through = move |_| {
             let g = g.clone();
             async move { g.fire(&headers, body).await }
-        })
-        .await;
-        row("direct", concurrency, &direct);
-        row("gateway", concurrency, &through);
-        results.push((concurrency, direct, through));
+        };
+        results.push(compare(pid, concurrency, direct, through).await);
     }
     summary(&results);
 }
@@ -614,20 +660,16 @@ async fn upstream_calls(client: &reqwest::Client, base: &str, pid: u32, upstream
         let mut results = Vec::new();
         for concurrency in CONCURRENCY {
             let d = direct.clone();
-            let straight = load(concurrency, move |_| {
+            let straight = move |_| {
                 let d = d.clone();
                 async move { d.fire(&direct_headers, direct_body).await }
-            })
-            .await;
+            };
             let g = gateway.clone();
-            let through = load_gateway(pid, concurrency, move |_| {
+            let through = move |_| {
                 let g = g.clone();
                 async move { g.fire(&through_headers, through_body).await }
-            })
-            .await;
-            row("direct", concurrency, &straight);
-            row("gateway", concurrency, &through);
-            results.push((concurrency, straight, through));
+            };
+            results.push(compare(pid, concurrency, straight, through).await);
         }
         summary(&results);
     }
@@ -653,26 +695,22 @@ async fn upstream_calls(client: &reqwest::Client, base: &str, pid: u32, upstream
         let mut results = Vec::new();
         for concurrency in CONCURRENCY {
             let (d, sessions) = (direct.clone(), direct_sessions.clone());
-            let straight = load(concurrency, move |worker| {
+            let straight = move |worker: usize| {
                 let (d, session) = (d.clone(), sessions[worker]);
                 async move {
                     d.fire(&[("mcp-session-id", session), ("mcp-protocol-version", STATEFUL)], direct_body)
                         .await
                 }
-            })
-            .await;
+            };
             let (g, sessions) = (gateway.clone(), through_sessions.clone());
-            let through = load_gateway(pid, concurrency, move |worker| {
+            let through = move |worker: usize| {
                 let (g, session) = (g.clone(), sessions[worker]);
                 async move {
                     g.fire(&[("mcp-session-id", session), ("mcp-protocol-version", STATEFUL)], through_body)
                         .await
                 }
-            })
-            .await;
-            row("direct", concurrency, &straight);
-            row("gateway", concurrency, &through);
-            results.push((concurrency, straight, through));
+            };
+            results.push(compare(pid, concurrency, straight, through).await);
         }
         summary(&results);
     }

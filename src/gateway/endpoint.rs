@@ -24,7 +24,7 @@ use gatehouse_mcp::{transport, version};
 use super::bridge;
 use super::directory::ToolTarget;
 use super::router::{self, CallCtx, RpcError, STATELESS, code};
-use super::session::Session;
+use super::session::{OpenedSession, Session};
 use crate::api::rest::{is_json, read_body};
 use crate::app::AppState;
 use crate::config::Mode;
@@ -189,9 +189,11 @@ fn api_key(headers: &HeaderMap) -> Option<&str> {
 pub async fn post(
     State(state): State<AppState>,
     Path((org, slug)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Body,
+    request: axum::extract::Request,
 ) -> Response {
+    // The request's own headers, taken rather than copied (the `HeaderMap` extractor clones).
+    let (parts, body) = request.into_parts();
+    let headers = parts.headers;
     if !origin_allowed(&state, &headers) {
         return http_error(StatusCode::FORBIDDEN, code::INVALID_REQUEST, "Origin not allowed");
     }
@@ -227,10 +229,11 @@ pub async fn post(
 
     // A session id decides the revision for everything that follows initialize.
     if let Some(id) = headers.get(SESSION_HEADER) {
-        let session = match open_session(&state, &entry, &caller, id).await {
+        let opened = match open_session(&state, &entry, &caller, id).await {
             Ok(s) => s,
             Err(response) => return response,
         };
+        let session = &opened.session;
         // transports § Protocol Version Header: an invalid or unsupported version is 400. The
         // header SHOULD be the negotiated one; another supported stateful revision is tolerated
         // (as the reference SDK does), and the session's own revision governs the answer.
@@ -438,7 +441,7 @@ async fn open_session(
     entry: &ServerEntry,
     caller: &Caller,
     id: &HeaderValue,
-) -> Result<Session, Response> {
+) -> Result<Arc<OpenedSession>, Response> {
     let not_found = || {
         http_error(
             StatusCode::NOT_FOUND,
@@ -447,13 +450,13 @@ async fn open_session(
         )
     };
     let id = id.to_str().map_err(|_| not_found())?;
-    let session = Session::open(&state.master_key, id, time::now_ms()).ok_or_else(not_found)?;
+    let opened = state.gateway.sessions.open(&state.master_key, id, time::now_ms()).ok_or_else(not_found)?;
     // A session belongs to the server and the key that opened it.
-    if session.s != entry.server.id || (session.k != caller.key_id) {
+    if opened.session.s != entry.server.id || (opened.session.k != caller.key_id) {
         return Err(not_found());
     }
-    match state.gateway.sessions.is_ended(state.store.as_ref(), id).await {
-        Ok(false) => Ok(session),
+    match state.gateway.sessions.is_ended(state.store.as_ref(), &opened.hash).await {
+        Ok(false) => Ok(opened),
         Ok(true) => Err(not_found()),
         Err(e) => Err(ApiError::from(e).into_response()),
     }
@@ -745,8 +748,7 @@ pub async fn delete(
         Ok(s) => s,
         Err(response) => return response,
     };
-    let id = id.to_str().unwrap_or_default();
-    match state.gateway.sessions.end(state.store.as_ref(), id, &session).await {
+    match state.gateway.sessions.end(state.store.as_ref(), &session).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => ApiError::from(e).into_response(),
     }

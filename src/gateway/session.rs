@@ -3,8 +3,8 @@
 //! can open it and a restart loses nothing. Ended sessions (DELETE) are remembered in the
 //! database and announced to every node (`session_ended:<hash>`).
 
-use std::collections::HashSet;
-use std::sync::RwLock;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Serialize};
 
@@ -49,38 +49,68 @@ impl Session {
     }
 }
 
-/// Which sessions were ended, as far as this node knows.
+/// A session id this node has opened, with the hash it is remembered by when ended.
+#[derive(Debug)]
+pub struct OpenedSession {
+    /// What the id carries.
+    pub session: Session,
+    /// SHA-256 of the id (hex).
+    pub hash: String,
+}
+
+/// Entries kept per map before it is cleared (a bound on memory, not an expiry).
+const REMEMBERED: usize = 100_000;
+
+/// Which sessions this node has opened, and which were ended, as far as it knows.
 #[derive(Default)]
 pub struct EndedSessions {
+    /// Ids already opened: decrypting an id is paid once per id per node, not per request.
+    opened: RwLock<HashMap<String, Arc<OpenedSession>>>,
     ended: RwLock<HashSet<String>>,
     live: RwLock<HashSet<String>>,
 }
 
 impl EndedSessions {
-    /// Whether a session id was ended (asks the database once per id per node).
-    pub async fn is_ended(&self, store: &dyn Store, id: &str) -> StoreResult<bool> {
-        let hash = crypto::sha256_hex(id);
-        if self.ended.read().unwrap_or_else(|p| p.into_inner()).contains(&hash) {
+    /// Opens a session id ([`Session::open`]), from memory when this node opened it before.
+    pub fn open(&self, key: &MasterKey, id: &str, now: i64) -> Option<Arc<OpenedSession>> {
+        let known = self.opened.read().unwrap_or_else(|p| p.into_inner()).get(id).cloned();
+        if let Some(opened) = known {
+            return (now - opened.session.t < SESSION_TTL_MS).then_some(opened);
+        }
+        let session = Session::open(key, id, now)?;
+        let opened = Arc::new(OpenedSession { session, hash: crypto::sha256_hex(id) });
+        let mut map = self.opened.write().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= REMEMBERED {
+            map.clear();
+        }
+        map.insert(id.to_string(), opened.clone());
+        Some(opened)
+    }
+
+    /// Whether the session with this id hash was ended (asks the database once per id per
+    /// node).
+    pub async fn is_ended(&self, store: &dyn Store, hash: &str) -> StoreResult<bool> {
+        if self.ended.read().unwrap_or_else(|p| p.into_inner()).contains(hash) {
             return Ok(true);
         }
-        if self.live.read().unwrap_or_else(|p| p.into_inner()).contains(&hash) {
+        if self.live.read().unwrap_or_else(|p| p.into_inner()).contains(hash) {
             return Ok(false);
         }
-        let ended = store.session_is_ended(&hash).await?;
+        let ended = store.session_is_ended(hash).await?;
         let set = if ended { &self.ended } else { &self.live };
         let mut set = set.write().unwrap_or_else(|p| p.into_inner());
-        if set.len() > 100_000 {
+        if set.len() >= REMEMBERED {
             set.clear();
         }
-        set.insert(hash);
+        set.insert(hash.to_string());
         Ok(ended)
     }
 
     /// Ends a session everywhere.
-    pub async fn end(&self, store: &dyn Store, id: &str, session: &Session) -> StoreResult<()> {
-        let hash = crypto::sha256_hex(id);
-        store.session_end(&hash, session.t + SESSION_TTL_MS).await?;
-        self.mark(&hash);
+    pub async fn end(&self, store: &dyn Store, opened: &OpenedSession) -> StoreResult<()> {
+        let hash = &opened.hash;
+        store.session_end(hash, opened.session.t + SESSION_TTL_MS).await?;
+        self.mark(hash);
         store.publish_change(&format!("session_ended:{hash}")).await
     }
 
@@ -123,5 +153,20 @@ mod tests {
         tampered.pop();
         tampered.push(if id.ends_with('A') { 'B' } else { 'A' });
         assert_eq!(Session::open(&key, &tampered, 2_000), None);
+    }
+
+    #[test]
+    fn opened_ids_are_remembered_but_still_expire() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = MasterKey::load(None, dir.path()).unwrap();
+        let s = Session { o: "o".into(), s: "s".into(), k: "k".into(), v: "2025-06-18".into(), t: 1_000 };
+        let id = s.mint(&key);
+        let book = EndedSessions::default();
+        let first = book.open(&key, &id, 2_000).unwrap();
+        assert_eq!(first.session, s);
+        assert_eq!(first.hash, crypto::sha256_hex(&id));
+        assert!(Arc::ptr_eq(&first, &book.open(&key, &id, 3_000).unwrap()), "opened once");
+        assert!(book.open(&key, &id, 1_000 + SESSION_TTL_MS).is_none(), "expiry holds from memory");
+        assert!(book.open(&key, "v1.forged", 2_000).is_none());
     }
 }
