@@ -4,7 +4,6 @@
 //! are written in batches every few seconds and at graceful shutdown. The retention job deletes
 //! call logs past each server's retention, in bounded batches.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -66,7 +65,27 @@ pub struct CallEvent<'a> {
     pub secrets: &'a [String],
 }
 
+/// A rollup's identity: server, key, tool, outcome, day.
 type Key = (String, String, String, String, i64);
+
+/// [`Key`] borrowed from a call: looked up without allocating (this runs on every call). It
+/// hashes as the owned tuple does (a tuple and a tuple struct hash their fields in order).
+#[derive(Hash)]
+struct KeyRef<'a>(&'a str, &'a str, &'a str, &'a str, i64);
+
+impl hashbrown::Equivalent<Key> for KeyRef<'_> {
+    fn equivalent(&self, key: &Key) -> bool {
+        self.4 == key.4 && self.2 == key.2 && self.0 == key.0 && self.1 == key.1 && self.3 == key.3
+    }
+}
+
+impl From<&KeyRef<'_>> for Key {
+    fn from(k: &KeyRef<'_>) -> Self {
+        (k.0.to_string(), k.1.to_string(), k.2.to_string(), k.3.to_string(), k.4)
+    }
+}
+
+type HashMap<K, V> = hashbrown::HashMap<K, V>;
 
 /// The node's buffers.
 #[derive(Default)]
@@ -122,14 +141,8 @@ impl Usage {
         let day = now - now.rem_euclid(DAY_MS);
         {
             let mut rollups = lock(&self.rollups);
-            let key = (
-                e.server_id.to_string(),
-                e.key_id.to_string(),
-                e.tool.to_string(),
-                e.outcome.to_string(),
-                day,
-            );
-            let row = rollups.entry(key).or_insert_with(|| UsageRow {
+            let key = KeyRef(e.server_id, e.key_id, e.tool, e.outcome, day);
+            let row = rollups.entry_ref(&key).or_insert_with(|| UsageRow {
                 org_id: e.org_id.to_string(),
                 server_id: e.server_id.to_string(),
                 key_id: e.key_id.to_string(),
@@ -249,5 +262,47 @@ mod tests {
         assert_eq!(quantile(&b, 0.5), 5);
         assert_eq!(quantile(&b, 0.95), 200);
         assert_eq!(quantile(&[0; 12], 0.5), 0);
+    }
+
+    fn event<'a>(tool: &'a str, outcome: &'static str) -> CallEvent<'a> {
+        CallEvent {
+            org_id: "org_1",
+            server_id: "srv_1",
+            key_id: "key_1",
+            method: "tools/call",
+            tool,
+            outcome,
+            latency_ms: 3,
+            bytes_in: 10,
+            bytes_out: 20,
+            log: LogMode::Off,
+            arguments: None,
+            result: None,
+            secrets: &[],
+        }
+    }
+
+    #[test]
+    fn calls_add_up_in_one_rollup_per_key_whether_recorded_or_merged_back() {
+        let usage = Usage::default();
+        usage.record(event("get_weather", "ok"));
+        usage.record(event("get_weather", "ok"));
+        usage.record(event("get_weather", "tool_error"));
+        // A row put back after a failed flush is found by the borrowed key of the next call.
+        let rows: Vec<UsageRow> = lock(&usage.rollups).drain().map(|(_, r)| r).collect();
+        assert_eq!(rows.len(), 2);
+        for row in rows {
+            merge(&mut lock(&usage.rollups), row);
+        }
+        usage.record(event("get_weather", "ok"));
+        let rollups = lock(&usage.rollups);
+        assert_eq!(rollups.len(), 2);
+        let ok = rollups.values().find(|r| r.outcome == "ok").unwrap();
+        assert_eq!((ok.calls, ok.latency_ms, ok.bytes_in, ok.bytes_out), (3, 9, 30, 60));
+        assert_eq!(ok.latency_buckets[bucket(3)], 3);
+        assert_eq!(
+            (ok.org_id.as_str(), ok.key_id.as_str(), ok.tool.as_str()),
+            ("org_1", "key_1", "get_weather")
+        );
     }
 }
