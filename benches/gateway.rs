@@ -233,6 +233,9 @@ struct Stats {
     total: usize,
     /// Gateway CPU time (user + system) per call, when measured.
     cpu_us: Option<f64>,
+    /// This process's CPU time per call: the load generator plus the backend or upstream
+    /// (both run here), i.e. everything but the gateway.
+    peer_cpu_us: f64,
 }
 
 /// Runs `concurrency` workers calling `call(worker)` in a loop; returns throughput and latency.
@@ -246,6 +249,7 @@ where
     let warm_end = Instant::now() + WARMUP;
     let end = warm_end + measure;
     let mut tasks = Vec::new();
+    let own_before = cpu_seconds(std::process::id());
     for worker in 0..concurrency {
         let call = call.clone();
         tasks.push(tokio::spawn(async move {
@@ -272,6 +276,7 @@ where
         all.extend(samples);
         total += n;
     }
+    let own_used = cpu_seconds(std::process::id()) - own_before;
     all.sort_by(f64::total_cmp);
     let pick = |q: f64| {
         all.get(((all.len() as f64 * q) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or(0.0)
@@ -282,6 +287,7 @@ where
         p99_ms: pick(0.99),
         total,
         cpu_us: None,
+        peer_cpu_us: own_used * 1e6 / total.max(1) as f64,
     }
 }
 
@@ -471,15 +477,21 @@ async fn open_sessions(endpoint: &Endpoint, n: usize) -> Vec<&'static str> {
 
 fn row(path: &str, concurrency: usize, s: &Stats) {
     let cpu = s.cpu_us.map_or_else(String::new, |us| format!("{us:.0}"));
-    println!("| {path} | {concurrency} | {:.0} | {:.3} | {:.3} | {cpu} |", s.rps, s.p50_ms, s.p99_ms);
+    let peers = format!("{:.0}", s.peer_cpu_us);
+    println!(
+        "| {path} | {concurrency} | {:.0} | {:.3} | {:.3} | {cpu} | {peers} |",
+        s.rps, s.p50_ms, s.p99_ms
+    );
 }
 
 fn header(title: &str) {
     println!();
     println!("### {title}");
     println!();
-    println!("| path | concurrency | req/s | p50 ms | p99 ms | gateway CPU µs/call |");
-    println!("|---|---|---|---|---|---|");
+    println!(
+        "| path | concurrency | req/s | p50 ms | p99 ms | gateway CPU µs/call | client + backend CPU µs/call |"
+    );
+    println!("|---|---|---|---|---|---|---|");
 }
 
 fn summary(results: &[Comparison]) {
