@@ -355,26 +355,8 @@ fn stream_call(
     tokio::spawn(async move {
         let relay = &state.gateway.relay;
         let session = ctx.session.clone();
-        let reply = {
-            let handled = router::handle(&state, &entry, &version, &mut ctx, &call.method, &call.params);
-            tokio::pin!(handled);
-            loop {
-                tokio::select! {
-                    biased;
-                    Some(incoming) = sink_rx.recv() => {
-                        if let Some(msg) = relay.to_client(&relay_key, incoming, can_ask) {
-                            let _ = out_tx.send(msg);
-                        }
-                    }
-                    result = &mut handled => break result,
-                }
-            }
-        };
-        while let Ok(incoming) = sink_rx.try_recv() {
-            if let Some(msg) = relay.to_client(&relay_key, incoming, can_ask) {
-                let _ = out_tx.send(msg);
-            }
-        }
+        let handled = router::handle(&state, &entry, &version, &mut ctx, &call.method, &call.params);
+        let reply = relay.drive(&relay_key, can_ask, &mut sink_rx, handled, &out_tx).await;
         if let Some(session) = &session {
             relay.finish_call(session, &call.id);
         }
@@ -386,12 +368,7 @@ fn stream_call(
         };
         let _ = out_tx.send(message);
     });
-    let events = stream::unfold(out_rx, |mut rx| async move {
-        let msg = rx.recv().await?;
-        let event = transport::sse_event("message", &json_text(&msg));
-        Some((Ok::<_, Infallible>(axum::body::Bytes::from(event)), rx))
-    });
-    sse_response(Body::from_stream(events))
+    sse_messages(out_rx)
 }
 
 /// A relayed request of a 2026-07-28 client: the upstream's requests become `input_required`
@@ -420,7 +397,12 @@ async fn bridged(
         let reply = bridge::run(&state, &entry, &key_id, &call.method, call.params, &mut on_note).await;
         let _ = out_tx.send(to_message(call.id, reply));
     });
-    let events = stream::unfold(out_rx, |mut rx| async move {
+    sse_messages(out_rx)
+}
+
+/// An SSE response carrying each message `rx` yields as a `message` event, until it closes.
+fn sse_messages(rx: tokio::sync::mpsc::UnboundedReceiver<Value>) -> Response {
+    let events = stream::unfold(rx, |mut rx| async move {
         let msg = rx.recv().await?;
         let event = transport::sse_event("message", &json_text(&msg));
         Some((Ok::<_, Infallible>(axum::body::Bytes::from(event)), rx))

@@ -39,7 +39,58 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Where messages for a client go while a relayed call runs: its response stream.
+pub trait Outlet {
+    /// Passes one message on (a closed stream drops it: the client has gone).
+    fn put(&self, msg: Value) -> impl std::future::Future<Output = ()> + Send;
+}
+
+impl Outlet for mpsc::UnboundedSender<Value> {
+    async fn put(&self, msg: Value) {
+        let _ = self.send(msg);
+    }
+}
+
+impl Outlet for mpsc::Sender<Value> {
+    async fn put(&self, msg: Value) {
+        let _ = self.send(msg).await;
+    }
+}
+
 impl Relay {
+    /// Drives `call` to its end while relaying to the client, through `out`, what
+    /// upstreams send meanwhile on `incoming` (progress, logging, their own requests), then
+    /// what arrived together with the answer; returns the answer. (transports § Sending
+    /// Messages to the Server: the server MAY send requests and notifications related to the
+    /// request before the response.)
+    pub async fn drive<T>(
+        &self,
+        session: &str,
+        can_ask: bool,
+        incoming: &mut mpsc::UnboundedReceiver<Incoming>,
+        call: impl std::future::Future<Output = T>,
+        out: &impl Outlet,
+    ) -> T {
+        tokio::pin!(call);
+        let answer = loop {
+            tokio::select! {
+                biased;
+                Some(msg) = incoming.recv() => {
+                    if let Some(msg) = self.to_client(session, msg, can_ask) {
+                        out.put(msg).await;
+                    }
+                }
+                answer = &mut call => break answer,
+            }
+        };
+        while let Ok(msg) = incoming.try_recv() {
+            if let Some(msg) = self.to_client(session, msg, can_ask) {
+                out.put(msg).await;
+            }
+        }
+        answer
+    }
+
     /// Turns what an upstream sent during a call of `session` into a message for the client.
     /// Requests get a gateway id (so they cannot collide with the client's own ids) and are
     /// remembered until the client answers. `can_ask` is false for clients that cannot take

@@ -164,23 +164,7 @@ pub async fn message(
         tokio::spawn(async move {
             let relay = &state.gateway.relay;
             let call = one_stateful_in(&state, &entry, &version, ctx, message);
-            tokio::pin!(call);
-            let reply = loop {
-                tokio::select! {
-                    biased;
-                    Some(msg) = incoming.recv() => {
-                        if let Some(out) = relay.to_client(&relay_key, msg, true) {
-                            let _ = stream.send(out).await;
-                        }
-                    }
-                    reply = &mut call => break reply,
-                }
-            };
-            while let Ok(msg) = incoming.try_recv() {
-                if let Some(out) = relay.to_client(&relay_key, msg, true) {
-                    let _ = stream.send(out).await;
-                }
-            }
+            let reply = relay.drive(&relay_key, true, &mut incoming, call, &stream).await;
             if let Some((_, reply)) = reply {
                 let _ = stream.send(reply).await;
             }
