@@ -7,6 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::credential::AuthView;
 use super::registry::{Access, NoInput, OpCtx, OpSpec, Registry};
 use super::servers::{announce, server_of};
 use crate::auth::Scope;
@@ -32,22 +33,6 @@ pub struct AuthInput {
     #[serde(rename = "secretId")]
     secret_id: Option<String>,
     /// Header that carries an api_key credential.
-    header: Option<String>,
-}
-
-/// Auth as shown: never the credential; the secret it references, if any.
-#[derive(Debug, Serialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AuthView {
-    #[serde(rename = "type")]
-    kind: String,
-    /// Whether an inline credential is stored (absent when a secret is referenced).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    credential_set: Option<bool>,
-    /// The referenced secret.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    secret_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     header: Option<String>,
 }
 
@@ -82,12 +67,7 @@ impl Tool {
             method: t.method,
             endpoint_url: t.endpoint_url,
             parameters,
-            auth: AuthView {
-                kind: t.auth_type,
-                credential_set: t.auth_secret_id.is_none().then_some(t.auth_credential.is_some()),
-                secret_id: t.auth_secret_id,
-                header: t.auth_header,
-            },
+            auth: AuthView::new(t.auth_type, t.auth_credential.is_some(), t.auth_secret_id, t.auth_header),
             timeout_ms: t.timeout_ms,
             created_at: time::iso(t.created_at),
             updated_at: time::iso(t.updated_at),

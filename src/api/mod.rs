@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod auth_config;
+pub mod credential;
 pub mod dispatch;
 pub mod end_user_auth;
 pub mod http_tools;

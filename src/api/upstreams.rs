@@ -8,6 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::credential::AuthView;
 use super::registry::{Access, NoInput, OpCtx, OpSpec, Registry};
 use super::servers::{announce as announce_server, server_of};
 use crate::auth::Scope;
@@ -37,22 +38,6 @@ pub struct AuthInput {
     #[serde(rename = "secretId")]
     secret_id: Option<String>,
     /// Header that carries an api_key credential (default `X-API-Key`).
-    header: Option<String>,
-}
-
-/// Auth as shown: never the credential.
-#[derive(Debug, Serialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AuthView {
-    #[serde(rename = "type")]
-    kind: String,
-    /// Whether an inline credential is stored (absent when a secret is referenced).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    credential_set: Option<bool>,
-    /// The referenced secret.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    secret_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     header: Option<String>,
 }
 
@@ -116,12 +101,7 @@ impl Upstream {
             args: serde_json::from_str(&u.args).unwrap_or_default(),
             env_keys,
             request_headers,
-            auth: AuthView {
-                kind: u.auth_type,
-                credential_set: u.auth_secret_id.is_none().then_some(u.auth_credential.is_some()),
-                secret_id: u.auth_secret_id,
-                header: u.auth_header,
-            },
+            auth: AuthView::new(u.auth_type, u.auth_credential.is_some(), u.auth_secret_id, u.auth_header),
             approval_policy: u.approval_policy,
             is_enabled: u.is_enabled,
             status: u.status,

@@ -1,0 +1,34 @@
+//! How an outbound credential (of an HTTP tool or an upstream) is shown: its kind and where it
+//! comes from, never the credential itself.
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+/// Auth as shown: never the credential; the secret it references, if any.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthView {
+    #[serde(rename = "type")]
+    kind: String,
+    /// Whether an inline credential is stored (absent when a secret is referenced).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    credential_set: Option<bool>,
+    /// The referenced secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    header: Option<String>,
+}
+
+impl AuthView {
+    /// The view of a stored auth: `kind`, whether an inline credential is stored, the secret
+    /// referenced instead (if any), and the api_key header.
+    pub fn new(
+        kind: String,
+        has_credential: bool,
+        secret_id: Option<String>,
+        header: Option<String>,
+    ) -> Self {
+        Self { kind, credential_set: secret_id.is_none().then_some(has_credential), secret_id, header }
+    }
+}
