@@ -249,12 +249,11 @@ pub async fn post(
                 );
             }
         }
-        let session_id = id.to_str().unwrap_or_default();
         if let Some(call) = streamable_call(&entry, &message, accepts_sse(&headers)) {
-            let ctx = CallCtx::for_session(Some(session_id), &session.k);
+            let ctx = CallCtx::for_session(Some(&opened.hash), &session.k);
             return stream_call(state.clone(), entry, session.v.clone(), ctx, call, true);
         }
-        return stateful(&state, &entry, &session.v, session_id, &session.k, message, sse).await;
+        return stateful(&state, &entry, &session.v, &opened.hash, &session.k, message, sse).await;
     }
     let Value::Object(obj) = message else {
         return http_error(
@@ -477,7 +476,7 @@ async fn stateful(
     state: &AppState,
     entry: &Arc<ServerEntry>,
     version: &str,
-    session_id: &str,
+    session_hash: &str,
     key: &str,
     message: Value,
     sse: bool,
@@ -497,7 +496,8 @@ async fn stateful(
             }
             let mut replies = Vec::new();
             for item in items {
-                if let Some(reply) = one_stateful(state, entry, version, Some(session_id), key, item).await {
+                if let Some(reply) = one_stateful(state, entry, version, Some(session_hash), key, item).await
+                {
                     replies.push(reply.1);
                 }
             }
@@ -514,7 +514,7 @@ async fn stateful(
                     Err(err) => rpc_response(err.status, err.to_message(id.clone()), sse, session),
                 };
             }
-            match one_stateful(state, entry, version, Some(session_id), key, single).await {
+            match one_stateful(state, entry, version, Some(session_hash), key, single).await {
                 None => StatusCode::ACCEPTED.into_response(),
                 Some((status, reply)) => rpc_response(status, reply, sse, session),
             }
@@ -522,16 +522,17 @@ async fn stateful(
     }
 }
 
-/// One message of a stateful session; `None` for notifications and client responses.
+/// One message of a stateful session (named by its id's hash); `None` for notifications and
+/// client responses.
 pub(super) async fn one_stateful(
     state: &AppState,
     entry: &Arc<ServerEntry>,
     version: &str,
-    session: Option<&str>,
+    session_hash: Option<&str>,
     key: &str,
     message: Value,
 ) -> Option<(u16, Value)> {
-    one_stateful_in(state, entry, version, CallCtx::for_session(session, key), message).await
+    one_stateful_in(state, entry, version, CallCtx::for_session(session_hash, key), message).await
 }
 
 /// [`one_stateful`] with a prepared context (a sink for what upstreams send meanwhile).

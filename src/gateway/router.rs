@@ -60,9 +60,10 @@ pub struct CallCtx {
 }
 
 impl CallCtx {
-    /// The context of a request in a stateful session (`session_id` as the client sent it).
-    pub fn for_session(session_id: Option<&str>, key: &str) -> Self {
-        Self { session: session_id.map(crate::crypto::sha256_hex), key: key.to_string(), ..Self::default() }
+    /// The context of a request in a stateful session, named by the SHA-256 of its id
+    /// ([`super::session::OpenedSession::hash`], computed once per id and node).
+    pub fn for_session(session_hash: Option<&str>, key: &str) -> Self {
+        Self { session: session_hash.map(str::to_string), key: key.to_string(), ..Self::default() }
     }
 
     /// The context of a request without a session.
