@@ -354,7 +354,9 @@ fn stream_call(
     tokio::spawn(async move {
         let relay = &state.gateway.relay;
         let session = ctx.session.clone();
-        let handled = router::handle(&state, &entry, &version, &mut ctx, &call.method, &call.params);
+        // Boxed: the spawned future stays small (see `bridge::start`).
+        let handled =
+            Box::pin(router::handle(&state, &entry, &version, &mut ctx, &call.method, &call.params));
         let reply = relay.drive(&relay_key, can_ask, &mut sink_rx, handled, &out_tx).await;
         if let Some(session) = &session {
             relay.finish_call(session, &call.id);
@@ -393,7 +395,8 @@ async fn bridged(
         let mut on_note = move |msg: Value| {
             let _ = notes.send(msg);
         };
-        let reply = bridge::run(&state, &entry, &key_id, &call.method, call.params, &mut on_note).await;
+        let run = bridge::run(&state, &entry, &key_id, &call.method, call.params, &mut on_note);
+        let reply = Box::pin(run).await;
         let _ = out_tx.send(to_message(call.id, reply));
     });
     sse_messages(out_rx)

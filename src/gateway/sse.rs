@@ -163,7 +163,7 @@ pub async fn message(
         let stream = tx.clone();
         tokio::spawn(async move {
             let relay = &state.gateway.relay;
-            let call = one_stateful_in(&state, &entry, &version, ctx, message);
+            let call = Box::pin(one_stateful_in(&state, &entry, &version, ctx, message));
             let reply = relay.drive(&relay_key, true, &mut incoming, call, &stream).await;
             if let Some((_, reply)) = reply {
                 let _ = stream.send(reply).await;
