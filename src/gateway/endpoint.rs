@@ -668,9 +668,9 @@ async fn stateless(
             Err(err) => rpc_response(err.status, err.to_message(id), sse && err.status == 200, None),
         };
     }
-    match router::handle(state, entry, STATELESS, &mut CallCtx::for_key(&caller.key_id), method, &params)
-        .await
-    {
+    let mut ctx = CallCtx::for_key(&caller.key_id);
+    // Boxed: the handler's own future stays small, and axum moves it into a box whole.
+    match Box::pin(router::handle(state, entry, STATELESS, &mut ctx, method, &params)).await {
         Ok(result) => rpc_response(200, result_message(id, result), sse, None),
         Err(err) => rpc_response(err.status, err.to_message(id), sse && err.status == 200, None),
     }
