@@ -11,15 +11,22 @@
 //!
 //! and the gateway's idle RSS and peak RSS per section.
 //!
+//! Sections 1 and 2 also send the direct calls through a **floor proxy**: this binary again, as
+//! its own process, an axum server forwarding each request through hyper-util's pooled client
+//! (Gatehouse's stack) with no logic at all. No gateway on this stack can beat it, so its ratio
+//! to direct is the ceiling for the gateway's on the same machine, measured in the same rounds.
+//!
 //! Run: `cargo bench --bench gateway` (builds the release binary first). Results go to stdout
 //! as Markdown tables for `docs/PERFORMANCE.md`. Load generator, gateway, backend and upstream
 //! share the machine's cores, as the targets assume.
 //!
-//! Each comparison runs direct and through-gateway alternately, `GATEHOUSE_BENCH_ROUNDS`
-//! times (default 3), and reports the median round of each and the ratio of every round.
-//! `GATEHOUSE_BENCH_SECS` changes the measuring time per run (default 3 s, after 1 s of
-//! warm-up); `GATEHOUSE_BENCH_ONLY=http,upstream,stateful,aggregate,list` runs some sections;
-//! `GATEHOUSE_BENCH_WRAP="valgrind --tool=callgrind"` runs the gateway under a profiler.
+//! Each comparison runs direct, through-gateway and through-floor alternately,
+//! `GATEHOUSE_BENCH_ROUNDS` times (default 3), and reports the median round of each and the
+//! ratio of every round. `GATEHOUSE_BENCH_SECS` changes the measuring time per run (default
+//! 3 s, after 1 s of warm-up); `GATEHOUSE_BENCH_ONLY=http,upstream,stateful,aggregate,list`
+//! runs some sections; `GATEHOUSE_BENCH_CONCURRENCY=64` some concurrency levels;
+//! `GATEHOUSE_BENCH_WRAP="valgrind --tool=callgrind"` runs the gateway and the floor proxy
+//! under a profiler.
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -33,6 +40,15 @@ use serde_json::{Value, json};
 
 const WARMUP: Duration = Duration::from_secs(1);
 const CONCURRENCY: [usize; 3] = [1, 16, 64];
+
+/// The concurrency levels to run: [`CONCURRENCY`], or those `GATEHOUSE_BENCH_CONCURRENCY`
+/// lists (comma-separated), e.g. `64` while profiling one level.
+fn concurrency_levels() -> Vec<usize> {
+    match std::env::var("GATEHOUSE_BENCH_CONCURRENCY") {
+        Ok(list) if !list.is_empty() => list.split(',').filter_map(|n| n.trim().parse().ok()).collect(),
+        _ => CONCURRENCY.to_vec(),
+    }
+}
 const STATELESS: &str = "2026-07-28";
 const STATEFUL: &str = "2025-06-18";
 const META_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
@@ -41,7 +57,123 @@ const AGGREGATED: usize = 20;
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    // The bench starts itself again as the floor proxy (see `start_floor_proxy`).
+    if let Ok(target) = std::env::var(PROXY_TARGET) {
+        runtime.block_on(floor_proxy(target));
+        return;
+    }
     runtime.block_on(run());
+}
+
+/// Environment variable that turns this binary into the floor proxy, forwarding to its value.
+const PROXY_TARGET: &str = "GATEHOUSE_BENCH_PROXY_TARGET";
+/// Where the floor proxy listens.
+const PROXY_BIND: &str = "GATEHOUSE_BENCH_PROXY_BIND";
+
+/// The floor: the least any gateway built on this stack can do per call. An axum server that
+/// buffers the request, sends it on with its headers (but `Host`) through hyper-util's pooled
+/// client, as Gatehouse's outbound module does, and buffers the answer back, with no logic at
+/// all. It runs as its own process, like the gateway, so "floor / direct" is the best ratio
+/// this machine allows any process in the middle.
+async fn floor_proxy(target: String) {
+    use http_body_util::{BodyExt, Full};
+    use hyper_util::client::legacy::Client;
+    use hyper_util::client::legacy::connect::HttpConnector;
+    use hyper_util::rt::TokioExecutor;
+    type Pool = Client<HttpConnector, Full<axum::body::Bytes>>;
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    let pool: Pool = Client::builder(TokioExecutor::new()).build(connector);
+    let forward = move |request: axum::extract::Request| {
+        let (pool, target) = (pool.clone(), target.clone());
+        async move {
+            let (mut parts, body) = request.into_parts();
+            let Ok(body) = body.collect().await else {
+                return StatusCode::BAD_REQUEST.into_response();
+            };
+            let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+            let Ok(uri) = format!("http://{target}{path}").parse() else {
+                return StatusCode::BAD_REQUEST.into_response();
+            };
+            parts.headers.remove(axum::http::header::HOST);
+            let mut out = axum::http::Request::new(Full::new(body.to_bytes()));
+            *out.method_mut() = parts.method;
+            *out.uri_mut() = uri;
+            *out.headers_mut() = parts.headers;
+            let Ok(answer) = pool.request(out).await else {
+                return StatusCode::BAD_GATEWAY.into_response();
+            };
+            let (parts, body) = answer.into_parts();
+            let Ok(body) = body.collect().await else {
+                return StatusCode::BAD_GATEWAY.into_response();
+            };
+            Response::from_parts(parts, axum::body::Body::from(body.to_bytes()))
+        }
+    };
+    let app = axum::Router::new().fallback(forward);
+    let bind = std::env::var(PROXY_BIND).expect("the floor proxy's address");
+    let listener = tokio::net::TcpListener::bind(bind).await.expect("binding the floor proxy");
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    axum::serve(listener, app).await.expect("serving the floor proxy");
+}
+
+/// The floor proxy process, in front of one target.
+struct FloorProxy {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl FloorProxy {
+    /// Starts this binary again as the floor proxy in front of `target` (under
+    /// `GATEHOUSE_BENCH_WRAP` too, so that a profile can compare it with the gateway's).
+    async fn start(target: SocketAddr) -> Self {
+        let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let wrap = std::env::var("GATEHOUSE_BENCH_WRAP").unwrap_or_default();
+        let exe = std::env::current_exe().unwrap();
+        let mut argv: Vec<&str> = wrap.split_whitespace().collect();
+        argv.push(exe.to_str().unwrap());
+        let child = Command::new(argv[0])
+            .args(&argv[1..])
+            .env(PROXY_TARGET, target.to_string())
+            .env(PROXY_BIND, addr.to_string())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        for _ in 0..600 {
+            if tokio::net::TcpStream::connect(addr).await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Self { child, addr }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for FloorProxy {
+    fn drop(&mut self) {
+        stop(&mut self.child);
+    }
+}
+
+/// SIGTERM first (a graceful stop; a profiler wrapping the process writes its output), then
+/// SIGKILL after 30 s.
+fn stop(child: &mut Child) {
+    let _ = Command::new("kill").arg(child.id().to_string()).status();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 fn measure() -> Duration {
@@ -167,19 +299,8 @@ struct Gateway {
 }
 
 impl Drop for Gateway {
-    /// SIGTERM first (a graceful stop; a profiler wrapping the gateway writes its output), then
-    /// SIGKILL after 30 s.
     fn drop(&mut self) {
-        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        stop(&mut self.child);
     }
 }
 
@@ -231,8 +352,10 @@ struct Stats {
     p99_ms: f64,
     /// Calls made, warm-up included.
     total: usize,
-    /// Gateway CPU time (user + system) per call, when measured.
+    /// CPU time (user + system) per call of the process in the middle, when there is one.
     cpu_us: Option<f64>,
+    /// The system (kernel) part of `cpu_us`.
+    sys_us: Option<f64>,
     /// This process's CPU time per call: the load generator plus the backend or upstream
     /// (both run here), i.e. everything but the gateway.
     peer_cpu_us: f64,
@@ -250,6 +373,7 @@ where
     let end = warm_end + measure;
     let mut tasks = Vec::new();
     let own_before = cpu_seconds(std::process::id());
+    let own_before = own_before.0 + own_before.1;
     for worker in 0..concurrency {
         let call = call.clone();
         tasks.push(tokio::spawn(async move {
@@ -276,7 +400,8 @@ where
         all.extend(samples);
         total += n;
     }
-    let own_used = cpu_seconds(std::process::id()) - own_before;
+    let own_after = cpu_seconds(std::process::id());
+    let own_used = own_after.0 + own_after.1 - own_before;
     all.sort_by(f64::total_cmp);
     let pick = |q: f64| {
         all.get(((all.len() as f64 * q) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or(0.0)
@@ -287,57 +412,86 @@ where
         p99_ms: pick(0.99),
         total,
         cpu_us: None,
+        sys_us: None,
         peer_cpu_us: own_used * 1e6 / total.max(1) as f64,
     }
 }
 
-/// [`load`] against the gateway, with the gateway's CPU time per call.
-async fn load_gateway<F, Fut>(gateway: u32, concurrency: usize, call: F) -> Stats
+/// [`load`] against a process in the middle (the gateway or the floor proxy), with that
+/// process's CPU time per call.
+async fn load_middle<F, Fut>(pid: u32, concurrency: usize, call: F) -> Stats
 where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = ()> + Send,
 {
-    let before = cpu_seconds(gateway);
+    let before = cpu_seconds(pid);
     let mut stats = load(concurrency, call).await;
-    let used = cpu_seconds(gateway) - before;
-    stats.cpu_us = Some(used * 1e6 / stats.total.max(1) as f64);
+    let after = cpu_seconds(pid);
+    let calls = stats.total.max(1) as f64;
+    stats.cpu_us = Some(((after.0 + after.1) - (before.0 + before.1)) * 1e6 / calls);
+    stats.sys_us = Some((after.1 - before.1) * 1e6 / calls);
     stats
 }
 
-/// Rounds per comparison (`GATEHOUSE_BENCH_ROUNDS`, default 3): direct and through-gateway
-/// runs alternate, so that both see the same machine (a shared VM's speed drifts by tens of
-/// per cent within minutes).
+/// Rounds per comparison (`GATEHOUSE_BENCH_ROUNDS`, default 3): the direct, gateway and floor
+/// runs alternate, so that all three see the same machine (a shared VM's speed drifts by tens
+/// of per cent within minutes).
 fn rounds() -> usize {
     std::env::var("GATEHOUSE_BENCH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(3).max(1)
 }
 
-/// One concurrency level of a comparison: the median round of each path, and the ratio of
-/// each round's pair (gateway req/s over direct req/s).
+/// One concurrency level of a comparison: the median round of each path, and each round's
+/// ratio to the direct run of the same round.
 struct Comparison {
     concurrency: usize,
     direct: Stats,
     through: Stats,
+    floor: Stats,
+    /// Gateway req/s over direct req/s, per round, sorted.
     ratios: Vec<f64>,
+    /// Floor proxy req/s over direct req/s, per round, sorted.
+    floor_ratios: Vec<f64>,
 }
 
-/// Runs `direct` and `through` (against the gateway) in alternating rounds.
-async fn compare<D, DFut, G, GFut>(pid: u32, concurrency: usize, direct: D, through: G) -> Comparison
+/// Runs `direct`, `through` (the gateway, process `pid`) and `floor` (the same calls as
+/// `direct`, sent through the floor proxy) in alternating rounds.
+async fn compare<D, DFut, G, GFut>(
+    pid: u32,
+    floor_proxy: &FloorProxy,
+    concurrency: usize,
+    direct: D,
+    floor: D,
+    through: G,
+) -> Comparison
 where
     D: Fn(usize) -> DFut + Clone + Send + Sync + 'static,
     DFut: std::future::Future<Output = ()> + Send,
     G: Fn(usize) -> GFut + Clone + Send + Sync + 'static,
     GFut: std::future::Future<Output = ()> + Send,
 {
-    let (mut ds, mut gs) = (Vec::new(), Vec::new());
+    let (mut ds, mut gs, mut fs) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds() {
         ds.push(load(concurrency, direct.clone()).await);
-        gs.push(load_gateway(pid, concurrency, through.clone()).await);
+        gs.push(load_middle(pid, concurrency, through.clone()).await);
+        fs.push(load_middle(floor_proxy.pid(), concurrency, floor.clone()).await);
     }
-    let mut ratios: Vec<f64> = ds.iter().zip(&gs).map(|(d, g)| g.rps / d.rps.max(1.0)).collect();
-    ratios.sort_by(f64::total_cmp);
-    let comparison = Comparison { concurrency, direct: median(ds), through: median(gs), ratios };
+    let ratio = |runs: &[Stats]| {
+        let mut r: Vec<f64> = ds.iter().zip(runs).map(|(d, x)| x.rps / d.rps.max(1.0)).collect();
+        r.sort_by(f64::total_cmp);
+        r
+    };
+    let (ratios, floor_ratios) = (ratio(&gs), ratio(&fs));
+    let comparison = Comparison {
+        concurrency,
+        direct: median(ds),
+        through: median(gs),
+        floor: median(fs),
+        ratios,
+        floor_ratios,
+    };
     row("direct", concurrency, &comparison.direct);
     row("gateway", concurrency, &comparison.through);
+    row("floor proxy", concurrency, &comparison.floor);
     comparison
 }
 
@@ -348,14 +502,15 @@ fn median(mut runs: Vec<Stats>) -> Stats {
     runs.swap_remove(middle)
 }
 
-/// User + system CPU time of a process so far (`/proc/<pid>/stat`, in clock ticks of 10 ms).
-fn cpu_seconds(pid: u32) -> f64 {
+/// User and system CPU time of a process so far, in seconds (`/proc/<pid>/stat`, in clock
+/// ticks of 10 ms).
+fn cpu_seconds(pid: u32) -> (f64, f64) {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the command name (which is in parentheses): state is field 3, utime 14, stime 15.
     let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
+    (ticks(11) / 100.0, ticks(12) / 100.0)
 }
 
 async fn post_json(client: &reqwest::Client, url: &str, headers: &[(&str, &str)], body: &Value) -> Value {
@@ -476,7 +631,10 @@ async fn open_sessions(endpoint: &Endpoint, n: usize) -> Vec<&'static str> {
 }
 
 fn row(path: &str, concurrency: usize, s: &Stats) {
-    let cpu = s.cpu_us.map_or_else(String::new, |us| format!("{us:.0}"));
+    let cpu = match (s.cpu_us, s.sys_us) {
+        (Some(all), Some(sys)) => format!("{all:.0} ({sys:.0})"),
+        _ => String::new(),
+    };
     let peers = format!("{:.0}", s.peer_cpu_us);
     println!(
         "| {path} | {concurrency} | {:.0} | {:.3} | {:.3} | {cpu} | {peers} |",
@@ -489,7 +647,7 @@ fn header(title: &str) {
     println!("### {title}");
     println!();
     println!(
-        "| path | concurrency | req/s | p50 ms | p99 ms | gateway CPU µs/call | client + backend CPU µs/call |"
+        "| path | concurrency | req/s | p50 ms | p99 ms | middle CPU µs/call (system) | client + backend CPU µs/call |"
     );
     println!("|---|---|---|---|---|---|---|");
 }
@@ -498,13 +656,16 @@ fn summary(results: &[Comparison]) {
     println!();
     for c in results {
         let percent = |r: f64| format!("{:.0}%", 100.0 * r);
-        let rounds: Vec<String> = c.ratios.iter().copied().map(percent).collect();
+        let each = |ratios: &[f64]| ratios.iter().copied().map(percent).collect::<Vec<_>>().join(", ");
+        let middle = |ratios: &[f64]| percent(ratios[ratios.len() / 2]);
         println!(
-            "concurrency {}: added p50 {:.3} ms, throughput {} of direct (median of rounds: {})",
+            "concurrency {}: added p50 {:.3} ms, throughput {} of direct (rounds: {}); floor proxy {} (rounds: {})",
             c.concurrency,
             c.through.p50_ms - c.direct.p50_ms,
-            percent(c.ratios[c.ratios.len() / 2]),
-            rounds.join(", ")
+            middle(&c.ratios),
+            each(&c.ratios),
+            middle(&c.floor_ratios),
+            each(&c.floor_ratios),
         );
     }
 }
@@ -623,23 +784,27 @@ async fn http_tool(client: &reqwest::Client, base: &str, pid: u32, backend: Sock
     assert!(probe.to_string().contains("Lisbon"), "{probe}");
 
     header("HTTP tool: tools/call, stateless 2026-07-28");
-    let mut results = Vec::new();
-    for concurrency in CONCURRENCY {
-        let direct_url = format!("http://{backend}/weather/Lisbon");
-        let c = client.clone();
-        let direct = move |_| {
-            let req = c.post(&direct_url).json(&json!({"units": "celsius"}));
+    let floor_proxy = FloorProxy::start(backend).await;
+    // One closure type for the direct path and the floor: the same request, another address.
+    let straight = |host: SocketAddr| {
+        let (c, url) = (client.clone(), format!("http://{host}/weather/Lisbon"));
+        move |_| {
+            let req = c.post(&url).json(&json!({"units": "celsius"}));
             async move {
                 let r = req.send().await.unwrap();
                 let _ = r.bytes().await.unwrap();
             }
-        };
+        }
+    };
+    let mut results = Vec::new();
+    for concurrency in concurrency_levels() {
         let g = gateway.clone();
         let through = move |_| {
             let g = g.clone();
             async move { g.fire(&headers, body).await }
         };
-        results.push(compare(pid, concurrency, direct, through).await);
+        let (direct, floor) = (straight(backend), straight(floor_proxy.addr));
+        results.push(compare(pid, &floor_proxy, concurrency, direct, floor, through).await);
     }
     summary(&results);
 }
@@ -652,6 +817,8 @@ async fn upstream_calls(client: &reqwest::Client, base: &str, pid: u32, upstream
     attach_upstream(client, base, &server_id, "bench_up", &upstream_url).await;
     let gateway = Endpoint::new(client, format!("{base}/mcp/default/relay"), Some(&key));
     let direct = Endpoint::new(client, upstream_url, None);
+    let floor_proxy = FloorProxy::start(upstream).await;
+    let floored = Endpoint::new(client, format!("http://{}/mcp", floor_proxy.addr), None);
 
     if section("upstream") {
         let through_body = stateless_call("bench_up__echo", "hello");
@@ -669,19 +836,21 @@ async fn upstream_calls(client: &reqwest::Client, base: &str, pid: u32, upstream
         assert_eq!(probe["result"]["content"][0]["text"], "hello", "{probe}");
 
         header("Upstream MCP tool: tools/call, stateless 2026-07-28");
-        let mut results = Vec::new();
-        for concurrency in CONCURRENCY {
-            let d = direct.clone();
-            let straight = move |_| {
+        let straight = |d: Endpoint| {
+            move |_| {
                 let d = d.clone();
                 async move { d.fire(&direct_headers, direct_body).await }
-            };
+            }
+        };
+        let mut results = Vec::new();
+        for concurrency in concurrency_levels() {
             let g = gateway.clone();
             let through = move |_| {
                 let g = g.clone();
                 async move { g.fire(&through_headers, through_body).await }
             };
-            results.push(compare(pid, concurrency, straight, through).await);
+            let (direct, floor) = (straight(direct.clone()), straight(floored.clone()));
+            results.push(compare(pid, &floor_proxy, concurrency, direct, floor, through).await);
         }
         summary(&results);
     }
@@ -692,7 +861,7 @@ async fn upstream_calls(client: &reqwest::Client, base: &str, pid: u32, upstream
                 "params": {"name": name, "arguments": {"message": "hello"}}}))
         };
         let (through_body, direct_body) = (call("bench_up__echo"), call("echo"));
-        let max = CONCURRENCY.iter().copied().max().unwrap_or(1);
+        let max = concurrency_levels().into_iter().max().unwrap_or(1);
         let through_sessions = Arc::new(open_sessions(&gateway, max).await);
         let direct_sessions = Arc::new(open_sessions(&direct, max).await);
         let (probe, _) = gateway
@@ -705,15 +874,18 @@ async fn upstream_calls(client: &reqwest::Client, base: &str, pid: u32, upstream
 
         header("Upstream MCP tool: tools/call, stateful 2025-06-18 (a session per worker)");
         let mut results = Vec::new();
-        for concurrency in CONCURRENCY {
-            let (d, sessions) = (direct.clone(), direct_sessions.clone());
-            let straight = move |worker: usize| {
+        // The floor proxy forwards the session header: the direct sessions serve both.
+        let straight = |d: Endpoint| {
+            let sessions = direct_sessions.clone();
+            move |worker: usize| {
                 let (d, session) = (d.clone(), sessions[worker]);
                 async move {
                     d.fire(&[("mcp-session-id", session), ("mcp-protocol-version", STATEFUL)], direct_body)
                         .await
                 }
-            };
+            }
+        };
+        for concurrency in concurrency_levels() {
             let (g, sessions) = (gateway.clone(), through_sessions.clone());
             let through = move |worker: usize| {
                 let (g, session) = (g.clone(), sessions[worker]);
@@ -722,7 +894,8 @@ async fn upstream_calls(client: &reqwest::Client, base: &str, pid: u32, upstream
                         .await
                 }
             };
-            results.push(compare(pid, concurrency, straight, through).await);
+            let (direct, floor) = (straight(direct.clone()), straight(floored.clone()));
+            results.push(compare(pid, &floor_proxy, concurrency, direct, floor, through).await);
         }
         summary(&results);
     }
@@ -757,13 +930,13 @@ async fn aggregate(client: &reqwest::Client, base: &str, pid: u32, upstream: Soc
     ));
     for concurrency in [1usize, 16] {
         let g = gateway.clone();
-        let listed = load_gateway(pid, concurrency, move |_| {
+        let listed = load_middle(pid, concurrency, move |_| {
             let g = g.clone();
             async move { g.fire(&list_headers, list).await }
         })
         .await;
         let (g, calls, next) = (gateway.clone(), calls.clone(), next.clone());
-        let called = load_gateway(pid, concurrency, move |_| {
+        let called = load_middle(pid, concurrency, move |_| {
             let (name, body) = calls[next.fetch_add(1, Ordering::Relaxed) % calls.len()];
             let g = g.clone();
             async move {
@@ -798,7 +971,7 @@ async fn big_list(client: &reqwest::Client, base: &str, pid: u32, backend: Socke
     let list = stateless_list();
     let (probe, _) = gateway.send(&list_headers, list).await;
     assert_eq!(probe["result"]["tools"].as_array().map(Vec::len), Some(500), "first page");
-    let stats = load_gateway(pid, 1, move |_| {
+    let stats = load_middle(pid, 1, move |_| {
         let g = gateway.clone();
         async move { g.fire(&list_headers, list).await }
     })
