@@ -1,6 +1,8 @@
 //! Story: tools cannot be pointed at the gateway's own network. Outbound calls to loopback and
 //! private addresses are refused unless allowed, and cloud metadata addresses always, also
-//! when reached through a redirect. A redirect to another origin carries no credentials.
+//! when reached through a redirect. A redirect to another origin carries no credentials; a
+//! chain of more than five redirects ends in an error; a header value cannot smuggle in
+//! another header.
 
 mod common;
 
@@ -92,6 +94,82 @@ async fn credentials_stay_with_their_origin_across_redirects(backend_kind: Backe
     assert!(other["host"].as_str().unwrap().starts_with("localhost:"), "{other}");
 }
 
+async fn redirect_chains_end_after_five(backend_kind: Backend) {
+    let backend = HttpBackend::start();
+    let (server, admin) = TestServer::enterprise(backend_kind).await;
+    let key = publish(&server, &admin, &backend.url("/echo")).await;
+    let sid =
+        server.get("/api/orgs/acme/servers", Some(&admin)).await.expect(200).body["servers"][0]["serverId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    // `/redirect?to=/redirect?to=…/echo`, n hops deep.
+    let chain =
+        |hops: usize| (0..hops).fold("/echo".to_string(), |to, _| format!("/redirect?to={}", urlencode(&to)));
+    for (name, hops) in [("five_hops", 5), ("six_hops", 6)] {
+        server
+            .post(
+                &format!("/api/orgs/acme/servers/{sid}/tools"),
+                Some(&admin),
+                json!({"name": name, "description": "Follows redirects", "method": "GET",
+                       "endpointUrl": backend.url(&chain(hops))}),
+            )
+            .await
+            .expect(201);
+    }
+    let mut client = McpClient::new(&server, "/mcp/acme/net", Some(&key), "2025-11-25");
+    client.initialize().await.expect(200);
+    let five = echoed_headers(&mut client, "five_hops").await;
+    assert!(five["host"].is_string(), "five redirects are followed to the end: {five}");
+    let r = client.request("tools/call", json!({"name": "six_hops", "arguments": {}})).await.expect(200);
+    let result = &r.body["result"];
+    assert_eq!(result["isError"], true, "{result}");
+    let text = result["content"][0]["text"].as_str().unwrap();
+    assert!(text.contains("too many redirects"), "{text}");
+    assert!(!text.contains("/redirect"), "errors name no URL: {text}");
+}
+
+async fn header_values_that_would_split_the_request_are_refused(backend_kind: Backend) {
+    let backend = HttpBackend::start();
+    let (server, admin) = TestServer::enterprise(backend_kind).await;
+    let key = publish(&server, &admin, &backend.url("/echo")).await;
+    let sid =
+        server.get("/api/orgs/acme/servers", Some(&admin)).await.expect(200).body["servers"][0]["serverId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    server
+        .post(
+            &format!("/api/orgs/acme/servers/{sid}/tools"),
+            Some(&admin),
+            json!({"name": "traced", "description": "Sends a header", "method": "GET",
+                   "endpointUrl": backend.url("/echo"),
+                   "parameters": [{"name": "X-Trace", "location": "header", "type": "string", "required": true}]}),
+        )
+        .await
+        .expect(201);
+    let mut client = McpClient::new(&server, "/mcp/acme/net", Some(&key), "2025-11-25");
+    client.initialize().await.expect(200);
+    let injected = json!({"name": "traced", "arguments": {"X-Trace": "t-1\r\nX-Injected: yes"}});
+    let r = client.request("tools/call", injected).await.expect(200);
+    let result = &r.body["result"];
+    assert_eq!(result["isError"], true, "{result}");
+    let text = result["content"][0]["text"].as_str().unwrap();
+    assert!(
+        text.contains("invalid value for header X-Trace")
+            || text.contains("invalid value for header x-trace"),
+        "{text}"
+    );
+    // A clean value still goes through, as the one header it is.
+    let r = client
+        .request("tools/call", json!({"name": "traced", "arguments": {"X-Trace": "t-2"}}))
+        .await
+        .expect(200);
+    let echo = &r.body["result"]["structuredContent"]["headers"];
+    assert_eq!(echo["x-trace"], "t-2", "{echo}");
+    assert!(echo.get("x-injected").is_none(), "{echo}");
+}
+
 async fn echoed_headers(client: &mut McpClient<'_>, name: &str) -> serde_json::Value {
     let r = client.request("tools/call", json!({"name": name, "arguments": {}})).await.expect(200);
     let result = r.body["result"].clone();
@@ -111,5 +189,7 @@ fn urlencode(s: &str) -> String {
 backend_tests!(
     private_networks_are_refused_by_default,
     redirects_to_metadata_are_refused,
-    credentials_stay_with_their_origin_across_redirects
+    credentials_stay_with_their_origin_across_redirects,
+    redirect_chains_end_after_five,
+    header_values_that_would_split_the_request_are_refused
 );

@@ -251,7 +251,7 @@ pub async fn post(
         }
         if let Some(call) = streamable_call(&entry, &message, accepts_sse(&headers)) {
             let ctx = CallCtx::for_session(Some(&opened.hash), &session.k);
-            return stream_call(state.clone(), entry, session.v.clone(), ctx, call, true);
+            return stream_call(state.clone(), entry, session.v.clone(), ctx, call, true).await;
         }
         return stateful(&state, &entry, &session.v, &opened.hash, &session.k, message, sse).await;
     }
@@ -336,7 +336,7 @@ fn relays(entry: &ServerEntry, method: &str, params: &Map<String, Value>) -> boo
 /// (progress, logging, its own requests with gateway ids), then the response.
 /// (basic/transports § Sending Messages to the Server: the server MAY send requests and
 /// notifications related to the request before the response.)
-fn stream_call(
+async fn stream_call(
     state: AppState,
     entry: Arc<ServerEntry>,
     version: String,
@@ -345,7 +345,7 @@ fn stream_call(
     can_ask: bool,
 ) -> Response {
     let (sink_tx, mut sink_rx) = tokio::sync::mpsc::unbounded_channel();
-    let (out_tx, out_rx) = tokio::sync::mpsc::unbounded_channel::<Value>();
+    let (out_tx, out_rx) = tokio::sync::mpsc::unbounded_channel::<Relayed>();
     let relay_key = ctx.session.clone().unwrap_or_default();
     if let Some(session) = &ctx.session {
         ctx.cancel = Some(state.gateway.relay.register_call(session, &call.id));
@@ -357,7 +357,7 @@ fn stream_call(
         // Boxed: the spawned future stays small (see `bridge::start`).
         let handled =
             Box::pin(router::handle(&state, &entry, &version, &mut ctx, &call.method, &call.params));
-        let reply = relay.drive(&relay_key, can_ask, &mut sink_rx, handled, &out_tx).await;
+        let reply = relay.drive(&relay_key, can_ask, &mut sink_rx, handled, &Notes(&out_tx)).await;
         if let Some(session) = &session {
             relay.finish_call(session, &call.id);
         }
@@ -367,9 +367,9 @@ fn stream_call(
             Err(err) if err.code == CANCELLED => return,
             Err(err) => err.to_message(call.id),
         };
-        let _ = out_tx.send(message);
+        let _ = out_tx.send(Relayed::Answer(message));
     });
-    sse_messages(out_rx)
+    relayed_response(out_rx).await
 }
 
 /// A relayed request of a 2026-07-28 client: the upstream's requests become `input_required`
@@ -389,25 +389,58 @@ async fn bridged(
         let reply = bridge::run(&state, &entry, &key_id, &call.method, call.params, &mut |_| {}).await;
         return rpc_response(200, to_message(call.id, reply), false, None);
     }
-    let (out_tx, out_rx) = tokio::sync::mpsc::unbounded_channel::<Value>();
+    let (out_tx, out_rx) = tokio::sync::mpsc::unbounded_channel::<Relayed>();
     tokio::spawn(async move {
         let notes = out_tx.clone();
         let mut on_note = move |msg: Value| {
-            let _ = notes.send(msg);
+            let _ = notes.send(Relayed::Note(msg));
         };
         let run = bridge::run(&state, &entry, &key_id, &call.method, call.params, &mut on_note);
         let reply = Box::pin(run).await;
-        let _ = out_tx.send(to_message(call.id, reply));
+        let _ = out_tx.send(Relayed::Answer(to_message(call.id, reply)));
     });
-    sse_messages(out_rx)
+    relayed_response(out_rx).await
 }
 
-/// An SSE response carrying each message `rx` yields as a `message` event, until it closes.
-fn sse_messages(rx: tokio::sync::mpsc::UnboundedReceiver<Value>) -> Response {
-    let events = stream::unfold(rx, |mut rx| async move {
-        let msg = rx.recv().await?;
+/// What a relayed call's task passes to the response: messages the upstream sent during the
+/// call, then the answer (none when the client cancelled the call).
+enum Relayed {
+    Note(Value),
+    Answer(Value),
+}
+
+/// The notes half of a relayed call's channel, as [`crate::gateway::relay::Relay::drive`]
+/// takes it.
+struct Notes<'a>(&'a tokio::sync::mpsc::UnboundedSender<Relayed>);
+
+impl super::relay::Outlet for Notes<'_> {
+    async fn put(&self, msg: Value) {
+        let _ = self.0.send(Relayed::Note(msg));
+    }
+}
+
+/// The SSE response of a relayed call. When the answer comes before anything else (most calls:
+/// no progress, logging or requests from the upstream), it is one whole event with a length,
+/// written at once; otherwise the response streams each message as it comes, the answer last.
+/// (A stream costs another write and another wake-up of the client for its end.)
+async fn relayed_response(mut rx: tokio::sync::mpsc::UnboundedReceiver<Relayed>) -> Response {
+    let first = match rx.recv().await {
+        Some(Relayed::Answer(answer)) => return rpc_response(200, answer, true, None),
+        Some(Relayed::Note(note)) => note,
+        None => return sse_response(Body::empty()),
+    };
+    let events = stream::unfold((Some(first), Some(rx)), |(first, rx)| async move {
+        let (msg, rx) = match (first, rx) {
+            (Some(first), rx) => (first, rx),
+            (None, Some(mut rx)) => match rx.recv().await? {
+                Relayed::Note(note) => (note, Some(rx)),
+                // The answer ends the stream.
+                Relayed::Answer(answer) => (answer, None),
+            },
+            (None, None) => return None,
+        };
         let event = transport::sse_event("message", &json_text(&msg));
-        Some((Ok::<_, Infallible>(axum::body::Bytes::from(event)), rx))
+        Some((Ok::<_, Infallible>(axum::body::Bytes::from(event)), (None, rx)))
     });
     sse_response(Body::from_stream(events))
 }
@@ -659,7 +692,7 @@ async fn stateless(
                 return bridged(state.clone(), entry.clone(), caller.key_id.clone(), call, sse).await;
             }
             let ctx = CallCtx::for_key(&caller.key_id);
-            return stream_call(state.clone(), entry.clone(), STATELESS.to_string(), ctx, call, false);
+            return stream_call(state.clone(), entry.clone(), STATELESS.to_string(), ctx, call, false).await;
         }
     }
     if method == "tools/list" {

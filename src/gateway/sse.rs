@@ -27,6 +27,8 @@ struct LegacySession {
     key_id: String,
     version: Option<String>,
     tx: mpsc::Sender<Value>,
+    /// SHA-256 of the session id, which names its relayed calls: computed once, at open.
+    relay_key: String,
 }
 
 /// Open legacy streams of this node.
@@ -66,6 +68,7 @@ pub async fn open(
             key_id: caller.key_id.clone(),
             version: None,
             tx,
+            relay_key: crypto::sha256_hex(&id),
         },
     );
     let cleanup = Cleanup { state: state.clone(), id: id.clone() };
@@ -112,11 +115,11 @@ pub async fn message(
         Ok(ok) => ok,
         Err(response) => return response,
     };
-    let (tx, version) = {
+    let (tx, version, relay_key) = {
         let open = state.gateway.legacy.open.lock().unwrap_or_else(|p| p.into_inner());
         match open.get(&q.session_id) {
             Some(s) if s.server_id == entry.server.id && s.key_id == caller.key_id => {
-                (s.tx.clone(), s.version.clone())
+                (s.tx.clone(), s.version.clone(), s.relay_key.clone())
             }
             _ => return http_error(StatusCode::NOT_FOUND, code::INVALID_REQUEST, "unknown SSE session"),
         }
@@ -152,7 +155,6 @@ pub async fn message(
         // Answered on the stream, not in the POST's response: run it apart, relaying what
         // upstreams send meanwhile (progress, logging, their requests) to the same stream.
         let version = version.unwrap_or_else(|| "2024-11-05".to_string());
-        let relay_key = crypto::sha256_hex(&q.session_id);
         let (sink, mut incoming) = mpsc::unbounded_channel();
         let ctx = CallCtx {
             session: Some(relay_key.clone()),

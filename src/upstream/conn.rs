@@ -424,7 +424,7 @@ impl Connection {
         // A 2026-07-28 upstream asks for input by answering `input_required`; the client is
         // asked through `sink` and the request retried with the answers (mrtr § Basic Workflow).
         for _round in 0..MAX_INPUT_ROUNDS {
-            let result = self.exchange(method, params.clone(), sink.clone(), &mut cancel).await?;
+            let result = self.exchange(method, &mut params, sink.clone(), &mut cancel).await?;
             if result.get("resultType").and_then(Value::as_str) != Some("input_required") {
                 return Ok(result);
             }
@@ -492,11 +492,12 @@ impl Connection {
         }
     }
 
-    /// One request and its response.
+    /// One request and its response. `params` are lent to the message and given back as they
+    /// came (a next input round sends them again), so that no call copies them.
     async fn exchange(
         &self,
         method: &str,
-        mut params: Map<String, Value>,
+        params: &mut Map<String, Value>,
         sink: Option<CallSink>,
         cancel: &mut Option<oneshot::Receiver<String>>,
     ) -> Result<Value, UpstreamError> {
@@ -504,13 +505,14 @@ impl Connection {
             return Err(UpstreamError::Closed(reason));
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let token = self.rewrite_progress_token(&mut params, sink.as_ref());
+        let caller_token = params.get("_meta").and_then(|m| m.get("progressToken")).cloned();
+        let token = self.rewrite_progress_token(params, sink.as_ref());
         let (tx, rx) = oneshot::channel();
         let key = Value::from(id).to_string();
         lock(&self.peer.pending).insert(key.clone(), Pending { reply: tx, sink: sink.clone() });
         let mut msg = json!({"jsonrpc": "2.0", "id": id, "method": method});
         if !params.is_empty() || method != "ping" {
-            msg["params"] = Value::Object(params);
+            msg["params"] = Value::Object(std::mem::take(params));
         }
         // Tell the upstream to stop working on it (basic/utilities/cancellation).
         let cancel_upstream = |reason: &str| {
@@ -526,7 +528,17 @@ impl Connection {
             }
             std::future::pending::<String>().await
         };
-        let outcome = match self.transport.send(&msg, sink).await {
+        let sent = self.transport.send(&msg, sink).await;
+        if let Some(Value::Object(lent)) = msg.get_mut("params").map(Value::take) {
+            *params = lent;
+        }
+        if let Some(meta) = params.get_mut("_meta").and_then(Value::as_object_mut) {
+            match caller_token {
+                Some(caller_token) => meta.insert("progressToken".into(), caller_token),
+                None => meta.remove("progressToken"),
+            };
+        }
+        let outcome = match sent {
             Err(e) => Err(e),
             Ok(()) => tokio::select! {
                 reply = tokio::time::timeout(self.timeout, rx) => match reply {

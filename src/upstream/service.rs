@@ -292,12 +292,15 @@ pub async fn call(
     state.gateway.upstreams.breaker_check(&spec.id)?;
     let sink = call.sink.clone();
     let conn = connection(state, spec, call.session).await;
+    // Kept for the one retry after a token refresh; a deep copy per call otherwise.
+    let retry_params = spec.oauth.then(|| params.clone());
     let result = match conn {
-        Ok(conn) => conn.request_with(method, params.clone(), call.sink, call.cancel).await,
+        Ok(conn) => conn.request_with(method, params, call.sink, call.cancel).await,
         Err(e) => Err(e),
     };
     let result = match result {
-        Err(UpstreamError::NeedsAuth) if spec.oauth => {
+        Err(UpstreamError::NeedsAuth) if retry_params.is_some() => {
+            let params = retry_params.unwrap_or_default();
             match super::authorize::refresh(state, &spec.org_id, &spec.id).await {
                 Ok(true) => {
                     let record = state.store.upstream_get(&spec.org_id, &spec.id).await.ok().flatten();
