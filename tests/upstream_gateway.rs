@@ -519,8 +519,21 @@ async fn streaming_relay_story(backend: Backend) {
         assert_eq!(up["status"], "connected", "{up}");
         attach(&server, &server_id, up["upstreamId"].as_str().unwrap(), json!({})).await;
     }
-    let client = session(&server, &slug, "2025-06-18").await;
+    let mut client = session(&server, &slug, "2025-06-18").await;
     for prefix in ["local", "remote"] {
+        // Nothing comes before the answer: one whole SSE event with a length, not a stream.
+        let r = client
+            .request(
+                "tools/call",
+                json!({"name": format!("{prefix}__echo"), "arguments": {"message": "whole"}}),
+            )
+            .await
+            .expect(200);
+        assert_eq!(r.headers["content-type"], "text/event-stream", "{prefix}");
+        assert!(r.headers.get("content-length").is_some(), "{prefix}: {:?}", r.headers);
+        assert!(r.body["result"]["content"][0]["text"].as_str().unwrap().contains("whole"), "{}", r.text);
+        assert_valid("2025-06-18", "JSONRPCResponse", &r.body);
+
         let messages = client
             .post_streaming(
                 json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {
