@@ -33,6 +33,12 @@ async fn publish(server: &TestServer, admin: &str, url: &str) -> String {
     k.body["rawValue"].as_str().unwrap().to_string()
 }
 
+/// The id of the one server [`publish`] made.
+async fn server_id(server: &TestServer, admin: &str) -> String {
+    let servers = server.get("/api/orgs/acme/servers", Some(admin)).await.expect(200);
+    servers.body["servers"][0]["serverId"].as_str().unwrap().to_string()
+}
+
 async fn call(server: &TestServer, key: &str) -> serde_json::Value {
     let mut client = McpClient::new(server, "/mcp/acme/net", Some(key), "2025-11-25");
     client.initialize().await.expect(200);
@@ -66,11 +72,7 @@ async fn credentials_stay_with_their_origin_across_redirects(backend_kind: Backe
     let backend = HttpBackend::start();
     let (server, admin) = TestServer::enterprise(backend_kind).await;
     let key = publish(&server, &admin, &backend.url("/echo")).await;
-    let sid =
-        server.get("/api/orgs/acme/servers", Some(&admin)).await.expect(200).body["servers"][0]["serverId"]
-            .as_str()
-            .unwrap()
-            .to_string();
+    let sid = server_id(&server, &admin).await;
     // 127.0.0.1 and localhost are the same socket but not the same origin.
     let other_origin = format!("http://localhost:{}/echo", backend.port);
     for (name, target) in [("same_origin", "/echo".to_string()), ("other_origin", other_origin)] {
@@ -98,11 +100,7 @@ async fn redirect_chains_end_after_five(backend_kind: Backend) {
     let backend = HttpBackend::start();
     let (server, admin) = TestServer::enterprise(backend_kind).await;
     let key = publish(&server, &admin, &backend.url("/echo")).await;
-    let sid =
-        server.get("/api/orgs/acme/servers", Some(&admin)).await.expect(200).body["servers"][0]["serverId"]
-            .as_str()
-            .unwrap()
-            .to_string();
+    let sid = server_id(&server, &admin).await;
     // `/redirect?to=/redirect?to=…/echo`, n hops deep.
     let chain =
         |hops: usize| (0..hops).fold("/echo".to_string(), |to, _| format!("/redirect?to={}", urlencode(&to)));
@@ -133,11 +131,7 @@ async fn header_values_that_would_split_the_request_are_refused(backend_kind: Ba
     let backend = HttpBackend::start();
     let (server, admin) = TestServer::enterprise(backend_kind).await;
     let key = publish(&server, &admin, &backend.url("/echo")).await;
-    let sid =
-        server.get("/api/orgs/acme/servers", Some(&admin)).await.expect(200).body["servers"][0]["serverId"]
-            .as_str()
-            .unwrap()
-            .to_string();
+    let sid = server_id(&server, &admin).await;
     server
         .post(
             &format!("/api/orgs/acme/servers/{sid}/tools"),
