@@ -1008,7 +1008,110 @@ async fn secret_referenced_upstream_story(backend: Backend) {
         .expect_error(400, "invalid_input");
 }
 
+/// A relayed call the client cancels, and one it walks away from (basic/utilities/cancellation;
+/// basic/transports: a disconnection SHOULD NOT be read as a cancellation): a
+/// `notifications/cancelled` reaches the upstream and the call's stream ends without an
+/// answer; a client that drops the connection mid-call cancels nothing, the call runs to its end
+/// upstream, and the session goes on. Both for a stateful and a 2026-07-28 client.
+async fn cancellation_story(backend: Backend) {
+    let upstream = PyUpstream::start();
+    let server = TestServer::dev(backend).await;
+    let (server_id, slug) = create_server(&server, "Cancel").await;
+    let up = create_upstream(
+        &server,
+        json!({"name": "Py", "transport": "streamable_http", "url": upstream.url(), "approvalPolicy": "auto_approve"}),
+    )
+    .await;
+    attach(&server, &server_id, up["upstreamId"].as_str().unwrap(), json!({"prefix": ""})).await;
+    let stats_url = upstream.base("/stats");
+    // Polls the upstream's counters until `done` holds (the upstream is the witness, not a clock).
+    let wait_for = |what: &'static str, done: fn(&Value) -> bool| {
+        let url = stats_url.clone();
+        async move {
+            for _ in 0..400 {
+                let stats: Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
+                if done(&stats) {
+                    return stats;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            panic!("the upstream never saw {what}");
+        }
+    };
+
+    let mut client = session(&server, &slug, "2025-06-18").await;
+    let slow = |id: i64| {
+        json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+               "params": {"name": "slow", "arguments": {"ms": 1500}}})
+    };
+    let cancel = json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+                        "params": {"requestId": 41, "reason": "changed my mind"}});
+    let (answer, _) = tokio::join!(client.post(slow(41), &[]), async {
+        wait_for("the first call", |s| s["slowStarted"] == 1).await;
+        client.post(cancel, &[]).await.expect(202);
+    });
+    let answer = answer.expect(200);
+    assert!(!answer.text.contains("\"result\""), "a cancelled call gets no answer: {}", answer.text);
+    let stats = wait_for("the cancellation", |s| !s["cancelled"].as_array().unwrap().is_empty()).await;
+    assert_eq!(stats["cancelled"][0]["reason"], "changed my mind", "{stats}");
+    assert!(stats["cancelled"][0]["requestId"].is_number(), "the upstream's own id: {stats}");
+
+    // Walking away: the POST is dropped once the upstream has the call.
+    tokio::select! {
+        r = client.post(slow(42), &[]) => panic!("answered before the client left: {}", r.text),
+        _ = wait_for("the second call", |s| s["slowStarted"] == 2) => {}
+    }
+    let r =
+        client.request("tools/call", json!({"name": "echo", "arguments": {"message": "still here"}})).await;
+    assert_eq!(text_of(&r.expect(200).body), "Echo: still here");
+    wait_for("both calls end", |s| s["slowDone"] == 2).await;
+    // The gateway saw it through too: it counts a call when the call has ended.
+    finished_slow_calls(&server, 1).await;
+
+    // The same for a 2026-07-28 client, whose calls are bridged.
+    let mut modern = session(&server, &slug, "2026-07-28").await;
+    tokio::select! {
+        r = modern.request("tools/call", json!({"name": "slow", "arguments": {"ms": 1500}})) => {
+            panic!("answered before the client left: {}", r.text)
+        }
+        _ = wait_for("the third call", |s| s["slowStarted"] == 3) => {}
+    }
+    let stats = wait_for("the third call's end", |s| s["slowDone"] == 3).await;
+    finished_slow_calls(&server, 2).await;
+    assert_eq!(
+        stats["cancelled"].as_array().unwrap().len(),
+        1,
+        "only the cancelled call was cancelled: {stats}"
+    );
+    let r = modern.request("tools/call", json!({"name": "echo", "arguments": {"message": "again"}})).await;
+    assert_eq!(text_of(&r.expect(200).body), "Echo: again");
+}
+
+/// Waits until the gateway's metrics count `n` calls of `slow` that ended well (a call is
+/// counted when it has ended, whether or not its client was still there).
+async fn finished_slow_calls(server: &TestServer, n: u64) {
+    for _ in 0..400 {
+        let metrics = server.get("/metrics", None).await.expect(200).text;
+        let count = metrics
+            .lines()
+            .find(|l| {
+                l.starts_with("gatehouse_mcp_calls_total{")
+                    && l.contains("tool=\"slow\"")
+                    && l.contains("outcome=\"ok\"")
+            })
+            .and_then(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .unwrap_or(0);
+        if count == n {
+            return;
+        }
+        assert!(count < n, "more slow calls counted than made: {count}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the gateway never finished {n} slow calls");
+}
+
 backend_tests!(
+    cancellation_story,
     secret_referenced_upstream_story,
     stdio_supervision_story,
     modern_client_old_upstream_story,

@@ -351,7 +351,7 @@ async fn stream_call(
         ctx.cancel = Some(state.gateway.relay.register_call(session, &call.id));
     }
     ctx.sink = Some(sink_tx);
-    tokio::spawn(async move {
+    let task = async move {
         let relay = &state.gateway.relay;
         let session = ctx.session.clone();
         // Boxed: the spawned future stays small (see `bridge::start`).
@@ -368,8 +368,8 @@ async fn stream_call(
             Err(err) => err.to_message(call.id),
         };
         let _ = out_tx.send(Relayed::Answer(message));
-    });
-    relayed_response(out_rx).await
+    };
+    relayed_response(task, out_rx).await
 }
 
 /// A relayed request of a 2026-07-28 client: the upstream's requests become `input_required`
@@ -390,16 +390,16 @@ async fn bridged(
         return rpc_response(200, to_message(call.id, reply), false, None);
     }
     let (out_tx, out_rx) = tokio::sync::mpsc::unbounded_channel::<Relayed>();
-    tokio::spawn(async move {
+    let task = async move {
         let notes = out_tx.clone();
         let mut on_note = move |msg: Value| {
             let _ = notes.send(Relayed::Note(msg));
         };
         let run = bridge::run(&state, &entry, &key_id, &call.method, call.params, &mut on_note);
-        let reply = Box::pin(run).await;
+        let reply = run.await;
         let _ = out_tx.send(Relayed::Answer(to_message(call.id, reply)));
-    });
-    relayed_response(out_rx).await
+    };
+    relayed_response(task, out_rx).await
 }
 
 /// What a relayed call's task passes to the response: messages the upstream sent during the
@@ -419,16 +419,69 @@ impl super::relay::Outlet for Notes<'_> {
     }
 }
 
-/// The SSE response of a relayed call. When the answer comes before anything else (most calls:
-/// no progress, logging or requests from the upstream), it is one whole event with a length,
-/// written at once; otherwise the response streams each message as it comes, the answer last.
-/// (A stream costs another write and another wake-up of the client for its end.)
-async fn relayed_response(mut rx: tokio::sync::mpsc::UnboundedReceiver<Relayed>) -> Response {
-    let first = match rx.recv().await {
+/// A relayed call's task while the response runs it in place; handed to the runtime when it has
+/// to outlive that (the response streams, or the client went away mid-call), so that a call
+/// once started always runs to its end, as the upstream and the relay's bookkeeping expect.
+struct InPlace(Option<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>>);
+
+impl InPlace {
+    /// Hands the task, if it has not ended, to the runtime.
+    fn detach(&mut self) {
+        if let Some(task) = self.0.take() {
+            // Outside a runtime (it is shutting down) there is nothing left to finish it on.
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(task);
+            }
+        }
+    }
+}
+
+impl Drop for InPlace {
+    fn drop(&mut self) {
+        self.detach();
+    }
+}
+
+impl std::future::Future for InPlace {
+    type Output = ();
+
+    /// Runs the task in place; ready once it has ended (or been handed over).
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        let Some(task) = self.0.as_mut() else { return std::task::Poll::Ready(()) };
+        let poll = task.as_mut().poll(cx);
+        if poll.is_ready() {
+            self.0 = None;
+        }
+        poll
+    }
+}
+
+/// The SSE response of a relayed call, which `task` runs, passing what the upstream sends and
+/// then the answer through `rx`. The task runs in place, in the request's own task (no spawn,
+/// no hand-over between tasks) until it either ends or passes a note first. When the answer
+/// comes before anything else (most calls: no progress, logging or requests from the
+/// upstream), it is one whole event with a length, written at once; otherwise the task is
+/// spawned and the response streams each message as it comes, the answer last. (A stream costs
+/// another write and another wake-up of the client for its end.)
+async fn relayed_response(
+    task: impl std::future::Future<Output = ()> + Send + 'static,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<Relayed>,
+) -> Response {
+    let mut in_place = InPlace(Some(Box::pin(task)));
+    let first = tokio::select! {
+        biased;
+        message = rx.recv() => message,
+        // Ended: what it passed is queued, and the channel closed behind it.
+        () = &mut in_place => rx.recv().await,
+    };
+    let first = match first {
+        // The task has ended or is about to (the answer is the last thing it sends).
         Some(Relayed::Answer(answer)) => return rpc_response(200, answer, true, None),
         Some(Relayed::Note(note)) => note,
+        // Cancelled by the client: no answer.
         None => return sse_response(Body::empty()),
     };
+    in_place.detach();
     let events = stream::unfold((Some(first), Some(rx)), |(first, rx)| async move {
         let (msg, rx) = match (first, rx) {
             (Some(first), rx) => (first, rx),

@@ -528,7 +528,32 @@ impl Connection {
             }
             std::future::pending::<String>().await
         };
-        let sent = self.transport.send(&msg, sink).await;
+        tokio::pin!(cancelled);
+        let on_cancel = |reason: String| {
+            cancel_upstream(&reason);
+            UpstreamError::Rpc { code: -32800, message: format!("request cancelled: {reason}"), data: None }
+        };
+        // The cancellation can come while the message is still being sent: a Streamable HTTP
+        // upstream that answers with JSON holds the POST open until its answer is ready.
+        let outcome = tokio::select! {
+            biased;
+            sent = self.transport.send(&msg, sink) => match sent {
+                Err(e) => Err(e),
+                Ok(()) => tokio::select! {
+                    biased;
+                    reply = tokio::time::timeout(self.timeout, rx) => match reply {
+                        Ok(Ok(reply)) => reply,
+                        Ok(Err(_)) => Err(UpstreamError::Closed("the connection ended".into())),
+                        Err(_) => {
+                            cancel_upstream("timed out at the gateway");
+                            Err(UpstreamError::Timeout(self.timeout.as_millis() as u64))
+                        }
+                    },
+                    reason = &mut cancelled => Err(on_cancel(reason)),
+                },
+            },
+            reason = &mut cancelled => Err(on_cancel(reason)),
+        };
         if let Some(Value::Object(lent)) = msg.get_mut("params").map(Value::take) {
             *params = lent;
         }
@@ -538,23 +563,6 @@ impl Connection {
                 None => meta.remove("progressToken"),
             };
         }
-        let outcome = match sent {
-            Err(e) => Err(e),
-            Ok(()) => tokio::select! {
-                reply = tokio::time::timeout(self.timeout, rx) => match reply {
-                    Ok(Ok(reply)) => reply,
-                    Ok(Err(_)) => Err(UpstreamError::Closed("the connection ended".into())),
-                    Err(_) => {
-                        cancel_upstream("timed out at the gateway");
-                        Err(UpstreamError::Timeout(self.timeout.as_millis() as u64))
-                    }
-                },
-                reason = cancelled => {
-                    cancel_upstream(&reason);
-                    Err(UpstreamError::Rpc { code: -32800, message: format!("request cancelled: {reason}"), data: None })
-                }
-            },
-        };
         lock(&self.peer.pending).remove(&key);
         if let Some(token) = token {
             lock(&self.peer.progress).remove(&token);

@@ -13,6 +13,8 @@ can also misbehave on purpose. Standard library only.
 
 Tools: echo, add, headers (the HTTP headers this request arrived with), login/whoami (state
 kept per upstream session), slow (sleeps `ms`), die (the process exits mid-call).
+GET /stats: OAuth refreshes, the params of each `notifications/cancelled` received, and how many
+`slow` calls started and ran to their end.
 Control (HTTP only): POST /control {"description": "..."} changes echo's description,
 {"mode": "garbage" | "hang" | "close_mid_stream" | "huge_list" | "normal"} changes behaviour,
 {"sse": true} answers calls as SSE streams with a progress notification first.
@@ -35,6 +37,7 @@ ASKED = {}  # id of a request this server sent → [threading.Event, answer]
 MODERN = "2026-07-28"
 META_VERSION = "io.modelcontextprotocol/protocolVersion"
 SESSIONS = {}
+EVENTS = {"cancelled": [], "slowStarted": 0, "slowDone": 0}  # what GET /stats reports besides OAuth refreshes
 OAUTH = {"on": False, "clients": {}, "codes": {}, "access": set(), "refresh": set(), "refreshes": 0, "base": ""}
 LOCK = threading.Lock()
 VERSIONS = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"]
@@ -128,7 +131,11 @@ def handle(msg, session, headers):
             with LOCK:
                 return text(str(SESSIONS.get(session)))
         if name == "slow":
+            with LOCK:
+                EVENTS["slowStarted"] += 1
             time.sleep(args.get("ms", 1000) / 1000)
+            with LOCK:
+                EVENTS["slowDone"] += 1
             return text("slept")
         if name == "die":
             os._exit(3)
@@ -234,7 +241,8 @@ class Handler(BaseHTTPRequestHandler):
             location = q["redirect_uri"] + "?" + urllib.parse.urlencode({"code": code, "state": q.get("state", "")})
             return self.send(302, b"", "text/plain", [("location", location)])
         if url.path == "/stats":
-            return self.send_json(200, {"refreshes": OAUTH["refreshes"]})
+            with LOCK:
+                return self.send_json(200, {"refreshes": OAUTH["refreshes"], **EVENTS})
         return self.send(404, b"{}")
 
     def oauth_post(self, raw):
@@ -311,6 +319,9 @@ class Handler(BaseHTTPRequestHandler):
             if session is None or not session.startswith("s-"):
                 return self.send(400, b'{"error":"missing session"}')
         if "id" not in msg:
+            if msg.get("method") == "notifications/cancelled":
+                with LOCK:
+                    EVENTS["cancelled"].append(msg.get("params") or {})
             return self.send(202, b"", "application/json")
         headers = {k.lower(): v for k, v in self.headers.items()}
         if mode == "close_mid_stream" and msg.get("method") == "tools/call":
