@@ -1008,11 +1008,12 @@ async fn secret_referenced_upstream_story(backend: Backend) {
         .expect_error(400, "invalid_input");
 }
 
-/// A relayed call the client cancels, and one it walks away from (basic/utilities/cancellation;
-/// basic/transports: a disconnection SHOULD NOT be read as a cancellation): a
-/// `notifications/cancelled` reaches the upstream and the call's stream ends without an
-/// answer; a client that drops the connection mid-call cancels nothing, the call runs to its end
-/// upstream, and the session goes on. Both for a stateful and a 2026-07-28 client.
+/// A relayed call the client cancels, and calls it walks away from: a `notifications/cancelled`
+/// reaches the upstream and the call's stream ends without an answer (basic/utilities/
+/// cancellation); a stateful client that drops the connection mid-call cancels nothing, and the
+/// call runs to its end (basic/transports: a disconnection SHOULD NOT be read as a
+/// cancellation); a 2026-07-28 client's disconnect is its cancellation, and reaches the
+/// upstream as one. Either way the session (or the client) goes on.
 async fn cancellation_story(backend: Backend) {
     let upstream = PyUpstream::start();
     let server = TestServer::dev(backend).await;
@@ -1064,11 +1065,14 @@ async fn cancellation_story(backend: Backend) {
     let r =
         client.request("tools/call", json!({"name": "echo", "arguments": {"message": "still here"}})).await;
     assert_eq!(text_of(&r.expect(200).body), "Echo: still here");
-    wait_for("both calls end", |s| s["slowDone"] == 2).await;
+    let stats = wait_for("both calls end", |s| s["slowDone"] == 2).await;
+    assert_eq!(stats["cancelled"].as_array().unwrap().len(), 1, "walking away cancels nothing: {stats}");
     // The gateway saw it through too: it counts a call when the call has ended.
-    finished_slow_calls(&server, 1).await;
+    slow_calls_counted(&server, "ok", 1).await;
+    slow_calls_counted(&server, "error", 1).await;
 
-    // The same for a 2026-07-28 client, whose calls are bridged.
+    // A 2026-07-28 client's disconnect is its cancellation (basic/patterns/cancellation §
+    // Transport-Specific Cancellation): the upstream is told, and the call ends as cancelled.
     let mut modern = session(&server, &slug, "2026-07-28").await;
     tokio::select! {
         r = modern.request("tools/call", json!({"name": "slow", "arguments": {"ms": 1500}})) => {
@@ -1076,20 +1080,19 @@ async fn cancellation_story(backend: Backend) {
         }
         _ = wait_for("the third call", |s| s["slowStarted"] == 3) => {}
     }
-    let stats = wait_for("the third call's end", |s| s["slowDone"] == 3).await;
-    finished_slow_calls(&server, 2).await;
-    assert_eq!(
-        stats["cancelled"].as_array().unwrap().len(),
-        1,
-        "only the cancelled call was cancelled: {stats}"
-    );
+    let stats =
+        wait_for("the disconnect's cancellation", |s| s["cancelled"].as_array().unwrap().len() == 2).await;
+    assert_eq!(stats["cancelled"][1]["reason"], "the client disconnected", "{stats}");
+    slow_calls_counted(&server, "error", 2).await;
     let r = modern.request("tools/call", json!({"name": "echo", "arguments": {"message": "again"}})).await;
     assert_eq!(text_of(&r.expect(200).body), "Echo: again");
+    slow_calls_counted(&server, "ok", 1).await;
 }
 
-/// Waits until the gateway's metrics count `n` calls of `slow` that ended well (a call is
+/// Waits until the gateway's metrics count `n` calls of `slow` with this outcome (a call is
 /// counted when it has ended, whether or not its client was still there).
-async fn finished_slow_calls(server: &TestServer, n: u64) {
+async fn slow_calls_counted(server: &TestServer, outcome: &str, n: u64) {
+    let label = format!("outcome=\"{outcome}\"");
     for _ in 0..400 {
         let metrics = server.get("/metrics", None).await.expect(200).text;
         let count = metrics
@@ -1097,17 +1100,17 @@ async fn finished_slow_calls(server: &TestServer, n: u64) {
             .find(|l| {
                 l.starts_with("gatehouse_mcp_calls_total{")
                     && l.contains("tool=\"slow\"")
-                    && l.contains("outcome=\"ok\"")
+                    && l.contains(&label)
             })
             .and_then(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
             .unwrap_or(0);
         if count == n {
             return;
         }
-        assert!(count < n, "more slow calls counted than made: {count}");
+        assert!(count < n, "more slow calls counted {outcome} than made: {count}");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    panic!("the gateway never finished {n} slow calls");
+    panic!("the gateway never counted {n} slow calls {outcome}");
 }
 
 backend_tests!(

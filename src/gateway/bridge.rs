@@ -79,6 +79,9 @@ pub struct Parked {
     requests: Map<String, Value>,
     next_key: u64,
     at: Instant,
+    /// Dropping the parked call cancels it upstream: its client went away mid-request, or never
+    /// came back for it.
+    _cancel: super::relay::CancelOnDrop,
 }
 
 /// Calls parked on this node.
@@ -218,15 +221,24 @@ fn start(
 ) -> Parked {
     let (sink, events) = mpsc::unbounded_channel();
     let (done_tx, done) = oneshot::channel();
+    let (cancel, cancelled) = super::relay::CancelOnDrop::new();
     let (state, entry, method, key) = (state.clone(), entry.clone(), method.to_string(), key_id.to_string());
     tokio::spawn(async move {
-        let mut ctx = CallCtx { sink: Some(sink), key, ..CallCtx::default() };
+        let mut ctx = CallCtx { sink: Some(sink), key, cancel: Some(cancelled), ..CallCtx::default() };
         // Boxed: the call's state machine is kilobytes, and a spawned future is copied whole
         // into its task (measured: ~60 k instructions of memcpy and task setup per call).
         let result = Box::pin(router::handle(&state, &entry, STATELESS, &mut ctx, &method, &params)).await;
         let _ = done_tx.send(result);
     });
-    Parked { events, done, asked: HashMap::new(), requests: Map::new(), next_key: 0, at: Instant::now() }
+    Parked {
+        events,
+        done,
+        asked: HashMap::new(),
+        requests: Map::new(),
+        next_key: 0,
+        at: Instant::now(),
+        _cancel: cancel,
+    }
 }
 
 fn input_required(

@@ -347,9 +347,17 @@ async fn stream_call(
     let (sink_tx, mut sink_rx) = tokio::sync::mpsc::unbounded_channel();
     let (out_tx, out_rx) = tokio::sync::mpsc::unbounded_channel::<Relayed>();
     let relay_key = ctx.session.clone().unwrap_or_default();
-    if let Some(session) = &ctx.session {
-        ctx.cancel = Some(state.gateway.relay.register_call(session, &call.id));
-    }
+    let leave = match &ctx.session {
+        Some(session) => {
+            ctx.cancel = Some(state.gateway.relay.register_call(session, &call.id));
+            Leave::Finish
+        }
+        None => {
+            let (cancel, cancelled) = super::relay::CancelOnDrop::new();
+            ctx.cancel = Some(cancelled);
+            Leave::Cancel(cancel)
+        }
+    };
     ctx.sink = Some(sink_tx);
     let task = async move {
         let relay = &state.gateway.relay;
@@ -369,7 +377,7 @@ async fn stream_call(
         };
         let _ = out_tx.send(Relayed::Answer(message));
     };
-    relayed_response(task, out_rx).await
+    relayed_response(task, out_rx, leave).await
 }
 
 /// A relayed request of a 2026-07-28 client: the upstream's requests become `input_required`
@@ -399,7 +407,8 @@ async fn bridged(
         let reply = run.await;
         let _ = out_tx.send(Relayed::Answer(to_message(call.id, reply)));
     };
-    relayed_response(task, out_rx).await
+    // Dropping `bridge::run` drops its parked call, which cancels the upstream call.
+    relayed_response(task, out_rx, Leave::Drop).await
 }
 
 /// What a relayed call's task passes to the response: messages the upstream sent during the
@@ -419,81 +428,105 @@ impl super::relay::Outlet for Notes<'_> {
     }
 }
 
-/// A relayed call's task while the response runs it in place; handed to the runtime when it has
-/// to outlive that (the response streams, or the client went away mid-call), so that a call
-/// once started always runs to its end, as the upstream and the relay's bookkeeping expect.
-struct InPlace(Option<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>>);
+/// A relayed call's task, run in place by the response that carries its messages: in the
+/// request's own task, no spawn and no hand-over between tasks per call. What happens when the
+/// response is dropped before the task ends (the client went away) is its [`Leave`].
+struct InPlace {
+    task: Option<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>>,
+    leave: Leave,
+}
 
-impl InPlace {
-    /// Hands the task, if it has not ended, to the runtime.
-    fn detach(&mut self) {
-        if let Some(task) = self.0.take() {
-            // Outside a runtime (it is shutting down) there is nothing left to finish it on.
-            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                runtime.spawn(task);
-            }
-        }
-    }
+/// What a relayed call does when its client goes away before the answer.
+enum Leave {
+    /// Runs to its end (2024-11-05 … 2025-11-25, basic/transports: a disconnection SHOULD NOT
+    /// be read as a cancellation; the client cancels with `notifications/cancelled`).
+    Finish,
+    /// Is cancelled, then runs on so that it tells the upstream and cleans up (2026-07-28:
+    /// the disconnect is the cancellation).
+    Cancel(super::relay::CancelOnDrop),
+    /// Is dropped: what it drives cancels itself when dropped (the MRTR bridge's call).
+    Drop,
 }
 
 impl Drop for InPlace {
     fn drop(&mut self) {
-        self.detach();
+        let Some(task) = self.task.take() else { return };
+        let spawn = |task| {
+            // Outside a runtime (it is shutting down) there is nothing left to finish it on.
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(task);
+            }
+        };
+        match std::mem::replace(&mut self.leave, Leave::Drop) {
+            Leave::Finish => spawn(task),
+            Leave::Cancel(cancel) => {
+                drop(cancel);
+                spawn(task);
+            }
+            Leave::Drop => drop(task),
+        }
     }
 }
 
 impl std::future::Future for InPlace {
     type Output = ();
 
-    /// Runs the task in place; ready once it has ended (or been handed over).
+    /// Runs the task; ready once it has ended.
     fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
-        let Some(task) = self.0.as_mut() else { return std::task::Poll::Ready(()) };
+        let Some(task) = self.task.as_mut() else { return std::task::Poll::Ready(()) };
         let poll = task.as_mut().poll(cx);
         if poll.is_ready() {
-            self.0 = None;
+            self.task = None;
         }
         poll
     }
 }
 
-/// The SSE response of a relayed call, which `task` runs, passing what the upstream sends and
-/// then the answer through `rx`. The task runs in place, in the request's own task (no spawn,
-/// no hand-over between tasks) until it either ends or passes a note first. When the answer
-/// comes before anything else (most calls: no progress, logging or requests from the
-/// upstream), it is one whole event with a length, written at once; otherwise the task is
-/// spawned and the response streams each message as it comes, the answer last. (A stream costs
-/// another write and another wake-up of the client for its end.)
-async fn relayed_response(
-    task: impl std::future::Future<Output = ()> + Send + 'static,
-    mut rx: tokio::sync::mpsc::UnboundedReceiver<Relayed>,
-) -> Response {
-    let mut in_place = InPlace(Some(Box::pin(task)));
-    let first = tokio::select! {
+/// The next message of a relayed call, running its task meanwhile; `None` once the task has
+/// ended and everything it passed has been taken.
+async fn next_relayed(
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<Relayed>,
+    task: &mut InPlace,
+) -> Option<Relayed> {
+    tokio::select! {
         biased;
         message = rx.recv() => message,
         // Ended: what it passed is queued, and the channel closed behind it.
-        () = &mut in_place => rx.recv().await,
-    };
-    let first = match first {
-        // The task has ended or is about to (the answer is the last thing it sends).
+        () = task => rx.recv().await,
+    }
+}
+
+/// The SSE response of a relayed call, which `task` runs, passing what the upstream sends and
+/// then the answer through `rx`. When the answer comes before anything else (most calls: no
+/// progress, logging or requests from the upstream), it is one whole event with a length,
+/// written at once; otherwise the response streams each message as it comes, the answer last,
+/// and the stream runs the task as it is read. (A stream costs another write and another
+/// wake-up of the client for its end.)
+async fn relayed_response(
+    task: impl std::future::Future<Output = ()> + Send + 'static,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<Relayed>,
+    leave: Leave,
+) -> Response {
+    let mut task = InPlace { task: Some(Box::pin(task)), leave };
+    let first = match next_relayed(&mut rx, &mut task).await {
+        // The task has ended (the answer is the last thing it sends).
         Some(Relayed::Answer(answer)) => return rpc_response(200, answer, true, None),
         Some(Relayed::Note(note)) => note,
         // Cancelled by the client: no answer.
         None => return sse_response(Body::empty()),
     };
-    in_place.detach();
-    let events = stream::unfold((Some(first), Some(rx)), |(first, rx)| async move {
-        let (msg, rx) = match (first, rx) {
-            (Some(first), rx) => (first, rx),
-            (None, Some(mut rx)) => match rx.recv().await? {
-                Relayed::Note(note) => (note, Some(rx)),
+    let events = stream::unfold((Some(first), Some((rx, task))), |(first, rest)| async move {
+        let (msg, rest) = match (first, rest) {
+            (Some(first), rest) => (first, rest),
+            (None, Some((mut rx, mut task))) => match next_relayed(&mut rx, &mut task).await? {
+                Relayed::Note(note) => (note, Some((rx, task))),
                 // The answer ends the stream.
                 Relayed::Answer(answer) => (answer, None),
             },
             (None, None) => return None,
         };
         let event = transport::sse_event("message", &json_text(&msg));
-        Some((Ok::<_, Infallible>(axum::body::Bytes::from(event)), (None, rx)))
+        Some((Ok::<_, Infallible>(axum::body::Bytes::from(event)), (None, rest)))
     });
     sse_response(Body::from_stream(events))
 }

@@ -39,6 +39,28 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Cancels a relayed call when dropped: for a 2026-07-28 client, closing the response is the
+/// cancellation of its request (basic/patterns/cancellation § Transport-Specific Cancellation:
+/// the server MUST treat a client disconnect as cancellation). A call that has ended no longer
+/// listens, so dropping it then does nothing.
+pub struct CancelOnDrop(Option<oneshot::Sender<String>>);
+
+impl CancelOnDrop {
+    /// The guard, and the receiver that goes into the call's context.
+    pub fn new() -> (Self, oneshot::Receiver<String>) {
+        let (tx, rx) = oneshot::channel();
+        (Self(Some(tx)), rx)
+    }
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if let Some(tx) = self.0.take() {
+            let _ = tx.send("the client disconnected".to_string());
+        }
+    }
+}
+
 /// Where messages for a client go while a relayed call runs: its response stream.
 pub trait Outlet {
     /// Passes one message on (a closed stream drops it: the client has gone).
