@@ -1087,6 +1087,19 @@ async fn cancellation_story(backend: Backend) {
     let r = modern.request("tools/call", json!({"name": "echo", "arguments": {"message": "again"}})).await;
     assert_eq!(text_of(&r.expect(200).body), "Echo: again");
     slow_calls_counted(&server, "ok", 1).await;
+
+    // The same for a relayed request the MRTR bridge does not carry (completion/complete).
+    let complete = |value: &str| json!({"ref": {"type": "ref/prompt", "name": "greet"}, "argument": {"name": "who", "value": value}});
+    let r = modern.request("completion/complete", complete("al")).await.expect(200);
+    assert_eq!(r.body["result"]["completion"]["values"], json!(["al-1"]), "{}", r.text);
+    tokio::select! {
+        r = modern.request("completion/complete", complete("slow")) => {
+            panic!("answered before the client left: {}", r.text)
+        }
+        _ = wait_for("the slow completion", |s| s["slowStarted"] == 4) => {}
+    }
+    let stats = wait_for("its cancellation", |s| s["cancelled"].as_array().unwrap().len() == 3).await;
+    assert_eq!(stats["cancelled"][2]["reason"], "the client disconnected", "{stats}");
 }
 
 /// Waits until the gateway's metrics count `n` calls of `slow` with this outcome (a call is

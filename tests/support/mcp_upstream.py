@@ -14,7 +14,8 @@ can also misbehave on purpose. Standard library only.
 Tools: echo, add, headers (the HTTP headers this request arrived with), login/whoami (state
 kept per upstream session), slow (sleeps `ms`), die (the process exits mid-call).
 GET /stats: OAuth refreshes, the params of each `notifications/cancelled` received, and how many
-`slow` calls started and ran to their end.
+`slow` calls (and completions of the value "slow", which take as long) started and ran to
+their end.
 Control (HTTP only): POST /control {"description": "..."} changes echo's description,
 {"mode": "garbage" | "hang" | "close_mid_stream" | "huge_list" | "normal"} changes behaviour,
 {"sse": true} answers calls as SSE streams with a progress notification first.
@@ -80,7 +81,8 @@ def handle(msg, session, headers):
         asked = params.get("protocolVersion")
         offered = [v for v in VERSIONS if STATE["max_version"] is None or v <= STATE["max_version"]]
         return {"protocolVersion": asked if asked in offered else offered[0],
-                "capabilities": {"tools": {"listChanged": True}, "prompts": {}, "resources": {}},
+                "capabilities": {"tools": {"listChanged": True}, "prompts": {}, "resources": {},
+                                 "completions": {}},
                 "serverInfo": {"name": "gatehouse-test-upstream", "version": "1.0.0"}}
     if method == "ping":
         return {}
@@ -92,6 +94,15 @@ def handle(msg, session, headers):
         if start + 100 < len(all_tools):
             result["nextCursor"] = str(start + 100)
         return result
+    if method == "completion/complete":
+        value = (params.get("argument") or {}).get("value", "")
+        if value == "slow":
+            with LOCK:
+                EVENTS["slowStarted"] += 1
+            time.sleep(1.5)
+            with LOCK:
+                EVENTS["slowDone"] += 1
+        return {"completion": {"values": [value + "-1"], "hasMore": False}}
     if method == "prompts/list":
         return {"prompts": [{"name": "greet", "description": "Say hello",
                              "arguments": [{"name": "who", "required": True}]}]}
@@ -375,8 +386,15 @@ class Handler(BaseHTTPRequestHandler):
         self.send(200, b"")
 
 
+class Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # A client that stopped waiting (a cancelled call's POST is dropped) is no error here.
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
 def serve_http(port_file):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = Server(("127.0.0.1", 0), Handler)
     OAUTH["base"] = f"http://127.0.0.1:{server.server_address[1]}"
     with open(port_file + ".tmp", "w") as f:
         f.write(str(server.server_address[1]))
