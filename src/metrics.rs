@@ -1,7 +1,8 @@
 //! Prometheus metrics: a registry per process, request counts and latencies by route and
 //! status, rendered in the text exposition format at `/metrics`.
 
-use std::sync::Mutex;
+use std::hash::{Hash, Hasher};
+use std::sync::{Mutex, RwLock};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -31,6 +32,70 @@ pub struct CallLabels {
     outcome: String,
 }
 
+/// [`CallLabels`] borrowed: hashes and compares as the owned labels do, so a known label set
+/// is found without allocating.
+struct CallKey<'a>(&'a str, &'a str, &'a str);
+
+impl Hash for CallKey<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // As `#[derive(Hash)]` hashes `CallLabels`: each field in order.
+        self.0.hash(state);
+        self.1.hash(state);
+        self.2.hash(state);
+    }
+}
+
+impl hashbrown::Equivalent<CallLabels> for CallKey<'_> {
+    fn equivalent(&self, key: &CallLabels) -> bool {
+        self.0 == key.server && self.1 == key.tool && self.2 == key.outcome
+    }
+}
+
+/// [`HttpLabels`] borrowed, as [`CallKey`].
+struct HttpKey<'a>(&'a str, &'a str, u16);
+
+impl Hash for HttpKey<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+        self.1.hash(state);
+        self.2.hash(state);
+    }
+}
+
+impl hashbrown::Equivalent<HttpLabels> for HttpKey<'_> {
+    fn equivalent(&self, key: &HttpLabels) -> bool {
+        self.0 == key.method && self.1 == key.route && self.2 == key.status
+    }
+}
+
+/// The series of one call label set (handles sharing the registered families' values).
+struct CallSeries {
+    calls: Counter,
+    latency: Histogram,
+    bytes: Counter,
+}
+
+/// The series of one HTTP label set.
+struct HttpSeries {
+    requests: Counter,
+    latency: Histogram,
+}
+
+impl CallSeries {
+    fn record(&self, seconds: f64, bytes: u64) {
+        self.calls.inc();
+        self.latency.observe(seconds);
+        self.bytes.inc_by(bytes);
+    }
+}
+
+impl HttpSeries {
+    fn record(&self, seconds: f64) {
+        self.requests.inc();
+        self.latency.observe(seconds);
+    }
+}
+
 /// The process's metrics.
 pub struct Metrics {
     registry: Mutex<Registry>,
@@ -39,6 +104,10 @@ pub struct Metrics {
     calls: Family<CallLabels, Counter>,
     call_latency: Family<CallLabels, Histogram>,
     call_bytes: Family<CallLabels, Counter>,
+    /// The series of each label set seen, kept so that recording is one lookup of borrowed
+    /// labels (the families hash owned label sets, one lookup per metric).
+    call_series: RwLock<hashbrown::HashMap<CallLabels, CallSeries>>,
+    http_series: RwLock<hashbrown::HashMap<HttpLabels, HttpSeries>>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -62,23 +131,50 @@ impl Metrics {
         registry.register("mcp_calls", "MCP requests served on the data plane", calls.clone());
         registry.register("mcp_call_duration_seconds", "Time to serve MCP requests", call_latency.clone());
         registry.register("mcp_call_bytes", "Bytes of MCP requests and results", call_bytes.clone());
-        Self { registry: Mutex::new(registry), requests, latency, calls, call_latency, call_bytes }
+        Self {
+            registry: Mutex::new(registry),
+            requests,
+            latency,
+            calls,
+            call_latency,
+            call_bytes,
+            call_series: RwLock::default(),
+            http_series: RwLock::default(),
+        }
     }
 
     /// Records one data-plane call.
     pub fn observe_call(&self, server: &str, tool: &str, outcome: &str, seconds: f64, bytes: u64) {
+        let key = CallKey(server, tool, outcome);
+        if let Some(series) = read(&self.call_series).get(&key) {
+            series.record(seconds, bytes);
+            return;
+        }
         let labels =
             CallLabels { server: server.to_string(), tool: tool.to_string(), outcome: outcome.to_string() };
-        self.calls.get_or_create(&labels).inc();
-        self.call_latency.get_or_create(&labels).observe(seconds);
-        self.call_bytes.get_or_create(&labels).inc_by(bytes);
+        let series = CallSeries {
+            calls: self.calls.get_or_create(&labels).clone(),
+            latency: self.call_latency.get_or_create(&labels).clone(),
+            bytes: self.call_bytes.get_or_create(&labels).clone(),
+        };
+        series.record(seconds, bytes);
+        write(&self.call_series).entry(labels).or_insert(series);
     }
 
     /// Records one answered request.
     pub fn observe_http(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let key = HttpKey(method, route, status);
+        if let Some(series) = read(&self.http_series).get(&key) {
+            series.record(seconds);
+            return;
+        }
         let labels = HttpLabels { method: method.to_string(), route: route.to_string(), status };
-        self.requests.get_or_create(&labels).inc();
-        self.latency.get_or_create(&labels).observe(seconds);
+        let series = HttpSeries {
+            requests: self.requests.get_or_create(&labels).clone(),
+            latency: self.latency.get_or_create(&labels).clone(),
+        };
+        series.record(seconds);
+        write(&self.http_series).entry(labels).or_insert(series);
     }
 
     /// The text exposition format.
@@ -90,6 +186,14 @@ impl Metrics {
     }
 }
 
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|p| p.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|p| p.into_inner())
+}
+
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
@@ -99,12 +203,49 @@ impl Default for Metrics {
 /// Middleware that times every request and labels it with its route template.
 pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let start = Instant::now();
-    let method = request.method().to_string();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    // Both are cheap to keep: a standard method is inline, a matched path shares its text.
+    let method = request.method().clone();
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let response = next.run(request).await;
-    state.metrics.observe_http(&method, &route, response.status().as_u16(), start.elapsed().as_secs_f64());
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    state.metrics.observe_http(
+        method.as_str(),
+        route,
+        response.status().as_u16(),
+        start.elapsed().as_secs_f64(),
+    );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn borrowed_labels_find_the_series_owned_labels_made() {
+        let m = Metrics::new();
+        m.observe_call("srv_1", "echo", "ok", 0.001, 10);
+        m.observe_call("srv_1", "echo", "ok", 0.002, 5);
+        m.observe_http("POST", "/mcp/{org}/{server}", 200, 0.001);
+        m.observe_http("POST", "/mcp/{org}/{server}", 200, 0.001);
+        // Found by the borrowed key: the hashes agree, so the second call did not miss.
+        assert!(read(&m.call_series).get(&CallKey("srv_1", "echo", "ok")).is_some());
+        assert!(read(&m.http_series).get(&HttpKey("POST", "/mcp/{org}/{server}", 200)).is_some());
+        assert_eq!(read(&m.call_series).len(), 1);
+        let text = m.render();
+        assert!(
+            text.contains(r#"gatehouse_mcp_calls_total{server="srv_1",tool="echo",outcome="ok"} 2"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"gatehouse_mcp_call_bytes_total{server="srv_1",tool="echo",outcome="ok"} 15"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"gatehouse_http_requests_total{method="POST",route="/mcp/{org}/{server}",status="200"} 2"#
+            ),
+            "{text}"
+        );
+    }
 }

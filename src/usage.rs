@@ -52,7 +52,10 @@ pub struct CallEvent<'a> {
     pub server_id: &'a str,
     pub key_id: &'a str,
     pub method: &'a str,
+    /// What the rollups count the call under (a bounded set: see `gateway::router`).
     pub tool: &'a str,
+    /// The tool, prompt or resource as the call named it: what the call log shows.
+    pub requested: &'a str,
     pub outcome: &'static str,
     pub latency_ms: i64,
     pub bytes_in: i64,
@@ -120,6 +123,18 @@ pub fn quantile(buckets: &[i64; 12], q: f64) -> i64 {
     LATENCY_BUCKETS_MS[10] * 2
 }
 
+/// Longest name a call log keeps (a client may send any name).
+const MAX_LOGGED_NAME: usize = 256;
+
+/// At most `max` bytes of `s`, cut at a character boundary.
+fn truncated(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
 fn bounded_json(v: Option<&Value>, secrets: &[String]) -> Option<String> {
     let mut text = serde_json::to_string(v?).ok()?;
     for secret in secrets.iter().filter(|s| s.len() >= 4) {
@@ -167,7 +182,7 @@ impl Usage {
             server_id: e.server_id.to_string(),
             key_id: e.key_id.to_string(),
             method: e.method.to_string(),
-            tool: e.tool.to_string(),
+            tool: truncated(e.requested, MAX_LOGGED_NAME).to_string(),
             outcome: e.outcome.to_string(),
             latency_ms: e.latency_ms,
             arguments: if full { bounded_json(e.arguments, e.secrets) } else { None },
@@ -251,6 +266,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn log_names_are_cut_at_a_character_boundary() {
+        assert_eq!(truncated("abc", 10), "abc");
+        assert_eq!(truncated("abcdef", 3), "abc");
+        // 'é' is two bytes: a cut inside it moves back before it.
+        assert_eq!(truncated("aé", 2), "a");
+    }
+
+    #[test]
     fn buckets_and_quantiles() {
         assert_eq!(bucket(0), 0);
         assert_eq!(bucket(1), 0);
@@ -271,6 +294,7 @@ mod tests {
             key_id: "key_1",
             method: "tools/call",
             tool,
+            requested: tool,
             outcome,
             latency_ms: 3,
             bytes_in: 10,

@@ -43,8 +43,11 @@ async fn usage_counts_calls_across_a_restart(backend: Backend) {
                 .await;
             assert!(r.body.get("result").is_some(), "{}", r.text);
         }
-        let unknown = client.request("tools/call", json!({"name": "nope", "arguments": {}})).await;
-        assert_eq!(unknown.body["error"]["code"], -32602);
+        // Names the server does not serve are counted under one label, whatever they are.
+        for name in ["nope", "nope_again"] {
+            let unknown = client.request("tools/call", json!({"name": name, "arguments": {}})).await;
+            assert_eq!(unknown.body["error"]["code"], -32602);
+        }
         client.request("tools/list", json!({})).await.expect(200);
     }
     // Stop at once: the buffered counts must survive the graceful shutdown.
@@ -52,13 +55,14 @@ async fn usage_counts_calls_across_a_restart(backend: Backend) {
     let usage =
         server.get(&format!("/api/orgs/acme/servers/{sid}/usage"), Some(&admin)).await.expect(200).body;
     let u = &usage["usage"];
-    assert_eq!(u["calls"], 6, "{usage}");
-    assert_eq!(u["errors"], 1);
+    assert_eq!(u["calls"], 7, "{usage}");
+    assert_eq!(u["errors"], 2);
     assert_eq!(u["byTool"]["echo"]["calls"], 5);
-    assert_eq!(u["byTool"]["nope"]["calls"], 1);
+    assert_eq!(u["byTool"]["(unknown)"]["calls"], 2, "{usage}");
+    assert_eq!(u["byTool"].as_object().unwrap().len(), 2, "{usage}");
     assert_eq!(u["byOutcome"]["ok"], 5);
-    assert_eq!(u["byOutcome"]["error"], 1);
-    assert_eq!(u["byKey"][key_id.as_str()]["calls"], 6, "{usage}");
+    assert_eq!(u["byOutcome"]["error"], 2);
+    assert_eq!(u["byKey"][key_id.as_str()]["calls"], 7, "{usage}");
     assert!(u["bytesIn"].as_i64().unwrap() > 0 && u["bytesOut"].as_i64().unwrap() > 0);
     assert!(u["latencyP95Ms"].as_i64().unwrap() >= u["latencyP50Ms"].as_i64().unwrap());
     let tomorrow = "2999-01-01T00:00:00Z";
@@ -73,7 +77,7 @@ async fn usage_counts_calls_across_a_restart(backend: Backend) {
     let series = server.get("/api/orgs/acme/usage/timeseries?range=7d", Some(&admin)).await.expect(200).body;
     let days = series["days"].as_array().unwrap();
     assert_eq!(days.len(), 7);
-    assert_eq!(days[6]["calls"], 6, "today is last: {series}");
+    assert_eq!(days[6]["calls"], 7, "today is last: {series}");
     assert!(days[..6].iter().all(|d| d["calls"] == 0 && d["errors"] == 0), "zero-filled");
     assert_eq!(
         server.get("/api/orgs/acme/usage/timeseries?range=30d", Some(&admin)).await.expect(200).body["days"]
@@ -90,7 +94,14 @@ async fn usage_counts_calls_across_a_restart(backend: Backend) {
     // The same figures (of this process, after the restart) feed /metrics.
     let mut client = McpClient::new(&server, "/mcp/acme/echo", Some(&key), "2026-07-28");
     client.request("tools/call", json!({"name": "echo", "arguments": {"q": "m"}})).await.expect(200);
+    client.request("tools/call", json!({"name": "made_up", "arguments": {}})).await.expect(200);
     let metrics = server.get("/metrics", None).await.expect(200).text;
+    assert!(!metrics.contains("made_up"), "an unserved name became a series:\n{metrics}");
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("gatehouse_mcp_calls_total{") && l.contains("tool=\"(unknown)\""))
+    );
     let line = metrics
         .lines()
         .find(|l| {

@@ -4,7 +4,7 @@
 //! `server:<id>`, `upstream:<id>` or `org:<id>` change event arrives, or `secret:<id>` for a
 //! secret one of its tools presents.
 
-use std::collections::{HashMap, HashSet};
+use hashbrown::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
@@ -153,6 +153,15 @@ impl ServerEntry {
             return Some(*i);
         }
         self.templates.iter().find(|(t, _)| template_matches(t, uri)).map(|(_, i)| *i)
+    }
+
+    /// What a resource URI is counted under in usage and metrics: the URI when the server lists
+    /// it, else the template it matches (so that templated reads stay one series).
+    pub fn resource_label<'a>(&'a self, uri: &'a str) -> Option<&'a str> {
+        if self.resources.contains_key(uri) {
+            return Some(uri);
+        }
+        self.templates.iter().find(|(t, _)| template_matches(t, uri)).map(|(t, _)| t.as_str())
     }
 
     /// Whether the server is disabled.

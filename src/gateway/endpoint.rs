@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream;
 use serde_json::{Map, Value, json};
@@ -31,10 +31,28 @@ use crate::config::Mode;
 use crate::domain::time;
 use crate::error::ApiError;
 
-/// Header carrying the session id.
-pub const SESSION_HEADER: &str = "mcp-session-id";
+/// Header carrying the session id. (Header names are kept parsed: a lookup by `&str` parses
+/// the name again each time.)
+pub const SESSION_HEADER: HeaderName = HeaderName::from_static("mcp-session-id");
 /// Header carrying the protocol revision.
-pub const VERSION_HEADER: &str = "mcp-protocol-version";
+pub const VERSION_HEADER: HeaderName = HeaderName::from_static("mcp-protocol-version");
+/// Header carrying the API key.
+const API_KEY_HEADER: HeaderName = HeaderName::from_static("x-api-key");
+/// The 2026-07-28 standard headers every request carries ([`header_value`]).
+const MCP_METHOD_HEADER: HeaderName = HeaderName::from_static("mcp-method");
+const MCP_NAME_HEADER: HeaderName = HeaderName::from_static("mcp-name");
+
+/// A header's value as text, by lower-case name; the names read on every request are looked
+/// up already parsed.
+fn header_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    let value = match name {
+        "mcp-method" => headers.get(MCP_METHOD_HEADER),
+        "mcp-name" => headers.get(MCP_NAME_HEADER),
+        "mcp-protocol-version" => headers.get(VERSION_HEADER),
+        _ => headers.get(name),
+    };
+    value.and_then(|v| v.to_str().ok())
+}
 
 /// An answer before any JSON-RPC id is known. The id is left out rather than `null`: since
 /// 2025-11-25 the schema makes it optional on errors (`JSONRPCErrorResponse`), and no revision's
@@ -177,7 +195,7 @@ pub(super) async fn authorize_request(
 
 /// The API key: `X-API-Key`, or `Authorization: Bearer mcp_…` for clients that only send that.
 fn api_key(headers: &HeaderMap) -> Option<&str> {
-    if let Some(v) = headers.get("x-api-key") {
+    if let Some(v) = headers.get(API_KEY_HEADER) {
         return v.to_str().ok().map(str::trim);
     }
     let auth = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
@@ -755,7 +773,7 @@ async fn stateless(
         err.data = Some(json!({"supported": [STATELESS], "requested": requested}));
         return rpc_response(400, err.to_message(id), false, None);
     }
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let header = |name: &str| header_value(headers, name);
     if let Err(message) = transport::check_request_headers(header, method, &params, meta_version) {
         return mismatch(message);
     }

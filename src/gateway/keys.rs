@@ -3,7 +3,7 @@
 //! or rotated (change event `api_key:<sha256>`). Uses are counted in memory and flushed in
 //! batches, never written on the hot path.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 use sha2::{Digest, Sha256};

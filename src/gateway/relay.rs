@@ -4,7 +4,7 @@
 //! updates, list changes) on the client's GET stream. Node-local: a client's answer or
 //! cancellation must reach the node that holds the call (`docs/UPSTREAMS.md` "Relay").
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};

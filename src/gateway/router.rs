@@ -117,7 +117,9 @@ fn record(
     result: &Result<Value, RpcError>,
     elapsed: std::time::Duration,
 ) {
-    let target = params.get("name").or_else(|| params.get("uri")).and_then(Value::as_str).unwrap_or(method);
+    let target = usage_target(entry, method, params);
+    let requested =
+        params.get("name").or_else(|| params.get("uri")).and_then(Value::as_str).unwrap_or(method);
     let outcome = match result {
         Ok(r) if r.get("isError") == Some(&Value::Bool(true)) => "tool_error",
         Ok(r) if r.get("resultType").and_then(Value::as_str) == Some("input_required") => "input_required",
@@ -149,6 +151,7 @@ fn record(
         key_id: key,
         method,
         tool: target,
+        requested,
         outcome,
         latency_ms: elapsed.as_millis() as i64,
         bytes_in,
@@ -159,6 +162,23 @@ fn record(
         secrets: &entry.secrets,
     });
 }
+
+/// What a call is counted under: the tool or prompt it names, the resource (or template) it
+/// reads, else the method. Names the server does not serve are all counted as `(unknown)`, so
+/// that a client cannot grow the usage rollups and the metric series without bound.
+fn usage_target<'a>(entry: &'a ServerEntry, method: &'a str, params: &'a Map<String, Value>) -> &'a str {
+    let param = |name| params.get(name).and_then(Value::as_str);
+    let known = match method {
+        "tools/call" => param("name").filter(|name| entry.target(name).is_some()),
+        "prompts/get" => param("name").filter(|name| entry.prompt(name).is_some()),
+        "resources/read" => param("uri").and_then(|uri| entry.resource_label(uri)),
+        _ => return method,
+    };
+    known.unwrap_or(UNKNOWN_TARGET)
+}
+
+/// The usage and metrics label of calls to names the server does not serve.
+const UNKNOWN_TARGET: &str = "(unknown)";
 
 /// The request itself.
 async fn handle_inner(

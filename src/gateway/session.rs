@@ -3,7 +3,7 @@
 //! can open it and a restart loses nothing. Ended sessions (DELETE) are remembered in the
 //! database and announced to every node (`session_ended:<hash>`).
 
-use std::collections::{HashMap, HashSet};
+use hashbrown::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Serialize};
