@@ -80,6 +80,8 @@ pub struct ServerEntry {
     tool_json: [OnceLock<Box<[String]>>; 6],
     /// Attached, enabled upstreams.
     pub upstreams: Vec<AttachedUpstream>,
+    /// The server's `Implementation` (name, Gatehouse's version) as JSON, stamped on results.
+    pub server_info: Value,
     /// Served prompts (namespaced) and resources, templates (as the upstreams list them).
     pub prompt_listings: Vec<Value>,
     pub resource_listings: Vec<Value>,
@@ -432,12 +434,14 @@ fn build(
     let by_name: HashMap<String, usize> =
         tools.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
     let secret_ids = tools.iter().filter_map(|t| t.secret_id.clone()).collect();
+    let server_info = json!({"name": server.name, "version": env!("CARGO_PKG_VERSION")});
     let mut entry = ServerEntry {
         server,
         tool_listings: tools.iter().map(|t| t.listing.clone()).collect(),
         tool_json: Default::default(),
         tools,
         upstreams: Vec::new(),
+        server_info,
         prompt_listings: Vec::new(),
         resource_listings: Vec::new(),
         template_listings: Vec::new(),

@@ -285,7 +285,7 @@ pub async fn post(
     }
     let header_version = headers.get(VERSION_HEADER).and_then(|v| v.to_str().ok());
     if meta_version(obj.get("params")).is_some() || header_version == Some(STATELESS) {
-        return stateless(&state, &entry, &caller, &headers, obj, sse).await;
+        return stateless(&state, &entry, &caller, &headers, obj, sse, bytes.len()).await;
     }
     http_error(
         StatusCode::BAD_REQUEST,
@@ -749,6 +749,7 @@ async fn stateless(
     headers: &HeaderMap,
     mut obj: Map<String, Value>,
     sse: bool,
+    request_bytes: usize,
 ) -> Response {
     // The params are taken out, not copied: they may be large and are passed on as they are.
     let params = match obj.remove("params") {
@@ -807,10 +808,9 @@ async fn stateless(
     }
     let mut ctx = CallCtx::for_key(&caller.key_id);
     // Boxed: the handler's own future stays small, and axum moves it into a box whole.
-    match Box::pin(router::handle(state, entry, STATELESS, &mut ctx, method, &params)).await {
-        Ok(result) => rpc_response(200, result_message(id, result), sse, None),
-        Err(err) => rpc_response(err.status, err.to_message(id), sse && err.status == 200, None),
-    }
+    let answered = router::answer(state, entry, STATELESS, &mut ctx, method, &params, &id, request_bytes);
+    let (status, text) = Box::pin(answered).await;
+    rpc_response_text(status, text, sse && status == 200, None)
 }
 
 /// `GET /mcp/{org}/{server}`: the standalone SSE stream of a stateful session (HTTP-tool

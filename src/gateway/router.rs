@@ -84,11 +84,44 @@ pub async fn handle(
 ) -> Result<Value, RpcError> {
     let started = std::time::Instant::now();
     let result = handle_inner(state, entry, version, ctx, method, params).await;
-    // Pings and lists are the protocol's housekeeping; what is counted is what does work.
-    if matches!(method, "tools/call" | "prompts/get" | "resources/read" | "completion/complete") {
-        record(state, entry, &ctx.key, method, params, &result, started.elapsed());
+    if counted(method) {
+        record(state, entry, &ctx.key, method, params, &result, started.elapsed(), None);
     }
     result
+}
+
+/// [`handle`], answered as the JSON-RPC response text for `id`, with its HTTP status. The
+/// usage record counts the `request_bytes` the client sent and the bytes of this text, rather
+/// than serialising params and result once more to count them.
+#[allow(clippy::too_many_arguments)]
+pub async fn answer(
+    state: &AppState,
+    entry: &Arc<ServerEntry>,
+    version: &str,
+    ctx: &mut CallCtx,
+    method: &str,
+    params: &Map<String, Value>,
+    id: &Value,
+    request_bytes: usize,
+) -> (u16, String) {
+    let started = std::time::Instant::now();
+    let result = handle_inner(state, entry, version, ctx, method, params).await;
+    let elapsed = started.elapsed();
+    let (status, text) = match &result {
+        Ok(r) => (200, gatehouse_mcp::jsonrpc::result_message_text(id, r)),
+        Err(e) => (e.status, serde_json::to_string(&e.to_message(id.clone())).unwrap_or_default()),
+    };
+    if counted(method) {
+        let bytes = (request_bytes as i64, text.len() as i64);
+        record(state, entry, &ctx.key, method, params, &result, elapsed, Some(bytes));
+    }
+    (status, text)
+}
+
+/// Whether a method is counted in usage and metrics: pings and lists are the protocol's
+/// housekeeping; what is counted is what does work.
+fn counted(method: &str) -> bool {
+    matches!(method, "tools/call" | "prompts/get" | "resources/read" | "completion/complete")
 }
 
 /// Bytes a value serialises to, without keeping the text.
@@ -108,6 +141,9 @@ fn json_len(v: &impl serde::Serialize) -> i64 {
     c.0 as i64
 }
 
+/// Counts a call in usage and metrics. `bytes` are the request's and the answer's sizes when
+/// the caller knows them; else params and result are measured as they serialise.
+#[allow(clippy::too_many_arguments)]
 fn record(
     state: &AppState,
     entry: &ServerEntry,
@@ -116,6 +152,7 @@ fn record(
     params: &Map<String, Value>,
     result: &Result<Value, RpcError>,
     elapsed: std::time::Duration,
+    bytes: Option<(i64, i64)>,
 ) {
     let target = usage_target(entry, method, params);
     let requested =
@@ -127,7 +164,6 @@ fn record(
         Err(e) if e.code == super::policy::RATE_LIMITED => "rate_limited",
         Err(_) => "error",
     };
-    let bytes_in = json_len(params);
     let error_value;
     let out: &Value = match result {
         Ok(v) => v,
@@ -136,7 +172,7 @@ fn record(
             &error_value
         }
     };
-    let bytes_out = json_len(out);
+    let (bytes_in, bytes_out) = bytes.unwrap_or_else(|| (json_len(params), json_len(out)));
     let arguments = params.get("arguments");
     state.metrics.observe_call(
         &entry.server.id,
@@ -248,13 +284,11 @@ async fn handle_inner(
             return Err(if stateless { err.with_status(404) } else { err });
         }
     };
-    gatehouse_mcp::shape::shape_result(&mut result, version, method);
-    gatehouse_mcp::shape::stamp_server_info(
-        &mut result,
-        version,
-        &entry.server.name,
-        env!("CARGO_PKG_VERSION"),
-    );
+    if let Some(v) = gatehouse_mcp::ProtocolVersion::parse(version) {
+        let options = gatehouse_mcp::shape::ShapeOptions::default();
+        let _ = gatehouse_mcp::shape::render_result(&mut result, v, method, &options);
+        gatehouse_mcp::shape::stamp_server_info_json(&mut result, v, &entry.server_info);
+    }
     Ok(result)
 }
 

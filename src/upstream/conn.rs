@@ -75,12 +75,19 @@ const MAX_INPUT_ROUNDS: usize = 10;
 const INPUT_WAIT: Duration = Duration::from_secs(300);
 
 /// What Gatehouse declares as a client: it relays every kind of input request.
+/// What Gatehouse tells upstreams it can do (made once; every 2026-07-28 request carries it).
 fn client_capabilities() -> Value {
-    json!({"sampling": {}, "elicitation": {}, "roots": {"listChanged": true}})
+    static CAPABILITIES: std::sync::LazyLock<Value> = std::sync::LazyLock::new(
+        || json!({"sampling": {}, "elicitation": {}, "roots": {"listChanged": true}}),
+    );
+    CAPABILITIES.clone()
 }
 
+/// Gatehouse's `Implementation` toward upstreams (made once, as [`client_capabilities`]).
 fn client_info() -> Value {
-    json!({"name": "gatehouse", "version": env!("CARGO_PKG_VERSION")})
+    static INFO: std::sync::LazyLock<Value> =
+        std::sync::LazyLock::new(|| json!({"name": "gatehouse", "version": env!("CARGO_PKG_VERSION")}));
+    INFO.clone()
 }
 
 /// The revision Gatehouse asks for in `initialize` (the newest stateful one).

@@ -78,10 +78,35 @@ pub fn result_message(id: Value, result: Value) -> Value {
     Value::Object(message)
 }
 
+/// [`result_message`] as JSON text, from borrowed parts: the same text, keys in the same order
+/// (a serialised message's map orders them), without building the message.
+pub fn result_message_text(id: &Value, result: &Value) -> String {
+    #[derive(serde::Serialize)]
+    struct Message<'a> {
+        id: &'a Value,
+        jsonrpc: &'static str,
+        result: &'a Value,
+    }
+    serde_json::to_string(&Message { id, jsonrpc: "2.0", result }).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn result_text_is_the_serialised_message() {
+        for (id, result) in [
+            (json!(7), json!({"content": [{"type": "text", "text": "a\"b"}], "isError": false})),
+            (json!("req-1"), json!({})),
+        ] {
+            assert_eq!(
+                result_message_text(&id, &result),
+                serde_json::to_string(&result_message(id.clone(), result.clone())).unwrap()
+            );
+        }
+    }
 
     #[test]
     fn ids() {

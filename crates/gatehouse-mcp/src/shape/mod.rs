@@ -166,13 +166,21 @@ pub fn stamp_server_info(result: &mut Value, version: &str, name: &str, server_v
 
 /// Typed form of [`stamp_server_info`]; does nothing before 2026-07-28.
 pub fn stamp_server_info_for(result: &mut Value, version: ProtocolVersion, server: &Implementation) {
+    if version.is_stateless() {
+        stamp_server_info_json(result, version, &serde_json::to_value(server).unwrap_or(Value::Null));
+    }
+}
+
+/// [`stamp_server_info_for`] with the identity already as JSON (a server makes it once, not
+/// once per result).
+pub fn stamp_server_info_json(result: &mut Value, version: ProtocolVersion, server_info: &Value) {
     if !version.is_stateless() {
         return;
     }
     if let Some(obj) = result.as_object_mut() {
         let meta = obj.entry("_meta").or_insert_with(|| json!({}));
         if let Some(meta) = meta.as_object_mut() {
-            meta.insert(META_SERVER_INFO.into(), serde_json::to_value(server).unwrap_or(Value::Null));
+            meta.insert(META_SERVER_INFO.into(), server_info.clone());
         }
     }
 }

@@ -39,10 +39,17 @@ impl SseEvent<'_> {
         if let Some(retry) = self.retry_ms {
             out.push_str(&format!("retry: {retry}\n"));
         }
-        for line in self.data.split("\r\n").flat_map(|l| l.split(['\n', '\r'])) {
+        // CR and LF are ASCII, never part of a multi-byte character: a byte scan finds them.
+        // (Serialised JSON has none, so a message is one `data:` line, found in one pass.)
+        let mut rest = self.data;
+        loop {
+            let end = rest.bytes().position(|b| b == b'\n' || b == b'\r');
             out.push_str("data: ");
-            out.push_str(line);
+            out.push_str(&rest[..end.unwrap_or(rest.len())]);
             out.push('\n');
+            let Some(end) = end else { break };
+            let terminator = if rest[end..].starts_with("\r\n") { 2 } else { 1 };
+            rest = &rest[end + terminator..];
         }
         out.push('\n');
         out
@@ -206,6 +213,10 @@ mod tests {
         assert_eq!(SseEvent { id: Some("0"), ..SseEvent::default() }.format(), "id: 0\ndata: \n\n");
         assert_eq!(sse_comment("keep\nalive"), ": keepalive\n\n");
         assert_eq!(KEEPALIVE, ":\n\n");
+        // Every terminator ends a line, CRLF counting once; a trailing one leaves an empty line.
+        assert_eq!(sse_event("m", "\r\r\n"), "event: m\ndata: \ndata: \ndata: \n\n");
+        assert_eq!(sse_event("m", "é\n"), "event: m\ndata: é\ndata: \n\n");
+        assert_eq!(sse_event("m", "{\"a\":1}"), "event: m\ndata: {\"a\":1}\n\n");
     }
 
     #[test]
