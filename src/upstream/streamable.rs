@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::outbound::Method;
 use async_trait::async_trait;
+use http::{HeaderName, HeaderValue};
 use serde_json::Value;
 use tokio::task::JoinHandle;
 
@@ -46,6 +47,12 @@ pub(crate) fn deliver_json(peer: &Peer, bytes: &[u8], sink: Option<&CallSink>) -
     Ok(())
 }
 
+// Header names sent on every request, parsed once (a name given as `&str` is parsed per use).
+const SESSION_ID: HeaderName = HeaderName::from_static(headers::SESSION_ID);
+const PROTOCOL_VERSION: HeaderName = HeaderName::from_static(headers::PROTOCOL_VERSION);
+const MCP_METHOD: HeaderName = HeaderName::from_static(headers::METHOD);
+const MCP_NAME: HeaderName = HeaderName::from_static(headers::NAME);
+
 /// The Streamable HTTP transport.
 pub struct StreamableHttp {
     url: String,
@@ -80,12 +87,12 @@ impl StreamableHttp {
             req = req.header(k.as_str(), v.as_str());
         }
         if let Some(s) = self.session.lock().unwrap_or_else(|p| p.into_inner()).as_deref() {
-            req = req.header("mcp-session-id", s);
+            req = req.header(SESSION_ID, s);
         }
         if let Some(v) = self.version.lock().unwrap_or_else(|p| p.into_inner()).as_deref() {
             // basic/transports § Protocol Version Header (2025-06-18 and later).
             if v >= "2025-06-18" {
-                req = req.header("mcp-protocol-version", v);
+                req = req.header(PROTOCOL_VERSION, v);
             }
         }
         Ok(req)
@@ -103,14 +110,14 @@ impl Transport for StreamableHttp {
         let body = serde_json::to_vec(msg).map_err(|e| UpstreamError::Protocol(e.to_string()))?;
         let mut req = self
             .request(Method::POST)?
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream");
+            .header(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .header(http::header::ACCEPT, HeaderValue::from_static("application/json, text/event-stream"));
         // 2026-07-28 transports § Standard Headers: the method and name travel as headers too.
         if let (true, Some(method)) = (self.is_stateless(), msg.get("method").and_then(Value::as_str)) {
-            req = req.header("mcp-method", method);
+            req = req.header(MCP_METHOD, method);
             let name = headers::name_param(method).and_then(|p| msg.get("params")?.get(p)?.as_str());
             if let Some(name) = name {
-                req = req.header("mcp-name", headers::encode_header_value(name));
+                req = req.header(MCP_NAME, headers::encode_header_value(name));
             }
         }
         let req = req.body(body);
@@ -120,7 +127,7 @@ impl Transport for StreamableHttp {
         };
         let status = response.status().as_u16();
         if msg.get("method").and_then(Value::as_str) == Some("initialize") {
-            if let Some(id) = response.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()) {
+            if let Some(id) = response.headers().get(SESSION_ID).and_then(|v| v.to_str().ok()) {
                 *self.session.lock().unwrap_or_else(|p| p.into_inner()) = Some(id.to_string());
             }
         }
@@ -140,7 +147,7 @@ impl Transport for StreamableHttp {
         }
         let content_type = response
             .headers()
-            .get("content-type")
+            .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_ascii_lowercase();

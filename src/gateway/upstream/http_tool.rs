@@ -131,7 +131,9 @@ pub async fn call(outbound: &Outbound, tool: &ToolEntry, arguments: &Map<String,
         ),
         _ => request,
     };
-    request = request.timeout(tool.timeout).header(http::header::ACCEPT, "application/json, */*;q=0.5");
+    request = request
+        .timeout(tool.timeout)
+        .header(http::header::ACCEPT, http::HeaderValue::from_static("application/json, */*;q=0.5"));
     let response = match outbound.send(request).await {
         Ok(r) => r,
         Err(OutboundError::Timeout) => {
