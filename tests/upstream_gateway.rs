@@ -135,6 +135,16 @@ async fn stdio_everything_story(backend: Backend) {
     assert_eq!(read["result"]["contents"][0]["uri"], uri.as_str(), "{read}");
     let missing = client.request("resources/read", json!({"uri": "nope://x"})).await.expect(200).body;
     assert_eq!(missing["error"]["code"], -32002);
+    // A read through a template counts under the template, not the URI (a bounded series).
+    let templates = client.request("resources/templates/list", json!({})).await.expect(200).body;
+    let template = templates["result"]["resourceTemplates"][0]["uriTemplate"].as_str().expect("a template");
+    let filled = template.split('{').next().unwrap().to_string() + "gatehouse-label-probe";
+    client.request("resources/read", json!({"uri": filled})).await.expect(200);
+    let metrics = server.get("/metrics", None).await.expect(200).text;
+    let series: Vec<&str> = metrics.lines().filter(|l| l.starts_with("gatehouse_mcp_calls_total{")).collect();
+    assert!(!metrics.contains("gatehouse-label-probe"), "a read URI became a series: {series:?}");
+    assert!(series.iter().any(|l| l.contains(&format!("tool=\"{template}\""))), "{template}: {series:?}");
+    assert!(series.iter().any(|l| l.contains("tool=\"(unknown)\"")), "nope://x: {series:?}");
 
     // A 2026-07-28 client reaches the same stdio upstream.
     let mut modern = session(&server, &slug, "2026-07-28").await;
