@@ -186,6 +186,14 @@ impl Metrics {
     }
 }
 
+/// The method label: the standard methods by name, any other token as `other`, so that no
+/// client can grow the series by sending made-up methods (to any path, before any auth).
+fn method_label(method: &axum::http::Method) -> &'static str {
+    const STANDARD: [&str; 9] =
+        ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "CONNECT", "TRACE"];
+    STANDARD.into_iter().find(|m| *m == method.as_str()).unwrap_or("other")
+}
+
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
     lock.read().unwrap_or_else(|p| p.into_inner())
 }
@@ -209,7 +217,7 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     let response = next.run(request).await;
     let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
     state.metrics.observe_http(
-        method.as_str(),
+        method_label(&method),
         route,
         response.status().as_u16(),
         start.elapsed().as_secs_f64(),
@@ -232,6 +240,9 @@ mod tests {
         assert!(read(&m.call_series).get(&CallKey("srv_1", "echo", "ok")).is_some());
         assert!(read(&m.http_series).get(&HttpKey("POST", "/mcp/{org}/{server}", 200)).is_some());
         assert_eq!(read(&m.call_series).len(), 1);
+        assert_eq!(method_label(&axum::http::Method::PATCH), "PATCH");
+        let made_up = axum::http::Method::from_bytes(b"BREW").unwrap();
+        assert_eq!(method_label(&made_up), "other");
         let text = m.render();
         assert!(
             text.contains(r#"gatehouse_mcp_calls_total{server="srv_1",tool="echo",outcome="ok"} 2"#),

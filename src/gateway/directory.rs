@@ -151,19 +151,21 @@ impl ServerEntry {
 
     /// The upstream that serves a resource URI: by exact URI, then by template match.
     pub fn resource_owner(&self, uri: &str) -> Option<usize> {
-        if let Some(i) = self.resources.get(uri) {
-            return Some(*i);
-        }
-        self.templates.iter().find(|(t, _)| template_matches(t, uri)).map(|(_, i)| *i)
+        self.resource_match(uri).map(|(_, i)| i)
     }
 
     /// What a resource URI is counted under in usage and metrics: the URI when the server lists
     /// it, else the template it matches (so that templated reads stay one series).
     pub fn resource_label<'a>(&'a self, uri: &'a str) -> Option<&'a str> {
-        if self.resources.contains_key(uri) {
-            return Some(uri);
+        self.resource_match(uri).map(|(label, _)| label)
+    }
+
+    /// The listed URI or the template that `uri` matches, and its upstream's index.
+    fn resource_match<'a>(&'a self, uri: &'a str) -> Option<(&'a str, usize)> {
+        if let Some(i) = self.resources.get(uri) {
+            return Some((uri, *i));
         }
-        self.templates.iter().find(|(t, _)| template_matches(t, uri)).map(|(t, _)| t.as_str())
+        self.templates.iter().find(|(t, _)| template_matches(t, uri)).map(|(t, i)| (t.as_str(), *i))
     }
 
     /// Whether the server is disabled.

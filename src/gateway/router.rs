@@ -284,12 +284,18 @@ async fn handle_inner(
             return Err(if stateless { err.with_status(404) } else { err });
         }
     };
+    finish_result(entry, version, method, &mut result);
+    Ok(result)
+}
+
+/// Shapes a result for `version` and stamps the server's identity on it (2026-07-28): what
+/// every result goes through, tools/list's spliced text included.
+fn finish_result(entry: &ServerEntry, version: &str, method: &str, result: &mut Value) {
     if let Some(v) = gatehouse_mcp::ProtocolVersion::parse(version) {
         let options = gatehouse_mcp::shape::ShapeOptions::default();
-        let _ = gatehouse_mcp::shape::render_result(&mut result, v, method, &options);
-        gatehouse_mcp::shape::stamp_server_info_json(&mut result, v, &entry.server_info);
+        let _ = gatehouse_mcp::shape::render_result(result, v, method, &options);
+        gatehouse_mcp::shape::stamp_server_info_json(result, v, &entry.server_info);
     }
-    Ok(result)
 }
 
 fn string_param<'a>(params: &'a Map<String, Value>, name: &str) -> Result<&'a str, RpcError> {
@@ -366,13 +372,7 @@ pub fn tools_list_json(
     if end < entry.tool_listings.len() {
         rest["nextCursor"] = json!(format!("o:{end}"));
     }
-    gatehouse_mcp::shape::shape_result(&mut rest, version, "tools/list");
-    gatehouse_mcp::shape::stamp_server_info(
-        &mut rest,
-        version,
-        &entry.server.name,
-        env!("CARGO_PKG_VERSION"),
-    );
+    finish_result(entry, version, "tools/list", &mut rest);
     let Value::Object(rest) = rest else { unreachable!("built as an object") };
     let tools = &entry.tool_json(gatehouse_mcp::ProtocolVersion::parse(version))[start..end];
     let mut out = String::with_capacity(tools.iter().map(|t| t.len() + 1).sum::<usize>() + 256);

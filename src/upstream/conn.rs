@@ -74,8 +74,8 @@ const MAX_INPUT_ROUNDS: usize = 10;
 /// How long the client has to answer an input request.
 const INPUT_WAIT: Duration = Duration::from_secs(300);
 
-/// What Gatehouse declares as a client: it relays every kind of input request.
-/// What Gatehouse tells upstreams it can do (made once; every 2026-07-28 request carries it).
+/// What Gatehouse declares as a client: it relays every kind of input request. Made once;
+/// every 2026-07-28 request carries it.
 fn client_capabilities() -> Value {
     static CAPABILITIES: std::sync::LazyLock<Value> = std::sync::LazyLock::new(
         || json!({"sampling": {}, "elicitation": {}, "roots": {"listChanged": true}}),
