@@ -5,10 +5,12 @@
 //! socket is opened (no DNS-rebinding window); IP literals are checked before sending and on
 //! every redirect, which this module follows itself.
 //!
-//! The client is hyper-util's pooled HTTP/1.1 client (rustls for https) with nothing layered
-//! on it: a URL is parsed once, into an `http::Uri`, and a call costs what hyper costs.
+//! Requests go over hyper's HTTP/1.1 connections (rustls for https), pooled per origin and
+//! driven by the task that sends on them ([`pool`]): a URL is parsed once, into an `http::Uri`,
+//! and a call costs what hyper's connection costs.
 
 mod policy;
+mod pool;
 mod request;
 
 use std::time::Duration;
@@ -17,10 +19,8 @@ use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{StatusCode, Uri};
 use http_body_util::Full;
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
+use hyper::body::Body as _;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 pub use http::Method;
 pub use policy::NetworkPolicy;
@@ -57,12 +57,10 @@ const USER_AGENT: &str = concat!("gatehouse/", env!("CARGO_PKG_VERSION"));
 /// session ids, API-key headers) stays with the origin it was meant for.
 const KEPT_ACROSS_ORIGINS: [HeaderName; 3] = [header::ACCEPT, header::CONTENT_TYPE, header::USER_AGENT];
 
-type Connector = HttpsConnector<HttpConnector<GuardedResolver>>;
-
 /// The outbound HTTP client.
 #[derive(Clone)]
 pub struct Outbound {
-    client: Client<Connector, Full<Bytes>>,
+    pool: pool::Pool,
     policy: NetworkPolicy,
 }
 
@@ -79,11 +77,7 @@ impl Outbound {
             .https_or_http()
             .enable_http1()
             .wrap_connector(http);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_timer(TokioTimer::new())
-            .build(connector);
-        Self { client, policy }
+        Self { pool: pool::Pool::new(connector), policy }
     }
 
     /// The policy in force.
@@ -121,13 +115,13 @@ impl Outbound {
         }
         let deadline = request.timeout.map(|t| tokio::time::Instant::now() + t);
         let exchange = self.follow(request);
-        let inner = match deadline {
+        let (inner, lease) = match deadline {
             Some(deadline) => {
                 tokio::time::timeout_at(deadline, exchange).await.map_err(|_| OutboundError::Timeout)??
             }
             None => exchange.await?,
         };
-        Ok(Response { inner, deadline })
+        Ok(Response { inner, deadline, lease: Some(lease) })
     }
 
     /// Reads a response body, refusing more than `limit` bytes.
@@ -138,7 +132,7 @@ impl Outbound {
     async fn follow(
         &self,
         mut request: Request,
-    ) -> Result<http::Response<hyper::body::Incoming>, OutboundError> {
+    ) -> Result<(http::Response<hyper::body::Incoming>, pool::Lease), OutboundError> {
         if !request.headers.contains_key(header::USER_AGENT) {
             request.headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
         }
@@ -148,12 +142,18 @@ impl Outbound {
             *outgoing.method_mut() = request.method.clone();
             *outgoing.uri_mut() = request.uri.clone();
             *outgoing.headers_mut() = request.headers.clone();
-            let response = self.client.request(outgoing).await.map_err(client_error)?;
+            let (response, lease) = self.pool.send(outgoing).await?;
             let status = response.status();
             if !matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308) {
-                return Ok(response);
+                return Ok((response, lease));
             }
-            let Some(location) = response.headers().get(header::LOCATION) else { return Ok(response) };
+            let Some(location) = response.headers().get(header::LOCATION) else {
+                return Ok((response, lease));
+            };
+            // The redirect's own body is not read: its connection is kept only if it had none.
+            if response.body().is_end_stream() {
+                lease.release();
+            }
             if redirects == MAX_REDIRECTS {
                 return Err(OutboundError::Failed("too many redirects".into()));
             }
@@ -238,27 +238,6 @@ fn strip_for_other_origin(headers: &mut HeaderMap) {
         .collect();
     headers.clear();
     headers.extend(kept.into_iter().map(|(k, v)| (Some(k), v)));
-}
-
-/// The client's error, without the URL (it may carry credentials in its query). The policy's
-/// refusal, which surfaces from the resolver as a connect error, keeps its own words.
-fn client_error(err: hyper_util::client::legacy::Error) -> OutboundError {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
-    let mut io = None;
-    while let Some(e) = source {
-        if let Some(OutboundError::Forbidden(why)) = e.downcast_ref::<OutboundError>() {
-            return OutboundError::Forbidden(why.clone());
-        }
-        if let Some(e) = e.downcast_ref::<std::io::Error>() {
-            io.get_or_insert(e.kind());
-        }
-        source = e.source();
-    }
-    let kind = if err.is_connect() { "could not connect" } else { "transport error" };
-    OutboundError::Failed(match io {
-        Some(io) => format!("{kind} ({})", io.to_string().to_lowercase()),
-        None => kind.to_string(),
-    })
 }
 
 #[cfg(test)]

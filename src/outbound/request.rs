@@ -7,10 +7,11 @@ use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode, Uri};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Frame, Incoming};
 use tokio::time::Instant;
 
 use super::OutboundError;
+use super::pool::{Lease, poll_beside};
 
 /// A request to send with [`super::Outbound::send`]; made by [`super::Outbound::request`],
 /// which has checked its URL.
@@ -153,10 +154,28 @@ impl Request {
 }
 
 /// An answer: its head, and the body to read chunk by chunk within the request's timeout.
-#[derive(Debug)]
+/// Reading the body drives the connection; at the body's end the connection goes back to the
+/// pool, and an answer dropped before its end closes it.
 pub struct Response {
     pub(super) inner: http::Response<Incoming>,
     pub(super) deadline: Option<Instant>,
+    pub(super) lease: Option<Lease>,
+}
+
+impl std::fmt::Debug for Response {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Response").field("status", &self.inner.status()).finish_non_exhaustive()
+    }
+}
+
+impl Drop for Response {
+    fn drop(&mut self) {
+        if let Some(lease) = self.lease.take() {
+            if self.inner.body().is_end_stream() {
+                lease.release();
+            }
+        }
+    }
 }
 
 impl Response {
@@ -179,18 +198,43 @@ impl Response {
             .and_then(|v| v.parse().ok())
     }
 
+    /// The next frame of the body, driving the connection while it waits.
+    fn poll_frame(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let body = self.inner.body_mut();
+        let Some(lease) = &mut self.lease else {
+            return std::future::Future::poll(std::pin::pin!(body.frame()), cx);
+        };
+        let alive = lease.drive(cx);
+        let polled = poll_beside(alive, std::pin::pin!(body.frame()), cx);
+        if polled.is_ready() || !alive {
+            return polled;
+        }
+        // Polling the body told the connection it wants more: let it read now.
+        let alive = lease.drive(cx);
+        poll_beside(alive, std::pin::pin!(body.frame()), cx)
+    }
+
     /// The next piece of the body; `None` at its end.
     pub async fn chunk(&mut self) -> Result<Option<Bytes>, OutboundError> {
         loop {
-            let next = self.inner.body_mut().frame();
-            let frame = match self.deadline {
+            let deadline = self.deadline;
+            let next = std::future::poll_fn(|cx| self.poll_frame(cx));
+            let frame = match deadline {
                 Some(deadline) => {
                     tokio::time::timeout_at(deadline, next).await.map_err(|_| OutboundError::Timeout)?
                 }
                 None => next.await,
             };
             match frame {
-                None => return Ok(None),
+                None => {
+                    if let Some(lease) = self.lease.take() {
+                        lease.release();
+                    }
+                    return Ok(None);
+                }
                 Some(Err(_)) => return Err(OutboundError::Failed("could not read the response body".into())),
                 Some(Ok(frame)) => {
                     // Trailers carry nothing we read.
