@@ -72,16 +72,75 @@ fn open(key: &MasterKey, state: &str) -> Option<StatePayload> {
 /// A call waiting for the client's input.
 pub struct Parked {
     events: mpsc::UnboundedReceiver<Incoming>,
-    done: oneshot::Receiver<Result<Value, RpcError>>,
+    call: Running,
     /// Input request key → where its answer goes.
     asked: HashMap<String, (Responder, Value)>,
     /// The requests as sent to the client (re-sent when an answer is missing).
     requests: Map<String, Value>,
     next_key: u64,
     at: Instant,
-    /// Dropping the parked call cancels it upstream: its client went away mid-request, or never
-    /// came back for it.
-    _cancel: super::relay::CancelOnDrop,
+}
+
+/// A relayed call's outcome.
+type Outcome = Result<Value, RpcError>;
+
+/// The relayed call of a [`Parked`]. It runs in the task of the request that started it, as
+/// most calls end before the upstream asks anything; once it must outlive that request (it is
+/// parked for the client's retry), it moves into a task of its own. Dropping it cancels it
+/// upstream (its client went away mid-request, or never came back for it): a call still in
+/// place is then finished in a task of its own, so that it tells the upstream.
+struct Running {
+    run: Run,
+    cancel: Option<super::relay::CancelOnDrop>,
+}
+
+enum Run {
+    InPlace(std::pin::Pin<Box<dyn std::future::Future<Output = Outcome> + Send>>),
+    Spawned(oneshot::Receiver<Outcome>),
+    Ended,
+}
+
+impl Running {
+    /// Moves a call still in place into a task of its own.
+    fn detach(&mut self) {
+        if let Run::InPlace(call) = std::mem::replace(&mut self.run, Run::Ended) {
+            let (done_tx, done) = oneshot::channel();
+            tokio::spawn(async move {
+                let _ = done_tx.send(call.await);
+            });
+            self.run = Run::Spawned(done);
+        }
+    }
+}
+
+impl std::future::Future for Running {
+    type Output = Outcome;
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Outcome> {
+        let ended = || Err(RpcError::new(code::INTERNAL_ERROR, "the upstream call ended"));
+        let outcome = match &mut self.run {
+            Run::InPlace(call) => std::task::ready!(call.as_mut().poll(cx)),
+            Run::Spawned(done) => {
+                std::task::ready!(std::pin::Pin::new(done).poll(cx)).unwrap_or_else(|_| ended())
+            }
+            Run::Ended => ended(),
+        };
+        self.run = Run::Ended;
+        std::task::Poll::Ready(outcome)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let cancel = self.cancel.take();
+        if let Run::InPlace(call) = std::mem::replace(&mut self.run, Run::Ended) {
+            drop(cancel);
+            // Outside a runtime (it is shutting down) there is nothing left to finish it on.
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(call);
+            }
+        }
+    }
 }
 
 /// Calls parked on this node.
@@ -205,9 +264,7 @@ pub async fn run(
                     return Ok(input_required(state, entry, key_id, method, &call_target, call_id, parked));
                 }
             },
-            result = &mut parked.done => {
-                return result.unwrap_or_else(|_| Err(RpcError::new(code::INTERNAL_ERROR, "the upstream call ended")));
-            }
+            result = &mut parked.call => return result,
         }
     }
 }
@@ -220,24 +277,21 @@ fn start(
     params: Map<String, Value>,
 ) -> Parked {
     let (sink, events) = mpsc::unbounded_channel();
-    let (done_tx, done) = oneshot::channel();
     let (cancel, cancelled) = super::relay::CancelOnDrop::new();
     let (state, entry, method, key) = (state.clone(), entry.clone(), method.to_string(), key_id.to_string());
-    tokio::spawn(async move {
+    // Boxed: the call's state machine is kilobytes; it stays put when the call moves into a
+    // task of its own.
+    let call = Box::pin(async move {
         let mut ctx = CallCtx { sink: Some(sink), key, cancel: Some(cancelled), ..CallCtx::default() };
-        // Boxed: the call's state machine is kilobytes, and a spawned future is copied whole
-        // into its task (measured: ~60 k instructions of memcpy and task setup per call).
-        let result = Box::pin(router::handle(&state, &entry, STATELESS, &mut ctx, &method, &params)).await;
-        let _ = done_tx.send(result);
+        router::handle(&state, &entry, STATELESS, &mut ctx, &method, &params).await
     });
     Parked {
         events,
-        done,
+        call: Running { run: Run::InPlace(call), cancel: Some(cancel) },
         asked: HashMap::new(),
         requests: Map::new(),
         next_key: 0,
         at: Instant::now(),
-        _cancel: cancel,
     }
 }
 
@@ -267,6 +321,8 @@ fn input_required(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     parked.at = Instant::now();
+    // The call outlives this request now: it waits for the client's retry in a task of its own.
+    parked.call.detach();
     state.gateway.parked.put(call_id, parked);
     json!({"resultType": "input_required", "inputRequests": requests, "requestState": seal(&state.master_key, &payload)})
 }

@@ -34,6 +34,8 @@ use crate::error::ApiError;
 /// Header carrying the session id. (Header names are kept parsed: a lookup by `&str` parses
 /// the name again each time.)
 pub const SESSION_HEADER: HeaderName = HeaderName::from_static("mcp-session-id");
+/// Tells nginx-like proxies not to buffer an SSE response.
+pub(super) const NO_PROXY_BUFFERING: HeaderName = HeaderName::from_static("x-accel-buffering");
 /// Header carrying the protocol revision.
 pub const VERSION_HEADER: HeaderName = HeaderName::from_static("mcp-protocol-version");
 /// Header carrying the API key.
@@ -80,7 +82,7 @@ fn rpc_response_text(status: u16, message: String, sse: bool, session: Option<&s
         let mut r = (status, event).into_response();
         r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
         r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-        r.headers_mut().insert("x-accel-buffering", HeaderValue::from_static("no"));
+        r.headers_mut().insert(NO_PROXY_BUFFERING, HeaderValue::from_static("no"));
         r
     } else {
         let mut r = (status, message).into_response();
@@ -553,7 +555,7 @@ fn sse_response(body: Body) -> Response {
     let mut response = Response::new(body);
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    response.headers_mut().insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response.headers_mut().insert(NO_PROXY_BUFFERING, HeaderValue::from_static("no"));
     response
 }
 

@@ -87,7 +87,7 @@ pub async fn open(
     let mut response = Response::new(Body::from_stream(body));
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    response.headers_mut().insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response.headers_mut().insert(super::endpoint::NO_PROXY_BUFFERING, HeaderValue::from_static("no"));
     response
 }
 

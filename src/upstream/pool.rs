@@ -257,15 +257,22 @@ impl UpstreamPool {
         self.health_transition(upstream_id, status, error).0
     }
 
-    /// Like [`UpstreamPool::health_changed`], also returning the status remembered before.
+    /// Like [`UpstreamPool::health_changed`], also returning, when it changed, the status
+    /// remembered before.
     pub fn health_transition(
         &self,
         upstream_id: &str,
         status: &str,
         error: Option<&str>,
     ) -> (bool, Option<String>) {
+        let mut health = lock(&self.health);
+        // The steady state (every call of a healthy upstream) changes nothing and allocates nothing.
+        let same = |v: &String| v.split_once('|') == Some((status, error.unwrap_or("")));
+        if health.get(upstream_id).is_some_and(same) {
+            return (false, None);
+        }
         let value = format!("{status}|{}", error.unwrap_or(""));
-        let before = lock(&self.health).insert(upstream_id.to_string(), value.clone());
+        let before = health.insert(upstream_id.to_string(), value.clone());
         let previous_status = before.as_deref().and_then(|b| b.split('|').next()).map(str::to_string);
         (before.as_deref() != Some(value.as_str()), previous_status)
     }
