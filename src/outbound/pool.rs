@@ -104,6 +104,11 @@ impl Lease {
         self.conn.drive(cx)
     }
 
+    /// Whether the connection is still open (as of the last time it was driven).
+    pub(super) fn alive(&self) -> bool {
+        self.conn.connection.is_some()
+    }
+
     /// Gives the connection back for the next request to this origin (the answer has ended).
     pub(super) fn release(self) {
         if self.conn.reusable() {

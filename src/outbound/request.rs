@@ -207,14 +207,21 @@ impl Response {
         let Some(lease) = &mut self.lease else {
             return std::future::Future::poll(std::pin::pin!(body.frame()), cx);
         };
-        let alive = lease.drive(cx);
-        let polled = poll_beside(alive, std::pin::pin!(body.frame()), cx);
-        if polled.is_ready() || !alive {
+        // What the connection delivered already (a small body comes with its head, and its end
+        // is known from its length) needs no polling of the connection.
+        let polled = poll_beside(lease.alive(), std::pin::pin!(body.frame()), cx);
+        if polled.is_ready() || !lease.alive() {
             return polled;
         }
-        // Polling the body told the connection it wants more: let it read now.
-        let alive = lease.drive(cx);
-        poll_beside(alive, std::pin::pin!(body.frame()), cx)
+        // Twice at most: polling the body may have told the connection it wants more.
+        for _ in 0..2 {
+            let alive = lease.drive(cx);
+            let polled = poll_beside(alive, std::pin::pin!(body.frame()), cx);
+            if polled.is_ready() || !alive {
+                return polled;
+            }
+        }
+        std::task::Poll::Pending
     }
 
     /// The next piece of the body; `None` at its end.
