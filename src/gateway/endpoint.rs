@@ -390,10 +390,10 @@ async fn stream_call(
             relay.finish_call(session, &call.id);
         }
         let message = match reply {
-            Ok(result) => result_message(call.id, result),
+            Ok(result) => gatehouse_mcp::jsonrpc::result_message_text(&call.id, &result),
             // basic/utilities/cancellation: no response for a request the client cancelled.
             Err(err) if err.code == CANCELLED => return,
-            Err(err) => err.to_message(call.id),
+            Err(err) => json_text(&err.to_message(call.id)),
         };
         let _ = out_tx.send(Relayed::Answer(message));
     };
@@ -410,12 +410,12 @@ async fn bridged(
     sse: bool,
 ) -> Response {
     let to_message = |id: Value, reply: Result<Value, RpcError>| match reply {
-        Ok(result) => result_message(id, result),
-        Err(err) => err.to_message(id),
+        Ok(result) => gatehouse_mcp::jsonrpc::result_message_text(&id, &result),
+        Err(err) => json_text(&err.to_message(id)),
     };
     if !sse {
         let reply = bridge::run(&state, &entry, &key_id, &call.method, call.params, &mut |_| {}).await;
-        return rpc_response(200, to_message(call.id, reply), false, None);
+        return rpc_response_text(200, to_message(call.id, reply), false, None);
     }
     let (out_tx, out_rx) = tokio::sync::mpsc::unbounded_channel::<Relayed>();
     let task = async move {
@@ -432,10 +432,10 @@ async fn bridged(
 }
 
 /// What a relayed call's task passes to the response: messages the upstream sent during the
-/// call, then the answer (none when the client cancelled the call).
+/// call, then the answer as text (none when the client cancelled the call).
 enum Relayed {
     Note(Value),
-    Answer(Value),
+    Answer(String),
 }
 
 /// The notes half of a relayed call's channel, as [`crate::gateway::relay::Relay::drive`]
@@ -530,8 +530,8 @@ async fn relayed_response(
     let mut task = InPlace { task: Some(Box::pin(task)), leave };
     let first = match next_relayed(&mut rx, &mut task).await {
         // The task has ended (the answer is the last thing it sends).
-        Some(Relayed::Answer(answer)) => return rpc_response(200, answer, true, None),
-        Some(Relayed::Note(note)) => note,
+        Some(Relayed::Answer(answer)) => return rpc_response_text(200, answer, true, None),
+        Some(Relayed::Note(note)) => json_text(&note),
         // Cancelled by the client: no answer.
         None => return sse_response(Body::empty()),
     };
@@ -539,13 +539,13 @@ async fn relayed_response(
         let (msg, rest) = match (first, rest) {
             (Some(first), rest) => (first, rest),
             (None, Some((mut rx, mut task))) => match next_relayed(&mut rx, &mut task).await? {
-                Relayed::Note(note) => (note, Some((rx, task))),
+                Relayed::Note(note) => (json_text(&note), Some((rx, task))),
                 // The answer ends the stream.
                 Relayed::Answer(answer) => (answer, None),
             },
             (None, None) => return None,
         };
-        let event = transport::sse_event("message", &json_text(&msg));
+        let event = transport::sse_event("message", &msg);
         Some((Ok::<_, Infallible>(axum::body::Bytes::from(event)), (None, rest)))
     });
     sse_response(Body::from_stream(events))

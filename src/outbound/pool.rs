@@ -51,6 +51,8 @@ struct Origin {
 /// One HTTP/1.1 connection.
 struct Conn {
     sender: SendRequest<Body>,
+    /// The `Host` header of requests on this connection (made once, when connecting).
+    host: Option<HeaderValue>,
     /// hyper's side of the connection: `None` once it has ended. Boxed: it is large, and a
     /// lease moves with the futures and answers that hold it.
     connection: Option<Pin<Box<Connection<Io, Body>>>>,
@@ -146,14 +148,17 @@ impl Pool {
             https: uri.scheme() == Some(&Scheme::HTTPS),
             authority: uri.authority().cloned().ok_or_else(|| OutboundError::InvalidUrl("no host".into()))?,
         };
-        to_origin_form(&mut request, &uri, origin.https);
+        to_origin_form(&mut request, &uri);
         loop {
             let (mut conn, reused) = match self.take(&origin) {
                 Some(conn) => (conn, true),
                 // Boxed: connecting holds a TLS stream, large and rarely needed, that would
                 // otherwise grow every future that sends a request.
-                None => (Box::pin(self.connect(&uri)).await?, false),
+                None => (Box::pin(self.connect(&uri, origin.https)).await?, false),
             };
+            if let (Some(host), false) = (&conn.host, request.headers().contains_key(header::HOST)) {
+                request.headers_mut().insert(header::HOST, host.clone());
+            }
             let ready = std::future::poll_fn(|cx| {
                 let alive = conn.drive(cx);
                 match conn.sender.poll_ready(cx) {
@@ -225,13 +230,13 @@ impl Pool {
         }
     }
 
-    async fn connect(&self, uri: &Uri) -> Result<Conn, OutboundError> {
+    async fn connect(&self, uri: &Uri, https: bool) -> Result<Conn, OutboundError> {
         let mut connector = self.inner.connector.clone();
         std::future::poll_fn(|cx| connector.poll_ready(cx)).await.map_err(|e| connect_error(e.as_ref()))?;
         let io = connector.call(uri.clone()).await.map_err(|e| connect_error(e.as_ref()))?;
         let (sender, connection) =
             hyper::client::conn::http1::handshake(io).await.map_err(|e| transport_error(&e))?;
-        Ok(Conn { sender, connection: Some(Box::pin(connection)) })
+        Ok(Conn { sender, host: host_header(uri, https), connection: Some(Box::pin(connection)) })
     }
 }
 
@@ -260,25 +265,24 @@ async fn sweep(pool: Weak<Inner>) {
     }
 }
 
-/// What the legacy client did for us: the request line in origin form (`/path?query`) and a
-/// `Host` header naming the authority (its port only when not the scheme's default).
-fn to_origin_form(request: &mut http::Request<Body>, uri: &Uri, https: bool) {
-    if !request.headers().contains_key(header::HOST) {
-        let default = if https { 443 } else { 80 };
-        let value = match (uri.host(), uri.port_u16(), uri.authority().map(|a| a.as_str())) {
-            // The usual case: the authority is `host:port` already.
-            (_, Some(port), Some(authority)) if port != default && !authority.contains('@') => {
-                HeaderValue::from_str(authority).ok()
-            }
-            (Some(host), Some(port), _) if port != default => {
-                HeaderValue::try_from(format!("{host}:{port}")).ok()
-            }
-            (host, _, _) => host.and_then(|h| HeaderValue::from_str(h).ok()),
-        };
-        if let Some(value) = value {
-            request.headers_mut().insert(header::HOST, value);
+/// What the legacy client did for us, part one: a `Host` header naming the authority (its port
+/// only when not the scheme's default).
+fn host_header(uri: &Uri, https: bool) -> Option<HeaderValue> {
+    let default = if https { 443 } else { 80 };
+    match (uri.host(), uri.port_u16(), uri.authority().map(|a| a.as_str())) {
+        // The usual case: the authority is `host:port` already.
+        (_, Some(port), Some(authority)) if port != default && !authority.contains('@') => {
+            HeaderValue::from_str(authority).ok()
         }
+        (Some(host), Some(port), _) if port != default => {
+            HeaderValue::try_from(format!("{host}:{port}")).ok()
+        }
+        (host, _, _) => host.and_then(|h| HeaderValue::from_str(h).ok()),
     }
+}
+
+/// Part two: the request line in origin form (`/path?query`).
+fn to_origin_form(request: &mut http::Request<Body>, uri: &Uri) {
     let mut parts = http::uri::Parts::default();
     parts.path_and_query =
         Some(uri.path_and_query().cloned().unwrap_or_else(|| http::uri::PathAndQuery::from_static("/")));
@@ -326,8 +330,9 @@ mod tests {
             let uri: Uri = url.parse().unwrap();
             let mut r = http::Request::new(Body::default());
             *r.uri_mut() = uri.clone();
-            to_origin_form(&mut r, &uri, uri.scheme_str() == Some("https"));
-            (r.uri().to_string(), r.headers()[header::HOST].to_str().unwrap().to_string())
+            to_origin_form(&mut r, &uri);
+            let host = host_header(&uri, uri.scheme_str() == Some("https")).unwrap();
+            (r.uri().to_string(), host.to_str().unwrap().to_string())
         };
         assert_eq!(make("http://h.example/a/b?c=d"), ("/a/b?c=d".into(), "h.example".into()));
         assert_eq!(make("http://h.example:80"), ("/".into(), "h.example".into()));
