@@ -105,7 +105,41 @@ pub async fn answer(
     request_bytes: usize,
 ) -> (u16, String) {
     let started = std::time::Instant::now();
-    let result = handle_inner(state, entry, version, ctx, method, params).await;
+    let result = if method == "tools/call" && version == STATELESS {
+        match tools_call(state, entry, ctx, params).await {
+            Ok(http_tool::Output::Text { text: body, object }) => {
+                // An HTTP tool's answer, written as it came (`shape::stateless_text_tool_message`).
+                let structured = if object { http_tool::Output::structured(&body) } else { None };
+                let text = gatehouse_mcp::shape::stateless_text_tool_message(
+                    id,
+                    &body,
+                    structured,
+                    &entry.server_info,
+                );
+                let bytes = (request_bytes as i64, text.len() as i64);
+                // The result itself is only made for a call log that keeps results.
+                let logged = match entry.log_mode {
+                    crate::usage::LogMode::Full => {
+                        let mut value = http_tool::Output::Text { text: body, object }.into_value();
+                        finish_result(entry, version, method, &mut value);
+                        Some(value)
+                    }
+                    _ => None,
+                };
+                let outcome = Outcome { label: "ok", logged: logged.as_ref() };
+                record_outcome(state, entry, &ctx.key, method, params, outcome, started.elapsed(), bytes);
+                return (200, text);
+            }
+            Ok(output) => {
+                let mut value = output.into_value();
+                finish_result(entry, version, method, &mut value);
+                Ok(value)
+            }
+            Err(e) => Err(e),
+        }
+    } else {
+        handle_inner(state, entry, version, ctx, method, params).await
+    };
     let elapsed = started.elapsed();
     let (status, text) = match &result {
         Ok(r) => (200, gatehouse_mcp::jsonrpc::result_message_text(id, r)),
@@ -154,10 +188,7 @@ fn record(
     elapsed: std::time::Duration,
     bytes: Option<(i64, i64)>,
 ) {
-    let target = usage_target(entry, method, params);
-    let requested =
-        params.get("name").or_else(|| params.get("uri")).and_then(Value::as_str).unwrap_or(method);
-    let outcome = match result {
+    let label = match result {
         Ok(r) if r.get("isError") == Some(&Value::Bool(true)) => "tool_error",
         Ok(r) if r.get("resultType").and_then(Value::as_str) == Some("input_required") => "input_required",
         Ok(_) => "ok",
@@ -172,12 +203,38 @@ fn record(
             &error_value
         }
     };
-    let (bytes_in, bytes_out) = bytes.unwrap_or_else(|| (json_len(params), json_len(out)));
+    let bytes = bytes.unwrap_or_else(|| (json_len(params), json_len(out)));
+    let outcome = Outcome { label, logged: Some(out) };
+    record_outcome(state, entry, key, method, params, outcome, elapsed, bytes);
+}
+
+/// How a call ended, as usage counts it: its label, and the result (or error) the call log
+/// keeps when it keeps results.
+struct Outcome<'a> {
+    label: &'static str,
+    logged: Option<&'a Value>,
+}
+
+/// [`record`] of a call whose outcome and sizes are known.
+#[allow(clippy::too_many_arguments)]
+fn record_outcome(
+    state: &AppState,
+    entry: &ServerEntry,
+    key: &str,
+    method: &str,
+    params: &Map<String, Value>,
+    outcome: Outcome<'_>,
+    elapsed: std::time::Duration,
+    (bytes_in, bytes_out): (i64, i64),
+) {
+    let target = usage_target(entry, method, params);
+    let requested =
+        params.get("name").or_else(|| params.get("uri")).and_then(Value::as_str).unwrap_or(method);
     let arguments = params.get("arguments");
     state.metrics.observe_call(
         &entry.server.id,
         target,
-        outcome,
+        outcome.label,
         elapsed.as_secs_f64(),
         (bytes_in + bytes_out) as u64,
     );
@@ -188,13 +245,13 @@ fn record(
         method,
         tool: target,
         requested,
-        outcome,
+        outcome: outcome.label,
         latency_ms: elapsed.as_millis() as i64,
         bytes_in,
         bytes_out,
         log: entry.log_mode,
         arguments,
-        result: Some(out),
+        result: outcome.logged,
         secrets: &entry.secrets,
     });
 }
@@ -241,7 +298,7 @@ async fn handle_inner(
                 RpcError::new(code::INTERNAL_ERROR, format!("tools/list could not be read back: {e}"))
             });
         }
-        "tools/call" => tools_call(state, entry, session, params).await?,
+        "tools/call" => tools_call(state, entry, session, params).await?.into_value(),
         "prompts/list" => json!({"prompts": entry.prompt_listings}),
         "resources/list" => json!({"resources": entry.resource_listings}),
         "resources/templates/list" => json!({"resourceTemplates": entry.template_listings}),
@@ -419,7 +476,7 @@ async fn tools_call(
     entry: &ServerEntry,
     session: &mut CallCtx,
     params: &Map<String, Value>,
-) -> Result<Value, RpcError> {
+) -> Result<http_tool::Output, RpcError> {
     let name = params
         .get("name")
         .and_then(Value::as_str)
@@ -434,13 +491,14 @@ async fn tools_call(
         Some(_) => return Err(RpcError::new(code::INVALID_PARAMS, "arguments must be an object")),
     };
     if let Some(refusal) = super::policy::enforce(state, entry, &session.key, name, arguments).await? {
-        return Ok(refusal);
+        return Ok(http_tool::Output::Result(refusal));
     }
     let tool = match target {
         ToolTarget::Upstream(target) => {
             let mut forwarded = params.clone();
             forwarded.insert("name".into(), json!(target.original));
-            return relay(state, entry, target.upstream, session, "tools/call", forwarded).await;
+            let relayed = relay(state, entry, target.upstream, session, "tools/call", forwarded).await;
+            return relayed.map(http_tool::Output::Result);
         }
         ToolTarget::Http(tool) => tool,
     };

@@ -82,12 +82,48 @@ fn encode_segment(s: &str) -> String {
     out
 }
 
-fn error_result(text: String) -> Value {
-    json!({"isError": true, "content": [{"type": "text", "text": text}]})
+fn error_result(text: String) -> Output {
+    Output::Result(json!({"isError": true, "content": [{"type": "text", "text": text}]}))
+}
+
+/// What a tool call gives: a success is kept as the backend's text (see [`Output::Text`]), so
+/// that a stateless answer can be written from it directly; anything else is a result.
+#[derive(Debug)]
+pub enum Output {
+    /// A 2xx answer: its body as text; `object` when that text is a JSON object, which is then
+    /// also the result's `structuredContent`.
+    Text { text: String, object: bool },
+    /// Any other result (an error result, or a result from elsewhere).
+    Result(Value),
+}
+
+impl Output {
+    /// The `CallToolResult`: `{"content": [text], "structuredContent"?}`.
+    pub fn into_value(self) -> Value {
+        match self {
+            Output::Result(value) => value,
+            Output::Text { text, object } => {
+                let structured = object.then(|| serde_json::from_str::<Value>(&text).ok()).flatten();
+                let mut result = Map::new();
+                result.insert("content".into(), Value::Array(vec![text_block(text)]));
+                if let Some(value) = structured {
+                    result.insert("structuredContent".into(), value);
+                }
+                Value::Object(result)
+            }
+        }
+    }
+
+    /// The structured copy of a text answer, as it is (checked to be a JSON object).
+    pub fn structured(text: &str) -> Option<&serde_json::value::RawValue> {
+        serde_json::from_str::<&serde_json::value::RawValue>(text)
+            .ok()
+            .filter(|raw| raw.get().starts_with('{'))
+    }
 }
 
 /// Calls the tool; arguments must have passed [`validate`].
-pub async fn call(outbound: &Outbound, tool: &ToolEntry, arguments: &Map<String, Value>) -> Value {
+pub async fn call(outbound: &Outbound, tool: &ToolEntry, arguments: &Map<String, Value>) -> Output {
     if let Some(why) = &tool.unavailable {
         return error_result(format!("Error: {why}"));
     }
@@ -168,17 +204,10 @@ pub async fn call(outbound: &Outbound, tool: &ToolEntry, arguments: &Map<String,
         }
         return error_result(format!("Error: HTTP {}: {}", status.as_u16(), quoted.trim()));
     }
-    // Not UTF-8 is not JSON either.
-    let structured = match utf8.then(|| serde_json::from_str::<Value>(&text)) {
-        Some(Ok(value @ Value::Object(_))) => Some(value),
-        _ => None,
-    };
-    let mut result = Map::new();
-    result.insert("content".into(), Value::Array(vec![text_block(text)]));
-    if let Some(value) = structured {
-        result.insert("structuredContent".into(), value);
-    }
-    Value::Object(result)
+    // Not UTF-8 is not JSON either. Checked without building a tree: most answers are written
+    // out as they came.
+    let object = utf8 && Output::structured(&text).is_some();
+    Output::Text { text, object }
 }
 
 /// `{"type": "text", "text": …}`, the text moved in.

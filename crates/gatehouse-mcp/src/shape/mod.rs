@@ -185,10 +185,78 @@ pub fn stamp_server_info_json(result: &mut Value, version: ProtocolVersion, serv
     }
 }
 
+/// The response message, for the stateless revision, of a `tools/call` whose whole answer is one
+/// text block, and a structured copy of it when `structured` (that text, already checked to be a
+/// JSON object) is given: what shaping and stamping `{"content": [text], "structuredContent"}`
+/// and serialising its message would give (the same fields; a test holds the two together),
+/// made from borrowed parts, so the structured copy is neither parsed into a tree nor written
+/// out again. Revisions before 2026-07-28 shape such results otherwise: they take the general way.
+pub fn stateless_text_tool_message(
+    id: &Value,
+    text: &str,
+    structured: Option<&serde_json::value::RawValue>,
+    server_info: &Value,
+) -> String {
+    #[derive(serde::Serialize)]
+    struct Message<'a> {
+        id: &'a Value,
+        jsonrpc: &'static str,
+        result: ToolResult<'a>,
+    }
+    #[derive(serde::Serialize)]
+    struct ToolResult<'a> {
+        #[serde(rename = "_meta")]
+        meta: Stamp<'a>,
+        content: [TextBlock<'a>; 1],
+        #[serde(rename = "resultType")]
+        result_type: &'static str,
+        #[serde(rename = "structuredContent", skip_serializing_if = "Option::is_none")]
+        structured: Option<&'a serde_json::value::RawValue>,
+    }
+    #[derive(serde::Serialize)]
+    struct Stamp<'a> {
+        #[serde(rename = "io.modelcontextprotocol/serverInfo")]
+        server_info: &'a Value,
+    }
+    #[derive(serde::Serialize)]
+    struct TextBlock<'a> {
+        text: &'a str,
+        #[serde(rename = "type")]
+        kind: &'static str,
+    }
+    let result = ToolResult {
+        meta: Stamp { server_info },
+        content: [TextBlock { text, kind: "text" }],
+        result_type: "complete",
+        structured,
+    };
+    serde_json::to_string(&Message { id, jsonrpc: "2.0", result }).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use ProtocolVersion as V;
+
+    #[test]
+    fn a_text_tool_message_is_the_shaped_result_s_message() {
+        let info = json!({"name": "Weather", "version": "1.0"});
+        for (text, object) in
+            [(r#"{"city":"Lisbon","t":22}"#, true), ("plain \"quoted\"\n", false), ("[1]", false)]
+        {
+            let id = json!(7);
+            let raw = object.then(|| serde_json::from_str::<&serde_json::value::RawValue>(text).unwrap());
+            let mut result = json!({"content": [{"type": "text", "text": text}]});
+            if object {
+                result["structuredContent"] = serde_json::from_str(text).unwrap();
+            }
+            render_result(&mut result, V::V2026_07_28, "tools/call", &ShapeOptions::default()).unwrap();
+            stamp_server_info_json(&mut result, V::V2026_07_28, &info);
+            let general = crate::jsonrpc::result_message_text(&id, &result);
+            let fast = stateless_text_tool_message(&id, text, raw, &info);
+            assert_eq!(fast, general, "byte for byte, keys in the same order");
+        }
+    }
 
     #[test]
     fn results_follow_their_revision() {
