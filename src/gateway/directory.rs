@@ -82,6 +82,8 @@ pub struct ServerEntry {
     pub upstreams: Vec<AttachedUpstream>,
     /// The server's `Implementation` (name, Gatehouse's version) as JSON, stamped on results.
     pub server_info: Value,
+    /// The same, as JSON text (written into answers made as text).
+    pub server_info_json: Box<serde_json::value::RawValue>,
     /// Served prompts (namespaced) and resources, templates (as the upstreams list them).
     pub prompt_listings: Vec<Value>,
     pub resource_listings: Vec<Value>,
@@ -437,6 +439,7 @@ fn build(
         tools.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
     let secret_ids = tools.iter().filter_map(|t| t.secret_id.clone()).collect();
     let server_info = json!({"name": server.name, "version": env!("CARGO_PKG_VERSION")});
+    let server_info_json = serde_json::value::to_raw_value(&server_info).expect("a JSON object");
     let mut entry = ServerEntry {
         server,
         tool_listings: tools.iter().map(|t| t.listing.clone()).collect(),
@@ -444,6 +447,7 @@ fn build(
         tools,
         upstreams: Vec::new(),
         server_info,
+        server_info_json,
         prompt_listings: Vec::new(),
         resource_listings: Vec::new(),
         template_listings: Vec::new(),

@@ -107,20 +107,16 @@ pub async fn answer(
     let started = std::time::Instant::now();
     let result = if method == "tools/call" && version == STATELESS {
         match tools_call(state, entry, ctx, params).await {
-            Ok(http_tool::Output::Text { text: body, object }) => {
+            Ok(http_tool::Output::Text { text: body, utf8 }) => {
                 // An HTTP tool's answer, written as it came (`shape::stateless_text_tool_message`).
-                let structured = if object { http_tool::Output::structured(&body) } else { None };
-                let text = gatehouse_mcp::shape::stateless_text_tool_message(
-                    id,
-                    &body,
-                    structured,
-                    &entry.server_info,
-                );
+                let structured = if utf8 { http_tool::Output::structured(&body) } else { None };
+                let info = &entry.server_info_json;
+                let text = gatehouse_mcp::shape::stateless_text_tool_message(id, &body, structured, info);
                 let bytes = (request_bytes as i64, text.len() as i64);
                 // The result itself is only made for a call log that keeps results.
                 let logged = match entry.log_mode {
                     crate::usage::LogMode::Full => {
-                        let mut value = http_tool::Output::Text { text: body, object }.into_value();
+                        let mut value = http_tool::Output::Text { text: body, utf8 }.into_value();
                         finish_result(entry, version, method, &mut value);
                         Some(value)
                     }

@@ -90,9 +90,9 @@ fn error_result(text: String) -> Output {
 /// that a stateless answer can be written from it directly; anything else is a result.
 #[derive(Debug)]
 pub enum Output {
-    /// A 2xx answer: its body as text; `object` when that text is a JSON object, which is then
-    /// also the result's `structuredContent`.
-    Text { text: String, object: bool },
+    /// A 2xx answer: its body as text (`utf8` when it was UTF-8 as sent, not repaired). When it
+    /// is a JSON object, it is also the result's `structuredContent`.
+    Text { text: String, utf8: bool },
     /// Any other result (an error result, or a result from elsewhere).
     Result(Value),
 }
@@ -102,8 +102,12 @@ impl Output {
     pub fn into_value(self) -> Value {
         match self {
             Output::Result(value) => value,
-            Output::Text { text, object } => {
-                let structured = object.then(|| serde_json::from_str::<Value>(&text).ok()).flatten();
+            Output::Text { text, utf8 } => {
+                // Not UTF-8 is not JSON either.
+                let structured = match utf8.then(|| serde_json::from_str::<Value>(&text)) {
+                    Some(Ok(value @ Value::Object(_))) => Some(value),
+                    _ => None,
+                };
                 let mut result = Map::new();
                 result.insert("content".into(), Value::Array(vec![text_block(text)]));
                 if let Some(value) = structured {
@@ -204,10 +208,9 @@ pub async fn call(outbound: &Outbound, tool: &ToolEntry, arguments: &Map<String,
         }
         return error_result(format!("Error: HTTP {}: {}", status.as_u16(), quoted.trim()));
     }
-    // Not UTF-8 is not JSON either. Checked without building a tree: most answers are written
-    // out as they came.
-    let object = utf8 && Output::structured(&text).is_some();
-    Output::Text { text, object }
+    // Whether it is JSON is found out where it is written: most answers are written out as they
+    // came, the structured copy checked without building a tree.
+    Output::Text { text, utf8 }
 }
 
 /// `{"type": "text", "text": …}`, the text moved in.

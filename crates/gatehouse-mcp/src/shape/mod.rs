@@ -195,7 +195,7 @@ pub fn stateless_text_tool_message(
     id: &Value,
     text: &str,
     structured: Option<&serde_json::value::RawValue>,
-    server_info: &Value,
+    server_info: &serde_json::value::RawValue,
 ) -> String {
     #[derive(serde::Serialize)]
     struct Message<'a> {
@@ -216,7 +216,7 @@ pub fn stateless_text_tool_message(
     #[derive(serde::Serialize)]
     struct Stamp<'a> {
         #[serde(rename = "io.modelcontextprotocol/serverInfo")]
-        server_info: &'a Value,
+        server_info: &'a serde_json::value::RawValue,
     }
     #[derive(serde::Serialize)]
     struct TextBlock<'a> {
@@ -230,7 +230,13 @@ pub fn stateless_text_tool_message(
         result_type: "complete",
         structured,
     };
-    serde_json::to_string(&Message { id, jsonrpc: "2.0", result }).unwrap_or_default()
+    // Sized for the text (escaped, perhaps) and the structured copy, so the buffer grows once.
+    let mut out = Vec::with_capacity(2 * text.len() + structured.map_or(0, |s| s.get().len()) + 256);
+    if serde_json::to_writer(&mut out, &Message { id, jsonrpc: "2.0", result }).is_err() {
+        return String::new();
+    }
+    // serde_json writes UTF-8 only.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -253,7 +259,8 @@ mod tests {
             render_result(&mut result, V::V2026_07_28, "tools/call", &ShapeOptions::default()).unwrap();
             stamp_server_info_json(&mut result, V::V2026_07_28, &info);
             let general = crate::jsonrpc::result_message_text(&id, &result);
-            let fast = stateless_text_tool_message(&id, text, raw, &info);
+            let info_json = serde_json::value::to_raw_value(&info).unwrap();
+            let fast = stateless_text_tool_message(&id, text, raw, &info_json);
             assert_eq!(fast, general, "byte for byte, keys in the same order");
         }
     }
