@@ -76,7 +76,7 @@ const INPUT_WAIT: Duration = Duration::from_secs(300);
 
 /// What Gatehouse declares as a client: it relays every kind of input request. Made once;
 /// every 2026-07-28 request carries it.
-fn client_capabilities() -> Value {
+pub(super) fn client_capabilities() -> Value {
     static CAPABILITIES: std::sync::LazyLock<Value> = std::sync::LazyLock::new(
         || json!({"sampling": {}, "elicitation": {}, "roots": {"listChanged": true}}),
     );
@@ -84,7 +84,7 @@ fn client_capabilities() -> Value {
 }
 
 /// Gatehouse's `Implementation` toward upstreams (made once, as [`client_capabilities`]).
-fn client_info() -> Value {
+pub(super) fn client_info() -> Value {
     static INFO: std::sync::LazyLock<Value> =
         std::sync::LazyLock::new(|| json!({"name": "gatehouse", "version": env!("CARGO_PKG_VERSION")}));
     INFO.clone()
@@ -489,13 +489,13 @@ impl Connection {
         )))
     }
 
-    /// `_meta` every 2026-07-28 request carries (basic § _meta): revision, capabilities, identity.
+    /// `_meta` every 2026-07-28 request carries (basic § _meta): the revision here; Gatehouse's
+    /// capabilities and identity are written in with it when the request is sent
+    /// ([`super::wire::to_wire`]).
     fn add_request_meta(&self, params: &mut Map<String, Value>) {
         let meta = params.entry("_meta").or_insert_with(|| json!({}));
         if let Some(meta) = meta.as_object_mut() {
             meta.insert(gatehouse_mcp::version::META_PROTOCOL_VERSION.into(), json!(STATELESS_VERSION));
-            meta.insert(keys::CLIENT_CAPABILITIES.into(), client_capabilities());
-            meta.insert(keys::CLIENT_INFO.into(), client_info());
         }
     }
 

@@ -81,7 +81,7 @@ impl LegacySse {
 #[async_trait]
 impl Transport for LegacySse {
     async fn send(&self, msg: &Value, _sink: Option<CallSink>) -> Result<(), UpstreamError> {
-        let body = serde_json::to_vec(msg).map_err(|e| UpstreamError::Protocol(e.to_string()))?;
+        let body = super::wire::to_wire(msg).map_err(|e| UpstreamError::Protocol(e.to_string()))?;
         let mut req = self.outbound.request(Method::POST, &self.endpoint).map_err(outbound_error)?;
         for (k, v) in &self.headers {
             req = req.header(k.as_str(), v.as_str());

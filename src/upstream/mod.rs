@@ -13,6 +13,7 @@ pub mod service;
 pub mod spec;
 pub mod stdio;
 pub mod streamable;
+mod wire;
 
 pub use conn::{CallSink, Connection, Incoming};
 pub use pool::UpstreamPool;

@@ -59,7 +59,7 @@ impl Stdio {
 #[async_trait]
 impl Transport for Stdio {
     async fn send(&self, msg: &Value, _sink: Option<CallSink>) -> Result<(), UpstreamError> {
-        let mut line = serde_json::to_vec(msg).map_err(|e| UpstreamError::Protocol(e.to_string()))?;
+        let mut line = super::wire::to_wire(msg).map_err(|e| UpstreamError::Protocol(e.to_string()))?;
         line.push(b'\n');
         let mut stdin = self.stdin.lock().await;
         let Some(pipe) = stdin.as_mut() else {

@@ -107,7 +107,7 @@ impl StreamableHttp {
 #[async_trait]
 impl Transport for StreamableHttp {
     async fn send(&self, msg: &Value, sink: Option<CallSink>) -> Result<(), UpstreamError> {
-        let body = serde_json::to_vec(msg).map_err(|e| UpstreamError::Protocol(e.to_string()))?;
+        let body = super::wire::to_wire(msg).map_err(|e| UpstreamError::Protocol(e.to_string()))?;
         let mut req = self
             .request(Method::POST)?
             .header(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"))
