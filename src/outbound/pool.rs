@@ -131,6 +131,7 @@ pub(super) fn poll_beside<F: Future + ?Sized>(
 }
 
 impl Pool {
+    /// An empty pool whose connections `connector` makes.
     pub(super) fn new(connector: Connector) -> Self {
         let inner =
             Inner { idle: Mutex::new(IdleMap::default()), connector, sweeping: AtomicBool::new(false) };
