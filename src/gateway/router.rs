@@ -107,31 +107,16 @@ pub async fn answer(
     let started = std::time::Instant::now();
     let result = if method == "tools/call" && version == STATELESS {
         match tools_call(state, entry, ctx, params).await {
-            Ok(http_tool::Output::Text { text: body, utf8 }) => {
-                // An HTTP tool's answer, written as it came (`shape::stateless_text_tool_message`).
-                let structured = if utf8 { http_tool::Output::structured(&body) } else { None };
-                let info = &entry.server_info_json;
-                let text = gatehouse_mcp::shape::stateless_text_tool_message(id, &body, structured, info);
-                let bytes = (request_bytes as i64, text.len() as i64);
-                // The result itself is only made for a call log that keeps results.
-                let logged = match entry.log_mode {
-                    crate::usage::LogMode::Full => {
-                        let mut value = http_tool::Output::Text { text: body, utf8 }.into_value();
-                        finish_result(entry, version, method, &mut value);
-                        Some(value)
-                    }
-                    _ => None,
-                };
-                let outcome = Outcome { label: "ok", logged: logged.as_ref() };
-                record_outcome(state, entry, &ctx.key, method, params, outcome, started.elapsed(), bytes);
-                return (200, text);
+            Ok(http_tool::Output::Text { text, utf8 }) => {
+                let call = TextAnswer { text, utf8, started, request_bytes };
+                return answer_text_tool(state, entry, &ctx.key, params, id, call);
             }
-            Ok(output) => {
+            // What `handle_inner` does with any other tools/call output.
+            other => other.map(|output| {
                 let mut value = output.into_value();
                 finish_result(entry, version, method, &mut value);
-                Ok(value)
-            }
-            Err(e) => Err(e),
+                value
+            }),
         }
     } else {
         handle_inner(state, entry, version, ctx, method, params).await
@@ -146,6 +131,40 @@ pub async fn answer(
         record(state, entry, &ctx.key, method, params, &result, elapsed, Some(bytes));
     }
     (status, text)
+}
+
+/// An HTTP tool's 2xx answer to a stateless `tools/call`, and what its usage record needs.
+struct TextAnswer {
+    text: String,
+    utf8: bool,
+    started: std::time::Instant,
+    request_bytes: usize,
+}
+
+/// [`answer`] for an HTTP tool's 2xx answer: the message written from the backend's text
+/// (`shape::stateless_text_tool_message`); the result itself is only made for a call log that
+/// keeps results.
+fn answer_text_tool(
+    state: &AppState,
+    entry: &ServerEntry,
+    key: &str,
+    params: &Map<String, Value>,
+    id: &Value,
+    call: TextAnswer,
+) -> (u16, String) {
+    let TextAnswer { text: body, utf8, started, request_bytes } = call;
+    let structured = if utf8 { http_tool::Output::structured(&body) } else { None };
+    let text =
+        gatehouse_mcp::shape::stateless_text_tool_message(id, &body, structured, &entry.server_info_json);
+    let bytes = (request_bytes as i64, text.len() as i64);
+    let logged = (entry.log_mode == crate::usage::LogMode::Full).then(|| {
+        let mut value = http_tool::Output::Text { text: body, utf8 }.into_value();
+        finish_result(entry, STATELESS, "tools/call", &mut value);
+        value
+    });
+    let outcome = Outcome { label: "ok", logged: logged.as_ref() };
+    record_outcome(state, entry, key, "tools/call", params, outcome, started.elapsed(), bytes);
+    (200, text)
 }
 
 /// Whether a method is counted in usage and metrics: pings and lists are the protocol's
