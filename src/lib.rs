@@ -13,6 +13,7 @@ pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod error;
+pub mod front;
 pub mod gateway;
 pub mod keyring;
 pub mod limiter;

@@ -103,7 +103,8 @@ pub async fn serve(
             tracing::debug!(error = %err, "TCP_NODELAY not set");
         }
     });
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+    // Data-plane POSTs skip the router (`front.rs`); everything else is routed as usual.
+    axum::serve(listener, crate::front::MakeFront::new(app, state.clone()))
         .with_graceful_shutdown(signal)
         .await
         .context("serving HTTP")?;

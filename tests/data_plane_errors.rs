@@ -332,6 +332,40 @@ async fn stateless_header_rules(backend_kind: Backend) {
     assert_eq!((r.status, r.body["error"]["code"].as_i64()), (404, Some(-32601)));
     // No sessions: none minted, a stale one ignored is not needed; GET/DELETE are 405.
     assert!(ok.headers.get("mcp-session-id").is_none());
+    // Not JSON-RPC 2.0 (no or another `jsonrpc`): 400 with -32600.
+    let headers = [JSON, v, ("mcp-method", "tools/call"), ("mcp-name", "echo")];
+    for jsonrpc in [None, Some(json!("1.0")), Some(json!(2.0))] {
+        let mut message = json!({"id": 8, "method": "tools/call", "params": {"name": "echo", "arguments": {"q": "never"}, "_meta": meta}});
+        if let Some(j) = jsonrpc.clone() {
+            message["jsonrpc"] = j;
+        }
+        let r = raw_post(&server, Some(&key), &headers, &message.to_string()).await;
+        assert_eq!(
+            (r.status, r.body["error"]["code"].as_i64()),
+            (400, Some(-32600)),
+            "{jsonrpc:?}: {}",
+            r.text
+        );
+        assert_valid("2026-07-28", "JSONRPCErrorResponse", &r.body);
+    }
+    // params that is not an object: 400 with -32602 and the request's id.
+    let r = raw_post(
+        &server,
+        Some(&key),
+        &[JSON, v, ("mcp-method", "tools/list")],
+        r#"{"jsonrpc":"2.0","id":9,"method":"tools/list","params":["never"]}"#,
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.body["error"]["code"].as_i64(), r.body["id"].as_i64()),
+        (400, Some(-32602), Some(9))
+    );
+    assert_valid("2026-07-28", "JSONRPCErrorResponse", &r.body);
+    // A member given twice counts once, the last (as JSON parsers keep it).
+    let twice =
+        format!(r#"{{"jsonrpc":"2.0","id":"a","id":10,"method":"tools/list","params":{{"_meta":{meta}}}}}"#);
+    let r = raw_post(&server, Some(&key), &[JSON, v, ("mcp-method", "tools/list")], &twice).await;
+    assert_eq!((r.status, r.body["id"].as_i64()), (200, Some(10)), "{}", r.text);
 }
 
 backend_tests!(

@@ -138,6 +138,52 @@ pub fn is_json(headers: &HeaderMap) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase())
-        .is_some_and(|v| v == "application/json" || (v.starts_with("application/") && v.ends_with("+json")))
+        .map(str::trim)
+        .is_some_and(|v| {
+            // Compared without a lower-cased copy: this runs on every MCP request.
+            let starts = v.get(..12).is_some_and(|p| p.eq_ignore_ascii_case("application/"));
+            let subtype = v.get(12..).unwrap_or_default();
+            starts
+                && (subtype.eq_ignore_ascii_case("json")
+                    || subtype
+                        .get(subtype.len().saturating_sub(5)..)
+                        .is_some_and(|s| s.eq_ignore_ascii_case("+json")))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_json;
+    use axum::http::{HeaderMap, HeaderValue, header};
+
+    #[test]
+    fn json_content_types() {
+        let with = |v: &'static str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(v));
+            is_json(&h)
+        };
+        for yes in [
+            "application/json",
+            "Application/JSON",
+            "application/json; charset=utf-8",
+            " application/json ",
+            "application/vnd.api+json",
+            "application/ld+JSON",
+        ] {
+            assert!(with(yes), "{yes}");
+        }
+        for no in [
+            "text/json",
+            "application/",
+            "application/jsonx",
+            "application/x-json",
+            "json",
+            "",
+            "text/plain; application/json",
+        ] {
+            assert!(!with(no), "{no}");
+        }
+        assert!(!is_json(&HeaderMap::new()));
+    }
 }

@@ -18,7 +18,7 @@ use futures_util::stream;
 use serde_json::{Map, Value, json};
 
 use super::directory::ServerEntry;
-use gatehouse_mcp::jsonrpc::{is_id, result_message};
+use gatehouse_mcp::jsonrpc::{Envelope, Payload, is_id, result_message};
 use gatehouse_mcp::{transport, version};
 
 use super::bridge;
@@ -205,19 +205,30 @@ fn api_key(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// `POST /mcp/{org}/{server}`.
+/// `POST /mcp/{org}/{server}` as the router serves it (a path that needed decoding); plain
+/// paths come straight from `front.rs` to [`post_request`].
 pub async fn post(
     State(state): State<AppState>,
     Path((org, slug)): Path<(String, String)>,
     request: axum::extract::Request,
 ) -> Response {
+    post_request(&state, &org, &slug, request).await
+}
+
+/// `POST /mcp/{org}/{server}`.
+pub async fn post_request(
+    state: &AppState,
+    org: &str,
+    slug: &str,
+    request: axum::extract::Request,
+) -> Response {
     // The request's own headers, taken rather than copied (the `HeaderMap` extractor clones).
     let (parts, body) = request.into_parts();
     let headers = parts.headers;
-    if !origin_allowed(&state, &headers) {
+    if !origin_allowed(state, &headers) {
         return http_error(StatusCode::FORBIDDEN, code::INVALID_REQUEST, "Origin not allowed");
     }
-    let (entry, caller) = match authorize_request(&state, &headers, &org, &slug).await {
+    let (entry, caller) = match authorize_request(state, &headers, org, slug).await {
         Ok(ok) => ok,
         Err(response) => return response,
     };
@@ -238,8 +249,8 @@ pub async fn post(
             "Content-Type must be application/json",
         );
     }
-    let message: Value = match serde_json::from_slice(&bytes) {
-        Ok(v) => v,
+    let message = match Payload::read(&bytes) {
+        Ok(m) => m,
         Err(e) => return http_error(StatusCode::BAD_REQUEST, code::PARSE_ERROR, format!("parse error: {e}")),
     };
     if !caller.key_id.is_empty() {
@@ -249,7 +260,7 @@ pub async fn post(
 
     // A session id decides the revision for everything that follows initialize.
     if let Some(id) = headers.get(SESSION_HEADER) {
-        let opened = match open_session(&state, &entry, &caller, id).await {
+        let opened = match open_session(state, &entry, &caller, id).await {
             Ok(s) => s,
             Err(response) => return response,
         };
@@ -269,25 +280,34 @@ pub async fn post(
                 );
             }
         }
-        if let Some(call) = streamable_call(&entry, &message, accepts_sse(&headers)) {
-            let ctx = CallCtx::for_session(Some(&opened.hash), &session.k);
-            return stream_call(state.clone(), entry, session.v.clone(), ctx, call, true).await;
-        }
-        return stateful(&state, &entry, &session.v, &opened.hash, &session.k, message, sse).await;
+        let message = match message {
+            Payload::One(envelope) => match streamable_call(&entry, envelope, accepts_sse(&headers)) {
+                SessionMessage::Streamed(call) => {
+                    let ctx = CallCtx::for_session(Some(&opened.hash), &session.k);
+                    return stream_call(state.clone(), entry, session.v.clone(), ctx, call, true).await;
+                }
+                SessionMessage::Other(envelope) => envelope.into_value(),
+            },
+            Payload::Other(value) => value,
+        };
+        return stateful(state, &entry, &session.v, &opened.hash, &session.k, message, sse).await;
     }
-    let Value::Object(obj) = message else {
+    let Payload::One(envelope) = message else {
         return http_error(
             StatusCode::BAD_REQUEST,
             code::INVALID_REQUEST,
             "expected a JSON-RPC request (batches need a 2025-03-26 session)",
         );
     };
-    if obj.get("method").and_then(Value::as_str) == Some("initialize") {
-        return initialize(&state, &entry, &caller, &obj, sse).await;
+    if !envelope.is_v2() {
+        return http_error(StatusCode::BAD_REQUEST, code::INVALID_REQUEST, "not a JSON-RPC 2.0 message");
+    }
+    if envelope.method() == Some("initialize") {
+        return initialize(state, &entry, &caller, &envelope, sse).await;
     }
     let header_version = headers.get(VERSION_HEADER).and_then(|v| v.to_str().ok());
-    if meta_version(obj.get("params")).is_some() || header_version == Some(STATELESS) {
-        return stateless(&state, &entry, &caller, &headers, obj, sse, bytes.len()).await;
+    if meta_version(envelope.params.as_ref()).is_some() || header_version == Some(STATELESS) {
+        return stateless(state, &entry, &caller, &headers, envelope, sse, bytes.len()).await;
     }
     http_error(
         StatusCode::BAD_REQUEST,
@@ -323,21 +343,34 @@ pub(super) struct StreamedCall {
     params: Map<String, Value>,
 }
 
-/// The request, when it goes to an upstream and the client takes SSE: the upstream may send
-/// progress, logging or requests of its own before the result.
-fn streamable_call(entry: &ServerEntry, message: &Value, accepts_sse: bool) -> Option<StreamedCall> {
-    if !accepts_sse || entry.upstreams.is_empty() {
-        return None;
+/// A message within a session: a call to stream, or anything else.
+enum SessionMessage {
+    /// It goes to an upstream and the client takes SSE: the upstream may send progress,
+    /// logging or requests of its own before the result.
+    Streamed(StreamedCall),
+    /// Everything else, for [`stateful`].
+    Other(Envelope),
+}
+
+/// Sorts a session's message; a streamed call's params are moved out, not copied.
+fn streamable_call(entry: &ServerEntry, message: Envelope, accepts_sse: bool) -> SessionMessage {
+    let streams = accepts_sse
+        && !entry.upstreams.is_empty()
+        && message.is_v2()
+        && message.id.as_ref().is_some_and(is_id)
+        && match (message.method(), message.params_object()) {
+            (Some(method), Some(params)) => relays(entry, method, params),
+            _ => false,
+        };
+    match message {
+        Envelope {
+            id: Some(id),
+            method: Some(Value::String(method)),
+            params: Some(Value::Object(params)),
+            ..
+        } if streams => SessionMessage::Streamed(StreamedCall { id, method, params }),
+        other => SessionMessage::Other(other),
     }
-    let obj = message.as_object()?;
-    let id = obj.get("id").filter(|id| is_id(id))?;
-    let method = obj.get("method")?.as_str()?;
-    let params = obj.get("params")?.as_object()?;
-    relays(entry, method, params).then(|| StreamedCall {
-        id: id.clone(),
-        method: method.to_string(),
-        params: params.clone(),
-    })
 }
 
 /// Whether a request goes to an upstream (and may stream what the upstream sends meanwhile).
@@ -589,17 +622,17 @@ async fn initialize(
     state: &AppState,
     entry: &ServerEntry,
     caller: &Caller,
-    obj: &Map<String, Value>,
+    message: &Envelope,
     sse: bool,
 ) -> Response {
-    let Some(id) = obj.get("id").filter(|id| is_id(id)).cloned() else {
+    let Some(id) = message.id.as_ref().filter(|id| is_id(id)).cloned() else {
         return http_error(
             StatusCode::BAD_REQUEST,
             code::INVALID_REQUEST,
             "initialize must be a request with an id",
         );
     };
-    let requested = obj.get("params").and_then(|p| p.get("protocolVersion")).and_then(Value::as_str);
+    let requested = message.params.as_ref().and_then(|p| p.get("protocolVersion")).and_then(Value::as_str);
     let version = router::negotiate(requested);
     let session = Session {
         o: entry.server.org_id.clone(),
@@ -749,24 +782,33 @@ async fn stateless(
     entry: &Arc<ServerEntry>,
     caller: &Caller,
     headers: &HeaderMap,
-    mut obj: Map<String, Value>,
+    message: Envelope,
     sse: bool,
     request_bytes: usize,
 ) -> Response {
+    let Envelope { id: given_id, method, params, .. } = message;
+    let Some(Value::String(method)) = method else {
+        return http_error(StatusCode::BAD_REQUEST, code::INVALID_REQUEST, "expected a JSON-RPC request");
+    };
+    let method = method.as_str();
     // The params are taken out, not copied: they may be large and are passed on as they are.
-    let params = match obj.remove("params") {
+    let params = match params {
+        None | Some(Value::Null) => Map::new(),
         Some(Value::Object(p)) => p,
-        _ => Map::new(),
+        Some(_) => {
+            // basic § Requests: params, when present, is an object.
+            let id = given_id.filter(is_id).unwrap_or(Value::Null);
+            let err = RpcError::new(code::INVALID_PARAMS, "params must be an object").with_status(400);
+            return rpc_response(400, err.to_message(id), false, None);
+        }
     };
     let meta_version =
         params.get("_meta").and_then(|m| m.get(version::META_PROTOCOL_VERSION)).and_then(Value::as_str);
-    let id = obj.get("id").cloned().unwrap_or(Value::Null);
+    let notification = given_id.is_none();
+    let id = given_id.unwrap_or(Value::Null);
     let mismatch = |message: String| {
         let err = RpcError::new(code::HEADER_MISMATCH, message).with_status(400);
         rpc_response(400, err.to_message(id.clone()), false, None)
-    };
-    let Some(method) = obj.get("method").and_then(Value::as_str) else {
-        return http_error(StatusCode::BAD_REQUEST, code::INVALID_REQUEST, "expected a JSON-RPC request");
     };
     let header_version = headers.get(VERSION_HEADER).and_then(|v| v.to_str().ok());
     let requested = meta_version.or(header_version).unwrap_or_default();
@@ -780,7 +822,7 @@ async fn stateless(
     if let Err(message) = transport::check_request_headers(header, method, &params, meta_version) {
         return mismatch(message);
     }
-    if obj.get("id").is_none() {
+    if notification {
         return StatusCode::ACCEPTED.into_response();
     }
     if !is_id(&id) {

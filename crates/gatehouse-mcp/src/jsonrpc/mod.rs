@@ -5,12 +5,14 @@
 //! integer and never `null`, and `params`, when present, is an object.
 
 mod depth;
+mod envelope;
 mod error;
 mod id;
 mod message;
 mod parse;
 
 pub use depth::check_depth;
+pub use envelope::{Envelope, Payload};
 pub use error::{ErrorObject, RpcError};
 pub use id::RequestId;
 pub use message::{Message, Notification, Request, Response, ResponsePayload};
