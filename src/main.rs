@@ -7,9 +7,9 @@ use tracing_subscriber::EnvFilter;
 
 /// mimalloc rather than the system allocator: the data plane allocates many small, short-lived
 /// objects on one thread and frees them on another, where glibc's malloc takes arena locks
-/// (docs/PERFORMANCE.md has the figures).
+/// (docs/PERFORMANCE.md has the figures). `allocator.rs` says why not `mimalloc::MiMalloc`.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: gatehouse::allocator::Allocator = gatehouse::allocator::Allocator;
 
 /// Gatehouse: a multi-tenant MCP gateway and control plane.
 #[derive(Parser)]
