@@ -543,6 +543,21 @@ async fn streaming_relay_story(backend: Backend) {
         assert!(r.headers.get("content-length").is_some(), "{prefix}: {:?}", r.headers);
         assert!(r.body["result"]["content"][0]["text"].as_str().unwrap().contains("whole"), "{}", r.text);
         assert_valid("2025-06-18", "JSONRPCResponse", &r.body);
+        // A relayed call that is not JSON-RPC 2.0 is refused, not relayed.
+        for jsonrpc in [json!(null), json!("1.0")] {
+            let mut call = json!({"id": 4, "method": "tools/call",
+                "params": {"name": format!("{prefix}__echo"), "arguments": {"message": "never"}}});
+            if !jsonrpc.is_null() {
+                call["jsonrpc"] = jsonrpc;
+            }
+            let r = client.post(call, &[]).await;
+            assert_eq!(
+                (r.status, r.body["error"]["code"].as_i64()),
+                (400, Some(-32600)),
+                "{prefix}: {}",
+                r.text
+            );
+        }
 
         let messages = client
             .post_streaming(
