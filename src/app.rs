@@ -1,9 +1,7 @@
 //! The shared state every handler receives.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
-
-use tokio::sync::RwLock;
 
 use crate::auth::end_user::EndUserAuth;
 use crate::config::{Config, Mode};
@@ -44,7 +42,9 @@ pub struct App {
     pub setup_token: String,
     /// When the process started.
     pub started: Instant,
-    mode: RwLock<Option<Mode>>,
+    /// Set once known: a mode never changes after `/init`. A plain load to read (every MCP
+    /// request reads it), where a lock would write to a line both cores share.
+    mode: OnceLock<Mode>,
 }
 
 /// Setting key holding the instance mode once initialised.
@@ -72,20 +72,21 @@ impl App {
             limiter: Limiter::default(),
             setup_token,
             started: Instant::now(),
-            mode: RwLock::new(None),
+            mode: OnceLock::new(),
         }
     }
 
     /// The instance mode, `None` before `/init`. Read from the database until it is known, so
     /// a node learns of an `/init` made on another node.
     pub async fn mode(&self) -> Result<Option<Mode>, ApiError> {
-        if let Some(mode) = *self.mode.read().await {
-            return Ok(Some(mode));
+        if let Some(mode) = self.mode.get() {
+            return Ok(Some(*mode));
         }
         let stored = self.store.setting_get(MODE_SETTING).await?;
         let mode = stored.as_deref().and_then(Mode::parse);
-        if mode.is_some() {
-            *self.mode.write().await = mode;
+        if let Some(mode) = mode {
+            // Two requests may both have read it: the first to store it wins, with the same value.
+            let _ = self.mode.set(mode);
         }
         Ok(mode)
     }
