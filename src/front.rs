@@ -25,10 +25,7 @@ use futures_util::future::Either;
 use tower_service::Service;
 
 use crate::app::AppState;
-use crate::gateway::endpoint;
-
-/// The metrics label of the data-plane route (the router's template for it).
-pub const MCP_ROUTE: &str = "/mcp/{org}/{server}";
+use crate::gateway::{MCP_ROUTE, endpoint};
 
 /// Makes one [`Front`] per accepted connection, with the peer's address.
 #[derive(Clone)]

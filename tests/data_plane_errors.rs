@@ -106,6 +106,26 @@ async fn credentials_and_server_state(backend_kind: Backend) {
         raw_post(&server, Some(&key), &[JSON, ("origin", "https://evil.example")], ping).await.status,
         403
     );
+
+    // A path that needs decoding goes through the router rather than the short way; it is the
+    // same endpoint, and both ways count under the route's one metrics label.
+    let r = server
+        .request(reqwest::Method::POST, "/mcp/ac%6De/ech%6F")
+        .header("x-api-key", &key)
+        .header("content-type", "application/json")
+        .body(ping)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(TestServer::read(r).await.status, 200);
+    let metrics = server.get("/metrics", None).await.expect(200).text;
+    for status in [200, 401, 403, 404] {
+        let series = format!(
+            r#"gatehouse_http_requests_total{{method="POST",route="/mcp/{{org}}/{{server}}",status="{status}"}}"#
+        );
+        assert!(metrics.contains(&series), "{series} in:\n{metrics}");
+    }
+    assert!(!metrics.contains("route=\"/mcp/acme"), "a route label is the template, never the path");
 }
 
 async fn sessions_are_404_when_unknown_or_ended(backend_kind: Backend) {

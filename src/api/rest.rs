@@ -138,16 +138,12 @@ pub fn is_json(headers: &HeaderMap) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .map(str::trim)
-        .is_some_and(|v| {
-            // Compared without a lower-cased copy: this runs on every MCP request.
-            let starts = v.get(..12).is_some_and(|p| p.eq_ignore_ascii_case("application/"));
-            let subtype = v.get(12..).unwrap_or_default();
-            starts
-                && (subtype.eq_ignore_ascii_case("json")
-                    || subtype
-                        .get(subtype.len().saturating_sub(5)..)
-                        .is_some_and(|s| s.eq_ignore_ascii_case("+json")))
+        .and_then(|v| v.trim().split_once('/'))
+        // Compared without a lower-cased copy: this runs on every MCP request.
+        .is_some_and(|(kind, subtype)| {
+            let suffix = subtype.get(subtype.len().saturating_sub(5)..).unwrap_or_default();
+            kind.eq_ignore_ascii_case("application")
+                && (subtype.eq_ignore_ascii_case("json") || suffix.eq_ignore_ascii_case("+json"))
         })
 }
 

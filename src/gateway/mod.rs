@@ -97,11 +97,15 @@ impl Gateway {
     }
 }
 
+/// The MCP endpoint's route template; also the metrics label of the POSTs `front.rs` serves
+/// without the router, so both ways count under one series.
+pub const MCP_ROUTE: &str = "/mcp/{org}/{server}";
+
 /// The data-plane routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route(
-            "/mcp/{org}/{server}",
+            MCP_ROUTE,
             get(endpoint::get).post(endpoint::post).delete(endpoint::delete).fallback(endpoint::other),
         )
         .route("/sse/{org}/{server}", get(sse::open))
