@@ -15,6 +15,9 @@
 //! its own process, an axum server forwarding each request through hyper-util's pooled client
 //! (Gatehouse's stack) with no logic at all. No gateway on this stack can beat it, so its ratio
 //! to direct is the ceiling for the gateway's on the same machine, measured in the same rounds.
+//! `GATEHOUSE_BENCH_FLOOR=lean` makes the floor the leanest proxy hyper allows instead
+//! ([`lean_floor_proxy`]: hyper's own HTTP/1 server and client connections, one outbound
+//! connection per inbound one, driven by the same task, bodies streamed through).
 //!
 //! Run: `cargo bench --bench gateway` (builds the release binary first). Results go to stdout
 //! as Markdown tables for `docs/PERFORMANCE.md`. Load generator, gateway, backend and upstream
@@ -59,7 +62,11 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     // The bench starts itself again as the floor proxy (see `start_floor_proxy`).
     if let Ok(target) = std::env::var(PROXY_TARGET) {
-        runtime.block_on(floor_proxy(target));
+        if std::env::var(FLOOR_KIND).as_deref() == Ok("lean") {
+            runtime.block_on(lean_floor_proxy(target));
+        } else {
+            runtime.block_on(floor_proxy(target));
+        }
         return;
     }
     runtime.block_on(run());
@@ -69,6 +76,38 @@ fn main() {
 const PROXY_TARGET: &str = "GATEHOUSE_BENCH_PROXY_TARGET";
 /// Where the floor proxy listens.
 const PROXY_BIND: &str = "GATEHOUSE_BENCH_PROXY_BIND";
+/// `lean` makes the floor [`lean_floor_proxy`] instead of [`floor_proxy`].
+const FLOOR_KIND: &str = "GATEHOUSE_BENCH_FLOOR";
+
+/// The leanest floor hyper allows: its HTTP/1 server and client connections and nothing else.
+/// Each inbound connection gets one outbound connection of its own, driven by the same task
+/// (HTTP/1.1 carries one request at a time, so no pool and no hand-over between tasks), and
+/// requests and answers stream through unbuffered, headers and all.
+async fn lean_floor_proxy(target: String) {
+    use hyper::client::conn::http1 as client;
+    use hyper::server::conn::http1 as server;
+    use hyper_util::rt::TokioIo;
+    let bind = std::env::var(PROXY_BIND).expect("the floor proxy's address");
+    let listener = tokio::net::TcpListener::bind(bind).await.expect("binding the floor proxy");
+    loop {
+        let Ok((inbound, _)) = listener.accept().await else { continue };
+        let target = target.clone();
+        tokio::spawn(async move {
+            let _ = inbound.set_nodelay(true);
+            let Ok(outbound) = tokio::net::TcpStream::connect(&target).await else { return };
+            let _ = outbound.set_nodelay(true);
+            let Ok((sender, connection)) = client::handshake(TokioIo::new(outbound)).await else { return };
+            let sender = std::sync::Mutex::new(sender);
+            let forward =
+                hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                    sender.lock().unwrap().send_request(request)
+                });
+            let serving = server::Builder::new().serve_connection(TokioIo::new(inbound), forward);
+            // Both connections in one task; the outbound one ends when the inbound one does.
+            futures_util::future::select(std::pin::pin!(serving), connection).await;
+        });
+    }
+}
 
 /// The floor: the least any gateway built on this stack can do per call. An axum server that
 /// buffers the request, sends it on with its headers (but `Host`) through hyper-util's pooled
@@ -138,6 +177,7 @@ impl FloorProxy {
             .args(&argv[1..])
             .env(PROXY_TARGET, target.to_string())
             .env(PROXY_BIND, addr.to_string())
+            .env(FLOOR_KIND, std::env::var(FLOOR_KIND).unwrap_or_default())
             .stdout(Stdio::null())
             .spawn()
             .unwrap();
