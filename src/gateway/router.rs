@@ -390,7 +390,11 @@ async fn relay(
     let attached = &entry.upstreams[upstream];
     let call =
         service::Call { session: ctx.session.as_deref(), sink: ctx.sink.clone(), cancel: ctx.cancel.take() };
-    service::call(state, &attached.spec, call, method, Value::Object(params)).await.map_err(|e| match e {
+    // Boxed: the upstream exchange's future is kilobytes, and inline it would size every future
+    // that may relay (tools_call, handle_inner, answer, the endpoint's), HTTP-tool calls included,
+    // which are then moved into their boxes whole on every request.
+    let exchange = Box::pin(service::call(state, &attached.spec, call, method, Value::Object(params)));
+    exchange.await.map_err(|e| match e {
         UpstreamError::Rpc { code, message, data } => RpcError { status: 200, code, message, data },
         other => RpcError::new(code::INTERNAL_ERROR, format!("upstream {}: {other}", attached.name)),
     })
