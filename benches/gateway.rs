@@ -29,7 +29,8 @@
 //! 3 s, after 1 s of warm-up); `GATEHOUSE_BENCH_ONLY=http,upstream,stateful,aggregate,list`
 //! runs some sections; `GATEHOUSE_BENCH_CONCURRENCY=64` some concurrency levels;
 //! `GATEHOUSE_BENCH_WRAP="valgrind --tool=callgrind"` runs the gateway and the floor proxy
-//! under a profiler.
+//! under a profiler (under callgrind, each run's counts are zeroed before it and dumped after
+//! it, and its instructions per call printed).
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -464,17 +465,51 @@ where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = ()> + Send,
 {
+    let callgrind = std::env::var("GATEHOUSE_BENCH_WRAP").is_ok_and(|w| w.contains("callgrind"));
+    if callgrind {
+        // Counts from zero here, so that the dump after the run holds this run's calls only.
+        callgrind_control("-z", pid);
+    }
     let before = cpu_seconds(pid);
     let mut stats = load(concurrency, call).await;
     let after = cpu_seconds(pid);
     let calls = stats.total.max(1) as f64;
-    if std::env::var_os("GATEHOUSE_BENCH_WRAP").is_some() {
-        // Under a profiler: what divides its counts into per-call figures.
+    if callgrind {
+        let instructions = callgrind_control("-d", pid).and_then(|()| dumped_instructions(pid));
+        let per_call = instructions.map(|i| format!("{:.1} k", i as f64 / calls / 1000.0));
+        eprintln!(
+            "[pid {pid} c{concurrency}: {} calls, {} instructions per call]",
+            stats.total,
+            per_call.as_deref().unwrap_or("?")
+        );
+    } else if std::env::var_os("GATEHOUSE_BENCH_WRAP").is_some() {
+        // Under another profiler: what divides its counts into per-call figures.
         eprintln!("[pid {pid} c{concurrency}: {} calls]", stats.total);
     }
     stats.cpu_us = Some(((after.0 + after.1) - (before.0 + before.1)) * 1e6 / calls);
     stats.sys_us = Some((after.1 - before.1) * 1e6 / calls);
     stats
+}
+
+/// Runs `callgrind_control <flag> <pid>` (zero the counts, or dump them).
+fn callgrind_control(flag: &str, pid: u32) -> Option<()> {
+    let status =
+        Command::new("callgrind_control").args([flag, &pid.to_string()]).stdout(Stdio::null()).status();
+    status.ok().filter(|s| s.success()).map(drop)
+}
+
+/// The instruction count of the newest callgrind dump of `pid` (in the working directory).
+fn dumped_instructions(pid: u32) -> Option<u64> {
+    let prefix = format!("callgrind.out.{pid}.");
+    let newest = std::fs::read_dir(".")
+        .ok()?
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok())?;
+    let text = std::fs::read_to_string(newest.path()).ok()?;
+    let totals =
+        text.lines().find_map(|l| l.strip_prefix("totals:").or_else(|| l.strip_prefix("summary:")))?;
+    totals.split_whitespace().next()?.parse().ok()
 }
 
 /// Rounds per comparison (`GATEHOUSE_BENCH_ROUNDS`, default 3): the direct, gateway and floor

@@ -10,94 +10,64 @@
 //! the router, which answers it as before.
 
 use std::convert::Infallible;
-use std::future::{Ready, ready};
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, Request};
-use axum::http::Method;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{Method, Request};
 use axum::response::Response;
-use axum::serve::{IncomingStream, Listener};
 use futures_util::future::Either;
-use tower_service::Service;
+use hyper::body::Incoming;
+use tower_service::Service as _;
 
 use crate::app::AppState;
 use crate::gateway::{MCP_ROUTE, endpoint};
 
-/// Makes one [`Front`] per accepted connection, with the peer's address.
-#[derive(Clone)]
-pub struct MakeFront {
-    router: Router,
-    state: AppState,
-}
-
-impl MakeFront {
-    /// `router` serves everything but data-plane POSTs.
-    pub fn new(router: Router, state: AppState) -> Self {
-        Self { router, state }
-    }
-}
-
-impl<L> Service<IncomingStream<'_, L>> for MakeFront
-where
-    L: Listener<Addr = SocketAddr>,
-{
-    type Response = Front;
-    type Error = Infallible;
-    type Future = Ready<Result<Front, Infallible>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, stream: IncomingStream<'_, L>) -> Self::Future {
-        ready(Ok(Front {
-            router: self.router.clone(),
-            state: self.state.clone(),
-            peer: *stream.remote_addr(),
-        }))
-    }
-}
-
-/// One connection's service.
-#[derive(Clone)]
+/// One connection's service (`accept.rs` makes one per accepted connection).
 pub struct Front {
     router: Router,
     state: AppState,
     peer: SocketAddr,
 }
 
+impl Front {
+    /// `router` serves everything but data-plane POSTs; `peer` is the connection's address.
+    pub fn new(router: Router, state: AppState, peer: SocketAddr) -> Self {
+        Self { router, state, peer }
+    }
+}
+
 type DataPlane = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
 
-impl Service<Request> for Front {
+impl hyper::service::Service<Request<Incoming>> for Front {
     type Response = Response;
     type Error = Infallible;
-    type Future = Either<DataPlane, <Router as Service<Request>>::Future>;
+    type Future = Either<DataPlane, <Router as tower_service::Service<Request<Body>>>::Future>;
 
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        // The router is always ready (axum's `Router::poll_ready`).
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, mut request: Request) -> Self::Future {
+    fn call(&self, request: Request<Incoming>) -> Self::Future {
         if request.method() == Method::POST {
             if let Some((org, slug)) = mcp_path(request.uri().path()) {
                 let (org, slug) = (org.to_owned(), slug.to_owned());
                 let state = self.state.clone();
+                // The body stays hyper's own: no boxing into axum's `Body` for the one request
+                // served tens of thousands of times a second.
                 return Either::Left(Box::pin(async move {
                     let start = Instant::now();
-                    let response = endpoint::post_request(&state, &org, &slug, request).await;
+                    let (parts, body) = request.into_parts();
+                    let response = endpoint::post_request(&state, &org, &slug, parts.headers, body).await;
                     let seconds = start.elapsed().as_secs_f64();
                     state.metrics.observe_http("POST", MCP_ROUTE, response.status().as_u16(), seconds);
                     Ok(response)
                 }));
             }
         }
+        let mut request = request.map(Body::new);
         request.extensions_mut().insert(ConnectInfo(self.peer));
-        Either::Right(self.router.call(request))
+        // `Router::call` takes `&mut self`; a clone is two reference counts.
+        Either::Right(self.router.clone().call(request))
     }
 }
 

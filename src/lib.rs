@@ -5,6 +5,7 @@
 //! resolves callers; [`domain`] holds rules free of HTTP and SQL; [`gateway`] is the data plane
 //! and [`upstream`] its MCP client toward upstream servers.
 
+pub mod accept;
 pub mod allocator;
 pub mod api;
 pub mod app;

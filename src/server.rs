@@ -8,7 +8,6 @@ use anyhow::Context;
 use axum::Router;
 use axum::extract::OriginalUri;
 use axum::response::IntoResponse;
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -96,18 +95,8 @@ pub async fn serve(
     signal: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let app = router(state.clone());
-    // No Nagle delay: an SSE answer is written as headers, then events; without TCP_NODELAY
-    // the first event waits for the client's delayed ACK (~40 ms on Linux).
-    let listener = listener.tap_io(|tcp| {
-        if let Err(err) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %err, "TCP_NODELAY not set");
-        }
-    });
     // Data-plane POSTs skip the router (`front.rs`); everything else is routed as usual.
-    axum::serve(listener, crate::front::MakeFront::new(app, state.clone()))
-        .with_graceful_shutdown(signal)
-        .await
-        .context("serving HTTP")?;
+    crate::accept::serve(listener, app, state.clone(), signal).await;
     // Buffered counts must not be lost on a graceful stop.
     state.gateway.keys.flush_usage(state.store.as_ref()).await;
     state.gateway.secret_uses.flush(state.store.as_ref()).await;

@@ -121,7 +121,11 @@ pub fn parse_json_object(headers: &HeaderMap, bytes: &[u8]) -> ApiResult<Value> 
 }
 
 /// Reads a body, refusing more than `limit` bytes with 413.
-pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> ApiResult<axum::body::Bytes> {
+pub async fn read_body<B>(headers: &HeaderMap, body: B, limit: usize) -> ApiResult<axum::body::Bytes>
+where
+    B: hyper::body::Body<Data = bytes::Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -129,7 +133,12 @@ pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> ApiResu
     if declared.is_some_and(|n| n > limit) {
         return Err(ApiError::PayloadTooLarge(limit));
     }
-    axum::body::to_bytes(body, limit).await.map_err(|_| ApiError::PayloadTooLarge(limit))
+    // What `axum::body::to_bytes` does, for any body (hyper's own on the data plane).
+    use http_body_util::BodyExt;
+    match http_body_util::Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(_) => Err(ApiError::PayloadTooLarge(limit)),
+    }
 }
 
 /// Whether the request declares a JSON body (`application/json`, any parameters, or `+json`).

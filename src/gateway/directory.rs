@@ -39,6 +39,8 @@ pub struct ToolEntry {
     /// The MCP `Tool` object shown by tools/list.
     pub listing: Value,
     pub input_schema: Value,
+    /// The request, prepared ([`http_tool::prepare`]); `None` takes the general way.
+    pub prepared: Option<super::upstream::http_tool::PreparedCall>,
 }
 
 /// An upstream attached to a server, ready to be called.
@@ -433,7 +435,10 @@ fn build(
             timeout: Duration::from_millis(t.timeout_ms.max(1) as u64),
             listing,
             input_schema,
+            prepared: None,
         });
+        let tool = tools.last_mut().expect("just pushed");
+        tool.prepared = super::upstream::http_tool::prepare(tool);
     }
     let by_name: HashMap<String, usize> =
         tools.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();

@@ -212,19 +212,18 @@ pub async fn post(
     Path((org, slug)): Path<(String, String)>,
     request: axum::extract::Request,
 ) -> Response {
-    post_request(&state, &org, &slug, request).await
-}
-
-/// `POST /mcp/{org}/{server}`.
-pub async fn post_request(
-    state: &AppState,
-    org: &str,
-    slug: &str,
-    request: axum::extract::Request,
-) -> Response {
     // The request's own headers, taken rather than copied (the `HeaderMap` extractor clones).
     let (parts, body) = request.into_parts();
-    let headers = parts.headers;
+    post_request(&state, &org, &slug, parts.headers, body).await
+}
+
+/// `POST /mcp/{org}/{server}`: its headers and body (hyper's own from `front.rs`, axum's from
+/// the router).
+pub async fn post_request<B>(state: &AppState, org: &str, slug: &str, headers: HeaderMap, body: B) -> Response
+where
+    B: hyper::body::Body<Data = bytes::Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     if !origin_allowed(state, &headers) {
         return http_error(StatusCode::FORBIDDEN, code::INVALID_REQUEST, "Origin not allowed");
     }

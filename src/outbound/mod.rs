@@ -114,7 +114,7 @@ impl Outbound {
             return Err(OutboundError::Failed(why));
         }
         let deadline = request.timeout.map(|t| tokio::time::Instant::now() + t);
-        let exchange = self.follow(request);
+        let exchange = self.follow(request, 0);
         let (inner, lease) = match deadline {
             Some(deadline) => {
                 tokio::time::timeout_at(deadline, exchange).await.map_err(|_| OutboundError::Timeout)??
@@ -132,50 +132,175 @@ impl Outbound {
     async fn follow(
         &self,
         mut request: Request,
+        mut redirects: usize,
     ) -> Result<(http::Response<hyper::body::Incoming>, pool::Lease), OutboundError> {
         if !request.headers.contains_key(header::USER_AGENT) {
             request.headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
         }
-        let mut redirects = 0;
         loop {
             let mut outgoing = http::Request::new(Full::new(request.body.clone()));
             *outgoing.method_mut() = request.method.clone();
             *outgoing.uri_mut() = request.uri.clone();
             *outgoing.headers_mut() = request.headers.clone();
             let (response, lease) = self.pool.send(outgoing).await?;
-            let status = response.status();
-            if !matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308) {
-                return Ok((response, lease));
+            if let Some(answer) = self.redirect(&mut request, response, lease, &mut redirects)? {
+                return Ok(answer);
             }
-            let Some(location) = response.headers().get(header::LOCATION) else {
-                return Ok((response, lease));
-            };
-            // The redirect's own body is not read: its connection is kept only if it had none.
-            if response.body().is_end_stream() {
-                lease.release();
-            }
-            if redirects == MAX_REDIRECTS {
-                return Err(OutboundError::Failed("too many redirects".into()));
-            }
-            redirects += 1;
-            let next = redirect_target(&request.uri, location)?;
-            self.check(&next)?;
-            if origin(&next) != origin(&request.uri) {
-                strip_for_other_origin(&mut request.headers);
-            }
-            // RFC 9110 § 15.4: 303 asks for a GET; 301 and 302 after a POST become a GET in
-            // practice; 307 and 308 repeat the request as it was.
-            let to_get = status == StatusCode::SEE_OTHER && request.method != Method::HEAD
-                || matches!(status.as_u16(), 301 | 302) && request.method == Method::POST;
-            if to_get {
-                request.method = Method::GET;
-                request.body = Bytes::new();
-                request.headers.remove(header::CONTENT_TYPE);
-                request.headers.remove(header::CONTENT_LENGTH);
-            }
-            request.uri = next;
         }
     }
+
+    /// The answer, when it is not a redirect to follow; else `request` is made the redirected
+    /// one and `None` is returned.
+    fn redirect(
+        &self,
+        request: &mut Request,
+        response: http::Response<hyper::body::Incoming>,
+        lease: pool::Lease,
+        redirects: &mut usize,
+    ) -> Result<Option<(http::Response<hyper::body::Incoming>, pool::Lease)>, OutboundError> {
+        let status = response.status();
+        if !is_redirect(status) {
+            return Ok(Some((response, lease)));
+        }
+        let Some(location) = response.headers().get(header::LOCATION) else {
+            return Ok(Some((response, lease)));
+        };
+        // The redirect's own body is not read: its connection is kept only if it had none.
+        if response.body().is_end_stream() {
+            lease.release();
+        }
+        if *redirects == MAX_REDIRECTS {
+            return Err(OutboundError::Failed("too many redirects".into()));
+        }
+        *redirects += 1;
+        let next = redirect_target(&request.uri, location)?;
+        self.check(&next)?;
+        if origin(&next) != origin(&request.uri) {
+            strip_for_other_origin(&mut request.headers);
+        }
+        // RFC 9110 § 15.4: 303 asks for a GET; 301 and 302 after a POST become a GET in
+        // practice; 307 and 308 repeat the request as it was.
+        let to_get = status == StatusCode::SEE_OTHER && request.method != Method::HEAD
+            || matches!(status.as_u16(), 301 | 302) && request.method == Method::POST;
+        if to_get {
+            request.method = Method::GET;
+            request.body = Bytes::new();
+            request.headers.remove(header::CONTENT_TYPE);
+            request.headers.remove(header::CONTENT_LENGTH);
+        }
+        request.uri = next;
+        Ok(None)
+    }
+
+    /// Sends `path_and_query` (`/path?query`, already encoded) to a prepared target, with the
+    /// target's headers and `extra` ones, `body` and a `timeout` on the whole exchange, as
+    /// [`Outbound::send`] would send the same request: the destination is checked against the
+    /// policy, and redirects are followed (from the first one on, the general way).
+    pub async fn send_to(
+        &self,
+        target: &Target,
+        path_and_query: String,
+        extra: HeaderMap,
+        body: Bytes,
+        timeout: Duration,
+    ) -> Result<Response, OutboundError> {
+        // The policy, for an IP literal; names are checked as they resolve (`GuardedResolver`).
+        if let Some(ip) = target.ip {
+            self.policy.check(ip)?;
+        }
+        let path_and_query = http::uri::PathAndQuery::try_from(path_and_query)
+            .map_err(|_| OutboundError::InvalidUrl("the arguments made the URL invalid".into()))?;
+        let deadline = tokio::time::Instant::now() + timeout;
+        let exchange = async {
+            // Kept for a redirect only: the first request is sent without copies.
+            let again = (!extra.is_empty()).then(|| extra.clone());
+            let mut outgoing = http::Request::new(Full::new(body.clone()));
+            *outgoing.method_mut() = target.method.clone();
+            *outgoing.uri_mut() = Uri::from(path_and_query.clone());
+            let headers = outgoing.headers_mut();
+            *headers = target.headers.clone();
+            for (name, value) in extra.into_iter().filter_map(|(name, value)| Some((name?, value))) {
+                headers.append(name, value);
+            }
+            let (response, lease) = self.pool.send_on(&target.origin, &target.base, outgoing).await?;
+            if !is_redirect(response.status()) {
+                return Ok((response, lease));
+            }
+            // Redirected: on from here the general way, with the request this one was.
+            let mut parts = target.base.clone().into_parts();
+            parts.path_and_query = Some(path_and_query);
+            let uri = Uri::from_parts(parts).map_err(|e| OutboundError::InvalidUrl(e.to_string()))?;
+            let mut request = Request::new(target.method.clone(), uri);
+            request.headers = target.headers.clone();
+            request.headers.extend(again.unwrap_or_default());
+            request.body = body;
+            let mut redirects = 0;
+            match self.redirect(&mut request, response, lease, &mut redirects)? {
+                Some(answer) => Ok(answer),
+                None => Box::pin(self.follow(request, redirects)).await,
+            }
+        };
+        let (inner, lease) =
+            tokio::time::timeout_at(deadline, exchange).await.map_err(|_| OutboundError::Timeout)??;
+        Ok(Response { inner, deadline: Some(deadline), lease: Some(lease) })
+    }
+}
+
+/// An origin and the headers every request to it carries, prepared once for requests made
+/// again and again (an HTTP tool's): see [`Outbound::send_to`].
+#[derive(Debug, Clone)]
+pub struct Target {
+    method: Method,
+    /// `scheme://authority/`: what connections are made to.
+    base: Uri,
+    origin: pool::Origin,
+    /// The host, when it is an IP literal (parsed once, for the policy's check).
+    ip: Option<std::net::IpAddr>,
+    headers: HeaderMap,
+}
+
+impl Target {
+    /// Prepares requests to `base`, an origin (`http(s)://authority`, nothing after it): the
+    /// `Host` and `User-Agent` headers are added to `headers`, and every request sent with
+    /// [`Outbound::send_to`] carries them (and the policy is checked when sending). See
+    /// [`Target::with_header`] for a variant with one header more. `None` when `base` is not a plain http(s) origin
+    /// (credentials in it, say): such URLs take [`Outbound::request`].
+    pub fn new(method: Method, base: &str, mut headers: HeaderMap) -> Option<Self> {
+        let uri = Uri::try_from(format!("{base}/")).ok()?;
+        let https = match uri.scheme_str() {
+            Some("http") => false,
+            Some("https") => true,
+            _ => return None,
+        };
+        let authority = uri.authority()?;
+        if authority.as_str().contains('@')
+            || authority.host().is_empty()
+            || uri.path_and_query()?.as_str() != "/"
+        {
+            return None;
+        }
+        let origin = pool::Origin::of(&uri).ok()?;
+        headers.insert(header::HOST, pool::host_header(&uri, https)?);
+        if !headers.contains_key(header::USER_AGENT) {
+            headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
+        }
+        let host = uri.host()?;
+        let ip = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host).parse().ok();
+        Some(Self { method, base: uri, origin, ip, headers })
+    }
+
+    /// The same target with one header more (a variant made once, so that requests that need
+    /// the header need no map of their own).
+    pub fn with_header(&self, name: HeaderName, value: HeaderValue) -> Self {
+        let mut target = self.clone();
+        target.headers.insert(name, value);
+        target
+    }
+}
+
+/// Whether a status asks to follow `Location`.
+fn is_redirect(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308)
 }
 
 /// A user name and password taken out of a URL.

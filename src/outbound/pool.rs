@@ -42,10 +42,20 @@ const SWEEP_EVERY: Duration = Duration::from_secs(30);
 const MAX_IDLE_PER_ORIGIN: usize = 256;
 
 /// Where a connection goes: scheme and authority (`Authority` compares case-insensitively).
-#[derive(Clone, PartialEq, Eq, Hash)]
-struct Origin {
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) struct Origin {
     https: bool,
     authority: Authority,
+}
+
+impl Origin {
+    /// The origin of an absolute URI.
+    pub(super) fn of(uri: &Uri) -> Result<Self, OutboundError> {
+        Ok(Origin {
+            https: uri.scheme() == Some(&Scheme::HTTPS),
+            authority: uri.authority().cloned().ok_or_else(|| OutboundError::InvalidUrl("no host".into()))?,
+        })
+    }
 }
 
 /// One HTTP/1.1 connection.
@@ -145,17 +155,25 @@ impl Pool {
         mut request: http::Request<Body>,
     ) -> Result<(http::Response<Incoming>, Lease), OutboundError> {
         let uri = request.uri().clone();
-        let origin = Origin {
-            https: uri.scheme() == Some(&Scheme::HTTPS),
-            authority: uri.authority().cloned().ok_or_else(|| OutboundError::InvalidUrl("no host".into()))?,
-        };
+        let origin = Origin::of(&uri)?;
         to_origin_form(&mut request, &uri);
+        self.send_on(&origin, &uri, request).await
+    }
+
+    /// Sends `request` (in origin form) to `origin`, whose connections are made to `uri` (any
+    /// absolute URI of that origin).
+    pub(super) async fn send_on(
+        &self,
+        origin: &Origin,
+        uri: &Uri,
+        mut request: http::Request<Body>,
+    ) -> Result<(http::Response<Incoming>, Lease), OutboundError> {
         loop {
-            let (mut conn, reused) = match self.take(&origin) {
+            let (mut conn, reused) = match self.take(origin) {
                 Some(conn) => (conn, true),
                 // Boxed: connecting holds a TLS stream, large and rarely needed, that would
                 // otherwise grow every future that sends a request.
-                None => (Box::pin(self.connect(&uri, origin.https)).await?, false),
+                None => (Box::pin(self.connect(uri, origin.https)).await?, false),
             };
             if let (Some(host), false) = (&conn.host, request.headers().contains_key(header::HOST)) {
                 request.headers_mut().insert(header::HOST, host.clone());
@@ -182,7 +200,9 @@ impl Pool {
             })
             .await;
             match result {
-                Ok(response) => return Ok((response, Lease { conn, origin, pool: self.clone() })),
+                Ok(response) => {
+                    return Ok((response, Lease { conn, origin: origin.clone(), pool: self.clone() }));
+                }
                 Err(mut failed) => match failed.take_message() {
                     // Never written: a reused connection that turned out closed. Try another.
                     Some(unsent) if reused => request = unsent,
@@ -268,7 +288,7 @@ async fn sweep(pool: Weak<Inner>) {
 
 /// What the legacy client did for us, part one: a `Host` header naming the authority (its port
 /// only when not the scheme's default).
-fn host_header(uri: &Uri, https: bool) -> Option<HeaderValue> {
+pub(super) fn host_header(uri: &Uri, https: bool) -> Option<HeaderValue> {
     let default = if https { 443 } else { 80 };
     match (uri.host(), uri.port_u16(), uri.authority().map(|a| a.as_str())) {
         // The usual case: the authority is `host:port` already.

@@ -197,44 +197,30 @@ pub fn stateless_text_tool_message(
     structured: Option<&serde_json::value::RawValue>,
     server_info: &serde_json::value::RawValue,
 ) -> String {
-    #[derive(serde::Serialize)]
-    struct Message<'a> {
-        id: &'a Value,
-        jsonrpc: &'static str,
-        result: ToolResult<'a>,
-    }
-    #[derive(serde::Serialize)]
-    struct ToolResult<'a> {
-        #[serde(rename = "_meta")]
-        meta: Stamp<'a>,
-        content: [TextBlock<'a>; 1],
-        #[serde(rename = "resultType")]
-        result_type: &'static str,
-        #[serde(rename = "structuredContent", skip_serializing_if = "Option::is_none")]
-        structured: Option<&'a serde_json::value::RawValue>,
-    }
-    #[derive(serde::Serialize)]
-    struct Stamp<'a> {
-        #[serde(rename = "io.modelcontextprotocol/serverInfo")]
-        server_info: &'a serde_json::value::RawValue,
-    }
-    #[derive(serde::Serialize)]
-    struct TextBlock<'a> {
-        text: &'a str,
-        #[serde(rename = "type")]
-        kind: &'static str,
-    }
-    let result = ToolResult {
-        meta: Stamp { server_info },
-        content: [TextBlock { text, kind: "text" }],
-        result_type: "complete",
-        structured,
-    };
-    // Sized for the text (escaped, perhaps) and the structured copy, so the buffer grows once.
-    let mut out = Vec::with_capacity(2 * text.len() + structured.map_or(0, |s| s.get().len()) + 256);
-    if serde_json::to_writer(&mut out, &Message { id, jsonrpc: "2.0", result }).is_err() {
+    // Written piece by piece: the members are constants but for the id and the text, and
+    // serde's derived serialisation of the same message escapes every key and goes through a
+    // call per member (~2 k instructions for a small answer, against ~0.6 k). Members in the
+    // order `serde_json::Map` (sorted) gives them, as the general way writes them.
+    let structured = structured.map(serde_json::value::RawValue::get);
+    let mut out = Vec::with_capacity(2 * text.len() + structured.map_or(0, str::len) + 256);
+    out.extend_from_slice(b"{\"id\":");
+    if serde_json::to_writer(&mut out, id).is_err() {
         return String::new();
     }
+    out.extend_from_slice(b",\"jsonrpc\":\"2.0\",\"result\":{\"_meta\":{\"");
+    out.extend_from_slice(META_SERVER_INFO.as_bytes());
+    out.extend_from_slice(b"\":");
+    out.extend_from_slice(server_info.get().as_bytes());
+    out.extend_from_slice(b"},\"content\":[{\"text\":");
+    if serde_json::to_writer(&mut out, text).is_err() {
+        return String::new();
+    }
+    out.extend_from_slice(b",\"type\":\"text\"}],\"resultType\":\"complete\"");
+    if let Some(structured) = structured {
+        out.extend_from_slice(b",\"structuredContent\":");
+        out.extend_from_slice(structured.as_bytes());
+    }
+    out.extend_from_slice(b"}}");
     // serde_json writes UTF-8 only.
     String::from_utf8(out).unwrap_or_default()
 }

@@ -1,0 +1,84 @@
+//! Accepting connections: one task per connection, served by hyper's HTTP/1.1 with
+//! [`Front`], and a graceful stop (no new connections; each open one finishes the request it
+//! is serving, then closes; the stop waits for all of them).
+//!
+//! Why not `axum::serve`: it serves through hyper-util's protocol-sniffing connection (a
+//! rewinding reader around the socket, though only HTTP/1.1 is built), clones the service and
+//! boxes the request body into axum's `Body` for every request. Served here, a data-plane
+//! request reaches its handler with hyper's own body, and the rest of the API is routed by
+//! axum exactly as before.
+
+use std::future::Future;
+use std::time::Duration;
+
+use axum::Router;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::app::AppState;
+use crate::front::Front;
+
+/// Serves `listener` until `signal` completes, then waits for open connections to finish.
+pub async fn serve(listener: TcpListener, router: Router, state: AppState, signal: impl Future<Output = ()>) {
+    // Dropping `stop_tx` tells every connection to finish; each holds a `done_rx` clone, and
+    // `done_tx.closed()` completes when the last one is gone.
+    let (stop_tx, stop_rx) = watch::channel(());
+    let (done_tx, done_rx) = watch::channel(());
+    let mut signal = std::pin::pin!(signal);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    accept_failed(&err).await;
+                    continue;
+                }
+            },
+            () = &mut signal => break,
+        };
+        // No Nagle delay: an SSE answer is written as headers, then events; without
+        // TCP_NODELAY the first event waits for the client's delayed ACK (~40 ms on Linux).
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %err, "TCP_NODELAY not set");
+        }
+        let front = Front::new(router.clone(), state.clone(), peer);
+        let (mut stop, done) = (stop_rx.clone(), done_rx.clone());
+        tokio::spawn(async move {
+            let builder = hyper::server::conn::http1::Builder::new();
+            let mut connection = std::pin::pin!(builder.serve_connection(TokioIo::new(tcp), front));
+            tokio::select! {
+                // The connection first: the stop is looked at only when it is not ready.
+                biased;
+                result = connection.as_mut() => log_end(result),
+                _ = stop.changed() => {
+                    connection.as_mut().graceful_shutdown();
+                    log_end(connection.await);
+                }
+            }
+            drop(done);
+        });
+    }
+    drop(listener);
+    drop(stop_tx);
+    drop(done_rx);
+    done_tx.closed().await;
+}
+
+fn log_end(result: hyper::Result<()>) {
+    if let Err(err) = result {
+        tracing::trace!(error = %err, "connection ended with an error");
+    }
+}
+
+/// After a failed accept: a connection that went away before it was accepted is nothing; out
+/// of file descriptors (or another resource) is logged, and accepting pauses for a moment
+/// rather than spinning, as `axum::serve` does.
+async fn accept_failed(err: &std::io::Error) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(err.kind(), ConnectionAborted | ConnectionRefused | ConnectionReset) {
+        return;
+    }
+    tracing::error!(error = %err, "accepting a connection failed; retrying in a second");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+}
