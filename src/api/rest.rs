@@ -143,9 +143,14 @@ where
 
 /// Whether the request declares a JSON body (`application/json`, any parameters, or `+json`).
 pub fn is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
+    let Some(value) = headers.get(header::CONTENT_TYPE) else { return false };
+    // What nearly every client sends, recognised without splitting.
+    if value.as_bytes() == b"application/json" {
+        return true;
+    }
+    value
+        .to_str()
+        .ok()
         .and_then(|v| v.split(';').next())
         .and_then(|v| v.trim().split_once('/'))
         // Compared without a lower-cased copy: this runs on every MCP request.

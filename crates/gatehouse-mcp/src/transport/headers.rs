@@ -144,10 +144,11 @@ pub fn encode_header_value(value: &str) -> String {
 /// Decodes an `Mcp-Name` / `Mcp-Param-*` value: plain, or the case-sensitive `=?base64?…?=`
 /// sentinel. `None` when the sentinel does not hold valid base64 of UTF-8, or a plain value has
 /// characters a header value may not have (RFC 9110 field values: visible ASCII, space, tab).
-pub fn decode_header_value(raw: &str) -> Option<String> {
+/// A plain value is borrowed as it is.
+pub fn decode_header_value(raw: &str) -> Option<std::borrow::Cow<'_, str>> {
     match raw.strip_prefix(SENTINEL_PREFIX).and_then(|r| r.strip_suffix(SENTINEL_SUFFIX)) {
-        Some(b64) => String::from_utf8(STANDARD.decode(b64).ok()?).ok(),
-        None if raw.bytes().all(|b| b == b'\t' || (0x20..=0x7e).contains(&b)) => Some(raw.to_string()),
+        Some(b64) => String::from_utf8(STANDARD.decode(b64).ok()?).ok().map(Into::into),
+        None if raw.bytes().all(|b| b == b'\t' || (0x20..=0x7e).contains(&b)) => Some(raw.into()),
         None => None,
     }
 }
@@ -200,7 +201,7 @@ pub fn check_standard_headers<'a>(
             reason: "invalid characters or base64",
         })?;
         let body = params.get(key).and_then(Value::as_str);
-        if Some(name.as_str()) != body {
+        if Some(name.as_ref()) != body {
             return Err(mismatch("Mcp-Name", &name, body));
         }
     }

@@ -175,7 +175,7 @@ pub fn check_param_headers<'a>(
         if !matches_body(&decoded, body) {
             return Err(HeaderError::Mismatch {
                 header: param.header_name(),
-                header_value: decoded,
+                header_value: decoded.into_owned(),
                 body_value: render_param_value(body),
             });
         }
