@@ -182,7 +182,8 @@ pub fn prepare(tool: &ToolEntry) -> Option<PreparedCall> {
     let after_scheme = url.find("://")? + 3;
     let origin_end = url[after_scheme..].find(['/', '?', '#']).map_or(url.len(), |i| after_scheme + i);
     let (base, rest) = url.split_at(origin_end);
-    if base.contains(['{', '}']) || rest.contains('#') {
+    // A path must start the rest (a bare `?query` after the host is left to the general way).
+    if base.contains(['{', '}']) || rest.contains('#') || !(rest.is_empty() || rest.starts_with('/')) {
         return None;
     }
     // The general way parses the whole URL as an `http::Uri` when it can (and with `url` when
@@ -193,7 +194,7 @@ pub fn prepare(tool: &ToolEntry) -> Option<PreparedCall> {
         .fold(url.to_string(), |u, name| u.replace(&format!("{{{name}}}"), "x"));
     http::Uri::try_from(filled).ok()?;
     let mut pieces = Vec::new();
-    let mut text = if rest.starts_with('/') { String::new() } else { String::from("/") };
+    let mut text = if rest.is_empty() { String::from("/") } else { String::new() };
     let mut tail = rest;
     while let Some(open) = tail.find('{') {
         let close = open + tail[open..].find('}')?;
@@ -571,6 +572,7 @@ mod tests {
             "http://me:pw@example.com/{id}/{n}".to_string(),
             format!("{base}/a b/{{id}}/{{n}}"),
             format!("{base}/{{id}}/{{n}}#frag"),
+            format!("{base}?id={{id}}&n={{n}}"),
         ] {
             assert!(tool(url.clone(), AuthType::None, None, None).prepared.is_none(), "{url}");
         }
