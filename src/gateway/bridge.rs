@@ -187,6 +187,7 @@ pub async fn run(
     key_id: &str,
     method: &str,
     params: Map<String, Value>,
+    request_bytes: Option<usize>,
     on_note: &mut (dyn FnMut(Value) + Send),
 ) -> Result<Value, RpcError> {
     let capabilities = params
@@ -210,7 +211,7 @@ pub async fn run(
             return Err(RpcError::new(code::INVALID_PARAMS, "inputResponses without requestState"));
         }
         // A fresh call: named only if it comes to be parked.
-        None => (start(state, entry, key_id, method, params), String::new()),
+        None => (start(state, entry, key_id, method, params, request_bytes), String::new()),
     };
     loop {
         tokio::select! {
@@ -275,6 +276,7 @@ fn start(
     key_id: &str,
     method: &str,
     params: Map<String, Value>,
+    request_bytes: Option<usize>,
 ) -> Parked {
     let (sink, events) = mpsc::unbounded_channel();
     let (cancel, cancelled) = super::relay::CancelOnDrop::new();
@@ -282,7 +284,8 @@ fn start(
     // Boxed: the call's state machine is kilobytes; it stays put when the call moves into a
     // task of its own.
     let call = Box::pin(async move {
-        let mut ctx = CallCtx { sink: Some(sink), key, cancel: Some(cancelled), ..CallCtx::default() };
+        let mut ctx =
+            CallCtx { sink: Some(sink), key, cancel: Some(cancelled), request_bytes, ..CallCtx::default() };
         router::handle(&state, &entry, STATELESS, &mut ctx, &method, &params).await
     });
     Parked {

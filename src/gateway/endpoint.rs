@@ -282,7 +282,8 @@ where
         let message = match message {
             Payload::One(envelope) => match streamable_call(&entry, envelope, accepts_sse(&headers)) {
                 SessionMessage::Streamed(call) => {
-                    let ctx = CallCtx::for_session(Some(&opened.hash), &session.k);
+                    let mut ctx = CallCtx::for_session(Some(&opened.hash), &session.k);
+                    ctx.request_bytes = Some(bytes.len());
                     // Inline: ~1.2 KB, its large parts boxed within.
                     return stream_call(state.clone(), entry, session.v.clone(), ctx, call, true).await;
                 }
@@ -441,13 +442,15 @@ async fn bridged(
     key_id: String,
     call: StreamedCall,
     sse: bool,
+    request_bytes: usize,
 ) -> Response {
     let to_message = |id: Value, reply: Result<Value, RpcError>| match reply {
         Ok(result) => gatehouse_mcp::jsonrpc::result_message_text(&id, &result),
         Err(err) => json_text(&err.to_message(id)),
     };
     if !sse {
-        let reply = bridge::run(&state, &entry, &key_id, &call.method, call.params, &mut |_| {}).await;
+        let (method, params, bytes) = (&call.method, call.params, Some(request_bytes));
+        let reply = bridge::run(&state, &entry, &key_id, method, params, bytes, &mut |_| {}).await;
         return rpc_response_text(200, to_message(call.id, reply), false, None);
     }
     let (out_tx, out_rx) = tokio::sync::mpsc::unbounded_channel::<Relayed>();
@@ -456,7 +459,8 @@ async fn bridged(
         let mut on_note = move |msg: Value| {
             let _ = notes.send(Relayed::Note(msg));
         };
-        let run = bridge::run(&state, &entry, &key_id, &call.method, call.params, &mut on_note);
+        let bytes = Some(request_bytes);
+        let run = bridge::run(&state, &entry, &key_id, &call.method, call.params, bytes, &mut on_note);
         let reply = run.await;
         let _ = out_tx.send(Relayed::Answer(to_message(call.id, reply)));
     };
@@ -840,9 +844,11 @@ async fn stateless(
             // Inline: both keep their large parts in boxes of their own (~1.3 KB each), less
             // than the stateless answer below, which sizes this future.
             if mrtr {
-                return bridged(state.clone(), entry.clone(), caller.key_id.clone(), call, sse).await;
+                let key = caller.key_id.clone();
+                return bridged(state.clone(), entry.clone(), key, call, sse, request_bytes).await;
             }
-            let ctx = CallCtx::for_key(&caller.key_id);
+            let mut ctx = CallCtx::for_key(&caller.key_id);
+            ctx.request_bytes = Some(request_bytes);
             return stream_call(state.clone(), entry.clone(), STATELESS.to_string(), ctx, call, false).await;
         }
     }

@@ -57,6 +57,9 @@ pub struct CallCtx {
     pub cancel: Option<oneshot::Receiver<String>>,
     /// The caller's API key id (empty in dev mode without a key): per-key rate limits.
     pub key: String,
+    /// The size of the client's message, when it came alone in its body: counted as the call's
+    /// bytes in, rather than its params serialised once more to be measured.
+    pub request_bytes: Option<usize>,
 }
 
 impl CallCtx {
@@ -85,7 +88,8 @@ pub async fn handle(
     let started = std::time::Instant::now();
     let result = handle_inner(state, entry, version, ctx, method, params).await;
     if counted(method) {
-        record(state, entry, &ctx.key, method, params, &result, started.elapsed(), None);
+        let bytes_in = ctx.request_bytes.map(|b| b as i64);
+        record(state, entry, &ctx.key, method, params, &result, started.elapsed(), (bytes_in, None));
     }
     result
 }
@@ -128,7 +132,7 @@ pub async fn answer(
     };
     if counted(method) {
         let bytes = (request_bytes as i64, text.len() as i64);
-        record(state, entry, &ctx.key, method, params, &result, elapsed, Some(bytes));
+        record(state, entry, &ctx.key, method, params, &result, elapsed, (Some(bytes.0), Some(bytes.1)));
     }
     (status, text)
 }
@@ -190,8 +194,8 @@ fn json_len(v: &impl serde::Serialize) -> i64 {
     c.0 as i64
 }
 
-/// Counts a call in usage and metrics. `bytes` are the request's and the answer's sizes when
-/// the caller knows them; else params and result are measured as they serialise.
+/// Counts a call in usage and metrics. `bytes` are the request's and the answer's sizes where
+/// the caller knows them; else params or result are measured as they serialise.
 #[allow(clippy::too_many_arguments)]
 fn record(
     state: &AppState,
@@ -201,7 +205,7 @@ fn record(
     params: &Map<String, Value>,
     result: &Result<Value, RpcError>,
     elapsed: std::time::Duration,
-    bytes: Option<(i64, i64)>,
+    (bytes_in, bytes_out): (Option<i64>, Option<i64>),
 ) {
     let label = match result {
         Ok(r) if r.get("isError") == Some(&Value::Bool(true)) => "tool_error",
@@ -218,7 +222,7 @@ fn record(
             &error_value
         }
     };
-    let bytes = bytes.unwrap_or_else(|| (json_len(params), json_len(out)));
+    let bytes = (bytes_in.unwrap_or_else(|| json_len(params)), bytes_out.unwrap_or_else(|| json_len(out)));
     let outcome = Outcome { label, logged: Some(out) };
     record_outcome(state, entry, key, method, params, outcome, elapsed, bytes);
 }

@@ -161,6 +161,7 @@ pub async fn message(
             sink: Some(sink),
             cancel: None,
             key: caller.key_id.clone(),
+            request_bytes: None,
         };
         let stream = tx.clone();
         tokio::spawn(async move {

@@ -193,16 +193,17 @@ impl Outbound {
     }
 
     /// Sends `path_and_query` (`/path?query`, already encoded) to a prepared target, with the
-    /// target's headers and `extra` ones, `body` and a `timeout` on the whole exchange, as
-    /// [`Outbound::send`] would send the same request: the destination is checked against the
-    /// policy, and redirects are followed (from the first one on, the general way).
+    /// target's headers and `extra` ones, `body` and a `timeout` on the whole exchange (none: the
+    /// caller's own), as [`Outbound::send`] would send the same request: the destination is
+    /// checked against the policy, and redirects are followed (from the first one on, the
+    /// general way).
     pub async fn send_to(
         &self,
         target: &Target,
         path_and_query: String,
         extra: HeaderMap,
         body: Bytes,
-        timeout: Duration,
+        timeout: Option<Duration>,
     ) -> Result<Response, OutboundError> {
         // The policy, for an IP literal; names are checked as they resolve (`GuardedResolver`).
         if let Some(ip) = target.ip {
@@ -210,7 +211,7 @@ impl Outbound {
         }
         let path_and_query = http::uri::PathAndQuery::try_from(path_and_query)
             .map_err(|_| OutboundError::InvalidUrl("the arguments made the URL invalid".into()))?;
-        let deadline = tokio::time::Instant::now() + timeout;
+        let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
         let exchange = async {
             // Kept for a redirect only: the first request is sent without copies.
             let again = (!extra.is_empty()).then(|| extra.clone());
@@ -240,9 +241,13 @@ impl Outbound {
                 None => Box::pin(self.follow(request, redirects)).await,
             }
         };
-        let (inner, lease) =
-            tokio::time::timeout_at(deadline, exchange).await.map_err(|_| OutboundError::Timeout)??;
-        Ok(Response { inner, deadline: Some(deadline), lease: Some(lease) })
+        let (inner, lease) = match deadline {
+            Some(deadline) => {
+                tokio::time::timeout_at(deadline, exchange).await.map_err(|_| OutboundError::Timeout)??
+            }
+            None => exchange.await?,
+        };
+        Ok(Response { inner, deadline, lease: Some(lease) })
     }
 }
 
@@ -280,13 +285,27 @@ impl Target {
             return None;
         }
         let origin = pool::Origin::of(&uri).ok()?;
-        headers.insert(header::HOST, pool::host_header(&uri, https)?);
+        // A `Host` of the caller's own stays, as on the general way.
+        if !headers.contains_key(header::HOST) {
+            headers.insert(header::HOST, pool::host_header(&uri, https)?);
+        }
         if !headers.contains_key(header::USER_AGENT) {
             headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
         }
         let host = uri.host()?;
         let ip = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host).parse().ok();
         Some(Self { method, base: uri, origin, ip, headers })
+    }
+
+    /// A target for a fixed absolute URL, and the path and query requests to it go to; `None`
+    /// when the URL needs the general way (credentials in it, text `http::Uri` refuses).
+    pub fn for_url(method: Method, url: &str, headers: HeaderMap) -> Option<(Self, String)> {
+        let uri = Uri::try_from(url).ok()?;
+        let authority = uri.authority()?;
+        let base = format!("{}://{}", uri.scheme_str()?, authority.as_str());
+        let path_and_query = uri.path_and_query().map_or("/", |p| p.as_str());
+        let path_and_query = if path_and_query.is_empty() { "/" } else { path_and_query };
+        Some((Self::new(method, &base, headers)?, path_and_query.to_string()))
     }
 
     /// The same target with one header more (a variant made once, so that requests that need

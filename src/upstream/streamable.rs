@@ -6,13 +6,13 @@ use std::sync::{Arc, Mutex};
 
 use crate::outbound::Method;
 use async_trait::async_trait;
-use http::{HeaderName, HeaderValue};
+use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 use tokio::task::JoinHandle;
 
 use super::conn::{CallSink, Peer, Transport};
 use super::{MAX_MESSAGE_BYTES, Spec, UpstreamError};
-use crate::outbound::{Outbound, OutboundError};
+use crate::outbound::{Outbound, OutboundError, Target};
 use gatehouse_mcp::transport::{SseParser, headers};
 
 /// Maps an outbound failure to an upstream error.
@@ -56,6 +56,10 @@ const MCP_NAME: HeaderName = HeaderName::from_static(headers::NAME);
 /// The Streamable HTTP transport.
 pub struct StreamableHttp {
     url: String,
+    /// Where messages are POSTed, prepared once (the configured headers, `Content-Type` and
+    /// `Accept` made), and the path they go to; `None` takes the general way (a URL with
+    /// credentials in it, say, or a header that cannot be one, which is reported when sent).
+    post: Option<(Target, String)>,
     headers: Vec<(String, String)>,
     outbound: Outbound,
     peer: Arc<Peer>,
@@ -70,6 +74,7 @@ impl StreamableHttp {
     pub(crate) fn new(spec: &Spec, outbound: &Outbound, peer: Arc<Peer>) -> Result<Self, UpstreamError> {
         let url = spec.url.clone().ok_or_else(|| UpstreamError::Config("url is required".into()))?;
         Ok(Self {
+            post: post_target(&url, &spec.headers),
             url,
             headers: spec.headers.clone(),
             outbound: outbound.clone(),
@@ -98,6 +103,31 @@ impl StreamableHttp {
         Ok(req)
     }
 
+    /// The headers a POST carries beyond the prepared ones: the session, the protocol version
+    /// and, for a 2026-07-28 upstream, the method and name (what [`Self::request`] and `send`
+    /// add on the general way, in the same order).
+    fn post_headers(&self, msg: &Value) -> Result<HeaderMap, UpstreamError> {
+        let invalid = |name: &HeaderName| UpstreamError::Protocol(format!("invalid value for header {name}"));
+        let mut extra = HeaderMap::new();
+        if let Some(s) = self.session.lock().unwrap_or_else(|p| p.into_inner()).as_deref() {
+            extra.append(SESSION_ID, HeaderValue::from_str(s).map_err(|_| invalid(&SESSION_ID))?);
+        }
+        let version = self.version.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(v) = version.as_deref().filter(|v| *v >= "2025-06-18") {
+            extra.append(PROTOCOL_VERSION, HeaderValue::from_str(v).map_err(|_| invalid(&PROTOCOL_VERSION))?);
+        }
+        let stateless = version.as_deref() == Some(super::conn::STATELESS_VERSION);
+        if let (true, Some(method)) = (stateless, msg.get("method").and_then(Value::as_str)) {
+            extra.append(MCP_METHOD, HeaderValue::from_str(method).map_err(|_| invalid(&MCP_METHOD))?);
+            let name = headers::name_param(method).and_then(|p| msg.get("params")?.get(p)?.as_str());
+            if let Some(name) = name {
+                let value = HeaderValue::try_from(headers::encode_header_value(name));
+                extra.append(MCP_NAME, value.map_err(|_| invalid(&MCP_NAME))?);
+            }
+        }
+        Ok(extra)
+    }
+
     fn is_stateless(&self) -> bool {
         self.version.lock().unwrap_or_else(|p| p.into_inner()).as_deref()
             == Some(super::conn::STATELESS_VERSION)
@@ -108,10 +138,63 @@ impl StreamableHttp {
 impl Transport for StreamableHttp {
     async fn send(&self, msg: &Value, sink: Option<CallSink>) -> Result<(), UpstreamError> {
         let body = super::wire::to_wire(msg).map_err(|e| UpstreamError::Protocol(e.to_string()))?;
+        let response = match &self.post {
+            Some((target, path)) => {
+                let extra = self.post_headers(msg)?;
+                let exchange = self.outbound.send_to(target, path.clone(), extra, body.into(), None);
+                self.in_time(exchange).await?
+            }
+            None => Box::pin(self.send_general(msg, body)).await?,
+        };
+        self.answer(msg, response, sink).await
+    }
+
+    fn set_protocol_version(&self, version: &str) {
+        *self.version.lock().unwrap_or_else(|p| p.into_inner()) =
+            (!version.is_empty()).then(|| version.to_string());
+    }
+
+    async fn close(&self) {
+        for r in self.readers.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
+            r.abort();
+        }
+        // basic/transports § Session Management: clients SHOULD end sessions they no longer need.
+        if self.session.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
+            if let Ok(req) = self.request(Method::DELETE) {
+                let _ =
+                    tokio::time::timeout(std::time::Duration::from_secs(2), self.outbound.send(req)).await;
+            }
+        }
+    }
+}
+
+/// The prepared POST target of an upstream: its configured headers, then `Content-Type` and
+/// `Accept`, as the general way appends them.
+fn post_target(url: &str, configured: &[(String, String)]) -> Option<(Target, String)> {
+    let mut headers = HeaderMap::new();
+    for (name, value) in configured {
+        headers
+            .append(HeaderName::try_from(name.as_str()).ok()?, HeaderValue::try_from(value.as_str()).ok()?);
+    }
+    headers.append(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.append(http::header::ACCEPT, HeaderValue::from_static(ACCEPT));
+    Target::for_url(Method::POST, url, headers)
+}
+
+/// What a POST accepts (basic/transports § Sending Messages to the Server).
+const ACCEPT: &str = "application/json, text/event-stream";
+
+impl StreamableHttp {
+    /// Sends a message the general way (the request built header by header).
+    async fn send_general(
+        &self,
+        msg: &Value,
+        body: Vec<u8>,
+    ) -> Result<crate::outbound::Response, UpstreamError> {
         let mut req = self
             .request(Method::POST)?
             .header(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"))
-            .header(http::header::ACCEPT, HeaderValue::from_static("application/json, text/event-stream"));
+            .header(http::header::ACCEPT, HeaderValue::from_static(ACCEPT));
         // 2026-07-28 transports § Standard Headers: the method and name travel as headers too.
         if let (true, Some(method)) = (self.is_stateless(), msg.get("method").and_then(Value::as_str)) {
             req = req.header(MCP_METHOD, method);
@@ -121,10 +204,28 @@ impl Transport for StreamableHttp {
             }
         }
         let req = req.body(body);
-        let response = match tokio::time::timeout(self.timeout, self.outbound.send(req)).await {
-            Err(_) => return Err(UpstreamError::Timeout(self.timeout.as_millis() as u64)),
-            Ok(r) => r.map_err(outbound_error)?,
-        };
+        self.in_time(self.outbound.send(req)).await
+    }
+
+    /// An exchange within the upstream's timeout (its answer's head; a stream is read after).
+    async fn in_time(
+        &self,
+        exchange: impl Future<Output = Result<crate::outbound::Response, OutboundError>>,
+    ) -> Result<crate::outbound::Response, UpstreamError> {
+        match tokio::time::timeout(self.timeout, exchange).await {
+            Err(_) => Err(UpstreamError::Timeout(self.timeout.as_millis() as u64)),
+            Ok(r) => r.map_err(outbound_error),
+        }
+    }
+
+    /// What the upstream answered a message: nothing more (202), an error, a JSON message
+    /// delivered, or an SSE stream read as it arrives.
+    async fn answer(
+        &self,
+        msg: &Value,
+        response: crate::outbound::Response,
+        sink: Option<CallSink>,
+    ) -> Result<(), UpstreamError> {
         let status = response.status().as_u16();
         if msg.get("method").and_then(Value::as_str) == Some("initialize") {
             if let Some(id) = response.headers().get(SESSION_ID).and_then(|v| v.to_str().ok()) {
@@ -174,24 +275,6 @@ impl Transport for StreamableHttp {
         Err(UpstreamError::Protocol(format!(
             "unexpected Content-Type {content_type:?} in answer to a request"
         )))
-    }
-
-    fn set_protocol_version(&self, version: &str) {
-        *self.version.lock().unwrap_or_else(|p| p.into_inner()) =
-            (!version.is_empty()).then(|| version.to_string());
-    }
-
-    async fn close(&self) {
-        for r in self.readers.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
-            r.abort();
-        }
-        // basic/transports § Session Management: clients SHOULD end sessions they no longer need.
-        if self.session.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
-            if let Ok(req) = self.request(Method::DELETE) {
-                let _ =
-                    tokio::time::timeout(std::time::Duration::from_secs(2), self.outbound.send(req)).await;
-            }
-        }
     }
 }
 

@@ -271,7 +271,7 @@ async fn send_prepared(
 ) -> Result<crate::outbound::Response, OutboundError> {
     let (path, extra, body) = fill(tool, prepared, arguments)?;
     let target = if body.is_empty() { &prepared.target } else { &prepared.json_target };
-    outbound.send_to(target, path, extra, body.into(), tool.timeout).await
+    outbound.send_to(target, path, extra, body.into(), Some(tool.timeout)).await
 }
 
 /// The prepared request filled with the arguments: its path and query, its headers beyond the
