@@ -220,9 +220,7 @@ impl Outbound {
             *outgoing.uri_mut() = Uri::from(path_and_query.clone());
             let headers = outgoing.headers_mut();
             *headers = target.headers.clone();
-            for (name, value) in extra.into_iter().filter_map(|(name, value)| Some((name?, value))) {
-                headers.append(name, value);
-            }
+            append_all(headers, extra);
             let (response, lease) = self.pool.send_on(&target.origin, &target.base, outgoing).await?;
             if !is_redirect(response.status()) {
                 return Ok((response, lease));
@@ -233,7 +231,7 @@ impl Outbound {
             let uri = Uri::from_parts(parts).map_err(|e| OutboundError::InvalidUrl(e.to_string()))?;
             let mut request = Request::new(target.method.clone(), uri);
             request.headers = target.headers.clone();
-            request.headers.extend(again.unwrap_or_default());
+            append_all(&mut request.headers, again.unwrap_or_default());
             request.body = body;
             let mut redirects = 0;
             match self.redirect(&mut request, response, lease, &mut redirects)? {
@@ -314,6 +312,21 @@ impl Target {
         let mut target = self.clone();
         target.headers.insert(name, value);
         target
+    }
+}
+
+/// Appends every value of `extra` to `headers` (`HeaderMap::extend` would replace a name's
+/// values where the general way, building a request header by header, appends).
+fn append_all(headers: &mut HeaderMap, extra: HeaderMap) {
+    let mut name = None;
+    for (next, value) in extra {
+        // `into_iter` names a header once, before the first of its values.
+        if next.is_some() {
+            name = next;
+        }
+        if let Some(name) = &name {
+            headers.append(name.clone(), value);
+        }
     }
 }
 
@@ -427,6 +440,20 @@ mod tests {
         assert_eq!(to("c").unwrap().to_string(), "http://a.example/x/c");
         assert_eq!(to("https://b.example/").unwrap().to_string(), "https://b.example/");
         assert!(to("http://u:p@b.example/").is_err());
+    }
+
+    #[test]
+    fn extra_headers_are_appended_every_value() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, HeaderValue::from_static("a/b"));
+        let mut extra = HeaderMap::new();
+        extra.append(header::ACCEPT, HeaderValue::from_static("c/d"));
+        extra.append("x-two", HeaderValue::from_static("1"));
+        extra.append("x-two", HeaderValue::from_static("2"));
+        append_all(&mut headers, extra);
+        let all = |name: &str| headers.get_all(name).iter().map(|v| v.to_str().unwrap()).collect::<Vec<_>>();
+        assert_eq!(all("accept"), ["a/b", "c/d"]);
+        assert_eq!(all("x-two"), ["1", "2"]);
     }
 
     #[test]
