@@ -290,8 +290,7 @@ impl Target {
         if !headers.contains_key(header::USER_AGENT) {
             headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
         }
-        let host = uri.host()?;
-        let ip = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host).parse().ok();
+        let ip = policy::host_ip(uri.host()?);
         Some(Self { method, base: uri, origin, ip, headers })
     }
 

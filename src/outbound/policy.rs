@@ -36,12 +36,16 @@ impl NetworkPolicy {
     /// by [`GuardedResolver`] once resolved. The connector dials literals without resolving,
     /// so this check must run before every request and redirect.
     pub fn check_host(&self, host: &str) -> Result<(), OutboundError> {
-        let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
-        match bare.parse::<IpAddr>() {
-            Ok(ip) => self.check(ip),
-            Err(_) => Ok(()),
+        match host_ip(host) {
+            Some(ip) => self.check(ip),
+            None => Ok(()),
         }
     }
+}
+
+/// The address a URL's host names literally (`[…]` around IPv6), if it is an IP literal.
+pub(super) fn host_ip(host: &str) -> Option<IpAddr> {
+    host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host).parse().ok()
 }
 
 /// IPv4-mapped and NAT64 IPv6 addresses are judged as the IPv4 address they carry.

@@ -52,6 +52,12 @@ impl Request {
         self
     }
 
+    /// Appends every value of `extra`.
+    pub fn headers(mut self, extra: HeaderMap) -> Self {
+        super::append_all(&mut self.headers, extra);
+        self
+    }
+
     /// Sets a credential header, marked sensitive (kept out of debug output; dropped when a
     /// redirect leaves the origin).
     fn credential(mut self, name: HeaderName, value: String) -> Self {

@@ -86,38 +86,36 @@ impl StreamableHttp {
         })
     }
 
-    fn request(&self, method: Method) -> Result<crate::outbound::Request, UpstreamError> {
+    /// A request the general way: the configured headers, then [`Self::message_headers`].
+    fn request(
+        &self,
+        method: Method,
+        msg: Option<&Value>,
+    ) -> Result<crate::outbound::Request, UpstreamError> {
         let mut req = self.outbound.request(method, &self.url).map_err(outbound_error)?;
         for (k, v) in &self.headers {
             req = req.header(k.as_str(), v.as_str());
         }
-        if let Some(s) = self.session.lock().unwrap_or_else(|p| p.into_inner()).as_deref() {
-            req = req.header(SESSION_ID, s);
-        }
-        if let Some(v) = self.version.lock().unwrap_or_else(|p| p.into_inner()).as_deref() {
-            // basic/transports § Protocol Version Header (2025-06-18 and later).
-            if v >= "2025-06-18" {
-                req = req.header(PROTOCOL_VERSION, v);
-            }
-        }
-        Ok(req)
+        Ok(req.headers(self.message_headers(msg)?))
     }
 
-    /// The headers a POST carries beyond the prepared ones: the session, the protocol version
-    /// and, for a 2026-07-28 upstream, the method and name (what [`Self::request`] and `send`
-    /// add on the general way, in the same order).
-    fn post_headers(&self, msg: &Value) -> Result<HeaderMap, UpstreamError> {
+    /// The headers of this connection's state every request carries: the session and the
+    /// protocol version; and, for a message to a 2026-07-28 upstream, its method and name.
+    fn message_headers(&self, msg: Option<&Value>) -> Result<HeaderMap, UpstreamError> {
         let invalid = |name: &HeaderName| UpstreamError::Protocol(format!("invalid value for header {name}"));
         let mut extra = HeaderMap::new();
         if let Some(s) = self.session.lock().unwrap_or_else(|p| p.into_inner()).as_deref() {
             extra.append(SESSION_ID, HeaderValue::from_str(s).map_err(|_| invalid(&SESSION_ID))?);
         }
         let version = self.version.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        // basic/transports § Protocol Version Header (2025-06-18 and later).
         if let Some(v) = version.as_deref().filter(|v| *v >= "2025-06-18") {
             extra.append(PROTOCOL_VERSION, HeaderValue::from_str(v).map_err(|_| invalid(&PROTOCOL_VERSION))?);
         }
         let stateless = version.as_deref() == Some(super::conn::STATELESS_VERSION);
-        if let (true, Some(method)) = (stateless, msg.get("method").and_then(Value::as_str)) {
+        // 2026-07-28 transports § Standard Headers: the method and name travel as headers too.
+        if let (true, Some(msg)) = (stateless, msg) {
+            let Some(method) = msg.get("method").and_then(Value::as_str) else { return Ok(extra) };
             extra.append(MCP_METHOD, HeaderValue::from_str(method).map_err(|_| invalid(&MCP_METHOD))?);
             let name = headers::name_param(method).and_then(|p| msg.get("params")?.get(p)?.as_str());
             if let Some(name) = name {
@@ -127,11 +125,6 @@ impl StreamableHttp {
         }
         Ok(extra)
     }
-
-    fn is_stateless(&self) -> bool {
-        self.version.lock().unwrap_or_else(|p| p.into_inner()).as_deref()
-            == Some(super::conn::STATELESS_VERSION)
-    }
 }
 
 #[async_trait]
@@ -140,7 +133,7 @@ impl Transport for StreamableHttp {
         let body = super::wire::to_wire(msg).map_err(|e| UpstreamError::Protocol(e.to_string()))?;
         let response = match &self.post {
             Some((target, path)) => {
-                let extra = self.post_headers(msg)?;
+                let extra = self.message_headers(Some(msg))?;
                 let exchange = self.outbound.send_to(target, path.clone(), extra, body.into(), None);
                 self.in_time(exchange).await?
             }
@@ -160,7 +153,7 @@ impl Transport for StreamableHttp {
         }
         // basic/transports § Session Management: clients SHOULD end sessions they no longer need.
         if self.session.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
-            if let Ok(req) = self.request(Method::DELETE) {
+            if let Ok(req) = self.request(Method::DELETE, None) {
                 let _ =
                     tokio::time::timeout(std::time::Duration::from_secs(2), self.outbound.send(req)).await;
             }
@@ -191,18 +184,10 @@ impl StreamableHttp {
         msg: &Value,
         body: Vec<u8>,
     ) -> Result<crate::outbound::Response, UpstreamError> {
-        let mut req = self
-            .request(Method::POST)?
+        let req = self
+            .request(Method::POST, Some(msg))?
             .header(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .header(http::header::ACCEPT, HeaderValue::from_static(ACCEPT));
-        // 2026-07-28 transports § Standard Headers: the method and name travel as headers too.
-        if let (true, Some(method)) = (self.is_stateless(), msg.get("method").and_then(Value::as_str)) {
-            req = req.header(MCP_METHOD, method);
-            let name = headers::name_param(method).and_then(|p| msg.get("params")?.get(p)?.as_str());
-            if let Some(name) = name {
-                req = req.header(MCP_NAME, headers::encode_header_value(name));
-            }
-        }
         let req = req.body(body);
         self.in_time(self.outbound.send(req)).await
     }

@@ -213,7 +213,8 @@ pub fn prepare(tool: &ToolEntry) -> Option<PreparedCall> {
     for p in &tool.parameters {
         header_names.push(if p.location == Location::Header {
             let name = HeaderName::try_from(p.name.as_str()).ok()?;
-            if PREPARED_HEADERS.contains(&name) || credential_header(tool).is_some_and(|(n, _)| n == name) {
+            let credential_name = credential_header(tool).and_then(|(n, _)| HeaderName::try_from(n).ok());
+            if PREPARED_HEADERS.contains(&name) || credential_name == Some(name.clone()) {
                 return None;
             }
             Some(name)
@@ -227,6 +228,7 @@ pub fn prepare(tool: &ToolEntry) -> Option<PreparedCall> {
 
     let mut headers = HeaderMap::new();
     if let Some((name, value)) = credential_header(tool) {
+        let name = HeaderName::try_from(name).ok()?;
         let mut value = HeaderValue::try_from(value).ok()?;
         value.set_sensitive(true);
         headers.insert(name, value);
@@ -245,18 +247,18 @@ pub fn prepare(tool: &ToolEntry) -> Option<PreparedCall> {
     })
 }
 
-/// The credential header the tool's auth type asks for, if it has a credential.
-fn credential_header(tool: &ToolEntry) -> Option<(HeaderName, String)> {
+/// The credential header the tool's auth type asks for (seed 001 "Auth types"), if it has a
+/// credential: its name as configured (checked where it is used) and its value.
+fn credential_header(tool: &ToolEntry) -> Option<(&str, String)> {
     let credential = tool.credential.as_deref()?;
     match tool.auth {
         AuthType::None => None,
-        AuthType::Bearer => Some((header::AUTHORIZATION, format!("Bearer {credential}"))),
+        AuthType::Bearer => Some(("authorization", format!("Bearer {credential}"))),
         AuthType::ApiKey => {
-            let name = HeaderName::try_from(tool.auth_header.as_deref().unwrap_or("X-API-Key")).ok()?;
-            Some((name, credential.to_string()))
+            Some((tool.auth_header.as_deref().unwrap_or("X-API-Key"), credential.to_string()))
         }
         AuthType::Basic => Some((
-            header::AUTHORIZATION,
+            "authorization",
             format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(credential)),
         )),
     }
@@ -384,17 +386,9 @@ async fn send_general(
     if !body.is_empty() {
         request = request.json(&body);
     }
-    request = match (tool.auth, tool.credential.as_deref()) {
-        (AuthType::Bearer, Some(c)) => request.bearer_auth(c),
-        (AuthType::ApiKey, Some(c)) => {
-            request.secret_header(tool.auth_header.as_deref().unwrap_or("X-API-Key"), c)
-        }
-        (AuthType::Basic, Some(c)) => request.secret_header(
-            "authorization",
-            &format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(c)),
-        ),
-        _ => request,
-    };
+    if let Some((name, value)) = credential_header(tool) {
+        request = request.secret_header(name, &value);
+    }
     request = request.timeout(tool.timeout).header(header::ACCEPT, HeaderValue::from_static(ACCEPT));
     outbound.send(request).await
 }
