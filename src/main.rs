@@ -1,5 +1,6 @@
 //! The `gatehouse` binary: `serve`, `migrate`, `secrets rotate-master-key`.
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 use gatehouse::config::{Config, Overrides};
 use gatehouse::{server, store};
@@ -52,7 +53,7 @@ fn main() -> anyhow::Result<()> {
         )
         .init();
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = runtime()?;
     runtime.block_on(async {
         match cli.command {
             Command::Serve(overrides) => serve(&overrides).await,
@@ -68,6 +69,26 @@ fn main() -> anyhow::Result<()> {
             }
         }
     })
+}
+
+/// The async runtime: tokio's multi-threaded one, one worker per core unless
+/// `GATEHOUSE_WORKER_THREADS` says how many; `GATEHOUSE_WORKER_THREADS=0` runs every task on
+/// the main thread (tokio's current-thread runtime; blocking work still has its own pool).
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    let threads = match std::env::var("GATEHOUSE_WORKER_THREADS") {
+        Ok(v) => Some(v.trim().parse::<usize>().context("GATEHOUSE_WORKER_THREADS must be a number")?),
+        Err(_) => None,
+    };
+    let mut builder = match threads {
+        Some(0) => tokio::runtime::Builder::new_current_thread(),
+        Some(n) => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(n);
+            b
+        }
+        None => tokio::runtime::Builder::new_multi_thread(),
+    };
+    Ok(builder.enable_all().build()?)
 }
 
 async fn serve(overrides: &Overrides) -> anyhow::Result<()> {

@@ -134,7 +134,7 @@ pub async fn message(
             );
         }
     };
-    let message: Value = match serde_json::from_slice(&bytes) {
+    let message: Value = match gatehouse_mcp::jsonrpc::from_json_bytes(&bytes) {
         Ok(v) => v,
         Err(e) => return http_error(StatusCode::BAD_REQUEST, code::PARSE_ERROR, format!("parse error: {e}")),
     };

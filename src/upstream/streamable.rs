@@ -38,7 +38,7 @@ pub(crate) fn excerpt(bytes: &[u8]) -> String {
 
 /// Parses a JSON body that may be one message or a batch and delivers each.
 pub(crate) fn deliver_json(peer: &Peer, bytes: &[u8], sink: Option<&CallSink>) -> Result<(), UpstreamError> {
-    let value: Value = serde_json::from_slice(bytes)
+    let value: Value = gatehouse_mcp::jsonrpc::from_json_bytes(bytes)
         .map_err(|e| UpstreamError::Protocol(format!("the upstream sent invalid JSON: {e}")))?;
     match value {
         Value::Array(items) => items.into_iter().for_each(|m| peer.deliver(m, sink)),
@@ -63,8 +63,9 @@ pub struct StreamableHttp {
     headers: Vec<(String, String)>,
     outbound: Outbound,
     peer: Arc<Peer>,
-    session: Mutex<Option<String>>,
-    version: Mutex<Option<String>>,
+    /// The session and the protocol version, as header values made when they are learnt
+    /// rather than on every message.
+    state: Mutex<ConnState>,
     readers: Mutex<Vec<JoinHandle<()>>>,
     timeout: std::time::Duration,
 }
@@ -79,8 +80,7 @@ impl StreamableHttp {
             headers: spec.headers.clone(),
             outbound: outbound.clone(),
             peer,
-            session: Mutex::new(None),
-            version: Mutex::new(None),
+            state: Mutex::new(ConnState::default()),
             readers: Mutex::new(Vec::new()),
             timeout: spec.timeout,
         })
@@ -104,15 +104,13 @@ impl StreamableHttp {
     fn message_headers(&self, msg: Option<&Value>) -> Result<HeaderMap, UpstreamError> {
         let invalid = |name: &HeaderName| UpstreamError::Protocol(format!("invalid value for header {name}"));
         let mut extra = HeaderMap::new();
-        if let Some(s) = self.session.lock().unwrap_or_else(|p| p.into_inner()).as_deref() {
-            extra.append(SESSION_ID, HeaderValue::from_str(s).map_err(|_| invalid(&SESSION_ID))?);
+        let ConnState { session, version, stateless } = self.state().clone();
+        if let Some(session) = session {
+            extra.append(SESSION_ID, session);
         }
-        let version = self.version.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        // basic/transports § Protocol Version Header (2025-06-18 and later).
-        if let Some(v) = version.as_deref().filter(|v| *v >= "2025-06-18") {
-            extra.append(PROTOCOL_VERSION, HeaderValue::from_str(v).map_err(|_| invalid(&PROTOCOL_VERSION))?);
+        if let Some(version) = version {
+            extra.append(PROTOCOL_VERSION, version);
         }
-        let stateless = version.as_deref() == Some(super::conn::STATELESS_VERSION);
         // 2026-07-28 transports § Standard Headers: the method and name travel as headers too.
         if let (true, Some(msg)) = (stateless, msg) {
             let Some(method) = msg.get("method").and_then(Value::as_str) else { return Ok(extra) };
@@ -143,8 +141,11 @@ impl Transport for StreamableHttp {
     }
 
     fn set_protocol_version(&self, version: &str) {
-        *self.version.lock().unwrap_or_else(|p| p.into_inner()) =
-            (!version.is_empty()).then(|| version.to_string());
+        let mut state = self.state();
+        // basic/transports § Protocol Version Header (2025-06-18 and later). The versions set
+        // here are negotiated from Gatehouse's own list, so every one is a valid header value.
+        state.version = HeaderValue::from_str(version).ok().filter(|_| version >= "2025-06-18");
+        state.stateless = version == super::conn::STATELESS_VERSION;
     }
 
     async fn close(&self) {
@@ -152,12 +153,28 @@ impl Transport for StreamableHttp {
             r.abort();
         }
         // basic/transports § Session Management: clients SHOULD end sessions they no longer need.
-        if self.session.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
+        if self.state().session.is_some() {
             if let Ok(req) = self.request(Method::DELETE, None) {
                 let _ =
                     tokio::time::timeout(std::time::Duration::from_secs(2), self.outbound.send(req)).await;
             }
         }
+    }
+}
+
+/// What an upstream connection has learnt that every message carries: the session id the
+/// upstream gave, the protocol version (as a header from 2025-06-18 on), and whether that
+/// version is the stateless 2026-07-28, whose messages name their method and name in headers.
+#[derive(Clone, Default)]
+struct ConnState {
+    session: Option<HeaderValue>,
+    version: Option<HeaderValue>,
+    stateless: bool,
+}
+
+impl StreamableHttp {
+    fn state(&self) -> std::sync::MutexGuard<'_, ConnState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -213,15 +230,18 @@ impl StreamableHttp {
     ) -> Result<(), UpstreamError> {
         let status = response.status().as_u16();
         if msg.get("method").and_then(Value::as_str) == Some("initialize") {
+            // basic/transports § Session Management: the id is visible ASCII; anything else is
+            // not kept (and the upstream then sees no session), as before.
             if let Some(id) = response.headers().get(SESSION_ID).and_then(|v| v.to_str().ok()) {
-                *self.session.lock().unwrap_or_else(|p| p.into_inner()) = Some(id.to_string());
+                // Copied, so that the value does not hold on to the buffer the answer was read into.
+                self.state().session = HeaderValue::from_str(id).ok();
             }
         }
         match status {
             200 => {}
             202 | 204 => return Ok(()),
             401 => return Err(UpstreamError::NeedsAuth),
-            404 if self.session.lock().unwrap_or_else(|p| p.into_inner()).is_some() => {
+            404 if self.state().session.is_some() => {
                 // The upstream forgot our session: this connection is over; the pool reconnects.
                 self.peer.close_with("the upstream ended the session (HTTP 404)");
                 return Err(UpstreamError::Closed("the upstream ended the session (HTTP 404)".into()));

@@ -54,11 +54,11 @@ impl Payload {
     pub fn read(bytes: &[u8]) -> Result<Self, serde_json::Error> {
         // An object only: serde's derived structs would also take an array of members in order.
         if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
-            if let Ok(envelope) = serde_json::from_slice::<Envelope>(bytes) {
+            if let Ok(envelope) = super::from_json_bytes::<Envelope>(bytes) {
                 return Ok(Payload::One(envelope));
             }
         }
-        Ok(match serde_json::from_slice::<Value>(bytes)? {
+        Ok(match super::from_json_bytes::<Value>(bytes)? {
             Value::Object(object) => Payload::One(Envelope::from_object(object)),
             other => Payload::Other(other),
         })

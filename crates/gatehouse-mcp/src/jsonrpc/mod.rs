@@ -70,6 +70,17 @@ pub fn is_id(id: &Value) -> bool {
     RequestId::from_value(id).is_some()
 }
 
+/// Reads JSON from bytes with their UTF-8 checked once, for the whole body: `from_slice`
+/// checks every string by itself (~90 instructions each, 17 strings in a small tools/call:
+/// a sixth of its parse). Bytes that are not UTF-8 go to `from_slice`, for its error (outside
+/// a string, a byte that is not ASCII is not JSON; inside one, `from_slice` names it).
+pub fn from_json_bytes<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> serde_json::Result<T> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(bytes),
+    }
+}
+
 /// A result response as JSON. `id` and `result` are moved in, not copied (`json!` would copy
 /// them through `to_value`, which for a large result is most of the cost of answering).
 pub fn result_message(id: Value, result: Value) -> Value {
@@ -96,6 +107,23 @@ pub fn result_message_text(id: &Value, result: &Value) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn json_bytes_read_as_from_slice_reads_them() {
+        let cases: [&[u8]; 6] = [
+            b"{\"a\":\"\\u00e9t\xc3\xa9\",\"b\":[1,2.5,null]}",
+            b"{\"a\":\"\xff\"}",
+            b"{\"a\":1,}",
+            b"\xef\xbb\xbf{}",
+            b"",
+            b"  [true]  ",
+        ];
+        for bytes in cases {
+            let ours = from_json_bytes::<Value>(bytes).map_err(|e| e.to_string());
+            let theirs = serde_json::from_slice::<Value>(bytes).map_err(|e| e.to_string());
+            assert_eq!(ours, theirs, "{:?}", String::from_utf8_lossy(bytes));
+        }
+    }
 
     #[test]
     fn result_text_is_the_serialised_message() {

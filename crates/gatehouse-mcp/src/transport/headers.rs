@@ -196,7 +196,8 @@ pub fn check_standard_headers<'a>(
     }
     if let Some(key) = name_param(method) {
         let raw = required(headers, NAME, "Mcp-Name")?;
-        let name = decode_header_value(raw).ok_or(HeaderError::Malformed {
+        // `ok_or_else`: the error owns a `String`, which `ok_or` would build on every call.
+        let name = decode_header_value(raw).ok_or_else(|| HeaderError::Malformed {
             header: "Mcp-Name".into(),
             reason: "invalid characters or base64",
         })?;

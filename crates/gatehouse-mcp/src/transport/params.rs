@@ -168,7 +168,7 @@ pub fn check_param_headers<'a>(
         let lower = format!("{PARAM_PREFIX}{}", param.name.to_ascii_lowercase());
         let raw =
             headers.lookup(&lower)?.ok_or_else(|| HeaderError::Missing { header: param.header_name() })?;
-        let decoded = decode_header_value(raw).ok_or(HeaderError::Malformed {
+        let decoded = decode_header_value(raw).ok_or_else(|| HeaderError::Malformed {
             header: param.header_name(),
             reason: "invalid characters or base64",
         })?;
