@@ -17,8 +17,12 @@ pub struct SseEvent<'a> {
 /// Keep-alive comment (a line starting with a colon is ignored by clients).
 pub const KEEPALIVE: &str = ":\n\n";
 
-fn single_line(s: &str) -> String {
-    s.chars().filter(|c| !matches!(c, '\r' | '\n' | '\0')).collect()
+/// `s` without line breaks and NUL; borrowed when it has none (an event type always).
+fn single_line(s: &str) -> std::borrow::Cow<'_, str> {
+    if memchr::memchr3(b'\r', b'\n', b'\0', s.as_bytes()).is_none() {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    s.chars().filter(|c| !matches!(c, '\r' | '\n' | '\0')).collect::<String>().into()
 }
 
 impl SseEvent<'_> {
@@ -40,10 +44,11 @@ impl SseEvent<'_> {
             out.push_str(&format!("retry: {retry}\n"));
         }
         // CR and LF are ASCII, never part of a multi-byte character: a byte scan finds them.
-        // (Serialised JSON has none, so a message is one `data:` line, found in one pass.)
+        // (Serialised JSON has none, so a message is one `data:` line, found in one vectorised
+        // pass: memchr's, where a byte-by-byte scan was ~1 k instructions per relayed answer.)
         let mut rest = self.data;
         loop {
-            let end = rest.bytes().position(|b| b == b'\n' || b == b'\r');
+            let end = memchr::memchr2(b'\n', b'\r', rest.as_bytes());
             out.push_str("data: ");
             out.push_str(&rest[..end.unwrap_or(rest.len())]);
             out.push('\n');
