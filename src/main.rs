@@ -75,19 +75,21 @@ fn main() -> anyhow::Result<()> {
 /// `GATEHOUSE_WORKER_THREADS` says how many; `GATEHOUSE_WORKER_THREADS=0` runs every task on
 /// the main thread (tokio's current-thread runtime; blocking work still has its own pool).
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    let threads = match std::env::var("GATEHOUSE_WORKER_THREADS") {
-        Ok(v) => Some(v.trim().parse::<usize>().context("GATEHOUSE_WORKER_THREADS must be a number")?),
-        Err(_) => None,
+    let threads = match std::env::var_os("GATEHOUSE_WORKER_THREADS") {
+        Some(v) => Some(
+            v.to_str()
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .context("GATEHOUSE_WORKER_THREADS must be a number")?,
+        ),
+        None => None,
     };
     let mut builder = match threads {
         Some(0) => tokio::runtime::Builder::new_current_thread(),
-        Some(n) => {
-            let mut b = tokio::runtime::Builder::new_multi_thread();
-            b.worker_threads(n);
-            b
-        }
-        None => tokio::runtime::Builder::new_multi_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
     };
+    if let Some(n) = threads.filter(|n| *n > 0) {
+        builder.worker_threads(n);
+    }
     Ok(builder.enable_all().build()?)
 }
 

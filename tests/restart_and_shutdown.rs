@@ -92,6 +92,41 @@ fn a_bad_master_key_is_a_clear_error_at_start() {
     assert!(!text.contains("too-short"), "the key itself must not be echoed: {text}");
 }
 
+#[tokio::test]
+async fn the_worker_thread_setting_serves_on_any_runtime() {
+    // 0: tokio's current-thread runtime (everything on the main thread); 1: one worker.
+    for threads in ["0", "1"] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = Process::start(dir.path(), &[("GATEHOUSE_WORKER_THREADS", threads)]);
+        let client = reqwest::Client::new();
+        let r = client
+            .post(format!("{}/api/orgs/default/tokens", p.base))
+            .json(&json!({"name": "t", "scopes": ["orgs:read"]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "GATEHOUSE_WORKER_THREADS={threads}");
+        p.signal("-TERM");
+        let status = p.wait_exit();
+        assert!(status.success(), "GATEHOUSE_WORKER_THREADS={threads}: exit status {status}");
+    }
+}
+
+#[test]
+fn a_bad_worker_thread_setting_is_a_clear_error_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .args(["serve", "--dev"])
+        .env("GATEHOUSE_BIND", "127.0.0.1:0")
+        .env("GATEHOUSE_DATA_DIR", dir.path())
+        .env("GATEHOUSE_WORKER_THREADS", "many")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("GATEHOUSE_WORKER_THREADS must be a number"), "{text}");
+}
+
 #[test]
 fn migrate_applies_migrations_and_exits() {
     let dir = tempfile::tempdir().unwrap();

@@ -86,6 +86,10 @@ impl StreamableHttp {
         })
     }
 
+    fn state(&self) -> std::sync::MutexGuard<'_, ConnState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// A request the general way: the configured headers, then [`Self::message_headers`].
     fn request(
         &self,
@@ -170,12 +174,6 @@ struct ConnState {
     session: Option<HeaderValue>,
     version: Option<HeaderValue>,
     stateless: bool,
-}
-
-impl StreamableHttp {
-    fn state(&self) -> std::sync::MutexGuard<'_, ConnState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
 }
 
 /// The prepared POST target of an upstream: its configured headers, then `Content-Type` and
