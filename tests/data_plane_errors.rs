@@ -386,6 +386,47 @@ async fn stateless_header_rules(backend_kind: Backend) {
         format!(r#"{{"jsonrpc":"2.0","id":"a","id":10,"method":"tools/list","params":{{"_meta":{meta}}}}}"#);
     let r = raw_post(&server, Some(&key), &[JSON, v, ("mcp-method", "tools/list")], &twice).await;
     assert_eq!((r.status, r.body["id"].as_i64()), (200, Some(10)), "{}", r.text);
+    // A tools/call is answered alike whichever way it is read: the short way for the usual
+    // shape (escapes included), the general way for a params member that way does not know or
+    // a member given twice.
+    let headers = [JSON, v, ("mcp-method", "tools/call"), ("mcp-name", "echo")];
+    let calls = [
+        format!(
+            r#"{{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{{"name":"echo","arguments":{{"q":"x"}},"_meta":{meta}}}}}"#
+        ),
+        format!(
+            r#"{{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{{"name":"ech\u006f","arguments":{{"q":"x"}},"_meta":{meta}}}}}"#
+        ),
+        format!(
+            r#"{{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{{"name":"echo","extra":1,"arguments":{{"q":"x"}},"_meta":{meta}}}}}"#
+        ),
+        format!(
+            r#"{{"jsonrpc":"2.0","id":"a","id":11,"method":"tools/call","params":{{"name":"echo","arguments":{{"q":"x"}},"_meta":{meta}}}}}"#
+        ),
+    ];
+    let mut results = Vec::new();
+    for call in &calls {
+        let r = raw_post(&server, Some(&key), &headers, call).await;
+        assert_eq!((r.status, r.body["id"].as_i64()), (200, Some(11)), "{call}: {}", r.text);
+        assert_valid("2026-07-28", "JSONRPCResultResponse", &r.body);
+        results.push(r.body["result"].clone());
+    }
+    assert!(results.iter().all(|r| *r == results[0]), "{results:?}");
+    // Arguments that are not an object, and a missing required argument: -32602 either way.
+    for (arguments, extra) in
+        [(r#""x""#, ""), (r#""x""#, r#","extra":1"#), ("{}", ""), ("{}", r#","extra":1"#)]
+    {
+        let call = format!(
+            r#"{{"jsonrpc":"2.0","id":12,"method":"tools/call","params":{{"name":"echo","arguments":{arguments}{extra},"_meta":{meta}}}}}"#
+        );
+        let r = raw_post(&server, Some(&key), &headers, &call).await;
+        assert_eq!(
+            (r.body["error"]["code"].as_i64(), r.body["id"].as_i64()),
+            (Some(-32602), Some(12)),
+            "{call}"
+        );
+        assert_valid("2026-07-28", "JSONRPCErrorResponse", &r.body);
+    }
 }
 
 backend_tests!(

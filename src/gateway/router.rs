@@ -113,7 +113,8 @@ pub async fn answer(
         match tools_call(state, entry, ctx, params).await {
             Ok(http_tool::Output::Text { text, utf8 }) => {
                 let call = TextAnswer { text, utf8, started, request_bytes };
-                return answer_text_tool(state, entry, &ctx.key, params, id, call);
+                let subject = Subject::of(entry, method, params);
+                return answer_text_tool(state, entry, &ctx.key, subject, id, call);
             }
             // What `handle_inner` does with any other tools/call output.
             other => other.map(|output| {
@@ -126,14 +127,58 @@ pub async fn answer(
         handle_inner(state, entry, version, ctx, method, params).await
     };
     let elapsed = started.elapsed();
-    let (status, text) = match &result {
-        Ok(r) => (200, gatehouse_mcp::jsonrpc::result_message_text(id, r)),
-        Err(e) => (e.status, serde_json::to_string(&e.to_message(id.clone())).unwrap_or_default()),
-    };
+    let (status, text) = response_text(id, &result);
     if counted(method) {
         let bytes = (request_bytes as i64, text.len() as i64);
         record(state, entry, &ctx.key, method, params, &result, elapsed, (Some(bytes.0), Some(bytes.1)));
     }
+    (status, text)
+}
+
+/// The JSON-RPC response text of a result or error for `id`, with its HTTP status.
+fn response_text(id: &Value, result: &Result<Value, RpcError>) -> (u16, String) {
+    match result {
+        Ok(r) => (200, gatehouse_mcp::jsonrpc::result_message_text(id, r)),
+        Err(e) => (e.status, serde_json::to_string(&e.to_message(id.clone())).unwrap_or_default()),
+    }
+}
+
+/// [`answer`] of a stateless `tools/call` of one of the server's HTTP tools, read the short way
+/// (`gatehouse_mcp::jsonrpc::ToolCall`): its name, target and arguments given rather than a
+/// params map. The same answer and the same usage record as [`answer`] gives.
+#[allow(clippy::too_many_arguments)]
+pub async fn answer_http_tool(
+    state: &AppState,
+    entry: &ServerEntry,
+    ctx: &CallCtx,
+    name: &str,
+    tool: &crate::gateway::directory::ToolEntry,
+    arguments: Option<&Value>,
+    id: &Value,
+    request_bytes: usize,
+) -> (u16, String) {
+    let started = std::time::Instant::now();
+    // A tool the server serves is counted under its name (`usage_target`).
+    let subject = Subject { target: name, requested: name, arguments };
+    let result = match arguments_object(arguments) {
+        Ok(arguments) => http_tool_call(state, entry, &ctx.key, name, tool, arguments).await,
+        Err(err) => Err(err),
+    };
+    let result = match result {
+        Ok(http_tool::Output::Text { text, utf8 }) => {
+            let call = TextAnswer { text, utf8, started, request_bytes };
+            return answer_text_tool(state, entry, &ctx.key, subject, id, call);
+        }
+        other => other.map(|output| {
+            let mut value = output.into_value();
+            finish_result(entry, STATELESS, "tools/call", &mut value);
+            value
+        }),
+    };
+    let elapsed = started.elapsed();
+    let (status, text) = response_text(id, &result);
+    let bytes = (request_bytes as i64, text.len() as i64);
+    record_result(state, entry, &ctx.key, "tools/call", subject, &result, elapsed, bytes);
     (status, text)
 }
 
@@ -152,7 +197,7 @@ fn answer_text_tool(
     state: &AppState,
     entry: &ServerEntry,
     key: &str,
-    params: &Map<String, Value>,
+    subject: Subject<'_>,
     id: &Value,
     call: TextAnswer,
 ) -> (u16, String) {
@@ -167,7 +212,7 @@ fn answer_text_tool(
         value
     });
     let outcome = Outcome { label: "ok", logged: logged.as_ref() };
-    record_outcome(state, entry, key, "tools/call", params, outcome, started.elapsed(), bytes);
+    record_outcome(state, entry, key, "tools/call", subject, outcome, started.elapsed(), bytes);
     (200, text)
 }
 
@@ -207,6 +252,26 @@ fn record(
     elapsed: std::time::Duration,
     (bytes_in, bytes_out): (Option<i64>, Option<i64>),
 ) {
+    let out_len = || match result {
+        Ok(v) => json_len(v),
+        Err(e) => json_len(&e.to_object()),
+    };
+    let bytes = (bytes_in.unwrap_or_else(|| json_len(params)), bytes_out.unwrap_or_else(out_len));
+    record_result(state, entry, key, method, Subject::of(entry, method, params), result, elapsed, bytes);
+}
+
+/// [`record`] of a call whose subject and sizes are known.
+#[allow(clippy::too_many_arguments)]
+fn record_result(
+    state: &AppState,
+    entry: &ServerEntry,
+    key: &str,
+    method: &str,
+    subject: Subject<'_>,
+    result: &Result<Value, RpcError>,
+    elapsed: std::time::Duration,
+    bytes: (i64, i64),
+) {
     let label = match result {
         Ok(r) if r.get("isError") == Some(&Value::Bool(true)) => "tool_error",
         Ok(r) if r.get("resultType").and_then(Value::as_str) == Some("input_required") => "input_required",
@@ -222,9 +287,8 @@ fn record(
             &error_value
         }
     };
-    let bytes = (bytes_in.unwrap_or_else(|| json_len(params)), bytes_out.unwrap_or_else(|| json_len(out)));
     let outcome = Outcome { label, logged: Some(out) };
-    record_outcome(state, entry, key, method, params, outcome, elapsed, bytes);
+    record_outcome(state, entry, key, method, subject, outcome, elapsed, bytes);
 }
 
 /// How a call ended, as usage counts it: its label, and the result (or error) the call log
@@ -241,15 +305,12 @@ fn record_outcome(
     entry: &ServerEntry,
     key: &str,
     method: &str,
-    params: &Map<String, Value>,
+    subject: Subject<'_>,
     outcome: Outcome<'_>,
     elapsed: std::time::Duration,
     (bytes_in, bytes_out): (i64, i64),
 ) {
-    let target = usage_target(entry, method, params);
-    let requested =
-        params.get("name").or_else(|| params.get("uri")).and_then(Value::as_str).unwrap_or(method);
-    let arguments = params.get("arguments");
+    let Subject { target, requested, arguments } = subject;
     state.metrics.observe_call(
         &entry.server.id,
         target,
@@ -273,6 +334,31 @@ fn record_outcome(
         result: outcome.logged,
         secrets: &entry.secrets,
     });
+}
+
+/// What usage counts a call under, from its params.
+#[derive(Clone, Copy)]
+struct Subject<'a> {
+    /// [`usage_target`].
+    target: &'a str,
+    /// The name (or URI) the call asked for, else its method.
+    requested: &'a str,
+    /// Its arguments, for a call log that keeps them.
+    arguments: Option<&'a Value>,
+}
+
+impl<'a> Subject<'a> {
+    fn of(entry: &'a ServerEntry, method: &'a str, params: &'a Map<String, Value>) -> Self {
+        Subject {
+            target: usage_target(entry, method, params),
+            requested: params
+                .get("name")
+                .or_else(|| params.get("uri"))
+                .and_then(Value::as_str)
+                .unwrap_or(method),
+            arguments: params.get("arguments"),
+        }
+    }
 }
 
 /// What a call is counted under: the tool or prompt it names, the resource (or template) it
@@ -507,17 +593,13 @@ async fn tools_call(
     let target = entry
         .target(name)
         .ok_or_else(|| RpcError::new(code::INVALID_PARAMS, format!("unknown tool: {name}")))?;
-    let empty = Map::new();
-    let arguments = match params.get("arguments") {
-        None | Some(Value::Null) => &empty,
-        Some(Value::Object(map)) => map,
-        Some(_) => return Err(RpcError::new(code::INVALID_PARAMS, "arguments must be an object")),
-    };
-    if let Some(refusal) = super::policy::enforce(state, entry, &session.key, name, arguments).await? {
-        return Ok(http_tool::Output::Result(refusal));
-    }
+    let arguments = arguments_object(params.get("arguments"))?;
     let tool = match target {
         ToolTarget::Upstream(target) => {
+            if let Some(refusal) = super::policy::enforce(state, entry, &session.key, name, arguments).await?
+            {
+                return Ok(http_tool::Output::Result(refusal));
+            }
             let mut forwarded = params.clone();
             forwarded.insert("name".into(), json!(target.original));
             let relayed = relay(state, entry, target.upstream, session, "tools/call", forwarded).await;
@@ -525,6 +607,32 @@ async fn tools_call(
         }
         ToolTarget::Http(tool) => tool,
     };
+    http_tool_call(state, entry, &session.key, name, tool, arguments).await
+}
+
+/// A call's `arguments` as an object (absent and `null` are none).
+fn arguments_object(arguments: Option<&Value>) -> Result<&Map<String, Value>, RpcError> {
+    static EMPTY: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
+    match arguments {
+        None | Some(Value::Null) => Ok(&EMPTY),
+        Some(Value::Object(map)) => Ok(map),
+        Some(_) => Err(RpcError::new(code::INVALID_PARAMS, "arguments must be an object")),
+    }
+}
+
+/// Calls one of the server's HTTP tools: the server's policies, the arguments checked against
+/// the tool's parameters, then the call.
+async fn http_tool_call(
+    state: &AppState,
+    entry: &ServerEntry,
+    key: &str,
+    name: &str,
+    tool: &crate::gateway::directory::ToolEntry,
+    arguments: &Map<String, Value>,
+) -> Result<http_tool::Output, RpcError> {
+    if let Some(refusal) = super::policy::enforce(state, entry, key, name, arguments).await? {
+        return Ok(http_tool::Output::Result(refusal));
+    }
     http_tool::validate(tool, arguments).map_err(|e| RpcError::new(code::INVALID_PARAMS, e.0))?;
     if let Some(secret_id) = &tool.secret_id {
         state.gateway.secret_uses.record(secret_id);

@@ -10,6 +10,7 @@ mod error;
 mod id;
 mod message;
 mod parse;
+mod tool_call;
 
 pub use depth::check_depth;
 pub use envelope::{Envelope, Payload};
@@ -17,6 +18,7 @@ pub use error::{ErrorObject, RpcError};
 pub use id::RequestId;
 pub use message::{Message, Notification, Request, Response, ResponsePayload};
 pub use parse::{Incoming, InvalidMessage, Limits, ParseError, parse, parse_value, parse_with};
+pub use tool_call::ToolCall;
 
 use serde_json::{Map, Value};
 

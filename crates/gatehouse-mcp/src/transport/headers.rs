@@ -186,6 +186,18 @@ pub fn check_standard_headers<'a>(
     params: &Map<String, Value>,
     meta_version: Option<&str>,
 ) -> Result<(), HeaderError> {
+    let named = name_param(method).and_then(|key| params.get(key)).and_then(Value::as_str);
+    check_named_headers(headers, method, named, meta_version)
+}
+
+/// [`check_standard_headers`] with the one member of `params` it reads given by the caller:
+/// `named` is `params.name` (or `params.uri`, per [`name_param`]) when it is a string.
+pub fn check_named_headers<'a>(
+    headers: &impl HeaderLookup<'a>,
+    method: &str,
+    named: Option<&str>,
+    meta_version: Option<&str>,
+) -> Result<(), HeaderError> {
     let version = required(headers, PROTOCOL_VERSION, "MCP-Protocol-Version")?;
     if Some(version) != meta_version {
         return Err(mismatch("MCP-Protocol-Version", version, meta_version));
@@ -194,16 +206,15 @@ pub fn check_standard_headers<'a>(
     if header_method != method {
         return Err(mismatch("Mcp-Method", header_method, Some(method)));
     }
-    if let Some(key) = name_param(method) {
+    if name_param(method).is_some() {
         let raw = required(headers, NAME, "Mcp-Name")?;
         // `ok_or_else`: the error owns a `String`, which `ok_or` would build on every call.
         let name = decode_header_value(raw).ok_or_else(|| HeaderError::Malformed {
             header: "Mcp-Name".into(),
             reason: "invalid characters or base64",
         })?;
-        let body = params.get(key).and_then(Value::as_str);
-        if Some(name.as_ref()) != body {
-            return Err(mismatch("Mcp-Name", &name, body));
+        if Some(name.as_ref()) != named {
+            return Err(mismatch("Mcp-Name", &name, named));
         }
     }
     Ok(())

@@ -12,8 +12,8 @@ pub mod sse;
 
 pub use accept::{Accept, ResponseFormat, prefers_sse, wants_sse};
 pub use headers::{
-    HeaderError, HeaderLookup, RequestHeaders, check_standard_headers, decode_header_value,
-    encode_header_value,
+    HeaderError, HeaderLookup, RequestHeaders, check_named_headers, check_standard_headers,
+    decode_header_value, encode_header_value,
 };
 pub use modern::{ModernError, ModernRequest, validate_notification, validate_request};
 pub use params::{ParamHeader, XMcpHeaderError, check_param_headers, param_header_values, param_headers};
@@ -37,6 +37,17 @@ pub fn check_request_headers<'a>(
     meta_version: Option<&str>,
 ) -> Result<(), String> {
     check_standard_headers(&header, method, params, meta_version).map_err(|e| e.to_string())
+}
+
+/// [`check_request_headers`] with `params`' one member it reads given by the caller (see
+/// [`check_named_headers`]).
+pub fn check_request_headers_named<'a>(
+    header: impl Fn(&str) -> Option<&'a str>,
+    method: &str,
+    named: Option<&str>,
+    meta_version: Option<&str>,
+) -> Result<(), String> {
+    check_named_headers(&header, method, named, meta_version).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
