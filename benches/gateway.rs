@@ -28,6 +28,10 @@
 //! ratio of every round. `GATEHOUSE_BENCH_SECS` changes the measuring time per run (default
 //! 3 s, after 1 s of warm-up); `GATEHOUSE_BENCH_ONLY=http,upstream,stateful,aggregate,list`
 //! runs some sections; `GATEHOUSE_BENCH_CONCURRENCY=64` some concurrency levels;
+//! `GATEHOUSE_BENCH_PEERS=process` runs the HTTP backend and the MCP upstream in a process of
+//! their own instead of in the load generator's (so the direct path's two ends no longer
+//! share one runtime, as a client and a real backend never do); `GATEHOUSE_BENCH_SPLIT=1`
+//! prints each run's load-generator and peers' CPU per call apart;
 //! `GATEHOUSE_BENCH_WRAP="valgrind --tool=callgrind"` runs the gateway and the floor proxy
 //! under a profiler (under callgrind, each run's counts are zeroed before it and dumped after
 //! it, and its instructions per call printed).
@@ -61,7 +65,12 @@ const AGGREGATED: usize = 20;
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    // The bench starts itself again as the floor proxy (see `start_floor_proxy`).
+    // The bench starts itself again as the peers' process (see `Peers::start`)...
+    if let Ok(addrs) = std::env::var(PEERS_SERVE) {
+        runtime.block_on(serve_peers(&addrs));
+        return;
+    }
+    // ... and as the floor proxy (see `FloorProxy::start`).
     if let Ok(target) = std::env::var(PROXY_TARGET) {
         if std::env::var(FLOOR_KIND).as_deref() == Ok("lean") {
             runtime.block_on(lean_floor_proxy(target));
@@ -71,6 +80,70 @@ fn main() {
         return;
     }
     runtime.block_on(run());
+}
+
+/// `process` runs the HTTP backend and the MCP upstream in a process of their own rather than
+/// in the load generator's ([`Peers`]).
+const PEERS_KIND: &str = "GATEHOUSE_BENCH_PEERS";
+/// Environment variable that turns this binary into the peers' process, serving the backend
+/// and the upstream at its two comma-separated addresses.
+const PEERS_SERVE: &str = "GATEHOUSE_BENCH_PEERS_SERVE";
+
+/// The peers' process, when they run in one: its CPU time counts with the load generator's.
+static PEERS_PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+
+/// The HTTP backend and the MCP upstream the calls go to.
+struct Peers {
+    backend: SocketAddr,
+    upstream: SocketAddr,
+    /// Their own process, when `GATEHOUSE_BENCH_PEERS=process`.
+    child: Option<Child>,
+}
+
+impl Peers {
+    /// In this process (the default: the direct path is then a call between two tasks of one
+    /// runtime), or in a process of their own, as a real backend is (`GATEHOUSE_BENCH_PEERS=
+    /// process`: every hop of both paths then goes between processes).
+    async fn start() -> Self {
+        if std::env::var(PEERS_KIND).as_deref() != Ok("process") {
+            return Peers { backend: start_backend().await, upstream: start_upstream().await, child: None };
+        }
+        let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let (backend, upstream) = (free(), free());
+        let child = Command::new(std::env::current_exe().unwrap())
+            .env(PEERS_SERVE, format!("{backend},{upstream}"))
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        for addr in [backend, upstream] {
+            for _ in 0..600 {
+                if tokio::net::TcpStream::connect(addr).await.is_ok() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        let _ = PEERS_PID.set(child.id());
+        println!("peers (HTTP backend, MCP upstream) in their own process, pid {}", child.id());
+        Peers { backend, upstream, child: Some(child) }
+    }
+}
+
+impl Drop for Peers {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child {
+            stop(child);
+        }
+    }
+}
+
+/// The peers' process: the backend and the upstream at the given addresses, until killed.
+async fn serve_peers(addrs: &str) {
+    let (backend, upstream) = addrs.split_once(',').expect("two addresses");
+    let backend = serve_on(backend_app(), backend.parse().expect("the backend's address")).await;
+    let upstream = serve_on(upstream_app(), upstream.parse().expect("the upstream's address")).await;
+    let _ = (backend, upstream);
+    std::future::pending::<()>().await;
 }
 
 /// Environment variable that turns this binary into the floor proxy, forwarding to its value.
@@ -232,18 +305,26 @@ fn section(name: &str) -> bool {
 /// The HTTP-tool backend: the smallest JSON answer hyper can give, so the gateway is what is
 /// measured.
 async fn start_backend() -> SocketAddr {
+    serve(backend_app()).await
+}
+
+fn backend_app() -> axum::Router {
     use axum::routing::post;
-    let app = axum::Router::new().route(
+    axum::Router::new().route(
         "/weather/{city}",
         post(|axum::extract::Path(city): axum::extract::Path<String>, body: axum::body::Bytes| async move {
             axum::Json(json!({"city": city, "temperature": 22, "echo": body.len()}))
         }),
-    );
-    serve(app).await
+    )
 }
 
 async fn serve(app: axum::Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    serve_on(app, "127.0.0.1:0".parse().unwrap()).await
+}
+
+/// Serves `app` at `addr` (port 0: any free port); the address it serves at.
+async fn serve_on(app: axum::Router, addr: SocketAddr) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     addr
@@ -255,12 +336,14 @@ async fn serve(app: axum::Router) -> SocketAddr {
 /// not need to: it stands for an upstream that costs as little as possible. Served at `/mcp`
 /// and at `/u/{n}/mcp` (so that many upstreams can be registered against one process).
 async fn start_upstream() -> SocketAddr {
+    serve(upstream_app()).await
+}
+
+fn upstream_app() -> axum::Router {
     use axum::routing::post;
-    let app = axum::Router::new().route("/mcp", post(upstream_post)).route(
-        "/u/{n}/mcp",
-        post(|headers: HeaderMap, body: axum::body::Bytes| upstream_post(headers, body)),
-    );
-    serve(app).await
+    axum::Router::new()
+        .route("/mcp", post(upstream_post))
+        .route("/u/{n}/mcp", post(|headers: HeaderMap, body: axum::body::Bytes| upstream_post(headers, body)))
 }
 
 static SESSIONS: AtomicUsize = AtomicUsize::new(0);
@@ -397,8 +480,8 @@ struct Stats {
     cpu_us: Option<f64>,
     /// The system (kernel) part of `cpu_us`.
     sys_us: Option<f64>,
-    /// This process's CPU time per call: the load generator plus the backend or upstream
-    /// (both run here), i.e. everything but the gateway.
+    /// CPU time per call of everything but the process in the middle: the load generator and
+    /// the backend or upstream (this process, and the peers' process when they have one).
     peer_cpu_us: f64,
 }
 
@@ -415,6 +498,12 @@ where
     let mut tasks = Vec::new();
     let own_before = cpu_seconds(std::process::id());
     let own_before = own_before.0 + own_before.1;
+    let peers_before = PEERS_PID.get().map(|&pid| cpu_seconds(pid));
+    let peers_used = || {
+        let (pid, before) = (PEERS_PID.get().copied().unwrap_or(0), peers_before.unwrap_or_default());
+        let after = cpu_seconds(pid);
+        after.0 + after.1 - before.0 - before.1
+    };
     for worker in 0..concurrency {
         let call = call.clone();
         tasks.push(tokio::spawn(async move {
@@ -442,7 +531,12 @@ where
         total += n;
     }
     let own_after = cpu_seconds(std::process::id());
-    let own_used = own_after.0 + own_after.1 - own_before;
+    let peers = PEERS_PID.get().map_or(0.0, |_| peers_used());
+    let own_used = own_after.0 + own_after.1 - own_before + peers;
+    if std::env::var_os("GATEHOUSE_BENCH_SPLIT").is_some() {
+        let per = |s: f64| s * 1e6 / total.max(1) as f64;
+        eprintln!("[load generator {:.1} µs/call, peers {:.1} µs/call]", per(own_used - peers), per(peers));
+    }
     all.sort_by(f64::total_cmp);
     let pick = |q: f64| {
         all.get(((all.len() as f64 * q) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or(0.0)
@@ -789,8 +883,8 @@ async fn attach_upstream(client: &reqwest::Client, base: &str, server_id: &str, 
 }
 
 async fn run() {
-    let backend = start_backend().await;
-    let upstream = start_upstream().await;
+    let peers = Peers::start().await;
+    let (backend, upstream) = (peers.backend, peers.upstream);
     let gateway = start_gateway();
     let client = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap();
     for _ in 0..600 {
