@@ -9,7 +9,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, on};
 use serde_json::Value;
@@ -126,10 +126,20 @@ where
     B: hyper::body::Body<Data = bytes::Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
+    read_body_declared(headers.get(header::CONTENT_LENGTH), body, limit).await
+}
+
+/// [`read_body`] given the request's first `Content-Length` value.
+pub async fn read_body_declared<B>(
+    content_length: Option<&HeaderValue>,
+    body: B,
+    limit: usize,
+) -> ApiResult<axum::body::Bytes>
+where
+    B: hyper::body::Body<Data = bytes::Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let declared = content_length.and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
         return Err(ApiError::PayloadTooLarge(limit));
     }
@@ -143,7 +153,12 @@ where
 
 /// Whether the request declares a JSON body (`application/json`, any parameters, or `+json`).
 pub fn is_json(headers: &HeaderMap) -> bool {
-    let Some(value) = headers.get(header::CONTENT_TYPE) else { return false };
+    is_json_type(headers.get(header::CONTENT_TYPE))
+}
+
+/// [`is_json`] of the request's first `Content-Type` value.
+pub fn is_json_type(content_type: Option<&HeaderValue>) -> bool {
+    let Some(value) = content_type else { return false };
     // What nearly every client sends, recognised without splitting.
     if value.as_bytes() == b"application/json" {
         return true;

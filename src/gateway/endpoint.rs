@@ -23,9 +23,10 @@ use gatehouse_mcp::{transport, version};
 
 use super::bridge;
 use super::directory::{ToolEntry, ToolTarget};
+use super::request_headers::RequestHeaders;
 use super::router::{self, CallCtx, RpcError, STATELESS, code};
 use super::session::{OpenedSession, Session};
-use crate::api::rest::{is_json, read_body};
+use crate::api::rest::{is_json_type, read_body_declared};
 use crate::app::AppState;
 use crate::config::Mode;
 use crate::domain::time;
@@ -39,10 +40,10 @@ pub(super) const NO_PROXY_BUFFERING: HeaderName = HeaderName::from_static("x-acc
 /// Header carrying the protocol revision.
 pub const VERSION_HEADER: HeaderName = HeaderName::from_static("mcp-protocol-version");
 /// Header carrying the API key.
-const API_KEY_HEADER: HeaderName = HeaderName::from_static("x-api-key");
+pub(super) const API_KEY_HEADER: HeaderName = HeaderName::from_static("x-api-key");
 /// The 2026-07-28 standard headers every request carries ([`header_value`]).
-const MCP_METHOD_HEADER: HeaderName = HeaderName::from_static("mcp-method");
-const MCP_NAME_HEADER: HeaderName = HeaderName::from_static("mcp-name");
+pub(super) const MCP_METHOD_HEADER: HeaderName = HeaderName::from_static("mcp-method");
+pub(super) const MCP_NAME_HEADER: HeaderName = HeaderName::from_static("mcp-name");
 
 /// A header's value as text, by lower-case name; the names read on every request are looked
 /// up already parsed.
@@ -125,15 +126,21 @@ fn session_list(message: &Value) -> Option<(&Value, Option<&Map<String, Value>>)
     }
 }
 
-/// Whether to answer with SSE rather than JSON ([`transport::prefers_sse`]).
-fn wants_sse(headers: &HeaderMap) -> bool {
-    transport::prefers_sse(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or(""))
+/// Whether to answer with SSE rather than JSON ([`transport::prefers_sse`]), per the first
+/// `Accept` value.
+fn prefers_sse(accept: Option<&HeaderValue>) -> bool {
+    transport::prefers_sse(accept.and_then(|v| v.to_str().ok()).unwrap_or(""))
 }
 
 /// Origin check against DNS rebinding (transports § Security): a present Origin must be this
 /// server's public origin or a loopback origin.
 fn origin_allowed(state: &AppState, headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN) else { return true };
+    origin_ok(state, headers.get(header::ORIGIN))
+}
+
+/// [`origin_allowed`] of the first `Origin` value.
+fn origin_ok(state: &AppState, origin: Option<&HeaderValue>) -> bool {
+    let Some(origin) = origin else { return true };
     let Ok(origin) = origin.to_str() else { return false };
     if origin.trim_end_matches('/') == state.config.public_url.trim_end_matches('/') {
         return true;
@@ -156,6 +163,17 @@ pub(super) async fn authorize_request(
     org: &str,
     slug: &str,
 ) -> Result<(Arc<ServerEntry>, Caller), Response> {
+    authorize(state, api_key(headers.get(API_KEY_HEADER), headers.get(header::AUTHORIZATION)), org, slug)
+        .await
+}
+
+/// [`authorize_request`] of the key the request presents.
+async fn authorize(
+    state: &AppState,
+    key: Option<&str>,
+    org: &str,
+    slug: &str,
+) -> Result<(Arc<ServerEntry>, Caller), Response> {
     let dev = match state.mode().await {
         Ok(Some(mode)) => mode == Mode::Dev,
         Ok(None) => return Err(ApiError::NotInitialized.into_response()),
@@ -164,7 +182,7 @@ pub(super) async fn authorize_request(
     let unauthorized = |message: &str| http_error(StatusCode::UNAUTHORIZED, code::INVALID_REQUEST, message);
     // The key is checked before the server is looked up, so callers without a valid key learn
     // nothing about which servers exist.
-    let key = match api_key(headers) {
+    let key = match key {
         None if dev => None,
         None => return Err(unauthorized("missing API key: send X-API-Key")),
         Some(raw) => {
@@ -196,11 +214,14 @@ pub(super) async fn authorize_request(
 }
 
 /// The API key: `X-API-Key`, or `Authorization: Bearer mcp_…` for clients that only send that.
-fn api_key(headers: &HeaderMap) -> Option<&str> {
-    if let Some(v) = headers.get(API_KEY_HEADER) {
+fn api_key<'a>(
+    x_api_key: Option<&'a HeaderValue>,
+    authorization: Option<&'a HeaderValue>,
+) -> Option<&'a str> {
+    if let Some(v) = x_api_key {
         return v.to_str().ok().map(str::trim);
     }
-    let auth = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let auth = authorization?.to_str().ok()?;
     let (scheme, token) = auth.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
@@ -224,14 +245,15 @@ where
     B: hyper::body::Body<Data = bytes::Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    if !origin_allowed(state, &headers) {
+    let seen = RequestHeaders::of(&headers);
+    if !origin_ok(state, seen.origin) {
         return http_error(StatusCode::FORBIDDEN, code::INVALID_REQUEST, "Origin not allowed");
     }
-    let (entry, caller) = match authorize_request(state, &headers, org, slug).await {
+    let (entry, caller) = match authorize(state, api_key(seen.api_key, seen.authorization), org, slug).await {
         Ok(ok) => ok,
         Err(response) => return response,
     };
-    let bytes = match read_body(&headers, body, state.config.max_body_bytes).await {
+    let bytes = match read_body_declared(seen.content_length, body, state.config.max_body_bytes).await {
         Ok(b) => b,
         Err(_) => {
             return http_error(
@@ -241,7 +263,7 @@ where
             );
         }
     };
-    if !is_json(&headers) {
+    if !is_json_type(seen.content_type) {
         return http_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             code::INVALID_REQUEST,
@@ -250,7 +272,7 @@ where
     }
     // A stateless tools/call is read without a tree for its params (`ToolCall`); one of an
     // HTTP tool is answered straight away, any other goes on as the general way reads it.
-    let short = match headers.get(SESSION_HEADER) {
+    let short = match seen.session {
         None => std::str::from_utf8(&bytes).ok().and_then(ToolCall::read),
         Some(_) => None,
     };
@@ -261,18 +283,9 @@ where
                     if !caller.key_id.is_empty() {
                         state.gateway.keys.record_use(&caller.key_id);
                     }
-                    let sse = wants_sse(&headers);
-                    return stateless_http_tool(
-                        state,
-                        &entry,
-                        &caller,
-                        &headers,
-                        call,
-                        tool,
-                        sse,
-                        bytes.len(),
-                    )
-                    .await;
+                    let sse = prefers_sse(seen.accept);
+                    return stateless_http_tool(state, &entry, &caller, &seen, call, tool, sse, bytes.len())
+                        .await;
                 }
             }
             Payload::One(call.into_envelope())
@@ -287,10 +300,10 @@ where
     if !caller.key_id.is_empty() {
         state.gateway.keys.record_use(&caller.key_id);
     }
-    let sse = wants_sse(&headers);
+    let sse = prefers_sse(seen.accept);
 
     // A session id decides the revision for everything that follows initialize.
-    if let Some(id) = headers.get(SESSION_HEADER) {
+    if let Some(id) = seen.session {
         let opened = match open_session(state, &entry, &caller, id).await {
             Ok(s) => s,
             Err(response) => return response,
@@ -299,7 +312,7 @@ where
         // transports § Protocol Version Header: an invalid or unsupported version is 400. The
         // header SHOULD be the negotiated one; another supported stateful revision is tolerated
         // (as the reference SDK does), and the session's own revision governs the answer.
-        if let Some(v) = headers.get(VERSION_HEADER).and_then(|v| v.to_str().ok()) {
+        if let Some(v) = seen.version.and_then(|v| v.to_str().ok()) {
             if !router::ALL.contains(&v) || v == STATELESS {
                 return http_error(
                     StatusCode::BAD_REQUEST,
@@ -338,7 +351,7 @@ where
     if envelope.method() == Some("initialize") {
         return Box::pin(initialize(state, &entry, &caller, &envelope, sse)).await;
     }
-    let header_version = headers.get(VERSION_HEADER).and_then(|v| v.to_str().ok());
+    let header_version = seen.version.and_then(|v| v.to_str().ok());
     if meta_version(envelope.params.as_ref()).is_some() || header_version == Some(STATELESS) {
         return stateless(state, &entry, &caller, &headers, envelope, sse, bytes.len()).await;
     }
@@ -908,13 +921,13 @@ async fn stateless_http_tool(
     state: &AppState,
     entry: &ServerEntry,
     caller: &Caller,
-    headers: &HeaderMap,
+    headers: &RequestHeaders<'_>,
     call: ToolCall<'_>,
     tool: &ToolEntry,
     sse: bool,
     request_bytes: usize,
 ) -> Response {
-    let header = |name: &str| header_value(headers, name);
+    let header = |name: &str| headers.text(name);
     let named = Some(call.name.as_ref());
     if let Err(message) =
         transport::check_request_headers_named(header, "tools/call", named, call.meta_version.as_deref())

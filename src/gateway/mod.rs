@@ -7,6 +7,7 @@ pub mod endpoint;
 pub mod keys;
 pub mod policy;
 pub mod relay;
+pub mod request_headers;
 pub mod router;
 pub mod session;
 pub mod sse;
