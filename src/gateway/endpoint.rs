@@ -270,11 +270,13 @@ where
             "Content-Type must be application/json",
         );
     }
-    // A stateless tools/call is read without a tree for its params (`ToolCall`); one of an
-    // HTTP tool is answered straight away, any other goes on as the general way reads it.
+    // A stateless tools/call to a server with HTTP tools is read without a tree for its params
+    // (`ToolCall`); one of an HTTP tool is answered straight away, any other goes on as the
+    // general way reads it. (A server of upstream tools only is read the general way at once:
+    // its calls would only pay for the short reading and then the general form made from it.)
     let short = match seen.session {
-        None => std::str::from_utf8(&bytes).ok().and_then(ToolCall::read),
-        Some(_) => None,
+        None if !entry.tools.is_empty() => std::str::from_utf8(&bytes).ok().and_then(ToolCall::read),
+        _ => None,
     };
     let message = match short {
         Some(call) => {
