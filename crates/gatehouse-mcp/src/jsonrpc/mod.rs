@@ -1,5 +1,6 @@
-//! JSON-RPC 2.0 as MCP uses it: ids, messages, error objects and codes, a bounded parser, and
-//! errors as they travel (with the HTTP status that carries them).
+//! JSON-RPC 2.0 as MCP uses it: ids, messages, error objects and codes, a bounded parser,
+//! errors as they travel (with the HTTP status that carries them), and a `tools/call` read
+//! without a tree for its params ([`ToolCall`]).
 //!
 //! MCP narrows JSON-RPC in two places (basic § Messages): a request id is a string or an
 //! integer and never `null`, and `params`, when present, is an object.
