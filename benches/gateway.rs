@@ -140,9 +140,8 @@ impl Drop for Peers {
 /// The peers' process: the backend and the upstream at the given addresses, until killed.
 async fn serve_peers(addrs: &str) {
     let (backend, upstream) = addrs.split_once(',').expect("two addresses");
-    let backend = serve_on(backend_app(), backend.parse().expect("the backend's address")).await;
-    let upstream = serve_on(upstream_app(), upstream.parse().expect("the upstream's address")).await;
-    let _ = (backend, upstream);
+    serve_on(backend_app(), backend.parse().expect("the backend's address")).await;
+    serve_on(upstream_app(), upstream.parse().expect("the upstream's address")).await;
     std::future::pending::<()>().await;
 }
 

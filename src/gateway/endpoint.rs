@@ -41,21 +41,9 @@ pub(super) const NO_PROXY_BUFFERING: HeaderName = HeaderName::from_static("x-acc
 pub const VERSION_HEADER: HeaderName = HeaderName::from_static("mcp-protocol-version");
 /// Header carrying the API key.
 pub(super) const API_KEY_HEADER: HeaderName = HeaderName::from_static("x-api-key");
-/// The 2026-07-28 standard headers every request carries ([`header_value`]).
+/// The 2026-07-28 standard headers every request carries ([`RequestHeaders::text`]).
 pub(super) const MCP_METHOD_HEADER: HeaderName = HeaderName::from_static("mcp-method");
 pub(super) const MCP_NAME_HEADER: HeaderName = HeaderName::from_static("mcp-name");
-
-/// A header's value as text, by lower-case name; the names read on every request are looked
-/// up already parsed.
-fn header_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    let value = match name {
-        "mcp-method" => headers.get(MCP_METHOD_HEADER),
-        "mcp-name" => headers.get(MCP_NAME_HEADER),
-        "mcp-protocol-version" => headers.get(VERSION_HEADER),
-        _ => headers.get(name),
-    };
-    value.and_then(|v| v.to_str().ok())
-}
 
 /// An answer before any JSON-RPC id is known. The id is left out rather than `null`: since
 /// 2025-11-25 the schema makes it optional on errors (`JSONRPCErrorResponse`), and no revision's
@@ -355,7 +343,7 @@ where
     }
     let header_version = seen.version.and_then(|v| v.to_str().ok());
     if meta_version(envelope.params.as_ref()).is_some() || header_version == Some(STATELESS) {
-        return stateless(state, &entry, &caller, &headers, envelope, sse, bytes.len()).await;
+        return stateless(state, &entry, &caller, (&headers, &seen), envelope, sse, bytes.len()).await;
     }
     http_error(
         StatusCode::BAD_REQUEST,
@@ -827,12 +815,13 @@ pub(super) async fn one_stateful_in(
     })
 }
 
-/// A stateless 2026-07-28 request (transports § Request Metadata, § Server Validation).
+/// A stateless 2026-07-28 request (transports § Request Metadata, § Server Validation); its
+/// headers as the map and as read in one pass.
 async fn stateless(
     state: &AppState,
     entry: &Arc<ServerEntry>,
     caller: &Caller,
-    headers: &HeaderMap,
+    (headers, seen): (&HeaderMap, &RequestHeaders<'_>),
     message: Envelope,
     sse: bool,
     request_bytes: usize,
@@ -861,15 +850,14 @@ async fn stateless(
         let err = RpcError::new(code::HEADER_MISMATCH, message).with_status(400);
         rpc_response(400, err.to_message(id.clone()), false, None)
     };
-    let header_version = headers.get(VERSION_HEADER).and_then(|v| v.to_str().ok());
-    let requested = meta_version.or(header_version).unwrap_or_default();
+    let requested = meta_version.or(seen.text("mcp-protocol-version")).unwrap_or_default();
     if !router::ALL.contains(&requested) || requested != STATELESS {
         let mut err =
             RpcError::new(code::UNSUPPORTED_VERSION, format!("unsupported protocol version {requested:?}"));
         err.data = Some(json!({"supported": [STATELESS], "requested": requested}));
         return rpc_response(400, err.to_message(id), false, None);
     }
-    let header = |name: &str| header_value(headers, name);
+    let header = |name: &str| seen.text(name);
     if let Err(message) = transport::check_request_headers(header, method, &params, meta_version) {
         return mismatch(message);
     }
