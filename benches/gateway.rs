@@ -23,6 +23,10 @@
 //! as Markdown tables for `docs/PERFORMANCE.md`. Load generator, gateway, backend and upstream
 //! share the machine's cores, as the targets assume.
 //!
+//! The measured loops send [`Prepared`] requests (URL parsed, headers built and body
+//! serialised once, as wrk or oha do), so the load generator's own work per call is the same
+//! on every path and does not take the shared cores from the process it measures.
+//!
 //! Each comparison runs direct, through-gateway and through-floor alternately,
 //! `GATEHOUSE_BENCH_ROUNDS` times (default 3), and reports the median round of each and the
 //! ratio of every round. `GATEHOUSE_BENCH_SECS` changes the measuring time per run (default
@@ -751,18 +755,59 @@ impl Endpoint {
         (serde_json::from_str(&json).unwrap_or(Value::Null), session)
     }
 
-    /// Sends and only reads the body (the measured loop).
-    async fn fire(&self, extra: &[(&str, &str)], body: &'static [u8]) {
-        let mut req = self.client.post(&self.url).header("content-type", "application/json");
-        for (k, v) in &self.headers {
-            req = req.header(*k, v.as_str());
+    /// The request the measured loop sends: this endpoint's headers, `extra` and `body`.
+    fn prepare(&self, extra: &[(&str, &str)], body: &'static [u8]) -> Prepared {
+        let mut headers = HeaderMap::new();
+        headers.insert("content-type", HeaderValue::from_static("application/json"));
+        for (k, v) in self.headers.iter().map(|(k, v)| (*k, v.as_str())).chain(extra.iter().copied()) {
+            headers.insert(
+                axum::http::HeaderName::from_bytes(k.as_bytes()).expect("header name"),
+                HeaderValue::from_str(v).expect("header value"),
+            );
         }
-        for (k, v) in extra {
-            req = req.header(*k, *v);
-        }
-        let r = req.body(body).send().await.expect("request");
-        debug_assert!(r.status().is_success());
-        let _ = r.bytes().await.unwrap();
+        Prepared::new(&self.client, &self.url, headers, body)
+    }
+}
+
+/// A request the measured loop sends again and again, made once: URL parsed, headers built,
+/// body serialised, as wrk or oha prepare theirs. So the load generator's own work per call is
+/// the same small amount whichever path it measures, and what differs between the paths is
+/// what happens behind the URL.
+/// (Cloned per call: a reference count.)
+#[derive(Clone)]
+struct Prepared(Arc<PreparedParts>);
+
+struct PreparedParts {
+    client: reqwest::Client,
+    url: reqwest::Url,
+    headers: HeaderMap,
+    body: bytes::Bytes,
+}
+
+impl Prepared {
+    fn new(client: &reqwest::Client, url: &str, headers: HeaderMap, body: &'static [u8]) -> Self {
+        let url = reqwest::Url::parse(url).expect("url");
+        let body = bytes::Bytes::from_static(body);
+        Self(Arc::new(PreparedParts { client: client.clone(), url, headers, body }))
+    }
+
+    /// Sends the request and reads the whole answer (a failed call stops the bench: an error
+    /// answered fast must never count as throughput).
+    async fn fire(&self) {
+        let _ = self.answer().await;
+    }
+
+    /// Sends the request; the answer's text.
+    async fn answer(&self) -> String {
+        let parts = &*self.0;
+        let mut request = reqwest::Request::new(reqwest::Method::POST, parts.url.clone());
+        *request.headers_mut() = parts.headers.clone();
+        *request.body_mut() = Some(parts.body.clone().into());
+        let r = parts.client.execute(request).await.expect("request");
+        let status = r.status();
+        let bytes = r.bytes().await.expect("answer");
+        assert!(status.is_success(), "{}: {status} {}", parts.url, String::from_utf8_lossy(&bytes));
+        String::from_utf8_lossy(&bytes).into_owned()
     }
 }
 
@@ -958,22 +1003,31 @@ async fn http_tool(client: &reqwest::Client, base: &str, pid: u32, backend: Sock
     header("HTTP tool: tools/call, stateless 2026-07-28");
     let floor_proxy = FloorProxy::start(backend).await;
     // One closure type for the direct path and the floor: the same request, another address.
+    let straight_request = |host: SocketAddr| {
+        let mut headers = HeaderMap::new();
+        headers.insert("content-type", HeaderValue::from_static("application/json"));
+        let url = format!("http://{host}/weather/Lisbon");
+        Prepared::new(client, &url, headers, leak(json!({"units": "celsius"})))
+    };
     let straight = |host: SocketAddr| {
-        let (c, url) = (client.clone(), format!("http://{host}/weather/Lisbon"));
+        let request = straight_request(host);
         move |_| {
-            let req = c.post(&url).json(&json!({"units": "celsius"}));
-            async move {
-                let r = req.send().await.unwrap();
-                let _ = r.bytes().await.unwrap();
-            }
+            let request = request.clone();
+            async move { request.fire().await }
         }
     };
+    let through_request = gateway.prepare(&headers, body);
+    // The prepared requests get the backend's answer, as the probe did.
+    let answer = through_request.answer().await;
+    assert!(answer.contains("Lisbon") && !answer.contains("isError"), "{answer}");
+    let answer = straight_request(backend).answer().await;
+    assert!(answer.contains("Lisbon"), "{answer}");
     let mut results = Vec::new();
     for concurrency in concurrency_levels() {
-        let g = gateway.clone();
+        let request = through_request.clone();
         let through = move |_| {
-            let g = g.clone();
-            async move { g.fire(&headers, body).await }
+            let request = request.clone();
+            async move { request.fire().await }
         };
         let (direct, floor) = (straight(backend), straight(floor_proxy.addr));
         results.push(compare(pid, &floor_proxy, concurrency, direct, floor, through).await);
@@ -1009,17 +1063,23 @@ async fn upstream_calls(client: &reqwest::Client, base: &str, pid: u32, upstream
 
         header("Upstream MCP tool: tools/call, stateless 2026-07-28");
         let straight = |d: Endpoint| {
+            let request = d.prepare(&direct_headers, direct_body);
             move |_| {
-                let d = d.clone();
-                async move { d.fire(&direct_headers, direct_body).await }
+                let request = request.clone();
+                async move { request.fire().await }
             }
         };
+        let through_request = gateway.prepare(&through_headers, through_body);
+        for request in [&through_request, &direct.prepare(&direct_headers, direct_body)] {
+            let answer = request.answer().await;
+            assert!(answer.contains("hello") && !answer.contains("isError"), "{answer}");
+        }
         let mut results = Vec::new();
         for concurrency in concurrency_levels() {
-            let g = gateway.clone();
+            let request = through_request.clone();
             let through = move |_| {
-                let g = g.clone();
-                async move { g.fire(&through_headers, through_body).await }
+                let request = request.clone();
+                async move { request.fire().await }
             };
             let (direct, floor) = (straight(direct.clone()), straight(floored.clone()));
             results.push(compare(pid, &floor_proxy, concurrency, direct, floor, through).await);
@@ -1047,24 +1107,28 @@ async fn upstream_calls(client: &reqwest::Client, base: &str, pid: u32, upstream
         header("Upstream MCP tool: tools/call, stateful 2025-06-18 (a session per worker)");
         let mut results = Vec::new();
         // The floor proxy forwards the session header: the direct sessions serve both.
+        // One prepared request per worker, each with the worker's session.
+        let per_session = |e: &Endpoint, sessions: &[&str], body| -> Arc<Vec<Prepared>> {
+            let requests = sessions.iter().map(|&session| {
+                e.prepare(&[("mcp-session-id", session), ("mcp-protocol-version", STATEFUL)], body)
+            });
+            Arc::new(requests.collect())
+        };
         let straight = |d: Endpoint| {
-            let sessions = direct_sessions.clone();
+            let requests = per_session(&d, &direct_sessions, direct_body);
             move |worker: usize| {
-                let (d, session) = (d.clone(), sessions[worker]);
-                async move {
-                    d.fire(&[("mcp-session-id", session), ("mcp-protocol-version", STATEFUL)], direct_body)
-                        .await
-                }
+                let request = requests[worker].clone();
+                async move { request.fire().await }
             }
         };
+        let through_requests = per_session(&gateway, &through_sessions, through_body);
+        let answer = through_requests[max - 1].answer().await;
+        assert!(answer.contains("hello") && !answer.contains("isError"), "{answer}");
         for concurrency in concurrency_levels() {
-            let (g, sessions) = (gateway.clone(), through_sessions.clone());
+            let requests = through_requests.clone();
             let through = move |worker: usize| {
-                let (g, session) = (g.clone(), sessions[worker]);
-                async move {
-                    g.fire(&[("mcp-session-id", session), ("mcp-protocol-version", STATEFUL)], through_body)
-                        .await
-                }
+                let request = requests[worker].clone();
+                async move { request.fire().await }
             };
             let (direct, floor) = (straight(direct.clone()), straight(floored.clone()));
             results.push(compare(pid, &floor_proxy, concurrency, direct, floor, through).await);
@@ -1087,12 +1151,15 @@ async fn aggregate(client: &reqwest::Client, base: &str, pid: u32, upstream: Soc
     let (probe, _) = gateway.send(&list_headers, list).await;
     let served = probe["result"]["tools"].as_array().map(Vec::len).unwrap_or(0);
     assert_eq!(served, 2 * AGGREGATED, "{probe}");
-    let calls: Vec<(&'static str, &'static [u8])> = (0..AGGREGATED)
+    let calls: Vec<Prepared> = (0..AGGREGATED)
         .map(|n| {
-            let name: &'static str = Box::leak(format!("agg_{n:02}__echo").into_boxed_str());
-            (name, stateless_call(name, "hello"))
+            let name = format!("agg_{n:02}__echo");
+            let headers =
+                [("mcp-protocol-version", STATELESS), ("mcp-method", "tools/call"), ("mcp-name", &name)];
+            gateway.prepare(&headers, stateless_call(&name, "hello"))
         })
         .collect();
+    let list_request = gateway.prepare(&list_headers, list);
     let calls = Arc::new(calls);
     let next = Arc::new(AtomicUsize::new(0));
 
@@ -1101,23 +1168,16 @@ async fn aggregate(client: &reqwest::Client, base: &str, pid: u32, upstream: Soc
         2 * AGGREGATED
     ));
     for concurrency in [1usize, 16] {
-        let g = gateway.clone();
+        let request = list_request.clone();
         let listed = load_middle(pid, concurrency, move |_| {
-            let g = g.clone();
-            async move { g.fire(&list_headers, list).await }
+            let request = request.clone();
+            async move { request.fire().await }
         })
         .await;
-        let (g, calls, next) = (gateway.clone(), calls.clone(), next.clone());
+        let (calls, next) = (calls.clone(), next.clone());
         let called = load_middle(pid, concurrency, move |_| {
-            let (name, body) = calls[next.fetch_add(1, Ordering::Relaxed) % calls.len()];
-            let g = g.clone();
-            async move {
-                g.fire(
-                    &[("mcp-protocol-version", STATELESS), ("mcp-method", "tools/call"), ("mcp-name", name)],
-                    body,
-                )
-                .await
-            }
+            let request = calls[next.fetch_add(1, Ordering::Relaxed) % calls.len()].clone();
+            async move { request.fire().await }
         })
         .await;
         row("gateway tools/list", concurrency, &listed);
@@ -1143,9 +1203,10 @@ async fn big_list(client: &reqwest::Client, base: &str, pid: u32, backend: Socke
     let list = stateless_list();
     let (probe, _) = gateway.send(&list_headers, list).await;
     assert_eq!(probe["result"]["tools"].as_array().map(Vec::len), Some(500), "first page");
+    let request = gateway.prepare(&list_headers, list);
     let stats = load_middle(pid, 1, move |_| {
-        let g = gateway.clone();
-        async move { g.fire(&list_headers, list).await }
+        let request = request.clone();
+        async move { request.fire().await }
     })
     .await;
     println!();
