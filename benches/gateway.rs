@@ -794,11 +794,16 @@ impl Prepared {
     /// Sends the request and reads the whole answer (a failed call stops the bench: an error
     /// answered fast must never count as throughput).
     async fn fire(&self) {
-        let _ = self.answer().await;
+        let _ = self.exchange().await;
     }
 
-    /// Sends the request; the answer's text.
+    /// Sends the request; the answer's text (for the checks before measuring).
     async fn answer(&self) -> String {
+        String::from_utf8_lossy(&self.exchange().await).into_owned()
+    }
+
+    /// Sends the request; the answer's bytes, after its status is checked.
+    async fn exchange(&self) -> bytes::Bytes {
         let parts = &*self.0;
         let mut request = reqwest::Request::new(reqwest::Method::POST, parts.url.clone());
         *request.headers_mut() = parts.headers.clone();
@@ -807,7 +812,7 @@ impl Prepared {
         let status = r.status();
         let bytes = r.bytes().await.expect("answer");
         assert!(status.is_success(), "{}: {status} {}", parts.url, String::from_utf8_lossy(&bytes));
-        String::from_utf8_lossy(&bytes).into_owned()
+        bytes
     }
 }
 
