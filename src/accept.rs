@@ -1,5 +1,7 @@
 //! Accepting connections: one task per connection, served by hyper's HTTP/1.1 with
-//! [`Front`], and a graceful stop (no new connections; each open one finishes the request it
+//! [`Front`], held to the [`ConnectionLimits`] (a cap on open connections, beyond which new
+//! ones are closed at once; a watchdog closing a connection that is idle or slow to send its
+//! headers), and a graceful stop (no new connections; each open one finishes the request it
 //! is serving, then closes; the stop waits for all of them).
 //!
 //! Why not `axum::serve`: it serves through hyper-util's protocol-sniffing connection (a
@@ -9,18 +11,28 @@
 //! axum exactly as before.
 
 use std::future::Future;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 
 use crate::app::AppState;
+use crate::connection::{Activity, ConnectionLimits, Watched};
 use crate::front::Front;
 
 /// Serves `listener` until `signal` completes, then waits for open connections to finish.
-pub async fn serve(listener: TcpListener, router: Router, state: AppState, signal: impl Future<Output = ()>) {
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    limits: ConnectionLimits,
+    signal: impl Future<Output = ()>,
+) {
+    let open = Arc::new(Semaphore::new(limits.max_connections));
+    let mut shed = Shed::default();
     // Dropping `stop_tx` tells every connection to finish; each holds a `done_rx` clone, and
     // `done_tx.closed()` completes when the last one is gone.
     let (stop_tx, stop_rx) = watch::channel(());
@@ -37,16 +49,26 @@ pub async fn serve(listener: TcpListener, router: Router, state: AppState, signa
             },
             () = &mut signal => break,
         };
+        // At the cap the newest connection is closed at once: the loop itself never stops.
+        let Ok(permit) = open.clone().try_acquire_owned() else {
+            drop(tcp);
+            shed.one(limits.max_connections, &state);
+            continue;
+        };
         // No Nagle delay: an SSE answer is written as headers, then events; without
         // TCP_NODELAY the first event waits for the client's delayed ACK (~40 ms on Linux).
         if let Err(err) = tcp.set_nodelay(true) {
             tracing::debug!(error = %err, "TCP_NODELAY not set");
         }
-        let front = Front::new(router.clone(), state.clone(), peer);
+        let activity = Activity::new();
+        let front = Front::new(router.clone(), state.clone(), peer, activity.clone());
         let (mut stop, done) = (stop_rx.clone(), done_rx.clone());
+        let metrics = state.metrics.connections.clone();
+        metrics.opened();
         tokio::spawn(async move {
             let builder = hyper::server::conn::http1::Builder::new();
-            let mut connection = std::pin::pin!(builder.serve_connection(TokioIo::new(tcp), front));
+            let io = TokioIo::new(Watched::new(tcp, activity.clone()));
+            let mut connection = std::pin::pin!(builder.serve_connection(io, front));
             tokio::select! {
                 // The connection first: the stop is looked at only when it is not ready.
                 biased;
@@ -55,7 +77,11 @@ pub async fn serve(listener: TcpListener, router: Router, state: AppState, signa
                     connection.as_mut().graceful_shutdown();
                     log_end(connection.await);
                 }
+                // Idle too long, or its headers too slow: dropping the connection closes it.
+                () = activity.expired(limits) => metrics.timed_out(),
             }
+            metrics.closed();
+            drop(permit);
             drop(done);
         });
     }
@@ -63,6 +89,25 @@ pub async fn serve(listener: TcpListener, router: Router, state: AppState, signa
     drop(stop_tx);
     drop(done_rx);
     done_tx.closed().await;
+}
+
+/// Connections closed at the cap, logged at most once a minute.
+#[derive(Default)]
+struct Shed {
+    since_log: u64,
+    logged: Option<Instant>,
+}
+
+impl Shed {
+    fn one(&mut self, cap: usize, state: &AppState) {
+        state.metrics.connections.shed();
+        self.since_log += 1;
+        if self.logged.is_none_or(|at| at.elapsed() >= Duration::from_secs(60)) {
+            tracing::warn!(cap, closed = self.since_log, "open connections at the cap; closing new ones");
+            self.logged = Some(Instant::now());
+            self.since_log = 0;
+        }
+    }
 }
 
 fn log_end(result: hyper::Result<()>) {

@@ -13,7 +13,7 @@ use crate::mail::Mailer;
 use crate::metrics::Metrics;
 use crate::plugins::PluginRuntime;
 use crate::store::Store;
-use crate::upstream::pool::StdioPolicy;
+use crate::upstream::launch::LaunchPolicy;
 
 /// Handle to the shared state (cheap to clone).
 pub type AppState = Arc<App>;
@@ -54,11 +54,8 @@ impl App {
     /// Assembles the state.
     pub fn new(config: Config, store: Arc<dyn Store>, master_key: MasterKey, setup_token: String) -> Self {
         let mailer = Mailer::new(config.smtp_url.as_deref(), &config.smtp_from);
-        let stdio = StdioPolicy {
-            any: config.stdio_commands.iter().any(|c| c == "*"),
-            commands: config.stdio_commands.iter().filter(|c| *c != "*").cloned().collect(),
-        };
-        let gateway = Gateway::new(config.allow_private_networks, stdio);
+        let launch = LaunchPolicy::new(&config.stdio_commands, &config.stdio_env);
+        let gateway = Gateway::new(config.allow_private_networks, launch);
         let end_user = EndUserAuth::new(store.subscribe_changes());
         Self {
             gateway,

@@ -3,9 +3,12 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::Context;
 use serde::Deserialize;
+
+use crate::connection::ConnectionLimits;
 
 /// How the instance runs: see `docs/ARCHITECTURE.md` ("Modes").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, clap::ValueEnum)]
@@ -56,6 +59,10 @@ pub struct FileConfig {
     pub max_body_bytes: Option<usize>,
     pub fcm_base_url: Option<String>,
     pub stdio_commands: Option<Vec<String>>,
+    pub stdio_env: Option<Vec<String>>,
+    pub max_connections: Option<usize>,
+    pub header_timeout_secs: Option<u64>,
+    pub idle_timeout_secs: Option<u64>,
 }
 
 /// The resolved configuration the server runs with.
@@ -96,6 +103,14 @@ pub struct Config {
     pub fcm_base_url: String,
     /// stdio commands upstreams may run: program names, or `*` for any (the dev-mode default).
     pub stdio_commands: Vec<String>,
+    /// Environment variable names every stdio upstream may set, beyond its template's own.
+    pub stdio_env: Vec<String>,
+    /// Client connections open at once, at most.
+    pub max_connections: usize,
+    /// Time a client has to send a request's headers (from connecting or its first byte).
+    pub header_timeout: Duration,
+    /// Time a kept-alive client connection may stay silent between requests.
+    pub idle_timeout: Duration,
 }
 
 /// Values given on the command line or in the environment; `None` means "not given".
@@ -153,12 +168,32 @@ pub struct Overrides {
     /// none otherwise).
     #[arg(long, env = "GATEHOUSE_STDIO_COMMANDS", value_delimiter = ',')]
     pub stdio_commands: Option<Vec<String>>,
+    /// Comma-separated environment variable names stdio upstreams may set (beyond the variables
+    /// of their catalogue template; default none).
+    #[arg(long, env = "GATEHOUSE_STDIO_ENV", value_delimiter = ',')]
+    pub stdio_env: Option<Vec<String>>,
+    /// Client connections open at once, at most (default 10000; lowered to fit the open-file
+    /// limit).
+    #[arg(long, env = "GATEHOUSE_MAX_CONNECTIONS", value_parser = clap::value_parser!(usize))]
+    pub max_connections: Option<usize>,
+    /// Seconds a client has to send a request's headers (default 10).
+    #[arg(long, env = "GATEHOUSE_HEADER_TIMEOUT_SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout_secs: Option<u64>,
+    /// Seconds a kept-alive connection may stay silent between requests (default 60).
+    #[arg(long, env = "GATEHOUSE_IDLE_TIMEOUT_SECS", value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub idle_timeout_secs: Option<u64>,
 }
 
 /// Default listen address.
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 /// Default request body limit (1 MiB).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Default cap on open client connections.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// Default time to send a request's headers.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time a kept-alive connection may stay silent.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default base URL of Firebase Cloud Messaging.
 pub const DEFAULT_FCM_BASE_URL: &str = "https://fcm.googleapis.com";
 
@@ -223,6 +258,37 @@ impl Config {
                 .map(|c| c.trim().to_string())
                 .filter(|c| !c.is_empty())
                 .collect(),
+            stdio_env: o
+                .stdio_env
+                .clone()
+                .or(file.stdio_env)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty())
+                .collect(),
+            max_connections: o
+                .max_connections
+                .or(file.max_connections)
+                .unwrap_or(DEFAULT_MAX_CONNECTIONS)
+                .max(1),
+            header_timeout: o
+                .header_timeout_secs
+                .or(file.header_timeout_secs)
+                .map_or(DEFAULT_HEADER_TIMEOUT, |s| Duration::from_secs(s.max(1))),
+            idle_timeout: o
+                .idle_timeout_secs
+                .or(file.idle_timeout_secs)
+                .map_or(DEFAULT_IDLE_TIMEOUT, |s| Duration::from_secs(s.max(1))),
+        }
+    }
+
+    /// What each client connection is held to.
+    pub fn connection_limits(&self) -> ConnectionLimits {
+        ConnectionLimits {
+            max_connections: self.max_connections,
+            header_timeout: self.header_timeout,
+            idle_timeout: self.idle_timeout,
         }
     }
 

@@ -12,6 +12,8 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::Router;
@@ -24,6 +26,7 @@ use hyper::body::Incoming;
 use tower_service::Service as _;
 
 use crate::app::AppState;
+use crate::connection::{Activity, InFlight, TrackedBody};
 use crate::gateway::{MCP_ROUTE, endpoint};
 
 /// One connection's service (`accept.rs` makes one per accepted connection).
@@ -31,23 +34,53 @@ pub struct Front {
     router: Router,
     state: AppState,
     peer: SocketAddr,
+    activity: Arc<Activity>,
 }
 
 impl Front {
-    /// `router` serves everything but data-plane POSTs; `peer` is the connection's address.
-    pub fn new(router: Router, state: AppState, peer: SocketAddr) -> Self {
-        Self { router, state, peer }
+    /// `router` serves everything but data-plane POSTs; `peer` is the connection's address;
+    /// `activity` learns when each request starts and when its answer ends.
+    pub fn new(router: Router, state: AppState, peer: SocketAddr, activity: Arc<Activity>) -> Self {
+        Self { router, state, peer, activity }
     }
 }
 
 type DataPlane = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+type Routed = <Router as tower_service::Service<Request<Body>>>::Future;
+
+pin_project_lite::pin_project! {
+    /// A request's answer, whose body ends the request's [`InFlight`] once written.
+    pub struct Answer {
+        #[pin]
+        inner: Either<DataPlane, Routed>,
+        in_flight: Option<InFlight>,
+    }
+}
+
+impl Future for Answer {
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let Poll::Ready(Ok(response)) = this.inner.poll(cx) else { return Poll::Pending };
+        let in_flight = this.in_flight.take().expect("an answer is polled to completion once");
+        Poll::Ready(Ok(response.map(|body| Body::new(TrackedBody::new(body, in_flight)))))
+    }
+}
 
 impl hyper::service::Service<Request<Incoming>> for Front {
     type Response = Response;
     type Error = Infallible;
-    type Future = Either<DataPlane, <Router as tower_service::Service<Request<Body>>>::Future>;
+    type Future = Answer;
 
     fn call(&self, request: Request<Incoming>) -> Self::Future {
+        let in_flight = Some(self.activity.request_started());
+        Answer { inner: self.route(request), in_flight }
+    }
+}
+
+impl Front {
+    fn route(&self, request: Request<Incoming>) -> Either<DataPlane, Routed> {
         if request.method() == Method::POST {
             if let Some((org, slug)) = mcp_path(request.uri().path()) {
                 let (org, slug) = (org.to_owned(), slug.to_owned());

@@ -12,6 +12,7 @@ pub mod app;
 pub mod auth;
 pub mod bootstrap;
 pub mod config;
+pub mod connection;
 pub mod crypto;
 pub mod domain;
 pub mod error;

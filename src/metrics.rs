@@ -11,6 +11,7 @@ use axum::response::Response;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -108,6 +109,34 @@ pub struct Metrics {
     /// labels (the families hash owned label sets, one lookup per metric).
     call_series: RwLock<hashbrown::HashMap<CallLabels, CallSeries>>,
     http_series: RwLock<hashbrown::HashMap<HttpLabels, HttpSeries>>,
+    /// Client connections: open now, closed at the cap, closed by the watchdog.
+    pub connections: ConnectionMetrics,
+}
+
+/// The connection series, cheap to clone into each connection's task.
+#[derive(Clone, Default)]
+pub struct ConnectionMetrics {
+    open: Gauge,
+    shed: Counter,
+    timed_out: Counter,
+}
+
+impl ConnectionMetrics {
+    pub fn opened(&self) {
+        self.open.inc();
+    }
+
+    pub fn closed(&self) {
+        self.open.dec();
+    }
+
+    pub fn shed(&self) {
+        self.shed.inc();
+    }
+
+    pub fn timed_out(&self) {
+        self.timed_out.inc();
+    }
 }
 
 fn latency_histogram() -> Histogram {
@@ -131,7 +160,20 @@ impl Metrics {
         registry.register("mcp_calls", "MCP requests served on the data plane", calls.clone());
         registry.register("mcp_call_duration_seconds", "Time to serve MCP requests", call_latency.clone());
         registry.register("mcp_call_bytes", "Bytes of MCP requests and results", call_bytes.clone());
+        let connections = ConnectionMetrics::default();
+        registry.register("open_connections", "Client connections open", connections.open.clone());
+        registry.register(
+            "connections_shed",
+            "Client connections closed on arrival because the cap was reached",
+            connections.shed.clone(),
+        );
+        registry.register(
+            "connections_timed_out",
+            "Client connections closed for idling or sending headers too slowly",
+            connections.timed_out.clone(),
+        );
         Self {
+            connections,
             registry: Mutex::new(registry),
             requests,
             latency,

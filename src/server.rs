@@ -96,7 +96,8 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let app = router(state.clone());
     // Data-plane POSTs skip the router (`front.rs`); everything else is routed as usual.
-    crate::accept::serve(listener, app, state.clone(), signal).await;
+    let limits = state.config.connection_limits().fitted_to_descriptors();
+    crate::accept::serve(listener, app, state.clone(), limits, signal).await;
     // Buffered counts must not be lost on a graceful stop.
     state.gateway.keys.flush_usage(state.store.as_ref()).await;
     state.gateway.secret_uses.flush(state.store.as_ref()).await;

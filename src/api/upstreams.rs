@@ -22,6 +22,7 @@ use crate::store::{AttachmentRecord, UpstreamRecord, UpstreamToolRecord};
 use crate::upstream::UpstreamError;
 use crate::upstream::authorize;
 use crate::upstream::catalog::{self, Template};
+use crate::upstream::launch::Launch;
 use crate::upstream::service;
 use crate::upstream::spec::{CREDENTIAL_PURPOSE, ENV_PURPOSE};
 
@@ -558,13 +559,13 @@ fn check(ctx: &OpCtx, u: &UpstreamRecord, env: &BTreeMap<String, String>) -> Api
             }
             rules::validate_command(command, &args).map_err(ApiError::BadRequest)?;
             rules::validate_env(env).map_err(ApiError::BadRequest)?;
-            let from_template =
-                u.template_id.as_deref().is_some_and(|t| catalog::is_template_command(t, command, &args));
-            if !from_template && !ctx.state.gateway.upstreams.stdio_policy().allows(command) {
-                return Err(ApiError::Forbidden(format!(
-                    "the command {command} is not allowed on this instance (see GATEHOUSE_STDIO_COMMANDS)"
-                )));
-            }
+            let launch = Launch { template_id: u.template_id.as_deref(), command, args: &args, env };
+            ctx.state
+                .gateway
+                .upstreams
+                .launch_policy()
+                .check(launch)
+                .map_err(|refused| ApiError::Forbidden(refused.to_string()))?;
         }
     }
     Ok(())

@@ -21,7 +21,7 @@ use axum::routing::get;
 use crate::app::AppState;
 use crate::outbound::{NetworkPolicy, Outbound};
 use crate::upstream::UpstreamPool;
-use crate::upstream::pool::StdioPolicy;
+use crate::upstream::launch::LaunchPolicy;
 
 /// The data plane's in-memory state.
 pub struct Gateway {
@@ -51,10 +51,10 @@ pub struct Gateway {
 
 impl Gateway {
     /// Empty caches and a client enforcing `allow_private`.
-    pub fn new(allow_private: bool, stdio: StdioPolicy) -> Self {
+    pub fn new(allow_private: bool, launch: LaunchPolicy) -> Self {
         let outbound = Outbound::new(NetworkPolicy { allow_private });
         Self {
-            upstreams: UpstreamPool::new(outbound.clone(), stdio),
+            upstreams: UpstreamPool::new(outbound.clone(), launch),
             relay: relay::Relay::default(),
             parked: bridge::ParkedCalls::default(),
             node_id: crate::crypto::new_token("node"),

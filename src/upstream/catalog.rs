@@ -1,8 +1,9 @@
-//! The catalogue of known MCP servers (seed 004 templates): each template fixes the command and
-//! package (pinned) or the transport, and names the settings an installation must give. An
-//! upstream installed from a template keeps its `templateId`; as long as its command and
-//! arguments are the template's, the stdio allow-list does not apply to it (the command is
-//! Gatehouse's choice, not the installer's).
+//! The catalogue of known MCP servers: each template fixes the command and package (pinned) or
+//! the transport, and names the settings an installation may give. An upstream installed from a
+//! template keeps its `templateId`; as long as its whole command line is one the template
+//! installs and its environment holds only the template's variables, the operator's stdio
+//! allow-lists need not name it (`launch.rs`): the command is Gatehouse's choice, not the
+//! installer's.
 
 use std::collections::BTreeMap;
 
@@ -22,6 +23,17 @@ pub enum SettingTarget {
     Env,
 }
 
+/// How an argument setting is written on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArgForm {
+    /// The value itself (a list setting: each value).
+    Value,
+    /// The option, then the value as the next argument (`--repository /repo`).
+    Option(&'static str),
+    /// The option and the value in one argument (`--local-timezone=Europe/Paris`).
+    Joined(&'static str),
+}
+
 /// A setting a template needs.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -37,6 +49,9 @@ pub struct Setting {
     /// The variable name, for `env` settings.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub env: Option<&'static str>,
+    /// How an `arg` setting is written.
+    #[serde(skip)]
+    pub form: ArgForm,
 }
 
 /// A known MCP server.
@@ -55,7 +70,16 @@ pub struct Template {
 }
 
 fn setting(name: &'static str, description: &'static str, required: bool) -> Setting {
-    Setting { name, description, required, secret: false, list: false, target: SettingTarget::Arg, env: None }
+    Setting {
+        name,
+        description,
+        required,
+        secret: false,
+        list: false,
+        target: SettingTarget::Arg,
+        env: None,
+        form: ArgForm::Value,
+    }
 }
 
 /// Every template, in display order.
@@ -131,6 +155,7 @@ pub fn templates() -> Vec<Template> {
             args: &["mcp-server-time==2026.10.19"],
             package: "pypi:mcp-server-time==2026.10.19",
             settings: vec![Setting {
+                form: ArgForm::Joined("--local-timezone="),
                 ..setting("localTimezone", "IANA time zone to treat as local, e.g. Europe/Paris.", false)
             }],
         },
@@ -142,7 +167,10 @@ pub fn templates() -> Vec<Template> {
             command: "uvx",
             args: &["mcp-server-git==2026.10.19"],
             package: "pypi:mcp-server-git==2026.10.19",
-            settings: vec![setting("repository", "Path of the repository.", true)],
+            settings: vec![Setting {
+                form: ArgForm::Option("--repository"),
+                ..setting("repository", "Path of the repository.", true)
+            }],
         },
     ]
 }
@@ -200,13 +228,12 @@ pub fn install(
                 if values.iter().any(|v| v.starts_with('-')) {
                     return Err(format!("setting {}: values must not start with '-'", s.name));
                 }
-                if s.name == "localTimezone" {
-                    out.args.push(format!("--local-timezone={}", values[0]));
-                } else if s.name == "repository" {
-                    out.args.push("--repository".into());
-                    out.args.push(values[0].clone());
-                } else {
-                    out.args.extend(values);
+                for value in values {
+                    match s.form {
+                        ArgForm::Value => out.args.push(value),
+                        ArgForm::Option(option) => out.args.extend([option.to_string(), value]),
+                        ArgForm::Joined(option) => out.args.push(format!("{option}{value}")),
+                    }
                 }
             }
             SettingTarget::Env => {
@@ -217,12 +244,50 @@ pub fn install(
     Ok(out)
 }
 
-/// Whether a stored stdio configuration is exactly what its template installs (so the template's
-/// trust applies): the template's command, its arguments as a prefix.
-pub fn is_template_command(template_id: &str, command: &str, args: &[String]) -> bool {
-    template(template_id).is_some_and(|t| {
-        t.command == command && args.len() >= t.args.len() && t.args.iter().zip(args).all(|(a, b)| *a == b)
-    })
+impl Template {
+    /// The variables an installation may set: those of its `env` settings.
+    pub fn env_names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.settings.iter().filter(|s| s.target == SettingTarget::Env).map(|s| s.env.unwrap_or(s.name))
+    }
+}
+
+/// Whether `args` is exactly a command line the template installs from some settings: its own
+/// arguments, then each argument setting in its own form and order, nothing else.
+pub fn installs_args(template: &Template, args: &[String]) -> bool {
+    let fixed = template.args.len();
+    if args.len() < fixed || template.args.iter().zip(args).any(|(a, b)| a != b) {
+        return false;
+    }
+    let rest = &args[fixed..];
+    let mut settings = serde_json::Map::new();
+    let mut at = 0;
+    for s in template.settings.iter().filter(|s| s.target == SettingTarget::Arg) {
+        let mut values = Vec::new();
+        while let Some(arg) = rest.get(at) {
+            let (value, used) = match s.form {
+                ArgForm::Value => (Some(arg.clone()), 1),
+                ArgForm::Option(option) => (rest.get(at + 1).filter(|_| arg == option).cloned(), 2),
+                ArgForm::Joined(option) => (arg.strip_prefix(option).map(str::to_string), 1),
+            };
+            let Some(value) = value else { break };
+            values.push(Value::String(value));
+            at += used;
+            if !s.list {
+                break;
+            }
+        }
+        match (s.list, values.len()) {
+            (_, 0) => {}
+            (true, _) => {
+                settings.insert(s.name.to_string(), Value::Array(values));
+            }
+            (false, _) => {
+                settings.insert(s.name.to_string(), values.remove(0));
+            }
+        }
+    }
+    // Re-installing what was read must give these very arguments (values are checked there).
+    at == rest.len() && install(template, &settings).is_ok_and(|i| i.args == args)
 }
 
 #[cfg(test)]
@@ -243,9 +308,11 @@ mod tests {
         let mem =
             install(&template("memory").unwrap(), json!({"memoryFilePath": "/m.json"}).as_object().unwrap());
         assert_eq!(mem.unwrap().env["MEMORY_FILE_PATH"], "/m.json");
-        assert!(is_template_command("filesystem", "npx", &ok.args));
-        assert!(!is_template_command("filesystem", "sh", &ok.args));
-        assert!(!is_template_command("filesystem", "npx", &["-y".into(), "evil-package".into()]));
+        assert!(installs_args(&fs, &ok.args));
+        assert!(!installs_args(&fs, &["-y".into(), "evil-package".into()]));
+        let mut trailing = ok.args.clone();
+        trailing.push("--inspect".into());
+        assert!(!installs_args(&fs, &trailing));
         assert!(templates().len() >= 4);
     }
 }

@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use serde_json::{Map, Value, json};
 use tokio::sync::{mpsc, oneshot};
 
+use super::launch::LaunchPolicy;
 use super::{Spec, UpstreamError, legacy_sse, stdio, streamable};
 use crate::domain::upstream::TransportKind;
 use crate::outbound::Outbound;
@@ -249,7 +250,7 @@ impl Connection {
     pub async fn connect(
         spec: &Spec,
         outbound: &Outbound,
-        allow_stdio: bool,
+        launch: &LaunchPolicy,
     ) -> Result<Arc<Connection>, UpstreamError> {
         let (outbox_tx, mut outbox_rx) = mpsc::unbounded_channel::<Value>();
         let peer = Arc::new(Peer {
@@ -267,14 +268,7 @@ impl Connection {
             TransportKind::Sse => {
                 Arc::new(legacy_sse::LegacySse::connect(spec, outbound, peer.clone()).await?)
             }
-            TransportKind::Stdio => {
-                if !allow_stdio {
-                    return Err(UpstreamError::Config(
-                        "stdio commands are not allowed on this instance (GATEHOUSE_STDIO_COMMANDS)".into(),
-                    ));
-                }
-                Arc::new(stdio::Stdio::spawn(spec, peer.clone())?)
-            }
+            TransportKind::Stdio => Arc::new(stdio::Stdio::spawn(spec, launch, peer.clone())?),
         };
         let writer = transport.clone();
         tokio::spawn(async move {

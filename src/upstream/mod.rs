@@ -6,6 +6,7 @@ pub mod authorize;
 pub mod catalog;
 pub mod conn;
 pub mod discovery;
+pub mod launch;
 pub mod legacy_sse;
 pub mod oauth;
 pub mod pool;

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::launch::LaunchPolicy;
 use super::{Connection, Spec, UpstreamError};
 use crate::outbound::Outbound;
 
@@ -16,26 +17,6 @@ const BREAKER_THRESHOLD: u32 = 5;
 const BREAKER_OPEN: Duration = Duration::from_secs(10);
 /// Session connections unused this long are closed.
 pub const SESSION_IDLE: Duration = Duration::from_secs(30 * 60);
-
-/// Which stdio commands may run.
-#[derive(Debug, Clone, Default)]
-pub struct StdioPolicy {
-    /// Any command (dev mode, or `GATEHOUSE_STDIO_COMMANDS=*`).
-    pub any: bool,
-    /// Program names (or paths) allowed.
-    pub commands: Vec<String>,
-}
-
-impl StdioPolicy {
-    /// Whether `command` may be started.
-    pub fn allows(&self, command: &str) -> bool {
-        if self.any {
-            return true;
-        }
-        let base = std::path::Path::new(command).file_name().and_then(|n| n.to_str()).unwrap_or(command);
-        self.commands.iter().any(|c| c == command || c == base)
-    }
-}
 
 #[derive(Default)]
 struct Breaker {
@@ -67,7 +48,7 @@ const RESTART_RESET: Duration = Duration::from_secs(60);
 /// The pool.
 pub struct UpstreamPool {
     outbound: Outbound,
-    stdio: StdioPolicy,
+    launch: LaunchPolicy,
     shared: Mutex<HashMap<String, Slot>>,
     sessions: Mutex<HashMap<(String, String), Slot>>,
     /// Serialises connection attempts per key, so a burst of calls makes one connection.
@@ -84,10 +65,10 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl UpstreamPool {
     /// An empty pool.
-    pub fn new(outbound: Outbound, stdio: StdioPolicy) -> Self {
+    pub fn new(outbound: Outbound, launch: LaunchPolicy) -> Self {
         Self {
             outbound,
-            stdio,
+            launch,
             shared: Mutex::new(HashMap::new()),
             sessions: Mutex::new(HashMap::new()),
             connecting: Mutex::new(HashMap::new()),
@@ -108,9 +89,9 @@ impl UpstreamPool {
         lock(&self.refreshing).remove(upstream_id);
     }
 
-    /// The stdio policy in force.
-    pub fn stdio_policy(&self) -> &StdioPolicy {
-        &self.stdio
+    /// What stdio upstreams may run.
+    pub fn launch_policy(&self) -> &LaunchPolicy {
+        &self.launch
     }
 
     /// The shared connection to an upstream, connecting if needed.
@@ -144,8 +125,7 @@ impl UpstreamPool {
                 )));
             }
         }
-        let allow_stdio = spec.from_template || spec.command.as_deref().is_some_and(|c| self.stdio.allows(c));
-        let result = Connection::connect(spec, &self.outbound, allow_stdio).await;
+        let result = Connection::connect(spec, &self.outbound, &self.launch).await;
         self.record(&spec.id, result.as_ref().err());
         if stdio && result.is_err() {
             self.died_young(&spec.id);

@@ -32,8 +32,8 @@ pub struct Spec {
     pub timeout: Duration,
     /// A fingerprint of everything above: a pooled connection is replaced when it changes.
     pub fingerprint: String,
-    /// Installed from a catalogue template and still running the template's command.
-    pub from_template: bool,
+    /// The catalogue template it was installed from (its launch may then be the template's).
+    pub template_id: Option<String>,
     /// Authenticates with OAuth tokens Gatehouse may refresh.
     pub oauth: bool,
 }
@@ -112,13 +112,9 @@ impl Spec {
             "{}|{:?}|{:?}|{}|{:?}|{:?}|{}",
             u.transport, u.url, u.command, u.args, env, headers, u.timeout_ms
         ));
-        let from_template = match (&u.template_id, &u.command) {
-            (Some(t), Some(c)) => super::catalog::is_template_command(t, c, &args),
-            _ => false,
-        };
         Ok(Spec {
             oauth: auth == UpstreamAuth::Oauth,
-            from_template,
+            template_id: u.template_id.clone(),
             id: u.id.clone(),
             org_id: u.org_id.clone(),
             name: u.name.clone(),

@@ -13,6 +13,7 @@ use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::Mutex;
 
 use super::conn::{CallSink, Peer, Transport};
+use super::launch::{Launch, LaunchPolicy};
 use super::{MAX_MESSAGE_BYTES, Spec, UpstreamError};
 
 /// Variables passed through from Gatehouse's own environment.
@@ -25,10 +26,18 @@ pub struct Stdio {
 }
 
 impl Stdio {
-    /// Starts the command.
-    pub(crate) fn spawn(spec: &Spec, peer: Arc<Peer>) -> Result<Self, UpstreamError> {
+    /// Starts the command, if `launch` allows it as it is now.
+    pub(crate) fn spawn(spec: &Spec, launch: &LaunchPolicy, peer: Arc<Peer>) -> Result<Self, UpstreamError> {
         let program =
             spec.command.as_deref().ok_or_else(|| UpstreamError::Config("command is required".into()))?;
+        launch
+            .check(Launch {
+                template_id: spec.template_id.as_deref(),
+                command: program,
+                args: &spec.args,
+                env: &spec.env,
+            })
+            .map_err(|refused| UpstreamError::Config(refused.to_string()))?;
         let mut cmd = Command::new(program);
         cmd.args(&spec.args)
             .env_clear()

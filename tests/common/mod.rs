@@ -19,7 +19,10 @@ pub mod upstreams;
 
 use std::time::Duration;
 
-use gatehouse::config::{Config, DEFAULT_FCM_BASE_URL, DEFAULT_MAX_BODY_BYTES, Mode};
+use gatehouse::config::{
+    Config, DEFAULT_FCM_BASE_URL, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_CONNECTIONS, Mode,
+};
 use gatehouse::server::{self, RunningServer};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -150,6 +153,12 @@ pub struct Options {
     pub fcm_base_url: Option<String>,
     /// stdio commands upstreams may run (default: any).
     pub stdio_commands: Option<Vec<String>>,
+    /// Variables stdio upstreams may set beyond their template's.
+    pub stdio_env: Vec<String>,
+    /// Client connection limits (default: the product's defaults).
+    pub max_connections: Option<usize>,
+    pub header_timeout: Option<Duration>,
+    pub idle_timeout: Option<Duration>,
 }
 
 /// A running Gatehouse and a client for it.
@@ -217,6 +226,10 @@ impl TestServer {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             fcm_base_url: options.fcm_base_url.unwrap_or_else(|| DEFAULT_FCM_BASE_URL.into()),
             stdio_commands: options.stdio_commands.unwrap_or_else(|| vec!["*".into()]),
+            stdio_env: options.stdio_env,
+            max_connections: options.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
+            header_timeout: options.header_timeout.unwrap_or(DEFAULT_HEADER_TIMEOUT),
+            idle_timeout: options.idle_timeout.unwrap_or(DEFAULT_IDLE_TIMEOUT),
         };
         let server = server::start(config.clone()).await.expect("server starts");
         let base = format!("http://{}", server.addr);
