@@ -144,8 +144,22 @@ pub fn validate_name(name: &str) -> Result<(), String> {
     }
 }
 
-/// The `{placeholder}` names in an endpoint URL, in order.
+/// The `{placeholder}` names in an endpoint URL, in order. Placeholders fill the path only:
+/// the scheme, host and port (and the query, which has `query` parameters) are fixed when the
+/// tool is defined, so whoever holds a server's API key cannot choose where the tool's
+/// credential is sent.
 pub fn placeholders(url: &str) -> Result<Vec<String>, String> {
+    let path_start = url.find("://").map(|i| i + 3).and_then(|s| url[s..].find('/').map(|i| s + i));
+    let path_end = url.find(['?', '#']).unwrap_or(url.len());
+    let first = url.find(['{', '}']);
+    let last = url.rfind(['{', '}']);
+    if let (Some(first), Some(last)) = (first, last) {
+        if path_start.is_none_or(|start| first < start) || last >= path_end {
+            return Err("endpointUrl placeholders may only fill the path: scheme, host, port and query are \
+                        fixed (use query parameters for the query)"
+                .into());
+        }
+    }
     let mut out = Vec::new();
     let mut rest = url;
     while let Some(start) = rest.find('{') {

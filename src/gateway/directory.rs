@@ -420,6 +420,11 @@ fn build(
                 }
             },
         };
+        // A tool stored before the placeholder rule tightened is not called until it is edited.
+        if let Err(why) = http_tool::placeholders(&t.endpoint_url) {
+            unavailable =
+                Some(format!("the tool's endpointUrl is no longer accepted ({why}); edit the tool"));
+        }
         let input_schema = http_tool::input_schema(&parameters);
         let listing = json!({"name": t.name, "description": t.description, "inputSchema": input_schema});
         tools.push(ToolEntry {

@@ -70,7 +70,22 @@ fn as_text(v: &Value) -> String {
     }
 }
 
+/// A path parameter's value, percent-encoded onto `out`; `.` and `..` are refused, as a URL
+/// parser or the API would read them as "this" or "the parent" segment.
+fn push_path_value(out: &mut String, name: &str, value: &Value) -> Result<(), OutboundError> {
+    let text = match value {
+        Value::String(s) => std::borrow::Cow::Borrowed(s.as_str()),
+        other => std::borrow::Cow::Owned(other.to_string()),
+    };
+    if text == "." || text == ".." {
+        return Err(OutboundError::InvalidUrl(format!("path parameter {name} cannot be {text:?}")));
+    }
+    encode_segment_into(out, &text);
+    Ok(())
+}
+
 /// Percent-encodes a path segment: everything but RFC 3986 unreserved characters.
+#[cfg(test)]
 fn encode_segment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     encode_segment_into(&mut out, s);
@@ -289,8 +304,7 @@ fn fill(
         match piece {
             Piece::Text(text) => path.push_str(text),
             Piece::Param(i) => match given(*i) {
-                Some(Value::String(s)) => encode_segment_into(&mut path, s),
-                Some(other) => encode_segment_into(&mut path, &other.to_string()),
+                Some(value) => push_path_value(&mut path, &tool.parameters[*i].name, value)?,
                 // Path parameters are required: `validate` let no call without one through.
                 None => return Err(OutboundError::InvalidUrl("a path parameter is missing".into())),
             },
@@ -367,7 +381,11 @@ async fn send_general(
     for p in &tool.parameters {
         let Some(v) = arguments.get(&p.name).filter(|v| !v.is_null()) else { continue };
         match p.location {
-            Location::Path => url = url.replace(&format!("{{{}}}", p.name), &encode_segment(&as_text(v))),
+            Location::Path => {
+                let mut segment = String::new();
+                push_path_value(&mut segment, &p.name, v)?;
+                url = url.replace(&format!("{{{}}}", p.name), &segment);
+            }
             Location::Query => query.push((p.name.clone(), as_text(v))),
             Location::Header => headers.push((p.name.clone(), as_text(v))),
             Location::Body => {
