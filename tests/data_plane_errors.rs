@@ -9,7 +9,7 @@ use common::backend::HttpBackend;
 use common::mcp::McpClient;
 use common::schema::assert_valid;
 use common::{Backend, TestServer};
-use serde_json::json;
+use serde_json::{Value, json};
 
 async fn setup(backend_kind: Backend, backend: &HttpBackend) -> (TestServer, String, String, String) {
     let (server, admin) = TestServer::enterprise(backend_kind).await;
@@ -269,6 +269,19 @@ async fn malformed_messages(backend_kind: Backend) {
     let replies = r.body.as_array().unwrap();
     assert_eq!(replies.len(), 2);
     assert_valid("2025-03-26", "JSONRPCBatchResponse", &r.body);
+    // Bounded: one body must not become thousands of outbound calls.
+    let calls = |n: usize| {
+        let one = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "echo", "arguments": {"q": "x"}}});
+        Value::Array(vec![one; n]).to_string()
+    };
+    let session_headers = [JSON, ("mcp-session-id", old_session.as_str())];
+    for (body, words) in [(calls(5000), "at most 100"), (calls(11), "at most 10")] {
+        let r = raw_post(&server, Some(&key), &session_headers, &body).await;
+        assert_eq!((r.status, r.body["error"]["code"].as_i64()), (400, Some(-32600)), "{}", r.text);
+        assert!(r.text.contains(words), "{}", r.text);
+    }
+    let r = raw_post(&server, Some(&key), &session_headers, &calls(10)).await.expect(200);
+    assert_eq!(r.body.as_array().unwrap().len(), 10);
     // Notifications: 202, no body.
     let r = raw_post(
         &server,

@@ -685,7 +685,36 @@ async fn initialize(
     rpc_response(200, result_message(id, result), sse, Some(&session_id))
 }
 
-/// Requests within a stateful session (batches allowed in 2025-03-26 only).
+/// Most messages in one batch.
+pub const MAX_BATCH: usize = 100;
+/// Most messages in one batch that reach a tool, a prompt, a resource or an upstream: each
+/// costs an outbound request, so one body must not turn into thousands of them.
+pub const MAX_BATCH_CALLS: usize = 10;
+
+/// Whether a batch is small enough to answer, and if not, why.
+fn batch_within_bounds(items: &[Value]) -> Result<(), String> {
+    if items.len() > MAX_BATCH {
+        return Err(format!("batch of {} messages; at most {MAX_BATCH} are accepted", items.len()));
+    }
+    let calls = items
+        .iter()
+        .filter(|m| {
+            matches!(
+                m.get("method").and_then(Value::as_str),
+                Some("tools/call" | "prompts/get" | "resources/read" | "completion/complete")
+            )
+        })
+        .count();
+    if calls > MAX_BATCH_CALLS {
+        return Err(format!(
+            "batch with {calls} tools/call, prompts/get, resources/read or completion/complete; at most \
+             {MAX_BATCH_CALLS} are accepted in one batch"
+        ));
+    }
+    Ok(())
+}
+
+/// Requests within a stateful session (batches allowed in 2025-03-26 only, and bounded).
 async fn stateful(
     state: &AppState,
     entry: &Arc<ServerEntry>,
@@ -707,6 +736,9 @@ async fn stateful(
             }
             if items.is_empty() {
                 return http_error(StatusCode::BAD_REQUEST, code::INVALID_REQUEST, "empty batch");
+            }
+            if let Err(why) = batch_within_bounds(&items) {
+                return http_error(StatusCode::BAD_REQUEST, code::INVALID_REQUEST, why);
             }
             let mut replies = Vec::new();
             for item in items {
