@@ -431,6 +431,19 @@ async fn faults_story(backend: Backend) {
     assert_eq!(huge["error"]["code"], -32603, "{}", &huge.to_string()[..200.min(huge.to_string().len())]);
     assert!(huge["error"]["message"].as_str().unwrap().contains("exceeded"), "{}", huge["error"]);
 
+    // A success in between: the failures above do not add up to an open breaker.
+    bad.control(json!({"mode": "normal"})).await;
+    assert_eq!(text_of(&call(&mut client, "bad__echo", json!({"message": "back"})).await), "Echo: back");
+
+    // Valid JSON that is not the awaited response fails the call at once, not at its timeout.
+    for mode in ["wrong_id", "not_jsonrpc"] {
+        bad.control(json!({"mode": mode})).await;
+        let stray = call(&mut client, "bad__echo", json!({"message": "x"})).await;
+        assert_eq!(stray["error"]["code"], -32603, "{stray}");
+        let message = stray["error"]["message"].as_str().unwrap();
+        assert!(message.contains("not its JSON-RPC response"), "{mode}: {stray}");
+    }
+
     // Garbage instead of JSON.
     bad.control(json!({"mode": "garbage"})).await;
     let garbage = call(&mut client, "bad__echo", json!({"message": "x"})).await;

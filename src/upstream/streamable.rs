@@ -266,10 +266,21 @@ impl StreamableHttp {
         }
         if content_type.starts_with("application/json") {
             let bytes = Outbound::read_limited(response, MAX_MESSAGE_BYTES).await.map_err(outbound_error)?;
-            if bytes.is_empty() {
-                return Ok(());
+            if !bytes.is_empty() {
+                deliver_json(&self.peer, &bytes, sink.as_ref())?;
             }
-            return deliver_json(&self.peer, &bytes, sink.as_ref());
+            // A JSON answer to a request is its response (basic/transports § Sending Messages):
+            // when it held none for this id (another id, no JSON-RPC at all), the call fails
+            // now instead of waiting for its timeout.
+            if let (Some(id), Some(_)) = (msg.get("id"), msg.get("method")) {
+                self.peer.fail_one(
+                    &id.to_string(),
+                    UpstreamError::Protocol(
+                        "the upstream's answer to the request is not its JSON-RPC response".into(),
+                    ),
+                );
+            }
+            return Ok(());
         }
         if msg.get("id").is_none() {
             // A notification or response answered 200 with no body: accepted.

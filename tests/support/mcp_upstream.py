@@ -17,7 +17,8 @@ GET /stats: OAuth refreshes, the params of each `notifications/cancelled` receiv
 `slow` calls (and completions of the value "slow", which take as long) started and ran to
 their end.
 Control (HTTP only): POST /control {"description": "..."} changes echo's description,
-{"mode": "garbage" | "hang" | "close_mid_stream" | "huge_list" | "normal"} changes behaviour,
+{"mode": "garbage" | "wrong_id" | "not_jsonrpc" | "hang" | "close_mid_stream" | "huge_list" |
+"normal"} changes behaviour,
 {"sse": true} answers calls as SSE streams with a progress notification first.
 """
 
@@ -308,6 +309,11 @@ class Handler(BaseHTTPRequestHandler):
         mode = STATE["mode"]
         if mode == "garbage" and "id" in msg:
             return self.send(200, b"<<<this is not json>>>")
+        if mode == "wrong_id" and msg.get("method") == "tools/call":
+            reply = {"jsonrpc": "2.0", "id": "someone-else", "result": text("not for you")}
+            return self.send(200, json.dumps(reply).encode(), "application/json")
+        if mode == "not_jsonrpc" and msg.get("method") == "tools/call":
+            return self.send(200, b'{"hello": "world"}', "application/json")
         # The answer to a request this server sent on an open call's stream.
         if "id" in msg and "method" not in msg and str(msg["id"]) in ASKED:
             waiter = ASKED[str(msg["id"])]
