@@ -63,6 +63,7 @@ pub struct FileConfig {
     pub max_connections: Option<usize>,
     pub header_timeout_secs: Option<u64>,
     pub idle_timeout_secs: Option<u64>,
+    pub metrics_token: Option<String>,
 }
 
 /// The resolved configuration the server runs with.
@@ -111,6 +112,8 @@ pub struct Config {
     pub header_timeout: Duration,
     /// Time a kept-alive client connection may stay silent between requests.
     pub idle_timeout: Duration,
+    /// Bearer token `/metrics` asks for beyond dev mode (unset: metrics are not served there).
+    pub metrics_token: Option<String>,
 }
 
 /// Values given on the command line or in the environment; `None` means "not given".
@@ -182,6 +185,9 @@ pub struct Overrides {
     /// Seconds a kept-alive connection may stay silent between requests (default 60).
     #[arg(long, env = "GATEHOUSE_IDLE_TIMEOUT_SECS", value_parser = clap::value_parser!(u64).range(1..=86400))]
     pub idle_timeout_secs: Option<u64>,
+    /// Bearer token that /metrics requires beyond dev mode (unset: /metrics is refused there).
+    #[arg(long, env = "GATEHOUSE_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 /// Default listen address.
@@ -280,6 +286,7 @@ impl Config {
                 .idle_timeout_secs
                 .or(file.idle_timeout_secs)
                 .map_or(DEFAULT_IDLE_TIMEOUT, |s| Duration::from_secs(s.max(1))),
+            metrics_token: o.metrics_token.clone().or(file.metrics_token).filter(|s| !s.is_empty()),
         }
     }
 

@@ -8,11 +8,12 @@ mod common;
 use common::backend::HttpBackend;
 use common::mcp::McpClient;
 use common::schema::assert_valid;
-use common::{Backend, TestServer};
+use common::{Backend, Options, TestServer};
 use serde_json::{Value, json};
 
 async fn setup(backend_kind: Backend, backend: &HttpBackend) -> (TestServer, String, String, String) {
-    let (server, admin) = TestServer::enterprise(backend_kind).await;
+    let options = Options { metrics_token: Some("metrics".into()), ..Default::default() };
+    let (server, admin) = TestServer::enterprise_with(backend_kind, options).await;
     let (sid, key) = server
         .publish_echo(&admin, backend, json!([{"name": "q", "location": "query", "required": true}]))
         .await;
@@ -118,7 +119,7 @@ async fn credentials_and_server_state(backend_kind: Backend) {
         .await
         .unwrap();
     assert_eq!(TestServer::read(r).await.status, 200);
-    let metrics = server.get("/metrics", None).await.expect(200).text;
+    let metrics = server.metrics().await;
     for status in [200, 401, 403, 404] {
         let series = format!(
             r#"gatehouse_http_requests_total{{method="POST",route="/mcp/{{org}}/{{server}}",status="{status}"}}"#

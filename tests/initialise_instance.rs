@@ -111,6 +111,23 @@ async fn metrics_count_requests_by_route_and_status(backend: Backend) {
     assert!(r.text.contains("gatehouse_http_request_duration_seconds_bucket"));
 }
 
+/// Metrics name every tenant's servers and tools: beyond dev mode only the operator's metrics
+/// token reads them, and without one configured nobody does.
+async fn metrics_need_the_operators_token_in_enterprise_mode(backend: Backend) {
+    let (closed, admin) = TestServer::enterprise(backend).await;
+    closed.get("/metrics", None).await.expect_error(403, "metrics_disabled");
+    closed.get("/metrics", Some(&admin)).await.expect_error(403, "metrics_disabled");
+
+    let options = Options { metrics_token: Some("scrape-me".into()), ..Default::default() };
+    let (server, admin) = TestServer::enterprise_with(backend, options).await;
+    server.create_org(&admin, "acme").await;
+    server.get("/metrics", None).await.expect_error(401, "unauthorized");
+    server.get("/metrics", Some(&admin)).await.expect_error(401, "unauthorized");
+    server.get("/metrics", Some("scrape-mf")).await.expect_error(401, "unauthorized");
+    let scraped = server.get("/metrics", Some("scrape-me")).await.expect(200);
+    assert!(scraped.text.contains("gatehouse_http_requests_total"), "{}", scraped.text);
+}
+
 async fn openapi_lists_every_operation(backend: Backend) {
     let server = TestServer::dev(backend).await;
     let doc = server.get("/api/openapi.json", None).await.expect(200).body;
@@ -125,6 +142,7 @@ async fn openapi_lists_every_operation(backend: Backend) {
 }
 
 backend_tests!(
+    metrics_need_the_operators_token_in_enterprise_mode,
     uninitialised_instance_refuses_management_until_init,
     init_rejects_bad_bodies,
     dev_mode_needs_no_credentials,

@@ -54,10 +54,36 @@ async fn metadata(State(state): State<AppState>) -> ApiResult<axum::Json<Value>>
     })))
 }
 
-async fn metrics(State(state): State<AppState>) -> Response {
+/// The metrics name every tenant's servers and tools: open in dev mode only; otherwise they
+/// take the operator's metrics token as a bearer token (what Prometheus' `authorization`
+/// setting sends), and without one configured nobody may read them.
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    if state.mode().await? != Some(Mode::Dev) {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        match (&state.config.metrics_token, given) {
+            (Some(token), Some(given)) if crypto::constant_time_eq(given, token) => {}
+            (Some(_), _) => {
+                return Err(ApiError::Unauthorized(
+                    "send the metrics token (GATEHOUSE_METRICS_TOKEN) as a bearer token".into(),
+                ));
+            }
+            (None, _) => {
+                return Err(ApiError::ForbiddenCode {
+                    code: "metrics_disabled",
+                    message: "metrics name every organization's servers and tools: set \
+                              GATEHOUSE_METRICS_TOKEN to scrape them"
+                        .into(),
+                });
+            }
+        }
+    }
     let text = state.metrics.render();
-    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text)
-        .into_response()
+    Ok(([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text)
+        .into_response())
 }
 
 /// Body of `POST /init`.

@@ -159,6 +159,8 @@ pub struct Options {
     pub max_connections: Option<usize>,
     pub header_timeout: Option<Duration>,
     pub idle_timeout: Option<Duration>,
+    /// The token `/metrics` asks for beyond dev mode.
+    pub metrics_token: Option<String>,
 }
 
 /// A running Gatehouse and a client for it.
@@ -230,6 +232,7 @@ impl TestServer {
             max_connections: options.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
             header_timeout: options.header_timeout.unwrap_or(DEFAULT_HEADER_TIMEOUT),
             idle_timeout: options.idle_timeout.unwrap_or(DEFAULT_IDLE_TIMEOUT),
+            metrics_token: options.metrics_token,
         };
         let server = server::start(config.clone()).await.expect("server starts");
         let base = format!("http://{}", server.addr);
@@ -403,6 +406,11 @@ impl TestServer {
         let n = stream.read(&mut buf).await.unwrap();
         let text = String::from_utf8_lossy(&buf[..n]).to_string();
         (text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0), text)
+    }
+
+    /// The metrics text, read with the operator's metrics token when one is configured.
+    pub async fn metrics(&self) -> String {
+        self.get("/metrics", self.config.metrics_token.as_deref()).await.expect(200).text
     }
 
     /// Mints a management token in `org` with `scopes`; returns its raw value.
