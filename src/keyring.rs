@@ -55,6 +55,24 @@ pub async fn verify(store: &dyn Store, key: &MasterKey) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Seals the request headers of upstreams stored before headers were sealed, and empties
+/// the clear column; returns how many. Run at every start (after [`verify`]): it finds
+/// nothing once done.
+pub async fn seal_plain_upstream_headers(store: &dyn Store, key: &MasterKey) -> anyhow::Result<usize> {
+    let plain = store.upstream_plain_headers().await?;
+    for (id, json) in &plain {
+        let headers: std::collections::BTreeMap<String, String> = serde_json::from_str(json)
+            .with_context(|| format!("the stored request headers of upstream {id} are not a map"))?;
+        let sealed =
+            crate::upstream::spec::seal_map(key, crate::upstream::spec::HEADERS_PURPOSE, id, &headers);
+        store.upstream_seal_plain_headers(id, sealed.as_deref()).await?;
+    }
+    if !plain.is_empty() {
+        tracing::info!(upstreams = plain.len(), "sealed request headers stored in the clear");
+    }
+    Ok(plain.len())
+}
+
 /// Re-seals every sealed value from `old` to `new` in one transaction; returns how many.
 pub async fn reseal(store: &dyn Store, old: &MasterKey, new: &MasterKey) -> anyhow::Result<usize> {
     verify(store, old).await.context("the current master key")?;

@@ -47,6 +47,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         master_key = master_key.with_previous(&previous);
     }
     crate::keyring::verify(store.as_ref(), &master_key).await?;
+    crate::keyring::seal_plain_upstream_headers(store.as_ref(), &master_key).await?;
     let setup_token = config.setup_token.clone().unwrap_or_else(|| crypto::new_token("gh_setup_"));
     let state: AppState = Arc::new(App::new(config, store, master_key, setup_token));
     bootstrap::apply_configured_mode(&state).await?;

@@ -135,6 +135,7 @@ async fn rotation_reseals_everything_and_the_old_key_is_refused(backend: Backend
         "/api/orgs/default/upstreams",
         json!({"name": "remote",
         "transport": "streamable_http", "url": http.url("/mcp"), "isEnabled": false,
+        "requestHeaders": {"X-Tenant-Key": "tenant-key-77aa"},
         "auth": {"type": "bearer", "credential": "upstream-credential-4d2e"}}),
     )
     .await;
@@ -230,9 +231,13 @@ async fn rotation_reseals_everything_and_the_old_key_is_refused(backend: Backend
         }
     }
     store.close().await;
-    for column in
-        ["settings.value", "secrets.value", "http_tools.auth_credential", "upstreams.auth_credential"]
-    {
+    for column in [
+        "settings.value",
+        "secrets.value",
+        "http_tools.auth_credential",
+        "upstreams.auth_credential",
+        "upstreams.headers_sealed",
+    ] {
         assert!(seen.iter().any(|s| s == column), "{column} was re-sealed: {seen:?}");
     }
 

@@ -24,7 +24,7 @@ use crate::upstream::authorize;
 use crate::upstream::catalog::{self, Template};
 use crate::upstream::launch::Launch;
 use crate::upstream::service;
-use crate::upstream::spec::{CREDENTIAL_PURPOSE, ENV_PURPOSE};
+use crate::upstream::spec::{CREDENTIAL_PURPOSE, ENV_PURPOSE, HEADERS_PURPOSE, open_map, seal_map};
 
 /// Auth toward an upstream as written: the credential is write-only.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -85,9 +85,10 @@ fn sensitive_header(name: &str) -> bool {
 }
 
 impl Upstream {
-    fn view(u: UpstreamRecord, env_keys: Vec<String>, dependent_servers: Vec<String>) -> Self {
-        let headers: BTreeMap<String, String> = serde_json::from_str(&u.request_headers).unwrap_or_default();
-        let request_headers = headers
+    fn view(u: UpstreamRecord, opened: Opened, dependent_servers: Vec<String>) -> Self {
+        let env_keys = opened.env.into_keys().collect();
+        let request_headers = opened
+            .headers
             .into_iter()
             .map(|(k, v)| if sensitive_header(&k) { (k, "********".to_string()) } else { (k, v) })
             .collect();
@@ -509,18 +510,9 @@ fn upstream_error(e: UpstreamError) -> ApiError {
 
 async fn view(ctx: &OpCtx, u: UpstreamRecord) -> ApiResult<Upstream> {
     let deps = ctx.state.store.attachments_of_upstream(&u.org_id, &u.id).await?;
-    let env_keys = match &u.env_sealed {
-        None => Vec::new(),
-        Some(sealed) => ctx
-            .state
-            .master_key
-            .decrypt(ENV_PURPOSE, sealed, u.id.as_bytes())
-            .ok()
-            .and_then(|b| serde_json::from_slice::<BTreeMap<String, String>>(&b).ok())
-            .map(|m| m.into_keys().collect())
-            .unwrap_or_default(),
-    };
-    Ok(Upstream::view(u, env_keys, deps.into_iter().map(|a| a.server_id).collect()))
+    // A value that cannot be opened shows as absent rather than failing the listing.
+    let opened = Opened::of(ctx, &u).unwrap_or_default();
+    Ok(Upstream::view(u, opened, deps.into_iter().map(|a| a.server_id).collect()))
 }
 
 async fn upstream_of(ctx: &OpCtx) -> ApiResult<UpstreamRecord> {
@@ -530,12 +522,11 @@ async fn upstream_of(ctx: &OpCtx) -> ApiResult<UpstreamRecord> {
 }
 
 /// Checks the whole record: transport fields, URL policy, stdio allow-list, limits.
-fn check(ctx: &OpCtx, u: &UpstreamRecord, env: &BTreeMap<String, String>) -> ApiResult<()> {
+fn check(ctx: &OpCtx, u: &UpstreamRecord, opened: &Opened) -> ApiResult<()> {
+    let (env, headers) = (&opened.env, &opened.headers);
     let transport = TransportKind::parse(&u.transport).ok_or_else(|| bad("unknown transport"))?;
     let args: Vec<String> = serde_json::from_str(&u.args).map_err(ApiError::internal)?;
-    let headers: BTreeMap<String, String> =
-        serde_json::from_str(&u.request_headers).map_err(ApiError::internal)?;
-    rules::validate_headers(&headers).map_err(ApiError::BadRequest)?;
+    rules::validate_headers(headers).map_err(ApiError::BadRequest)?;
     if !(1..=rules::MAX_TIMEOUT_MS).contains(&u.timeout_ms) {
         return Err(bad(format!("timeoutMs must be 1 to {}", rules::MAX_TIMEOUT_MS)));
     }
@@ -655,27 +646,28 @@ async fn apply_auth(ctx: &OpCtx, u: &mut UpstreamRecord, auth: AuthInput) -> Api
     }
 }
 
-fn seal_env(ctx: &OpCtx, u: &mut UpstreamRecord, env: &BTreeMap<String, String>) -> ApiResult<()> {
-    u.env_sealed = if env.is_empty() {
-        None
-    } else {
-        let json = serde_json::to_vec(env).map_err(ApiError::internal)?;
-        Some(ctx.state.master_key.encrypt(ENV_PURPOSE, &json, u.id.as_bytes()))
-    };
-    Ok(())
+/// An upstream's sealed maps, opened: its stdio environment and its HTTP request headers.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Opened {
+    env: BTreeMap<String, String>,
+    headers: BTreeMap<String, String>,
 }
 
-fn current_env(ctx: &OpCtx, u: &UpstreamRecord) -> ApiResult<BTreeMap<String, String>> {
-    match &u.env_sealed {
-        None => Ok(BTreeMap::new()),
-        Some(sealed) => {
-            let bytes = ctx
-                .state
-                .master_key
-                .decrypt(ENV_PURPOSE, sealed, u.id.as_bytes())
-                .map_err(ApiError::internal)?;
-            serde_json::from_slice(&bytes).map_err(ApiError::internal)
-        }
+impl Opened {
+    fn of(ctx: &OpCtx, u: &UpstreamRecord) -> ApiResult<Self> {
+        let key = &ctx.state.master_key;
+        Ok(Self {
+            env: open_map(key, ENV_PURPOSE, &u.id, u.env_sealed.as_deref()).map_err(ApiError::internal)?,
+            headers: open_map(key, HEADERS_PURPOSE, &u.id, u.headers_sealed.as_deref())
+                .map_err(ApiError::internal)?,
+        })
+    }
+
+    /// Seals both into the record.
+    fn seal_into(&self, ctx: &OpCtx, u: &mut UpstreamRecord) {
+        let key = &ctx.state.master_key;
+        u.env_sealed = seal_map(key, ENV_PURPOSE, &u.id, &self.env);
+        u.headers_sealed = seal_map(key, HEADERS_PURPOSE, &u.id, &self.headers);
     }
 }
 
@@ -762,7 +754,8 @@ async fn create_upstream(
     let org_id = ctx.org()?.id.clone();
     let now = time::now_ms();
     let is_enabled = input.is_enabled.unwrap_or(true);
-    let env = input.env.unwrap_or_default();
+    let opened =
+        Opened { env: input.env.unwrap_or_default(), headers: input.request_headers.unwrap_or_default() };
     let mut u = UpstreamRecord {
         id: ids::new_id("ups"),
         org_id,
@@ -773,8 +766,7 @@ async fn create_upstream(
         command: input.command.map(|s| s.trim().to_string()),
         args: serde_json::to_string(&input.args.unwrap_or_default()).map_err(ApiError::internal)?,
         env_sealed: None,
-        request_headers: serde_json::to_string(&input.request_headers.unwrap_or_default())
-            .map_err(ApiError::internal)?,
+        headers_sealed: None,
         auth_type: UpstreamAuth::None.as_str().to_string(),
         auth_header: None,
         auth_credential: None,
@@ -797,8 +789,8 @@ async fn create_upstream(
         updated_at: now,
         refreshed_at: None,
     };
-    check(&ctx, &u, &env)?;
-    seal_env(&ctx, &mut u, &env)?;
+    check(&ctx, &u, &opened)?;
+    opened.seal_into(&ctx, &mut u);
     if let Some(auth) = input.auth {
         apply_auth(&ctx, &mut u, auth).await?;
     }
@@ -820,7 +812,7 @@ async fn get(ctx: OpCtx, _: NoInput) -> ApiResult<UpstreamEnvelope> {
 async fn update(ctx: OpCtx, input: UpdateUpstream) -> ApiResult<UpstreamEnvelope> {
     let mut u = upstream_of(&ctx).await?;
     let before = u.clone();
-    let mut env = current_env(&ctx, &u)?;
+    let mut opened = Opened::of(&ctx, &u)?;
     if let Some(name) = input.name {
         u.name = text::display_name(&name, "name").map_err(ApiError::BadRequest)?;
     }
@@ -832,11 +824,11 @@ async fn update(ctx: OpCtx, input: UpdateUpstream) -> ApiResult<UpstreamEnvelope
         // Fields of the other kind no longer apply.
         if t == TransportKind::Stdio {
             u.url = None;
-            u.request_headers = "{}".into();
+            opened.headers.clear();
         } else {
             u.command = None;
             u.args = "[]".into();
-            env.clear();
+            opened.env.clear();
         }
     }
     if let Some(url) = input.url {
@@ -848,11 +840,11 @@ async fn update(ctx: OpCtx, input: UpdateUpstream) -> ApiResult<UpstreamEnvelope
     if let Some(args) = input.args {
         u.args = serde_json::to_string(&args).map_err(ApiError::internal)?;
     }
-    if let Some(new_env) = input.env {
-        env = new_env;
+    if let Some(env) = input.env {
+        opened.env = env;
     }
-    if let Some(h) = input.request_headers {
-        u.request_headers = serde_json::to_string(&h).map_err(ApiError::internal)?;
+    if let Some(headers) = input.request_headers {
+        opened.headers = headers;
     }
     if let Some(p) = input.approval_policy {
         u.approval_policy = p.as_str().to_string();
@@ -863,8 +855,8 @@ async fn update(ctx: OpCtx, input: UpdateUpstream) -> ApiResult<UpstreamEnvelope
     if let Some(enabled) = input.is_enabled {
         u.is_enabled = enabled;
     }
-    check(&ctx, &u, &env)?;
-    seal_env(&ctx, &mut u, &env)?;
+    check(&ctx, &u, &opened)?;
+    opened.seal_into(&ctx, &mut u);
     if let Some(auth) = input.auth {
         apply_auth(&ctx, &mut u, auth).await?;
     }
@@ -872,8 +864,7 @@ async fn update(ctx: OpCtx, input: UpdateUpstream) -> ApiResult<UpstreamEnvelope
         || u.url != before.url
         || u.command != before.command
         || u.args != before.args
-        || env != current_env(&ctx, &before)?
-        || u.request_headers != before.request_headers
+        || opened != Opened::of(&ctx, &before)?
         || u.auth_type != before.auth_type
         || u.auth_header != before.auth_header
         || u.auth_credential != before.auth_credential

@@ -71,6 +71,13 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
         only: None,
     },
     SealedColumn {
+        table: "upstreams",
+        id_column: "id",
+        column: "headers_sealed",
+        purpose: "upstream-headers",
+        only: None,
+    },
+    SealedColumn {
         table: "upstream_oauth",
         id_column: "upstream_id",
         column: "client_secret",

@@ -12,7 +12,7 @@ use super::upstreams::{
 use super::{StoreError, StoreResult};
 
 const UPSTREAM_COLUMNS: &str = "SELECT id, org_id, name, description, transport, url, command, args, \
-     env_sealed, request_headers, auth_type, auth_header, auth_credential, auth_secret_id, approval_policy, \
+     env_sealed, headers_sealed, auth_type, auth_header, auth_credential, auth_secret_id, approval_policy, \
      is_enabled, status, last_error, protocol_version, server_info, template_id, timeout_ms, created_at, updated_at, \
      refreshed_at FROM upstreams";
 const TOOL_COLUMNS: &str = "SELECT upstream_id, name, definition, definition_hash, approved_hash, \
@@ -31,7 +31,7 @@ fn upstream_row(r: &AnyRow) -> Result<UpstreamRecord, sqlx::Error> {
         command: r.try_get("command")?,
         args: r.try_get("args")?,
         env_sealed: r.try_get("env_sealed")?,
-        request_headers: r.try_get("request_headers")?,
+        headers_sealed: r.try_get("headers_sealed")?,
         auth_type: r.try_get("auth_type")?,
         auth_header: r.try_get("auth_header")?,
         auth_credential: r.try_get("auth_credential")?,
@@ -80,7 +80,7 @@ impl UpstreamStore for SqlStore {
     async fn upstream_create(&self, u: &UpstreamRecord) -> StoreResult<()> {
         query(
             "INSERT INTO upstreams (id, org_id, name, description, transport, url, command, args, env_sealed, \
-             request_headers, auth_type, auth_header, auth_credential, approval_policy, is_enabled, status, \
+             headers_sealed, auth_type, auth_header, auth_credential, approval_policy, is_enabled, status, \
              last_error, protocol_version, server_info, template_id, timeout_ms, created_at, updated_at, \
              refreshed_at, auth_secret_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
              $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)",
@@ -94,7 +94,7 @@ impl UpstreamStore for SqlStore {
         .bind(&u.command)
         .bind(&u.args)
         .bind(&u.env_sealed)
-        .bind(&u.request_headers)
+        .bind(&u.headers_sealed)
         .bind(&u.auth_type)
         .bind(&u.auth_header)
         .bind(&u.auth_credential)
@@ -143,7 +143,7 @@ impl UpstreamStore for SqlStore {
     async fn upstream_update(&self, u: &UpstreamRecord) -> StoreResult<()> {
         let done = query(
             "UPDATE upstreams SET name = $3, description = $4, transport = $5, url = $6, command = $7, \
-             args = $8, env_sealed = $9, request_headers = $10, auth_type = $11, auth_header = $12, \
+             args = $8, env_sealed = $9, headers_sealed = $10, request_headers = '{}', auth_type = $11, auth_header = $12, \
              auth_credential = $13, approval_policy = $14, is_enabled = $15, status = $16, timeout_ms = $17, \
              updated_at = $18, auth_secret_id = $19 WHERE org_id = $1 AND id = $2",
         )
@@ -156,7 +156,7 @@ impl UpstreamStore for SqlStore {
         .bind(&u.command)
         .bind(&u.args)
         .bind(&u.env_sealed)
-        .bind(&u.request_headers)
+        .bind(&u.headers_sealed)
         .bind(&u.auth_type)
         .bind(&u.auth_header)
         .bind(&u.auth_credential)
@@ -207,6 +207,26 @@ impl UpstreamStore for SqlStore {
                     .await?;
             }
         }
+        Ok(())
+    }
+
+    async fn upstream_plain_headers(&self) -> StoreResult<Vec<(String, String)>> {
+        let rows =
+            query("SELECT id, request_headers FROM upstreams WHERE request_headers <> '{}' ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .iter()
+            .map(|r| Ok((r.try_get("id")?, r.try_get("request_headers")?)))
+            .collect::<Result<_, sqlx::Error>>()?)
+    }
+
+    async fn upstream_seal_plain_headers(&self, upstream_id: &str, sealed: Option<&str>) -> StoreResult<()> {
+        query("UPDATE upstreams SET headers_sealed = $2, request_headers = '{}' WHERE id = $1")
+            .bind(upstream_id)
+            .bind(sealed)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

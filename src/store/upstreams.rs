@@ -20,8 +20,8 @@ pub struct UpstreamRecord {
     pub args: String,
     /// JSON object of environment variables, sealed (purpose `upstream-env`, bound to the id).
     pub env_sealed: Option<String>,
-    /// JSON object of header name → value.
-    pub request_headers: String,
+    /// JSON object of header name → value, sealed (purpose `upstream-headers`, bound to the id).
+    pub headers_sealed: Option<String>,
     pub auth_type: String,
     pub auth_header: Option<String>,
     /// Sealed (purpose `upstream-credential`, bound to the id).
@@ -117,6 +117,11 @@ pub trait UpstreamStore {
         now: i64,
     ) -> StoreResult<()>;
     /// Deletes an upstream with its catalogue and attachments.
+    /// `(id, JSON)` of upstreams whose request headers are still stored in the clear (written
+    /// before headers were sealed).
+    async fn upstream_plain_headers(&self) -> StoreResult<Vec<(String, String)>>;
+    /// Stores an upstream's headers sealed and empties the clear column.
+    async fn upstream_seal_plain_headers(&self, upstream_id: &str, sealed: Option<&str>) -> StoreResult<()>;
     async fn upstream_delete(&self, org_id: &str, upstream_id: &str) -> StoreResult<()>;
 
     /// Replaces an upstream's catalogue in one transaction.

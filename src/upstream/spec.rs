@@ -15,6 +15,37 @@ use crate::store::UpstreamRecord;
 pub const CREDENTIAL_PURPOSE: &str = "upstream-credential";
 /// Sealing purpose of stdio environments.
 pub const ENV_PURPOSE: &str = "upstream-env";
+/// Sealing purpose of HTTP request headers.
+pub const HEADERS_PURPOSE: &str = "upstream-headers";
+
+/// A name → value map sealed for one upstream (`None` when empty: nothing to seal).
+pub fn seal_map(
+    key: &MasterKey,
+    purpose: &str,
+    upstream_id: &str,
+    map: &BTreeMap<String, String>,
+) -> Option<String> {
+    if map.is_empty() {
+        return None;
+    }
+    let json = serde_json::to_vec(map).expect("a map of strings serialises");
+    Some(key.encrypt(purpose, &json, upstream_id.as_bytes()))
+}
+
+/// Opens what [`seal_map`] sealed.
+pub fn open_map(
+    key: &MasterKey,
+    purpose: &str,
+    upstream_id: &str,
+    sealed: Option<&str>,
+) -> Result<BTreeMap<String, String>, UpstreamError> {
+    let Some(sealed) = sealed else { return Ok(BTreeMap::new()) };
+    let bytes = key
+        .decrypt(purpose, sealed, upstream_id.as_bytes())
+        .map_err(|_| UpstreamError::Config(format!("the stored {purpose} cannot be decrypted")))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|_| UpstreamError::Config(format!("the stored {purpose} is not a map of strings")))
+}
 
 /// A resolved upstream connection target.
 #[derive(Clone)]
@@ -63,20 +94,9 @@ impl Spec {
         let transport = TransportKind::parse(&u.transport)
             .ok_or_else(|| UpstreamError::Config(format!("unknown transport {}", u.transport)))?;
         let args: Vec<String> = serde_json::from_str(&u.args).unwrap_or_default();
-        let env: BTreeMap<String, String> = match &u.env_sealed {
-            None => BTreeMap::new(),
-            Some(sealed) => {
-                let bytes = key.decrypt(ENV_PURPOSE, sealed, u.id.as_bytes()).map_err(|_| {
-                    UpstreamError::Config("the stored environment cannot be decrypted".into())
-                })?;
-                serde_json::from_slice(&bytes).unwrap_or_default()
-            }
-        };
+        let env = open_map(key, ENV_PURPOSE, &u.id, u.env_sealed.as_deref())?;
         let mut headers: Vec<(String, String)> =
-            serde_json::from_str::<BTreeMap<String, String>>(&u.request_headers)
-                .unwrap_or_default()
-                .into_iter()
-                .collect();
+            open_map(key, HEADERS_PURPOSE, &u.id, u.headers_sealed.as_deref())?.into_iter().collect();
         let credential = match (&u.auth_secret_id, &u.auth_credential) {
             (Some(_), _) => Some(
                 secret
