@@ -111,6 +111,8 @@ pub struct Metrics {
     http_series: RwLock<hashbrown::HashMap<HttpLabels, HttpSeries>>,
     /// Client connections: open now, closed at the cap, closed by the watchdog.
     pub connections: ConnectionMetrics,
+    /// Upstream connections held for client sessions, read when metrics are rendered.
+    upstream_sessions: Gauge,
 }
 
 /// The connection series, cheap to clone into each connection's task.
@@ -172,7 +174,14 @@ impl Metrics {
             "Client connections closed for idling or sending headers too slowly",
             connections.timed_out.clone(),
         );
+        let upstream_sessions = Gauge::default();
+        registry.register(
+            "upstream_session_connections",
+            "Upstream connections held for client sessions on this node",
+            upstream_sessions.clone(),
+        );
         Self {
+            upstream_sessions,
             connections,
             registry: Mutex::new(registry),
             requests,
@@ -219,8 +228,9 @@ impl Metrics {
         write(&self.http_series).entry(labels).or_insert(series);
     }
 
-    /// The text exposition format.
-    pub fn render(&self) -> String {
+    /// The text exposition format; `upstream_sessions` is the pool's count now.
+    pub fn render(&self, upstream_sessions: usize) -> String {
+        self.upstream_sessions.set(upstream_sessions as i64);
         let mut out = String::new();
         let registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());
         prometheus_client::encoding::text::encode(&mut out, &registry).expect("writing to a String");
@@ -285,7 +295,7 @@ mod tests {
         assert_eq!(method_label(&axum::http::Method::PATCH), "PATCH");
         let made_up = axum::http::Method::from_bytes(b"BREW").unwrap();
         assert_eq!(method_label(&made_up), "other");
-        let text = m.render();
+        let text = m.render(0);
         assert!(
             text.contains(r#"gatehouse_mcp_calls_total{server="srv_1",tool="echo",outcome="ok"} 2"#),
             "{text}"

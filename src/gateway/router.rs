@@ -478,8 +478,12 @@ async fn relay(
     params: Map<String, Value>,
 ) -> Result<Value, RpcError> {
     let attached = &entry.upstreams[upstream];
-    let call =
-        service::Call { session: ctx.session.as_deref(), sink: ctx.sink.clone(), cancel: ctx.cancel.take() };
+    let call = service::Call {
+        session: ctx.session.as_deref(),
+        key: &ctx.key,
+        sink: ctx.sink.clone(),
+        cancel: ctx.cancel.take(),
+    };
     // Boxed: the upstream exchange's future is kilobytes, and inline it would size every future
     // that may relay (tools_call, handle_inner, answer, the endpoint's), HTTP-tool calls included,
     // which are then moved into their boxes whole on every request.

@@ -104,6 +104,11 @@ pub(crate) trait Transport: Send + Sync {
     fn set_protocol_version(&self, _version: &str) {}
     /// Stops the transport: kills the process, closes streams, ends the upstream session.
     async fn close(&self);
+    /// Whether the upstream keeps state per connection (a session of its own), so that each
+    /// client session needs a connection of its own.
+    fn keeps_session(&self) -> bool {
+        true
+    }
 }
 
 struct Pending {
@@ -376,6 +381,11 @@ impl Connection {
     /// What the upstream said about itself.
     pub fn facts(&self) -> &ServerFacts {
         &self.facts
+    }
+
+    /// Whether the upstream keeps a session per connection (see [`Transport::keeps_session`]).
+    pub fn keeps_session(&self) -> bool {
+        !self.stateless && self.transport.keeps_session()
     }
 
     /// Whether the connection has ended (the pool then replaces it).

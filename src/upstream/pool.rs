@@ -16,7 +16,32 @@ const BREAKER_THRESHOLD: u32 = 5;
 /// How long an open breaker fails calls before letting a probe through.
 const BREAKER_OPEN: Duration = Duration::from_secs(10);
 /// Session connections unused this long are closed.
-pub const SESSION_IDLE: Duration = Duration::from_secs(30 * 60);
+pub const SESSION_IDLE: Duration = Duration::from_secs(10 * 60);
+/// Session connections one node keeps at most; beyond, the least recently used is closed.
+pub const MAX_SESSION_CONNECTIONS: usize = 1000;
+/// Session connections one API key may hold on a node; beyond, its least recently used is
+/// closed, so that one key opening sessions cannot push everyone else's out.
+pub const MAX_SESSION_CONNECTIONS_PER_KEY: usize = 100;
+
+/// Before a session connection of `key` is added: takes out the least recently used one of
+/// that key when it holds its share, and the node's least recently used when the node is full.
+fn make_room(sessions: &mut HashMap<(String, String), Slot>, key: &str) -> Vec<Arc<Connection>> {
+    let mut taken = Vec::new();
+    let oldest = |sessions: &HashMap<(String, String), Slot>, of_key: Option<&str>| {
+        sessions
+            .iter()
+            .filter(|(_, slot)| of_key.is_none_or(|k| slot.key == k))
+            .min_by_key(|(_, slot)| slot.last_used)
+            .map(|(id, _)| id.clone())
+    };
+    if sessions.values().filter(|s| s.key == key).count() >= MAX_SESSION_CONNECTIONS_PER_KEY {
+        taken.extend(oldest(sessions, Some(key)).and_then(|id| sessions.remove(&id)).map(|s| s.conn));
+    }
+    if sessions.len() >= MAX_SESSION_CONNECTIONS {
+        taken.extend(oldest(sessions, None).and_then(|id| sessions.remove(&id)).map(|s| s.conn));
+    }
+    taken
+}
 
 #[derive(Default)]
 struct Breaker {
@@ -30,6 +55,8 @@ struct Slot {
     conn: Arc<Connection>,
     last_used: Instant,
     started: Instant,
+    /// The API key whose client session holds it (session connections).
+    key: String,
 }
 
 /// Restart backoff of a stdio upstream whose process keeps dying.
@@ -89,6 +116,11 @@ impl UpstreamPool {
         lock(&self.refreshing).remove(upstream_id);
     }
 
+    /// Connections held for client sessions now.
+    pub fn session_connections(&self) -> usize {
+        lock(&self.sessions).len()
+    }
+
     /// What stdio upstreams may run.
     pub fn launch_policy(&self) -> &LaunchPolicy {
         &self.launch
@@ -96,21 +128,32 @@ impl UpstreamPool {
 
     /// The shared connection to an upstream, connecting if needed.
     pub async fn shared(&self, spec: &Spec) -> Result<Arc<Connection>, UpstreamError> {
-        self.get(spec, None).await
+        self.get(spec, None, "").await
     }
 
-    /// The connection a client session uses for an upstream (`session` is its id hash).
-    pub async fn for_session(&self, spec: &Spec, session: &str) -> Result<Arc<Connection>, UpstreamError> {
-        self.get(spec, Some(session)).await
+    /// The connection a client session (`session` is its id hash) of API key `key` uses for an
+    /// upstream that keeps sessions.
+    pub async fn for_session(
+        &self,
+        spec: &Spec,
+        session: &str,
+        key: &str,
+    ) -> Result<Arc<Connection>, UpstreamError> {
+        self.get(spec, Some(session), key).await
     }
 
-    async fn get(&self, spec: &Spec, session: Option<&str>) -> Result<Arc<Connection>, UpstreamError> {
+    async fn get(
+        &self,
+        spec: &Spec,
+        session: Option<&str>,
+        key: &str,
+    ) -> Result<Arc<Connection>, UpstreamError> {
         if let Some(conn) = self.cached(spec, session) {
             return Ok(conn);
         }
         self.breaker_check(&spec.id)?;
-        let key = format!("{}|{}", spec.id, session.unwrap_or(""));
-        let gate = lock(&self.connecting).entry(key.clone()).or_default().clone();
+        let gate_key = format!("{}|{}", spec.id, session.unwrap_or(""));
+        let gate = lock(&self.connecting).entry(gate_key.clone()).or_default().clone();
         let _guard = gate.lock().await;
         if let Some(conn) = self.cached(spec, session) {
             return Ok(conn);
@@ -132,15 +175,31 @@ impl UpstreamPool {
         }
         let conn = result?;
         let now = Instant::now();
-        let slot =
-            Slot { fingerprint: spec.fingerprint.clone(), conn: conn.clone(), last_used: now, started: now };
-        let old = match session {
-            None => lock(&self.shared).insert(spec.id.clone(), slot),
-            Some(s) => lock(&self.sessions).insert((s.to_string(), spec.id.clone()), slot),
+        let slot = Slot {
+            fingerprint: spec.fingerprint.clone(),
+            conn: conn.clone(),
+            last_used: now,
+            started: now,
+            key: key.to_string(),
         };
-        lock(&self.connecting).remove(&key);
-        if let Some(old) = old {
-            tokio::spawn(async move { old.conn.close().await });
+        let mut closing = Vec::new();
+        match session {
+            None => closing.extend(lock(&self.shared).insert(spec.id.clone(), slot).map(|s| s.conn)),
+            Some(s) => {
+                let mut sessions = lock(&self.sessions);
+                let id = (s.to_string(), spec.id.clone());
+                closing.extend(sessions.remove(&id).map(|s| s.conn));
+                closing.extend(make_room(&mut sessions, key));
+                sessions.insert(id, slot);
+            }
+        }
+        lock(&self.connecting).remove(&gate_key);
+        if !closing.is_empty() {
+            tokio::spawn(async move {
+                for conn in closing {
+                    conn.close().await;
+                }
+            });
         }
         Ok(conn)
     }

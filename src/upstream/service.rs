@@ -36,17 +36,24 @@ pub async fn spec(state: &AppState, record: &UpstreamRecord) -> Result<Spec, Ups
     Spec::from_record_with(record, &state.master_key, secret.as_deref())
 }
 
-/// The connection a caller uses: stdio upstreams are one process per node, shared; HTTP
-/// upstreams get one upstream session per client session (`docs/UPSTREAMS.md` "Pool").
+/// The connection a caller uses (`docs/UPSTREAMS.md` "Pool"): the shared one, unless the
+/// upstream keeps a session per connection (an HTTP upstream that gave a session id) and the
+/// caller has a client session: then that client session's own, so that no client sees
+/// another's upstream state.
 pub async fn connection(
     state: &AppState,
     spec: &Spec,
     client_session: Option<&str>,
+    key: &str,
 ) -> Result<Arc<Connection>, UpstreamError> {
     let pool = &state.gateway.upstreams;
-    let result = match client_session {
-        Some(session) if spec.transport != TransportKind::Stdio => pool.for_session(spec, session).await,
-        _ => pool.shared(spec).await,
+    let (result, client_session) = match client_session.filter(|_| spec.transport != TransportKind::Stdio) {
+        None => (pool.shared(spec).await, None),
+        Some(session) => match pool.shared(spec).await {
+            Ok(shared) if !shared.keeps_session() => (Ok(shared), None),
+            Ok(_) => (pool.for_session(spec, session, key).await, Some(session)),
+            Err(e) => (Err(e), None),
+        },
     };
     match &result {
         Err(e) => note_health(state, &spec.id, Err(e)).await,
@@ -55,12 +62,11 @@ pub async fn connection(
             // the rest goes to the client session's GET stream, if one is open here.
             let (tx, rx) = mpsc::unbounded_channel();
             conn.set_listener(Some(tx));
-            let session = client_session.filter(|_| spec.transport != TransportKind::Stdio);
             tokio::spawn(listen(
                 state.clone(),
                 spec.org_id.clone(),
                 spec.id.clone(),
-                session.map(str::to_string),
+                client_session.map(str::to_string),
                 rx,
             ));
         }
@@ -269,6 +275,8 @@ pub async fn note_health(state: &AppState, upstream_id: &str, outcome: Result<()
 pub struct Call<'a> {
     /// SHA-256 of the client's session id (stateful clients).
     pub session: Option<&'a str>,
+    /// The caller's API key id (bounds the session connections one key holds).
+    pub key: &'a str,
     /// Receives progress, logging and upstream requests while the call runs.
     pub sink: Option<CallSink>,
     /// Fires when the client cancels.
@@ -291,7 +299,7 @@ pub async fn call(
 ) -> Result<Value, UpstreamError> {
     state.gateway.upstreams.breaker_check(&spec.id)?;
     let sink = call.sink.clone();
-    let conn = connection(state, spec, call.session).await;
+    let conn = connection(state, spec, call.session, call.key).await;
     // Kept for the one retry after a token refresh; a deep copy per call otherwise.
     let retry_params = spec.oauth.then(|| params.clone());
     let result = match conn {
@@ -309,7 +317,7 @@ pub async fn call(
                         None => None,
                     };
                     match fresh {
-                        Some(Ok(fresh)) => match connection(state, &fresh, call.session).await {
+                        Some(Ok(fresh)) => match connection(state, &fresh, call.session, call.key).await {
                             Ok(conn) => conn.request_with(method, params, sink, None).await,
                             Err(e) => Err(e),
                         },

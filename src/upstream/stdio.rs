@@ -67,6 +67,11 @@ impl Stdio {
 
 #[async_trait]
 impl Transport for Stdio {
+    /// One process per node serves every caller.
+    fn keeps_session(&self) -> bool {
+        false
+    }
+
     async fn send(&self, msg: &Value, _sink: Option<CallSink>) -> Result<(), UpstreamError> {
         let mut line = super::wire::to_wire(msg).map_err(|e| UpstreamError::Protocol(e.to_string()))?;
         line.push(b'\n');

@@ -144,6 +144,12 @@ impl Transport for StreamableHttp {
         self.answer(msg, response, sink).await
     }
 
+    /// An upstream that gave no `Mcp-Session-Id` (basic/transports § Session Management: it
+    /// MAY) keeps nothing per connection.
+    fn keeps_session(&self) -> bool {
+        self.state().session.is_some()
+    }
+
     fn set_protocol_version(&self, version: &str) {
         let mut state = self.state();
         // basic/transports § Protocol Version Header (2025-06-18 and later). The versions set
