@@ -51,6 +51,20 @@ async fn malformed_requests_get_4xx_envelopes(backend: Backend) {
         .post("/api/orgs", Some(&admin), json!({"name": "x", "slug": "-bad-"}))
         .await
         .expect_error(400, "invalid_input");
+    // A member given twice has no one meaning: refused, and nothing is created.
+    let twice = raw(
+        &server,
+        Method::POST,
+        "/api/orgs",
+        &admin,
+        json_ct,
+        br#"{"name":"Harmless","slug":"harmless","slug":"acme-2"}"#.to_vec(),
+    )
+    .await
+    .expect_error(400, "invalid_input");
+    assert!(twice.text.contains("given twice"), "{}", twice.text);
+    let orgs = server.get("/api/orgs", Some(&admin)).await.expect(200);
+    assert!(!orgs.text.contains("harmless") && !orgs.text.contains("acme-2"), "{}", orgs.text);
     raw(&server, Method::POST, "/api/orgs", &admin, "text/plain", b"{\"name\":\"x\"}".to_vec())
         .await
         .expect_error(415, "unsupported_media_type");

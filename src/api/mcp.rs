@@ -97,7 +97,7 @@ async fn handle(
         let body = rpc_error(Value::Null, code::INVALID_REQUEST, "expected Content-Type: application/json");
         return Ok((StatusCode::UNSUPPORTED_MEDIA_TYPE, axum::Json(body)).into_response());
     }
-    let message: Value = match gatehouse_mcp::jsonrpc::from_json_bytes(&bytes) {
+    let message: Value = match super::strict_json::from_slice(&bytes) {
         Ok(v) => v,
         Err(e) => {
             let body = rpc_error(Value::Null, code::PARSE_ERROR, format!("parse error: {e}"));

@@ -23,6 +23,7 @@ pub mod registry;
 pub mod rest;
 pub mod secrets;
 pub mod servers;
+pub mod strict_json;
 pub mod system;
 pub mod tokens;
 pub mod upstreams;

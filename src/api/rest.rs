@@ -112,8 +112,8 @@ pub fn parse_json_object(headers: &HeaderMap, bytes: &[u8]) -> ApiResult<Value> 
     if !is_json(headers) {
         return Err(ApiError::UnsupportedMediaType);
     }
-    let value: Value =
-        serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))?;
+    let value = super::strict_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))?;
     if !value.is_object() {
         return Err(ApiError::bad_request("the request body must be a JSON object"));
     }
