@@ -26,9 +26,10 @@ async fn raw_post(
     headers: &[(&str, &str)],
     body: &str,
 ) -> common::Resp {
-    let mut req = server
-        .request(reqwest::Method::POST, "/mcp/acme/echo")
-        .header("accept", "application/json, text/event-stream");
+    let mut req = server.request(reqwest::Method::POST, "/mcp/acme/echo");
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("accept")) {
+        req = req.header("accept", "application/json, text/event-stream");
+    }
     if let Some(k) = key {
         req = req.header("x-api-key", k);
     }
@@ -249,6 +250,21 @@ async fn malformed_messages(backend_kind: Backend) {
     )
     .await;
     assert_eq!(r.status, 415);
+    // An answer is JSON or SSE: a client that takes neither is told so (406); wildcards do.
+    let ping = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
+    for (accept, status) in [
+        ("text/html", 406),
+        ("application/json;q=0, text/event-stream;q=0", 406),
+        ("*/*", 200),
+        ("application/*", 200),
+        ("text/event-stream", 200),
+    ] {
+        let r = raw_post(&server, Some(&key), &[JSON, s, ("accept", accept)], ping).await;
+        assert_eq!(r.status, status, "{accept}: {}", r.text);
+        if status == 406 {
+            assert_eq!(r.body["error"]["code"], -32600, "{}", r.text);
+        }
+    }
     let deep = format!("{}{}", "[".repeat(50_000), "]".repeat(50_000));
     let r = raw_post(&server, Some(&key), &[JSON, s], &deep).await;
     assert_eq!((r.status, r.body["error"]["code"].as_i64()), (400, Some(-32700)));

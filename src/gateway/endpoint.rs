@@ -258,6 +258,15 @@ where
             "Content-Type must be application/json",
         );
     }
+    // transports § Sending Messages: the answer is JSON or an SSE stream; a client that takes
+    // neither (a browser's `text/html`) cannot be answered.
+    if transport::Accept::parse(seen.accept.and_then(|v| v.to_str().ok())).response_format().is_none() {
+        return http_error(
+            StatusCode::NOT_ACCEPTABLE,
+            code::INVALID_REQUEST,
+            "Accept must admit application/json or text/event-stream",
+        );
+    }
     // A stateless tools/call to a server with HTTP tools is read without a tree for its params
     // (`ToolCall`); one of an HTTP tool is answered straight away, any other goes on as the
     // general way reads it. (A server of upstream tools only is read the general way at once:
