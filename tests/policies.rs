@@ -159,6 +159,11 @@ async fn enforcement_on_the_data_plane(backend: Backend) {
     let mut client = McpClient::new(&server, "/mcp/default/governed", None, "2025-11-25");
     client.initialize().await.expect(200);
     let call = |name: &'static str, arguments: Value| (name, arguments);
+    // A denied tool is not served at all: not even listed.
+    let listed = client.request("tools/list", json!({})).await.expect(200).body;
+    let names: Vec<&str> =
+        listed["result"]["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert!(!names.contains(&"die") && names.contains(&"echo"), "{names:?}");
 
     let (n, a) = call("die", json!({}));
     let denied = client.request("tools/call", json!({"name": n, "arguments": a})).await.expect(200).body;

@@ -213,6 +213,10 @@ impl Directory {
             store.policy_list(&server.org_id, &server.id).await?.into_iter().filter_map(rule).collect();
         let mut built = build(server, tools, &secrets, attached, master_key);
         built.rules = rules;
+        // A tool a policy denies is not served at all: not listed either.
+        built.tool_listings.retain(|t| {
+            t["name"].as_str().is_none_or(|name| policy::evaluate(&built.rules, name).denied_by.is_none())
+        });
         built.log_mode = store
             .data_logging_get(&built.server.id)
             .await?
