@@ -10,6 +10,17 @@ use serde::Deserialize;
 
 use crate::connection::ConnectionLimits;
 
+/// Who may create organizations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum OrgCreation {
+    /// Instance admins only.
+    #[default]
+    Admins,
+    /// Any signed-in user (each becomes the admin of what they create).
+    Users,
+}
+
 /// How the instance runs: see `docs/ARCHITECTURE.md` ("Modes").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -64,6 +75,7 @@ pub struct FileConfig {
     pub header_timeout_secs: Option<u64>,
     pub idle_timeout_secs: Option<u64>,
     pub metrics_token: Option<String>,
+    pub org_creation: Option<OrgCreation>,
 }
 
 /// The resolved configuration the server runs with.
@@ -114,6 +126,8 @@ pub struct Config {
     pub idle_timeout: Duration,
     /// Bearer token `/metrics` asks for beyond dev mode (unset: metrics are not served there).
     pub metrics_token: Option<String>,
+    /// Who may create organizations beyond dev mode.
+    pub org_creation: OrgCreation,
 }
 
 /// Values given on the command line or in the environment; `None` means "not given".
@@ -188,6 +202,9 @@ pub struct Overrides {
     /// Bearer token that /metrics requires beyond dev mode (unset: /metrics is refused there).
     #[arg(long, env = "GATEHOUSE_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// Who may create organizations: `admins` (instance admins, the default) or `users`.
+    #[arg(long, env = "GATEHOUSE_ORG_CREATION", value_enum)]
+    pub org_creation: Option<OrgCreation>,
 }
 
 /// Default listen address.
@@ -287,6 +304,7 @@ impl Config {
                 .or(file.idle_timeout_secs)
                 .map_or(DEFAULT_IDLE_TIMEOUT, |s| Duration::from_secs(s.max(1))),
             metrics_token: o.metrics_token.clone().or(file.metrics_token).filter(|s| !s.is_empty()),
+            org_creation: o.org_creation.or(file.org_creation).unwrap_or_default(),
         }
     }
 

@@ -9,10 +9,26 @@ use common::{Backend, Options, TestServer};
 use serde_json::json;
 
 async fn enterprise_with_mail(backend: Backend, open_signup: bool) -> Option<(TestServer, String, SmtpSink)> {
+    enterprise_with_mail_and(backend, Options { open_signup, ..Default::default() }).await
+}
+
+async fn enterprise_with_mail_and(
+    backend: Backend,
+    options: Options,
+) -> Option<(TestServer, String, SmtpSink)> {
     let sink = SmtpSink::start()?;
-    let options = Options { smtp_url: Some(sink.url()), open_signup, ..Default::default() };
+    let options = Options { smtp_url: Some(sink.url()), ..options };
     let (server, admin) = TestServer::enterprise_with(backend, options).await;
     Some((server, admin, sink))
+}
+
+/// Signs `email` in with the code mailed to it; returns the platform token.
+async fn sign_in(server: &TestServer, sink: &SmtpSink, email: &str) -> String {
+    server.post("/api/auth/request-code", None, json!({"email": email})).await.expect(200);
+    let code = SmtpSink::code_in(&sink.next_mail());
+    let login =
+        server.post("/api/auth/verify-code", None, json!({"email": email, "code": code})).await.expect(200);
+    login.body["token"].as_str().unwrap().to_string()
 }
 
 async fn member_logs_in_with_a_mailed_code(backend: Backend) {
@@ -102,15 +118,25 @@ async fn unknown_people_get_no_mail_without_open_signup(backend: Backend) {
         .expect_error(401, "unauthorized");
 }
 
+/// Who may create organizations is the instance's choice: instance admins only, unless the
+/// operator lets every signed-in user.
 async fn open_signup_creates_people_who_create_orgs(backend: Backend) {
-    let Some((server, _admin, sink)) = enterprise_with_mail(backend, true).await else { return };
-    server.post("/api/auth/request-code", None, json!({"email": "fay@example.com"})).await.expect(200);
-    let code = SmtpSink::code_in(&sink.next_mail());
-    let login = server
-        .post("/api/auth/verify-code", None, json!({"email": "fay@example.com", "code": code}))
+    let Some((closed, _admin, sink)) = enterprise_with_mail(backend, true).await else { return };
+    let token = sign_in(&closed, &sink, "gus@example.com").await;
+    let refused = closed
+        .post("/api/orgs", Some(&token), json!({"name": "Gus", "slug": "gus"}))
         .await
-        .expect(200);
-    let token = login.body["token"].as_str().unwrap().to_string();
+        .expect_error(403, "forbidden");
+    assert!(refused.text.contains("GATEHOUSE_ORG_CREATION"), "{}", refused.text);
+    assert_eq!(closed.get("/api/orgs", Some(&token)).await.expect(200).body["orgs"], json!([]));
+
+    let options = Options {
+        open_signup: true,
+        org_creation: gatehouse::config::OrgCreation::Users,
+        ..Default::default()
+    };
+    let Some((server, _admin, sink)) = enterprise_with_mail_and(backend, options).await else { return };
+    let token = sign_in(&server, &sink, "fay@example.com").await;
     server.create_org(&token, "fays-team").await;
     let orgs = server.get("/api/orgs", Some(&token)).await.expect(200);
     assert_eq!(orgs.body["orgs"].as_array().unwrap().len(), 1);

@@ -7,7 +7,7 @@ mod common;
 
 use common::backend::HttpBackend;
 use common::mcp::McpClient;
-use common::{Backend, TestServer};
+use common::{Backend, Options, TestServer};
 use serde_json::{Value, json};
 
 const SECRET: &str = "backend-token-never-logged";
@@ -31,7 +31,8 @@ async fn setup(server: &TestServer, admin: &str, backend: &HttpBackend) -> (Stri
 
 async fn usage_counts_calls_across_a_restart(backend: Backend) {
     let http = HttpBackend::start();
-    let (mut server, admin) = TestServer::enterprise(backend).await;
+    let options = Options { metrics_token: Some("metrics".into()), ..Default::default() };
+    let (mut server, admin) = TestServer::enterprise_with(backend, options).await;
     let (sid, key) = setup(&server, &admin, &http).await;
     let keys = server.get(&format!("/api/orgs/acme/servers/{sid}/keys"), Some(&admin)).await.expect(200).body;
     let key_id = keys["keys"][0]["id"].as_str().or(keys["keys"][0]["keyId"].as_str()).unwrap().to_string();
@@ -95,7 +96,7 @@ async fn usage_counts_calls_across_a_restart(backend: Backend) {
     let mut client = McpClient::new(&server, "/mcp/acme/echo", Some(&key), "2026-07-28");
     client.request("tools/call", json!({"name": "echo", "arguments": {"q": "m"}})).await.expect(200);
     client.request("tools/call", json!({"name": "made_up", "arguments": {}})).await.expect(200);
-    let metrics = server.get("/metrics", None).await.expect(200).text;
+    let metrics = server.metrics().await;
     assert!(!metrics.contains("made_up"), "an unserved name became a series:\n{metrics}");
     assert!(
         metrics

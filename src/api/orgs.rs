@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::registry::{Access, NoInput, OpCtx, OpSpec, Registry};
 use crate::auth::{Principal, Scope};
+use crate::config::OrgCreation;
 use crate::domain::{ids, text, time};
 use crate::error::{ApiError, ApiResult};
 use crate::store::OrgRecord;
@@ -125,6 +126,13 @@ fn checked_slug(slug: &str) -> ApiResult<String> {
 
 async fn create(ctx: OpCtx, input: CreateOrg) -> ApiResult<OrgEnvelope> {
     let admin = match ctx.principal()? {
+        Principal::User(user)
+            if !user.instance_admin && ctx.state.config.org_creation == OrgCreation::Admins =>
+        {
+            return Err(ApiError::Forbidden(
+                "only instance admins create organizations on this instance (GATEHOUSE_ORG_CREATION)".into(),
+            ));
+        }
         Principal::User(user) => Some(user.id.clone()),
         Principal::Dev => None,
         Principal::Token(_) => {

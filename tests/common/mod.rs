@@ -161,6 +161,8 @@ pub struct Options {
     pub idle_timeout: Option<Duration>,
     /// The token `/metrics` asks for beyond dev mode.
     pub metrics_token: Option<String>,
+    /// Who may create organizations.
+    pub org_creation: gatehouse::config::OrgCreation,
 }
 
 /// A running Gatehouse and a client for it.
@@ -233,6 +235,7 @@ impl TestServer {
             header_timeout: options.header_timeout.unwrap_or(DEFAULT_HEADER_TIMEOUT),
             idle_timeout: options.idle_timeout.unwrap_or(DEFAULT_IDLE_TIMEOUT),
             metrics_token: options.metrics_token,
+            org_creation: options.org_creation,
         };
         let server = server::start(config.clone()).await.expect("server starts");
         let base = format!("http://{}", server.addr);
