@@ -6,7 +6,8 @@
 #   - Node packages from tests/support/node/package-lock.json (the official MCP TypeScript SDK,
 #     server-everything), with the drivers and fixtures beside them in .test-deps/node so their
 #     imports resolve;
-#   - the MCP conformance suite and Node 22 from tests/support/conformance/package-lock.json.
+#   - the MCP conformance suite and Node 22 from tests/support/conformance/package-lock.json;
+#   - schemathesis (its own virtualenv), which fuzzes the whole OpenAPI surface.
 # Idempotent: re-running only installs what is missing. CI (.ci/run) calls it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +26,12 @@ if [ ! -x "$DEPS/venv/bin/python" ]; then
 fi
 if ! "$DEPS/venv/bin/python" -c "import aiosmtpd, jwt, cryptography, mcp" 2>/dev/null; then
   "$DEPS/venv/bin/pip" install --quiet --disable-pip-version-check "${PY_PINS[@]}"
+fi
+# schemathesis in a virtualenv of its own: its dependencies must not move the SDK's.
+ST_PIN="schemathesis==4.32.5"
+if [ ! -x "$DEPS/schemathesis/bin/schemathesis" ] || ! "$DEPS/schemathesis/bin/pip" show schemathesis 2>/dev/null | grep -qx "Version: ${ST_PIN#*==}"; then
+  python3 -m venv "$DEPS/schemathesis"
+  "$DEPS/schemathesis/bin/pip" install --quiet --disable-pip-version-check "$ST_PIN"
 fi
 NODE_DIR="$DEPS/node"
 mkdir -p "$NODE_DIR"

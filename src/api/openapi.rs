@@ -61,8 +61,10 @@ fn operation(op: &Operation) -> Value {
             }
         }
     } else {
+        // An empty body reads as `{}`: it may be left out when no member is required.
+        let required = op.input_schema["required"].as_array().is_some_and(|r| !r.is_empty());
         out["requestBody"] =
-            json!({"required": true, "content": {"application/json": {"schema": op.input_schema}}});
+            json!({"required": required, "content": {"application/json": {"schema": op.input_schema}}});
     }
     out["parameters"] = Value::Array(parameters);
     let success = if op.spec.status == StatusCode::NO_CONTENT {

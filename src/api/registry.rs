@@ -254,7 +254,49 @@ pub fn schema_of<T: JsonSchema>() -> Value {
         obj.remove("$schema");
         obj.remove("title");
     }
+    true_schemas_as_objects(&mut value);
     value
+}
+
+/// Writes every `true` sub-schema ("anything") as `{}`: the same in JSON Schema, and what
+/// OpenAPI tools that expect each schema to be an object can read.
+fn true_schemas_as_objects(schema: &mut Value) {
+    const ONE: [&str; 10] = [
+        "additionalProperties",
+        "items",
+        "not",
+        "if",
+        "then",
+        "else",
+        "contains",
+        "propertyNames",
+        "unevaluatedProperties",
+        "unevaluatedItems",
+    ];
+    const MANY: [&str; 4] = ["prefixItems", "anyOf", "oneOf", "allOf"];
+    const NAMED: [&str; 4] = ["properties", "patternProperties", "$defs", "dependentSchemas"];
+    let Some(obj) = schema.as_object_mut() else { return };
+    let fix = |s: &mut Value| {
+        if *s == Value::Bool(true) {
+            *s = json!({});
+        }
+        true_schemas_as_objects(s);
+    };
+    for key in ONE {
+        if let Some(s) = obj.get_mut(key) {
+            fix(s);
+        }
+    }
+    for key in MANY {
+        if let Some(Value::Array(list)) = obj.get_mut(key) {
+            list.iter_mut().for_each(fix);
+        }
+    }
+    for key in NAMED {
+        if let Some(Value::Object(named)) = obj.get_mut(key) {
+            named.values_mut().for_each(fix);
+        }
+    }
 }
 
 impl Registry {
