@@ -68,6 +68,12 @@ impl ApiError {
         Self::BadRequest(msg.into())
     }
 
+    /// 422: the request is what the schema admits, but this cannot be done (fields that
+    /// contradict each other, a reference to something that does not exist).
+    pub fn unprocessable(msg: impl Into<String>) -> Self {
+        Self::Unprocessable(msg.into())
+    }
+
     /// A 409 with a message.
     pub fn conflict(msg: impl Into<String>) -> Self {
         Self::Conflict(msg.into())

@@ -204,15 +204,15 @@ async fn http_tools_present_a_secret_and_follow_its_changes(backend_kind: Backen
     server
         .post(&tools, Some(&admin), tool(json!({"type": "bearer", "secretId": "sec_nope"})))
         .await
-        .expect_error(400, "invalid_input");
+        .expect_error(422, "unprocessable");
     server
         .post(&tools, Some(&admin), tool(json!({"type": "bearer", "secretId": secret_id, "credential": "x"})))
         .await
-        .expect_error(400, "invalid_input");
+        .expect_error(422, "unprocessable");
     server
         .post(&tools, Some(&admin), tool(json!({"type": "basic", "secretId": secret_id})))
         .await
-        .expect_error(400, "invalid_input");
+        .expect_error(422, "unprocessable");
     server.create_org(&admin, "other").await;
     let foreign = server
         .post(
@@ -226,7 +226,7 @@ async fn http_tools_present_a_secret_and_follow_its_changes(backend_kind: Backen
     server
         .post(&tools, Some(&admin), tool(json!({"type": "bearer", "secretId": foreign_id})))
         .await
-        .expect_error(400, "invalid_input");
+        .expect_error(422, "unprocessable");
     let spare = server
         .post(
             "/api/orgs/acme/secrets",

@@ -156,13 +156,14 @@ async fn a_webhook_receives_signed_notifications_with_retries(backend: Backend) 
     let (sid, keys) = server_with_keys(&server, &admin).await;
     let hook = "/api/orgs/acme/notifications/webhook";
     server.get(hook, Some(&admin)).await.expect_error(404, "not_found");
-    for bad in [
-        json!({"url": "ftp://x.example/"}),
-        json!({"url": "not a url"}),
-        json!({"url": "https://x.example/", "secret": "short"}),
-        json!({"url": "http://169.254.169.254/latest"}),
+    // Not an http(s) URL, or one the network policy refuses: 422; a secret too short: 400.
+    for (bad, status, code) in [
+        (json!({"url": "ftp://x.example/"}), 422, "unprocessable"),
+        (json!({"url": "not a url"}), 422, "unprocessable"),
+        (json!({"url": "https://x.example/", "secret": "short"}), 400, "invalid_input"),
+        (json!({"url": "http://169.254.169.254/latest"}), 422, "unprocessable"),
     ] {
-        server.put(hook, Some(&admin), bad).await.expect_error(400, "invalid_input");
+        server.put(hook, Some(&admin), bad).await.expect_error(status, code);
     }
 
     // Two failures, then success: delivered on the third attempt, same body and signature.

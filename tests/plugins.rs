@@ -181,7 +181,7 @@ async fn install_configure_disable_uninstall(backend: Backend) {
         (json!({"serviceAccountJson": no_project}), "project_id"),
         (json!({"serviceAccountJson": account.clone(), "extra": 1}), "extra"),
     ] {
-        let r = s.install(&s.srv, bad).await.expect_error(400, "invalid_input");
+        let r = s.install(&s.srv, bad).await.expect_error(422, "unprocessable");
         assert!(r.body["error"].as_str().unwrap().contains(says), "{}", r.text);
     }
     s.invoke(json!({"registrationToken": "device-1"})).await.expect(200);
@@ -189,7 +189,7 @@ async fn install_configure_disable_uninstall(backend: Backend) {
     r.expect_error(404, "not_found");
     // A first install needs the secret.
     let (other, _, _) = new_server(&s.server, &s.admin, &s.org, "Blog").await;
-    s.install(&other, json!({})).await.expect_error(400, "invalid_input");
+    s.install(&other, json!({})).await.expect_error(422, "unprocessable");
 
     // Uninstall: gone, invoke 404, uninstalling twice 404.
     s.admin_send(Method::DELETE, &s.path(&s.srv, "/plugins/fcm"), None).await.expect(204);
@@ -549,7 +549,7 @@ async fn a_plugin_takes_its_credential_from_an_org_secret(backend: Backend) {
     // References are checked; an inline value replaces the reference and frees the secret.
     s.install(&s.srv, json!({"serviceAccountJson": {"secretId": "sec_nope"}}))
         .await
-        .expect_error(400, "invalid_input");
+        .expect_error(422, "unprocessable");
     let r = s.install(&s.srv, json!({"serviceAccountJson": s.fcm.service_account.clone()})).await.expect(200);
     assert!(r.body["plugin"].get("secretRefs").is_none(), "{}", r.text);
     s.admin_send(Method::DELETE, &one, None).await.expect(200);

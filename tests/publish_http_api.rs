@@ -197,7 +197,7 @@ async fn tools_crud_validates_and_never_returns_credentials(backend_kind: Backen
     server
         .post(&base, Some(&admin), tool("a_tool", &backend.url("/x/{id}"), json!([])))
         .await
-        .expect_error(400, "invalid_input");
+        .expect_error(422, "unprocessable");
     server
         .post(
             &base,
@@ -205,7 +205,7 @@ async fn tools_crud_validates_and_never_returns_credentials(backend_kind: Backen
             tool("a_tool", &backend.url("/x"), json!([{"name": "id", "location": "path", "required": true}])),
         )
         .await
-        .expect_error(400, "invalid_input");
+        .expect_error(422, "unprocessable");
     server
         .post(&base, Some(&admin), tool("NotSnake", &backend.url("/x"), json!([])))
         .await
@@ -217,10 +217,10 @@ async fn tools_crud_validates_and_never_returns_credentials(backend_kind: Backen
     server
         .post(&base, Some(&admin), tool("a_tool", "not a url", json!([])))
         .await
-        .expect_error(400, "invalid_input");
+        .expect_error(422, "unprocessable");
     let mut bad_auth = tool("a_tool", &backend.url("/x"), json!([]));
     bad_auth["auth"] = json!({"type": "api_key", "credential": "k"});
-    server.post(&base, Some(&admin), bad_auth).await.expect_error(400, "invalid_input");
+    server.post(&base, Some(&admin), bad_auth).await.expect_error(422, "unprocessable");
     let mut basic = tool("basic_tool", &backend.url("/x"), json!([]));
     basic["auth"] = json!({"type": "basic", "credential": "user:pa55word"});
     let created = server.post(&base, Some(&admin), basic).await.expect(201);

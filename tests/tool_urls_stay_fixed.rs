@@ -40,7 +40,7 @@ async fn placeholders_fill_the_path_only(backend: Backend) {
         format!("{}?to={{seg}}", api.url("/files")),
         "{seg}://example.com/v1".to_string(),
     ] {
-        let refused = add_tool(&server, &sid, "bad", &url).await.expect_error(400, "invalid_input");
+        let refused = add_tool(&server, &sid, "bad", &url).await.expect_error(422, "unprocessable");
         assert!(refused.text.contains("only fill the path"), "{url}: {}", refused.text);
     }
     // Inside the path, whole or part of a segment, they are fine; one tool takes the prepared

@@ -338,7 +338,7 @@ async fn faults_story(backend: Backend) {
             json!({"name": "x", "transport": "streamable_http", "url": "not a url"}),
         )
         .await
-        .expect_error(400, "invalid_input");
+        .expect_error(422, "unprocessable");
     server
         .post(
             &format!("{ORG}/upstreams"),
@@ -354,7 +354,7 @@ async fn faults_story(backend: Backend) {
             json!({"name": "x", "transport": "stdio", "url": "http://a"}),
         )
         .await
-        .expect_error(400, "invalid_input");
+        .expect_error(422, "unprocessable");
     server
         .post(
             &format!("{ORG}/upstreams"),
@@ -362,7 +362,7 @@ async fn faults_story(backend: Backend) {
             json!({"name": "x", "transport": "streamable_http", "url": "http://a", "requestHeaders": {"Host": "evil"}}),
         )
         .await
-        .expect_error(400, "invalid_input");
+        .expect_error(422, "unprocessable");
     assert_eq!(server.get(&format!("{ORG}/upstreams"), None).await.expect(200).body["upstreams"], json!([]));
 
     // A command that does not exist registers, and says why it cannot connect.
@@ -806,7 +806,7 @@ async fn catalog_story(backend: Backend) {
     server
         .post(path, Some(&admin), json!({"templateId": "filesystem"}))
         .await
-        .expect_error(400, "invalid_input");
+        .expect_error(422, "unprocessable");
     server
         .post(
             path,
@@ -814,7 +814,7 @@ async fn catalog_story(backend: Backend) {
             json!({"templateId": "filesystem", "settings": {"allowedDirectories": ["--x"]}}),
         )
         .await
-        .expect_error(400, "invalid_input");
+        .expect_error(422, "unprocessable");
     let dir = tempfile::tempdir().unwrap();
     let fs = server
         .post(
@@ -894,11 +894,11 @@ async fn oauth_story(backend: Backend) {
     let done = server.get(&callback, None).await.expect(200).body;
     assert_eq!(done["ok"], true);
     assert_eq!(done["status"], "connected", "{done}");
-    server.get(&callback, None).await.expect_error(400, "invalid_input");
+    server.get(&callback, None).await.expect_error(422, "unprocessable");
     server
         .get("/api/upstreams/oauth/callback?code=x&state=st_forged", None)
         .await
-        .expect_error(400, "invalid_input");
+        .expect_error(422, "unprocessable");
 
     let shown = server.get(&format!("{ORG}/upstreams/{uid}"), None).await.expect(200);
     assert_eq!(shown.body["upstream"]["auth"], json!({"type": "oauth", "credentialSet": true}));
@@ -1043,7 +1043,7 @@ async fn secret_referenced_upstream_story(backend: Backend) {
                    "auth": {"type": "bearer", "secretId": "sec_unknown"}}),
         )
         .await
-        .expect_error(400, "invalid_input");
+        .expect_error(422, "unprocessable");
 }
 
 /// A relayed call the client cancels, and calls it walks away from: a `notifications/cancelled`

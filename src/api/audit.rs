@@ -55,6 +55,7 @@ pub struct AuditPage {
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     /// Page size, 1–200 (default 50).
+    #[schemars(range(min = 1, max = 200))]
     limit: Option<i64>,
     /// Cursor from the previous page.
     before: Option<String>,

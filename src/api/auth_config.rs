@@ -95,14 +95,25 @@ pub struct AuthConfigAnswer {
 pub struct UpdateAuthConfig {
     enabled: Option<bool>,
     /// 300 to 2592000 (30 days).
+    #[schemars(range(min = 300, max = 2_592_000))]
     token_lifetime_seconds: Option<i64>,
     /// 60 to 3600.
+    #[schemars(range(min = 60, max = 3600))]
     code_lifetime_seconds: Option<i64>,
     /// Domains such as `example.com`; empty allows all.
+    #[schemars(
+        length(max = 100),
+        inner(
+            length(min = 3, max = 253),
+            pattern(r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+        )
+    )]
     allowed_email_domains: Option<Vec<String>>,
     /// Up to 100 characters; empty string removes it.
+    #[schemars(length(max = 100), pattern(r"^(?:[ \t\r\n]*|[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*)$"))]
     email_sender_name: Option<String>,
     /// Up to 200 characters; empty string restores the default.
+    #[schemars(length(max = 200), pattern(r"^(?:[ \t\r\n]*|[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*)$"))]
     email_subject: Option<String>,
 }
 

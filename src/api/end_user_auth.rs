@@ -42,6 +42,7 @@ pub const DEFAULT_SUBJECT: &str = "Your verification code";
 #[serde(deny_unknown_fields)]
 pub struct RequestCode {
     /// The end user's e-mail address.
+    #[schemars(length(max = 254), pattern(crate::domain::text::EMAIL_PATTERN))]
     email: String,
 }
 
@@ -50,8 +51,10 @@ pub struct RequestCode {
 #[serde(deny_unknown_fields)]
 pub struct VerifyCode {
     /// The address the code was sent to.
+    #[schemars(length(max = 254), pattern(crate::domain::text::EMAIL_PATTERN))]
     email: String,
     /// The six digits from the mail.
+    #[schemars(pattern(r"^[0-9]{6}$"))]
     code: String,
 }
 

@@ -28,11 +28,13 @@ pub struct AuthInput {
     #[serde(rename = "type")]
     kind: AuthType,
     /// Raw token, key, or `username:password`; write-only.
+    #[schemars(length(min = 1, max = 8192), pattern(r"^[^\u0000-\u001F\u007F-\u009F]*$"))]
     credential: Option<String>,
     /// A secret of the org to use as the credential, instead of `credential`.
     #[serde(rename = "secretId")]
     secret_id: Option<String>,
     /// Header that carries an api_key credential.
+    #[schemars(pattern(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"))]
     header: Option<String>,
 }
 
@@ -92,12 +94,15 @@ pub struct ToolList {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CreateTool {
     /// snake_case name the model sees; unique in the server.
+    #[schemars(length(max = 64), pattern(r"^[a-z][a-z0-9_]*$"))]
     name: String,
     /// What the tool does (shown to the model).
+    #[schemars(length(max = 4000), pattern(crate::domain::text::NOT_BLANK_PATTERN))]
     description: String,
     /// HTTP method.
     method: HttpMethod,
     /// Absolute URL with `{param}` placeholders for path parameters.
+    #[schemars(length(max = 2048), pattern(r"^https?://[A-Za-z0-9\[]"))]
     endpoint_url: String,
     /// Arguments and where they go.
     #[serde(default)]
@@ -105,6 +110,7 @@ pub struct CreateTool {
     /// How to authenticate to the API (default none).
     auth: Option<AuthInput>,
     /// Per-call timeout (default 30000, at most 120000).
+    #[schemars(range(min = 1, max = 120_000))]
     timeout_ms: Option<i64>,
 }
 
@@ -112,13 +118,17 @@ pub struct CreateTool {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UpdateTool {
+    #[schemars(length(max = 64), pattern(r"^[a-z][a-z0-9_]*$"))]
     name: Option<String>,
+    #[schemars(length(max = 4000), pattern(crate::domain::text::NOT_BLANK_PATTERN))]
     description: Option<String>,
     method: Option<HttpMethod>,
+    #[schemars(length(max = 2048), pattern(r"^https?://[A-Za-z0-9\[]"))]
     endpoint_url: Option<String>,
     parameters: Option<Vec<Parameter>>,
     /// Without `credential`, the stored credential is kept (if the type is unchanged).
     auth: Option<AuthInput>,
+    #[schemars(range(min = 1, max = 120_000))]
     timeout_ms: Option<i64>,
 }
 
@@ -190,7 +200,7 @@ async fn apply_auth(ctx: &OpCtx, tool: &mut HttpToolRecord, auth: AuthInput) -> 
     tool.auth_header = if auth.kind == AuthType::ApiKey { auth.header.clone() } else { None };
     if auth.kind == AuthType::None {
         if auth.credential.is_some() || auth.header.is_some() || auth.secret_id.is_some() {
-            return Err(ApiError::bad_request("auth type none takes no credential, secretId or header"));
+            return Err(ApiError::unprocessable("auth type none takes no credential, secretId or header"));
         }
         tool.auth_credential = None;
         tool.auth_secret_id = None;
@@ -198,11 +208,11 @@ async fn apply_auth(ctx: &OpCtx, tool: &mut HttpToolRecord, auth: AuthInput) -> 
     }
     match (auth.credential, auth.secret_id) {
         (Some(_), Some(_)) => {
-            return Err(ApiError::bad_request("auth takes a credential or a secretId, not both"));
+            return Err(ApiError::unprocessable("auth takes a credential or a secretId, not both"));
         }
         (Some(credential), None) => {
             http_tool::validate_credential(auth.kind, &credential, auth.header.as_deref())
-                .map_err(ApiError::BadRequest)?;
+                .map_err(ApiError::Unprocessable)?;
             let sealed =
                 ctx.state.master_key.encrypt(CREDENTIAL_PURPOSE, credential.as_bytes(), tool.id.as_bytes());
             tool.auth_credential = Some(sealed);
@@ -219,7 +229,7 @@ async fn apply_auth(ctx: &OpCtx, tool: &mut HttpToolRecord, auth: AuthInput) -> 
             let value = match opened {
                 Ok((_, value)) => value,
                 Err(SecretError::NotFound(_)) => {
-                    return Err(ApiError::bad_request(format!(
+                    return Err(ApiError::unprocessable(format!(
                         "auth.secretId: no secret {secret_id} in this organization"
                     )));
                 }
@@ -229,17 +239,17 @@ async fn apply_auth(ctx: &OpCtx, tool: &mut HttpToolRecord, auth: AuthInput) -> 
                 Err(other) => return Err(ApiError::internal(other)),
             };
             http_tool::validate_credential(auth.kind, &value, auth.header.as_deref())
-                .map_err(|e| ApiError::bad_request(format!("the secret's value does not fit: {e}")))?;
+                .map_err(|e| ApiError::unprocessable(format!("the secret's value does not fit: {e}")))?;
             tool.auth_secret_id = Some(secret_id);
             tool.auth_credential = None;
         }
         (None, None) if same_type && (tool.auth_credential.is_some() || tool.auth_secret_id.is_some()) => {
             if auth.kind == AuthType::ApiKey && tool.auth_header.is_none() {
-                return Err(ApiError::bad_request("auth.header is required for api_key"));
+                return Err(ApiError::unprocessable("auth.header is required for api_key"));
             }
         }
         (None, None) => {
-            return Err(ApiError::bad_request(format!(
+            return Err(ApiError::unprocessable(format!(
                 "auth type {} needs a credential or a secretId",
                 auth.kind.as_str()
             )));
@@ -251,7 +261,7 @@ async fn apply_auth(ctx: &OpCtx, tool: &mut HttpToolRecord, auth: AuthInput) -> 
 fn check(tool: &HttpToolRecord) -> ApiResult<()> {
     http_tool::validate_name(&tool.name).map_err(ApiError::BadRequest)?;
     let parameters: Vec<Parameter> = serde_json::from_str(&tool.parameters).map_err(ApiError::internal)?;
-    http_tool::validate(&tool.endpoint_url, &parameters, tool.timeout_ms).map_err(ApiError::BadRequest)
+    http_tool::validate(&tool.endpoint_url, &parameters, tool.timeout_ms).map_err(ApiError::Unprocessable)
 }
 
 async fn list(ctx: OpCtx, _: NoInput) -> ApiResult<ToolList> {

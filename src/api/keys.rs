@@ -68,6 +68,7 @@ pub struct CreatedKey {
 #[serde(deny_unknown_fields)]
 pub struct CreateKey {
     /// What the key is for (e.g. production, staging).
+    #[schemars(length(min = 1, max = 200), pattern(crate::domain::text::NAME_PATTERN))]
     label: String,
 }
 

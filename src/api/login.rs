@@ -34,6 +34,7 @@ pub const SESSION_TTL_MS: i64 = 30 * 24 * 60 * 60 * 1000;
 #[serde(deny_unknown_fields)]
 pub struct RequestCode {
     /// Where to send the code.
+    #[schemars(length(max = 254), pattern(crate::domain::text::EMAIL_PATTERN))]
     email: String,
 }
 
@@ -42,8 +43,10 @@ pub struct RequestCode {
 #[serde(deny_unknown_fields)]
 pub struct VerifyCode {
     /// The address the code was sent to.
+    #[schemars(length(max = 254), pattern(crate::domain::text::EMAIL_PATTERN))]
     email: String,
     /// The six digits from the mail.
+    #[schemars(pattern(r"^[0-9]{6}$"))]
     code: String,
 }
 

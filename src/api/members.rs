@@ -43,6 +43,7 @@ pub struct MemberList {
 #[serde(deny_unknown_fields)]
 pub struct AddMember {
     /// E-mail of the person; they log in with it.
+    #[schemars(length(max = 254), pattern(crate::domain::text::EMAIL_PATTERN))]
     email: String,
     /// `admin` or `member`.
     role: Role,

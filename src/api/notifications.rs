@@ -30,6 +30,7 @@ pub struct NotificationQuery {
     /// Only notifications not yet marked read.
     unread: Option<bool>,
     /// Page size, 1–200 (default 50).
+    #[schemars(range(min = 1, max = 200))]
     limit: Option<i64>,
     /// Cursor from the previous page.
     cursor: Option<String>,
@@ -77,9 +78,11 @@ pub struct WebhookSet {
 #[serde(deny_unknown_fields)]
 pub struct SetWebhook {
     /// Absolute http(s) URL that receives `POST {"notification": …}`.
+    #[schemars(length(max = 2048), pattern(r"^https?://[A-Za-z0-9\[]"))]
     url: String,
     /// Key of the `X-Gatehouse-Signature: sha256=<hex>` HMAC (16–256 characters); generated
     /// and shown once when omitted.
+    #[schemars(length(min = 16, max = 256), pattern(r"^[^\u0000-\u001F\u007F-\u009F]*$"))]
     secret: Option<String>,
 }
 
@@ -179,9 +182,9 @@ async fn set_webhook(ctx: OpCtx, input: SetWebhook) -> ApiResult<WebhookSet> {
         .gateway
         .outbound
         .request(crate::outbound::Method::POST, &url)
-        .map_err(|e| ApiError::bad_request(format!("url: {e}")))?;
+        .map_err(|e| ApiError::unprocessable(format!("url: {e}")))?;
     let (secret, generated) = match input.secret {
-        Some(s) if (16..=256).contains(&s.len()) && !s.chars().any(char::is_control) => (s, false),
+        Some(s) if (16..=256).contains(&s.chars().count()) && !s.chars().any(char::is_control) => (s, false),
         Some(_) => return Err(ApiError::bad_request("secret must be 16 to 256 characters")),
         None => (crypto::new_token("whsec_"), true),
     };

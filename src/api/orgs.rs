@@ -44,8 +44,10 @@ pub struct OrgList {
 #[serde(deny_unknown_fields)]
 pub struct CreateOrg {
     /// Display name.
+    #[schemars(length(min = 1, max = 200), pattern(crate::domain::text::NAME_PATTERN))]
     name: String,
     /// URL-safe name (`a-z0-9-`); derived from the name when omitted.
+    #[schemars(pattern(crate::domain::text::SLUG_PATTERN))]
     slug: Option<String>,
 }
 
@@ -54,8 +56,10 @@ pub struct CreateOrg {
 #[serde(deny_unknown_fields)]
 pub struct UpdateOrg {
     /// New display name.
+    #[schemars(length(min = 1, max = 200), pattern(crate::domain::text::NAME_PATTERN))]
     name: Option<String>,
     /// New slug.
+    #[schemars(pattern(crate::domain::text::SLUG_PATTERN))]
     slug: Option<String>,
 }
 
@@ -144,8 +148,7 @@ async fn create(ctx: OpCtx, input: CreateOrg) -> ApiResult<OrgEnvelope> {
     let name = text::display_name(&input.name, "name").map_err(ApiError::BadRequest)?;
     let slug = match input.slug {
         Some(slug) => checked_slug(&slug)?,
-        None => text::slugify(&name)
-            .ok_or_else(|| ApiError::bad_request("cannot derive a slug from this name; give one"))?,
+        None => text::slug_for(&name, "org"),
     };
     let org = OrgRecord { id: ids::new_id("org"), slug, name, created_at: time::now_ms() };
     ctx.state.store.org_create(&org, admin.as_deref()).await?;

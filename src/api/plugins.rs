@@ -197,6 +197,7 @@ pub struct InvocationPage {
 #[serde(deny_unknown_fields)]
 pub struct InvocationQuery {
     /// Page size, 1–200 (default 50).
+    #[schemars(range(min = 1, max = 200))]
     limit: Option<i64>,
     /// Cursor from the previous page.
     before: Option<String>,
@@ -396,7 +397,7 @@ async fn install(ctx: OpCtx, input: InstallPlugin) -> ApiResult<InstallationAnsw
         let value = match secrets::open_secret(store, &state.master_key, &server.org_id, id).await {
             Ok((_, value)) => value,
             Err(SecretError::NotFound(_)) => {
-                return Err(ApiError::bad_request(format!("{field}: no secret {id} in this organization")));
+                return Err(ApiError::unprocessable(format!("{field}: no secret {id} in this organization")));
             }
             Err(SecretError::Disabled(_)) => {
                 return Err(ApiError::conflict(format!("{field}: secret {id} is disabled")));
@@ -405,7 +406,8 @@ async fn install(ctx: OpCtx, input: InstallPlugin) -> ApiResult<InstallationAnsw
         };
         config.insert(field.clone(), Value::String(value));
     }
-    let mut split = plugin.validate_config(&config).map_err(ApiError::BadRequest)?;
+    // The plugin's own configSchema decides: a body the API's schema admits may still not fit it.
+    let mut split = plugin.validate_config(&config).map_err(ApiError::Unprocessable)?;
     let mut secret_fields: Vec<String> = split.secret.keys().cloned().collect();
     secret_fields.sort();
     split.secret.retain(|name, _| !refs.contains_key(name));

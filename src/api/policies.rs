@@ -72,6 +72,7 @@ pub struct PolicyList {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ReadPolicy {
     /// Only the policy of this pattern (404 if none).
+    #[schemars(length(min = 1, max = 200), pattern(r"^[^\s\u0000-\u001F\u007F-\u009F]+$"))]
     tool_pattern: Option<String>,
 }
 
@@ -79,10 +80,12 @@ pub struct ReadPolicy {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UpdatePolicy {
+    #[schemars(length(min = 1, max = 200), pattern(r"^[^\s\u0000-\u001F\u007F-\u009F]+$"))]
     tool_pattern: String,
     /// Default `allow`.
     action: Option<PolicyAction>,
     rate_limit: Option<RateLimit>,
+    #[schemars(range(min = 1, max = 10_485_760))]
     max_argument_bytes: Option<i64>,
     /// Default false.
     validate_arguments: Option<bool>,

@@ -68,10 +68,13 @@ pub struct SecretList {
 #[serde(deny_unknown_fields)]
 pub struct CreateSecret {
     /// Unique in the org.
+    #[schemars(length(min = 1, max = 200), pattern(crate::domain::text::NAME_PATTERN))]
     name: String,
     /// Provider or kind label (`openai`, `anthropic`, `generic`…): a-z, 0-9, `_.-`.
+    #[schemars(pattern(crate::domain::secret::PROVIDER_PATTERN))]
     provider: String,
     /// The secret itself; write-only.
+    #[schemars(length(min = 1, max = 8192), pattern(crate::domain::secret::VALUE_PATTERN))]
     value: String,
 }
 
@@ -87,9 +90,12 @@ pub enum SecretStatus {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateSecret {
+    #[schemars(length(min = 1, max = 200), pattern(crate::domain::text::NAME_PATTERN))]
     name: Option<String>,
+    #[schemars(pattern(crate::domain::secret::PROVIDER_PATTERN))]
     provider: Option<String>,
     /// A new value; write-only.
+    #[schemars(length(min = 1, max = 8192), pattern(crate::domain::secret::VALUE_PATTERN))]
     value: Option<String>,
     /// `active` re-enables a disabled secret; `disabled` is refused while it is in use.
     status: Option<SecretStatus>,

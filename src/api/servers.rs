@@ -64,10 +64,13 @@ pub struct ServerList {
 #[serde(deny_unknown_fields)]
 pub struct CreateServer {
     /// Display name.
+    #[schemars(length(min = 1, max = 200), pattern(crate::domain::text::NAME_PATTERN))]
     name: String,
     /// URL name (`a-z0-9-`), unique in the org; derived from the name when omitted.
+    #[schemars(pattern(crate::domain::text::SLUG_PATTERN))]
     slug: Option<String>,
     /// What the server offers.
+    #[schemars(length(max = 2000))]
     description: Option<String>,
 }
 
@@ -75,8 +78,11 @@ pub struct CreateServer {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateServer {
+    #[schemars(length(min = 1, max = 200), pattern(crate::domain::text::NAME_PATTERN))]
     name: Option<String>,
+    #[schemars(pattern(crate::domain::text::SLUG_PATTERN))]
     slug: Option<String>,
+    #[schemars(length(max = 2000))]
     description: Option<String>,
     status: Option<ServerStatus>,
 }
@@ -177,8 +183,7 @@ async fn create(ctx: OpCtx, input: CreateServer) -> ApiResult<ServerEnvelope> {
     let name = text::display_name(&input.name, "name").map_err(ApiError::BadRequest)?;
     let slug = match input.slug {
         Some(s) => slug(&s)?,
-        None => text::slugify(&name)
-            .ok_or_else(|| ApiError::bad_request("cannot derive a slug from this name; give one"))?,
+        None => text::slug_for(&name, "server"),
     };
     let server = ServerRecord {
         id: ids::new_id("srv"),

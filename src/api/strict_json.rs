@@ -44,7 +44,13 @@ impl<'de> Visitor<'de> for StrictVisitor {
         Ok(Strict(Value::from(v)))
     }
 
+    /// A whole number written with a fraction (`3780.0`) is an integer in JSON Schema, so it
+    /// is read as one: an integer field takes it as a request the schema admits.
     fn visit_f64<E>(self, v: f64) -> Result<Strict, E> {
+        const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53: every integer below is exact
+        if v.fract() == 0.0 && v.abs() < EXACT {
+            return Ok(Strict(Value::from(v as i64)));
+        }
         Ok(Strict(Value::from(v)))
     }
 
@@ -95,6 +101,7 @@ mod tests {
             );
         }
         assert_eq!(from_slice(br#"{"n": 18446744073709551615}"#).unwrap(), json!({"n": u64::MAX}));
+        assert_eq!(from_slice(br#"[3780.0, -2.0, 1.5, 1e300]"#).unwrap(), json!([3780, -2, 1.5, 1e300]));
         let twice = from_slice(br#"{"name":"a","x":{"k":1,"k":2}}"#).unwrap_err();
         assert!(twice.to_string().contains("\"k\" is given twice"), "{twice}");
         assert!(from_slice(br#"{"a":1,"a":1}"#).is_err());

@@ -70,10 +70,13 @@ pub struct CreatedToken {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CreateToken {
     /// What the token is for.
+    #[schemars(length(min = 1, max = 200), pattern(crate::domain::text::NAME_PATTERN))]
     name: String,
     /// Scopes granted; never more than the creator's own.
+    #[schemars(length(min = 1))]
     scopes: Vec<Scope>,
     /// Optional ISO-8601 expiry, in the future.
+    #[schemars(extend("format" = "date-time"))]
     expires_at: Option<String>,
 }
 

@@ -34,11 +34,13 @@ pub struct AuthInput {
     #[serde(rename = "type")]
     kind: UpstreamAuth,
     /// Token, key, `username:password`, or an OAuth access token; write-only.
+    #[schemars(length(min = 1, max = 8192), pattern(r"^[\x20-\x7E]*$"))]
     credential: Option<String>,
     /// An org secret holding the credential, instead of `credential`.
     #[serde(rename = "secretId")]
     secret_id: Option<String>,
     /// Header that carries an api_key credential (default `X-API-Key`).
+    #[schemars(pattern(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$"))]
     header: Option<String>,
 }
 
@@ -137,24 +139,32 @@ pub struct UpstreamList {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CreateUpstream {
     /// Unique in the org.
+    #[schemars(length(min = 1, max = 200), pattern(crate::domain::text::NAME_PATTERN))]
     name: String,
+    #[schemars(length(max = 4000))]
     description: Option<String>,
     /// `streamable_http`, `sse` or `stdio`.
     transport: TransportKind,
     /// Endpoint of an HTTP upstream.
+    #[schemars(length(max = 2048), pattern(r"^https?://[A-Za-z0-9\[]"))]
     url: Option<String>,
     /// Program of a stdio upstream (must be allowed by `GATEHOUSE_STDIO_COMMANDS`).
+    #[schemars(length(max = 1024), pattern(r"^[^\u0000]*\S[^\u0000]*$"))]
     command: Option<String>,
+    #[schemars(schema_with = "field_schemas::args")]
     args: Option<Vec<String>>,
     /// Environment of a stdio upstream; values are sealed and never returned.
+    #[schemars(schema_with = "field_schemas::env")]
     env: Option<BTreeMap<String, String>>,
     /// Headers sent on every request to an HTTP upstream.
+    #[schemars(schema_with = "field_schemas::request_headers")]
     request_headers: Option<BTreeMap<String, String>>,
     auth: Option<AuthInput>,
     /// Default `require_approval_all`: nothing is served before a person approves it.
     approval_policy: Option<ApprovalPolicy>,
     is_enabled: Option<bool>,
     /// Per-request timeout (default 30000, at most 600000).
+    #[schemars(range(min = 1, max = 600_000))]
     timeout_ms: Option<i64>,
 }
 
@@ -162,18 +172,26 @@ pub struct CreateUpstream {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UpdateUpstream {
+    #[schemars(length(min = 1, max = 200), pattern(crate::domain::text::NAME_PATTERN))]
     name: Option<String>,
+    #[schemars(length(max = 4000))]
     description: Option<String>,
     transport: Option<TransportKind>,
+    #[schemars(length(max = 2048), pattern(r"^https?://[A-Za-z0-9\[]"))]
     url: Option<String>,
+    #[schemars(length(max = 1024), pattern(r"^[^\u0000]*\S[^\u0000]*$"))]
     command: Option<String>,
+    #[schemars(schema_with = "field_schemas::args")]
     args: Option<Vec<String>>,
+    #[schemars(schema_with = "field_schemas::env")]
     env: Option<BTreeMap<String, String>>,
+    #[schemars(schema_with = "field_schemas::request_headers")]
     request_headers: Option<BTreeMap<String, String>>,
     /// Without `credential`, the stored credential is kept (if the type is unchanged).
     auth: Option<AuthInput>,
     approval_policy: Option<ApprovalPolicy>,
     is_enabled: Option<bool>,
+    #[schemars(range(min = 1, max = 600_000))]
     timeout_ms: Option<i64>,
 }
 
@@ -294,6 +312,7 @@ pub struct AttachUpstream {
     /// Upstream tool names to serve, or `null`/absent for all of them.
     tools: Option<Vec<String>>,
     /// Name prefix (snake_case; `""` for none). Default: the upstream's name in snake_case.
+    #[schemars(length(max = 40), pattern(r"^([a-z]([a-z0-9]|_(?!_)){0,39})?$"))]
     prefix: Option<String>,
 }
 
@@ -308,14 +327,17 @@ pub struct TemplateList {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct InstallTemplate {
     /// A `templateId` from `GET /api/catalog`.
+    #[schemars(schema_with = "field_schemas::template_id")]
     template_id: String,
     /// Default: the template's name.
+    #[schemars(length(min = 1, max = 200), pattern(crate::domain::text::NAME_PATTERN))]
     name: Option<String>,
     /// The template's settings by name.
     #[serde(default)]
     settings: serde_json::Map<String, Value>,
     approval_policy: Option<ApprovalPolicy>,
     is_enabled: Option<bool>,
+    #[schemars(range(min = 1, max = 600_000))]
     timeout_ms: Option<i64>,
 }
 
@@ -526,27 +548,35 @@ fn check(ctx: &OpCtx, u: &UpstreamRecord, opened: &Opened) -> ApiResult<()> {
     let (env, headers) = (&opened.env, &opened.headers);
     let transport = TransportKind::parse(&u.transport).ok_or_else(|| bad("unknown transport"))?;
     let args: Vec<String> = serde_json::from_str(&u.args).map_err(ApiError::internal)?;
-    rules::validate_headers(headers).map_err(ApiError::BadRequest)?;
+    rules::validate_headers(headers).map_err(ApiError::Unprocessable)?;
     if !(1..=rules::MAX_TIMEOUT_MS).contains(&u.timeout_ms) {
         return Err(bad(format!("timeoutMs must be 1 to {}", rules::MAX_TIMEOUT_MS)));
     }
     match transport {
         TransportKind::StreamableHttp | TransportKind::Sse => {
-            let url = u.url.as_deref().ok_or_else(|| bad(format!("url is required for {}", u.transport)))?;
+            let url = u
+                .url
+                .as_deref()
+                .ok_or_else(|| ApiError::unprocessable(format!("url is required for {}", u.transport)))?;
             if u.command.is_some() || !args.is_empty() || !env.is_empty() {
-                return Err(bad("command, args and env are for stdio upstreams"));
+                return Err(ApiError::unprocessable("command, args and env are for stdio upstreams"));
             }
-            rules::validate_url(url).map_err(ApiError::BadRequest)?;
+            rules::validate_url(url).map_err(ApiError::Unprocessable)?;
             match ctx.state.gateway.outbound.request(Method::GET, url) {
                 Ok(_) => {}
-                Err(OutboundError::Forbidden(m)) => return Err(bad(format!("url is not allowed: {m}"))),
-                Err(e) => return Err(bad(format!("url: {e}"))),
+                Err(OutboundError::Forbidden(m)) => {
+                    return Err(ApiError::unprocessable(format!("url is not allowed: {m}")));
+                }
+                Err(e) => return Err(ApiError::unprocessable(format!("url: {e}"))),
             }
         }
         TransportKind::Stdio => {
-            let command = u.command.as_deref().ok_or_else(|| bad("command is required for stdio"))?;
+            let command = u
+                .command
+                .as_deref()
+                .ok_or_else(|| ApiError::unprocessable("command is required for stdio"))?;
             if u.url.is_some() || !headers.is_empty() {
-                return Err(bad("url and requestHeaders are for HTTP upstreams"));
+                return Err(ApiError::unprocessable("url and requestHeaders are for HTTP upstreams"));
             }
             rules::validate_command(command, &args).map_err(ApiError::BadRequest)?;
             rules::validate_env(env).map_err(ApiError::BadRequest)?;
@@ -565,10 +595,10 @@ fn check(ctx: &OpCtx, u: &UpstreamRecord, opened: &Opened) -> ApiResult<()> {
 async fn apply_auth(ctx: &OpCtx, u: &mut UpstreamRecord, auth: AuthInput) -> ApiResult<()> {
     if let Some(secret_id) = auth.secret_id {
         if auth.credential.is_some() {
-            return Err(bad("auth takes a credential or a secretId, not both"));
+            return Err(ApiError::unprocessable("auth takes a credential or a secretId, not both"));
         }
         if matches!(auth.kind, UpstreamAuth::None | UpstreamAuth::Oauth) {
-            return Err(bad("auth.secretId is for bearer, api_key and basic"));
+            return Err(ApiError::unprocessable("auth.secretId is for bearer, api_key and basic"));
         }
         let opened = crate::secrets::open_secret(
             ctx.state.store.as_ref(),
@@ -580,7 +610,9 @@ async fn apply_auth(ctx: &OpCtx, u: &mut UpstreamRecord, auth: AuthInput) -> Api
         match opened {
             Ok(_) => {}
             Err(crate::secrets::SecretError::NotFound(_)) => {
-                return Err(bad(format!("auth.secretId: no secret {secret_id} in this organization")));
+                return Err(ApiError::unprocessable(format!(
+                    "auth.secretId: no secret {secret_id} in this organization"
+                )));
             }
             Err(crate::secrets::SecretError::Disabled(_)) => {
                 return Err(ApiError::conflict(format!("auth.secretId: secret {secret_id} is disabled")));
@@ -590,7 +622,7 @@ async fn apply_auth(ctx: &OpCtx, u: &mut UpstreamRecord, auth: AuthInput) -> Api
         u.auth_type = auth.kind.as_str().to_string();
         u.auth_header = match (auth.kind, auth.header) {
             (UpstreamAuth::ApiKey, h) => Some(h.unwrap_or_else(|| "X-API-Key".to_string())),
-            (_, Some(_)) => return Err(bad("auth.header is only for api_key")),
+            (_, Some(_)) => return Err(ApiError::unprocessable("auth.header is only for api_key")),
             (_, None) => None,
         };
         u.auth_secret_id = Some(secret_id);
@@ -603,15 +635,15 @@ async fn apply_auth(ctx: &OpCtx, u: &mut UpstreamRecord, auth: AuthInput) -> Api
     u.auth_header = match (auth.kind, auth.header) {
         (UpstreamAuth::ApiKey, Some(h)) => {
             rules::validate_headers(&BTreeMap::from([(h.clone(), "x".to_string())]))
-                .map_err(ApiError::BadRequest)?;
+                .map_err(ApiError::Unprocessable)?;
             Some(h)
         }
         (UpstreamAuth::ApiKey, None) => Some("X-API-Key".to_string()),
-        (_, Some(_)) => return Err(bad("auth.header is only for api_key")),
+        (_, Some(_)) => return Err(ApiError::unprocessable("auth.header is only for api_key")),
         (_, None) => None,
     };
     match (auth.kind, auth.credential) {
-        (UpstreamAuth::None, Some(_)) => Err(bad("auth type none takes no credential")),
+        (UpstreamAuth::None, Some(_)) => Err(ApiError::unprocessable("auth type none takes no credential")),
         (UpstreamAuth::None, None) => {
             u.auth_credential = None;
             Ok(())
@@ -622,7 +654,7 @@ async fn apply_auth(ctx: &OpCtx, u: &mut UpstreamRecord, auth: AuthInput) -> Api
                 && credential.bytes().all(|b| (0x20..0x7f).contains(&b))
                 && (kind != UpstreamAuth::Basic || credential.contains(':'));
             if !ok {
-                return Err(bad(match kind {
+                return Err(ApiError::unprocessable(match kind {
                     UpstreamAuth::Basic => "auth.credential must be username:password",
                     _ => "auth.credential must be printable ASCII, at most 8192 characters",
                 }));
@@ -642,7 +674,9 @@ async fn apply_auth(ctx: &OpCtx, u: &mut UpstreamRecord, auth: AuthInput) -> Api
             Ok(())
         }
         (_, None) if same_type && u.auth_credential.is_some() => Ok(()),
-        (kind, None) => Err(bad(format!("auth type {} needs a credential", kind.as_str()))),
+        (kind, None) => {
+            Err(ApiError::unprocessable(format!("auth type {} needs a credential", kind.as_str())))
+        }
     }
 }
 
@@ -692,10 +726,10 @@ async fn authorize_upstream(ctx: OpCtx, _: NoInput) -> ApiResult<Authorization> 
 async fn oauth_callback(ctx: OpCtx, input: CallbackInput) -> ApiResult<CallbackResult> {
     if let Some(error) = input.error {
         let detail = input.error_description.map(|d| format!(": {d}")).unwrap_or_default();
-        return Err(bad(format!("the authorization server refused: {error}{detail}")));
+        return Err(ApiError::unprocessable(format!("the authorization server refused: {error}{detail}")));
     }
     let (Some(code), Some(state)) = (input.code, input.state) else {
-        return Err(bad("code and state are required"));
+        return Err(ApiError::unprocessable("code and state are required"));
     };
     match authorize::finish(&ctx.state, &code, &state).await {
         Ok(record) => {
@@ -703,7 +737,7 @@ async fn oauth_callback(ctx: OpCtx, input: CallbackInput) -> ApiResult<CallbackR
             Ok(CallbackResult { ok: true, upstream_id: record.id, status: record.status })
         }
         Err(authorize::CallbackError::State) => {
-            Err(bad("unknown or expired authorization state; start again"))
+            Err(ApiError::unprocessable("unknown or expired authorization state; start again"))
         }
         Err(authorize::CallbackError::Upstream(e)) => Err(upstream_error(e)),
     }
@@ -716,7 +750,7 @@ async fn list_catalog(_: OpCtx, _: NoInput) -> ApiResult<TemplateList> {
 async fn install_template(ctx: OpCtx, input: InstallTemplate) -> ApiResult<UpstreamEnvelope> {
     let template = catalog::template(&input.template_id)
         .ok_or_else(|| bad(format!("unknown templateId {}; see GET /api/catalog", input.template_id)))?;
-    let installation = catalog::install(&template, &input.settings).map_err(ApiError::BadRequest)?;
+    let installation = catalog::install(&template, &input.settings).map_err(ApiError::Unprocessable)?;
     let create_input = CreateUpstream {
         name: input.name.unwrap_or_else(|| template.name.to_string()),
         description: Some(template.description.to_string()),
@@ -939,7 +973,7 @@ async fn update_tool(ctx: OpCtx, input: UpdateUpstreamTool) -> ApiResult<Upstrea
         .find(|t| t.name == name)
         .ok_or(ApiError::NotFound("tool"))?;
     if input.approval_state.is_none() && input.enabled.is_none() {
-        return Err(bad("give approvalState and/or enabled"));
+        return Err(ApiError::unprocessable("give approvalState and/or enabled"));
     }
     if let Some(state) = input.approval_state {
         tool.approval_state = state.as_str().to_string();
@@ -980,7 +1014,10 @@ async fn attach_upstream(ctx: OpCtx, input: AttachUpstream) -> ApiResult<Attachm
         let known: HashSet<&String> = catalogue.iter().collect();
         let unknown: Vec<&str> = chosen.iter().filter(|t| !known.contains(t)).map(String::as_str).collect();
         if !unknown.is_empty() {
-            return Err(bad(format!("the upstream has no tool named {}", unknown.join(", "))));
+            return Err(ApiError::unprocessable(format!(
+                "the upstream has no tool named {}",
+                unknown.join(", ")
+            )));
         }
     }
     // Names must stay unique on the server, including tools not yet approved.
@@ -1042,4 +1079,40 @@ async fn detach_upstream(ctx: OpCtx, _: NoInput) -> ApiResult<()> {
     }
     announce_server(&ctx, &server.id).await?;
     Ok(())
+}
+
+/// Schemas of the fields whose rules `domain::upstream` checks, for the OpenAPI document.
+mod field_schemas {
+    use schemars::{Schema, SchemaGenerator, json_schema};
+
+    pub fn request_headers(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": ["object", "null"],
+            "maxProperties": 50,
+            "propertyNames": {"pattern": "^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$"},
+            "additionalProperties": {"type": "string", "maxLength": 8192, "pattern": "^[\\t\\x20-\\x7E]*$"}
+        })
+    }
+
+    pub fn env(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": ["object", "null"],
+            "maxProperties": 100,
+            "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]{0,255}$"},
+            "additionalProperties": {"type": "string", "maxLength": 32768, "pattern": "^[^\\u0000]*$"}
+        })
+    }
+
+    pub fn args(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": ["array", "null"],
+            "maxItems": 100,
+            "items": {"type": "string", "maxLength": 4096, "pattern": "^[^\\u0000]*$"}
+        })
+    }
+
+    pub fn template_id(_: &mut SchemaGenerator) -> Schema {
+        let ids: Vec<&str> = crate::upstream::catalog::templates().iter().map(|t| t.template_id).collect();
+        json_schema!({"type": "string", "enum": ids})
+    }
 }

@@ -75,6 +75,7 @@ pub struct UsageEnvelope {
 #[serde(deny_unknown_fields)]
 pub struct UsageQuery {
     /// ISO-8601 time; default 30 days ago.
+    #[schemars(extend("format" = "date-time"))]
     since: Option<String>,
 }
 
@@ -100,6 +101,7 @@ pub struct Timeseries {
 #[serde(deny_unknown_fields)]
 pub struct TimeseriesQuery {
     /// `7d`, `30d` or `90d` (default `7d`).
+    #[schemars(extend("enum" = ["7d", "30d", "90d"]))]
     range: Option<String>,
 }
 
@@ -108,8 +110,10 @@ pub struct TimeseriesQuery {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct DataLogging {
     /// `off`, `metadata` (time, key, tool, outcome, latency) or `full` (also arguments and result).
+    #[schemars(extend("enum" = ["off", "metadata", "full"]))]
     mode: String,
     /// 1 to 90.
+    #[schemars(range(min = 1, max = 90))]
     retention_days: i64,
 }
 
@@ -170,10 +174,13 @@ pub struct CallLogFilters {
     /// `ok`, `tool_error`, `error`, `rate_limited`, `input_required`.
     outcome: Option<String>,
     /// ISO-8601, inclusive.
+    #[schemars(extend("format" = "date-time"))]
     since: Option<String>,
     /// ISO-8601, exclusive.
+    #[schemars(extend("format" = "date-time"))]
     until: Option<String>,
     /// 1 to 200 (default 50).
+    #[schemars(range(min = 1, max = 200))]
     limit: Option<i64>,
     cursor: Option<String>,
 }

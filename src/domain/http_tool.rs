@@ -49,6 +49,7 @@ impl ParamType {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Parameter {
     /// Argument name the agent uses.
+    #[schemars(pattern(r"^[A-Za-z0-9_-]{1,64}$"))]
     pub name: String,
     /// Where it goes in the request.
     pub location: Location,
@@ -131,6 +132,8 @@ impl AuthType {
 pub const DEFAULT_TIMEOUT_MS: i64 = 30_000;
 /// Largest per-call timeout.
 pub const MAX_TIMEOUT_MS: i64 = 120_000;
+/// Longest endpoint URL, in characters.
+pub const MAX_URL_LEN: usize = 2048;
 
 /// Tool names are snake_case: a lowercase letter, then lowercase letters, digits, `_`; ≤ 64.
 pub fn validate_name(name: &str) -> Result<(), String> {
@@ -181,6 +184,9 @@ pub fn placeholders(url: &str) -> Result<Vec<String>, String> {
 /// Checks a whole definition: URL shape, placeholders ↔ path parameters, parameter names,
 /// timeout. Returns a message naming what is wrong.
 pub fn validate(endpoint_url: &str, parameters: &[Parameter], timeout_ms: i64) -> Result<(), String> {
+    if endpoint_url.chars().count() > MAX_URL_LEN {
+        return Err(format!("endpointUrl must be at most {MAX_URL_LEN} characters"));
+    }
     let holes = placeholders(endpoint_url)?;
     // Validate the URL with placeholders filled, so `{id}` does not break parsing.
     let sample = holes.iter().fold(endpoint_url.to_string(), |u, h| u.replace(&format!("{{{h}}}"), "x"));
@@ -222,7 +228,8 @@ pub fn validate(endpoint_url: &str, parameters: &[Parameter], timeout_ms: i64) -
 
 /// Checks a credential's format for its auth type.
 pub fn validate_credential(auth: AuthType, credential: &str, header: Option<&str>) -> Result<(), String> {
-    if credential.is_empty() || credential.len() > 8192 || credential.chars().any(char::is_control) {
+    if credential.is_empty() || credential.chars().count() > 8192 || credential.chars().any(char::is_control)
+    {
         return Err("auth.credential must be 1 to 8192 printable characters".into());
     }
     match auth {

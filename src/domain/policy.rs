@@ -57,7 +57,9 @@ impl RateScope {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RateLimit {
+    #[schemars(range(min = 1, max = 1_000_000))]
     pub requests: i64,
+    #[schemars(range(min = 1, max = 86_400))]
     pub per_seconds: i64,
     pub scope: RateScope,
 }
@@ -72,7 +74,7 @@ pub fn validate(
     max_argument_bytes: Option<i64>,
 ) -> Result<(), String> {
     if pattern.is_empty()
-        || pattern.len() > 200
+        || pattern.chars().count() > 200
         || pattern.chars().any(|c| c.is_control() || c.is_whitespace())
     {
         return Err("toolPattern must be 1 to 200 characters without spaces".into());

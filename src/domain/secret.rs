@@ -8,13 +8,18 @@ pub const MAX_VALUE_LEN: usize = 8192;
 /// other control characters are not. Whoever presents it checks it fits (e.g. a header).
 pub fn validate_value(value: &str) -> Result<(), String> {
     let bad = |c: char| c.is_control() && !matches!(c, '\n' | '\r' | '\t');
-    if value.is_empty() || value.len() > MAX_VALUE_LEN || value.chars().any(bad) {
+    if value.is_empty() || value.chars().count() > MAX_VALUE_LEN || value.chars().any(bad) {
         return Err(format!(
             "value must be 1 to {MAX_VALUE_LEN} characters without control characters other than line breaks"
         ));
     }
     Ok(())
 }
+
+/// [`validate_value`] as a JSON Schema pattern (with `maxLength` [`MAX_VALUE_LEN`]).
+pub const VALUE_PATTERN: &str = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$";
+/// [`validate_provider`] as a JSON Schema pattern, in the canonical (lower-case) form.
+pub const PROVIDER_PATTERN: &str = r"^[a-z0-9_.-]{1,64}$";
 
 /// A provider label: 1–64 of `a-z0-9_.-`, e.g. `openai`, `anthropic`, `generic`.
 pub fn validate_provider(provider: &str) -> Result<String, String> {

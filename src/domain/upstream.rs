@@ -103,6 +103,9 @@ pub fn validate_headers(headers: &BTreeMap<String, String>) -> Result<(), String
 
 /// Validates an upstream URL's shape (where it may point is the outbound policy's business).
 pub fn validate_url(url: &str) -> Result<(), String> {
+    if url.chars().count() > 2048 {
+        return Err("url must be at most 2048 characters".into());
+    }
     let parsed = url::Url::parse(url).map_err(|e| format!("url is not a valid URL: {e}"))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
         return Err("url must be an absolute http(s) URL".into());
@@ -115,10 +118,10 @@ pub fn validate_url(url: &str) -> Result<(), String> {
 
 /// Validates a stdio command and its arguments.
 pub fn validate_command(command: &str, args: &[String]) -> Result<(), String> {
-    if command.trim().is_empty() || command.len() > 1024 || command.contains('\0') {
+    if command.trim().is_empty() || command.chars().count() > 1024 || command.contains('\0') {
         return Err("command must be a non-empty program name or path".into());
     }
-    if args.len() > 100 || args.iter().any(|a| a.len() > 4096 || a.contains('\0')) {
+    if args.len() > 100 || args.iter().any(|a| a.chars().count() > 4096 || a.contains('\0')) {
         return Err("args: at most 100 arguments of at most 4096 characters".into());
     }
     Ok(())
@@ -137,7 +140,7 @@ pub fn validate_env(env: &BTreeMap<String, String>) -> Result<(), String> {
         if !ok {
             return Err(format!("env: {k:?} is not a valid variable name"));
         }
-        if v.len() > 32 * 1024 || v.contains('\0') {
+        if v.chars().count() > 32 * 1024 || v.contains('\0') {
             return Err(format!("env: the value of {k} is too long or contains NUL"));
         }
     }
