@@ -155,6 +155,25 @@ mod tests {
         assert_eq!(Session::open(&key, &tampered, 2_000), None);
     }
 
+    proptest::proptest! {
+        /// The session-id opener, fuzzed (`docs/SECURITY.md` "Fuzzing"): any header value opens
+        /// nothing, and an id changed anywhere opens nothing but what it was.
+        #[test]
+        fn no_forged_or_altered_id_opens(forged in "\\PC{0,600}", at in 0usize..512, to in 0x21u8..0x7f) {
+            let dir = tempfile::tempdir().unwrap();
+            let key = MasterKey::load(None, dir.path()).unwrap();
+            proptest::prop_assert_eq!(Session::open(&key, &forged, 2_000), None);
+            let s = Session { o: "o".into(), s: "s".into(), k: "k".into(), v: "2025-06-18".into(), t: 1_000 };
+            let id = s.mint(&key);
+            let mut altered = id.clone().into_bytes();
+            let at = at % altered.len();
+            altered[at] = to;
+            let altered = String::from_utf8(altered).unwrap();
+            let opened = Session::open(&key, &altered, 2_000);
+            proptest::prop_assert!(opened.is_none() || opened == Some(s), "{altered}");
+        }
+    }
+
     #[test]
     fn opened_ids_are_remembered_but_still_expire() {
         let dir = tempfile::tempdir().unwrap();

@@ -464,6 +464,33 @@ fn text_block(text: String) -> Value {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// The URL template filler, fuzzed (`docs/SECURITY.md` "Fuzzing"): whatever a caller
+        /// gives, a path value stays one segment (only unreserved characters and `%XX`), decodes
+        /// back to itself, and is never `.` or `..`.
+        #[test]
+        fn a_path_value_stays_in_its_segment(text in "\\PC{0,64}|\\.{1,3}|[./%?#]{0,8}") {
+            let mut out = String::new();
+            match push_path_value(&mut out, "p", &Value::String(text.clone())) {
+                Err(_) => proptest::prop_assert!(text == "." || text == ".."),
+                Ok(()) => {
+                    proptest::prop_assert!(out != "." && out != "..");
+                    let mut bytes = out.bytes();
+                    while let Some(b) = bytes.next() {
+                        if b == b'%' {
+                            let hex: Vec<u8> = bytes.by_ref().take(2).collect();
+                            proptest::prop_assert!(hex.len() == 2 && hex.iter().all(|h| h.is_ascii_hexdigit()));
+                        } else {
+                            proptest::prop_assert!(b.is_ascii_alphanumeric() || b"-._~".contains(&b), "{out}");
+                        }
+                    }
+                    let decoded = percent_encoding::percent_decode_str(&out).decode_utf8().unwrap();
+                    proptest::prop_assert_eq!(decoded, text);
+                }
+            }
+        }
+    }
+
     #[test]
     fn path_segments_are_percent_encoded() {
         assert_eq!(encode_segment("Buenos Aires/../x?y#z"), "Buenos%20Aires%2F..%2Fx%3Fy%23z");
