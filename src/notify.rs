@@ -26,7 +26,7 @@ pub const SIGNATURE_HEADER: &str = "X-Gatehouse-Signature";
 /// Delivery attempts per notification.
 const ATTEMPTS: u32 = 4;
 /// Wait before the first retry; doubled each time.
-const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+pub const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 /// Per-attempt timeout.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -121,7 +121,10 @@ async fn deliver(outbound: &Outbound, master_key: &MasterKey, webhook: &WebhookR
                     .header("X-Gatehouse-Delivery", &n.notification_id)
                     .body(body.clone());
                 match outbound.send(request).await {
-                    Ok(r) if r.status().is_success() => return,
+                    Ok(r) if r.status().is_success() => {
+                        tracing::debug!(org = %webhook.org_id, notification = %n.notification_id, attempt, "webhook delivered");
+                        return;
+                    }
                     Ok(r) => format!("HTTP {}", r.status().as_u16()),
                     Err(err) => err.to_string(),
                 }

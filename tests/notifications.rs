@@ -182,7 +182,9 @@ async fn a_webhook_receives_signed_notifications_with_retries(backend: Backend) 
         .expect(200);
     let seen = receiver.wait_for(3).await;
     assert_eq!(seen.len(), 3, "retried until 2xx");
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    // A retry would come after the next backoff (the third): wait that long, and a little more.
+    let next_backoff = gatehouse::notify::FIRST_BACKOFF * 4;
+    tokio::time::sleep(next_backoff + std::time::Duration::from_millis(500)).await;
     assert_eq!(receiver.seen.lock().unwrap().len(), 3, "no retry after success");
     for (headers, body) in &seen {
         assert_eq!(body, &seen[0].1);

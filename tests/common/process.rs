@@ -9,6 +9,8 @@ pub struct Process {
     pub child: Child,
     pub base: String,
     log: std::sync::mpsc::Receiver<String>,
+    /// Lines already read by [`Process::wait_for_log`], kept for [`Process::stop_and_read_log`].
+    read: Vec<String>,
 }
 
 impl Process {
@@ -44,7 +46,7 @@ impl Process {
                 base = Some(format!("http://{}", rest.split_whitespace().next().unwrap()));
             }
         }
-        Self { child, base: base.unwrap(), log: rx }
+        Self { child, base: base.unwrap(), log: rx, read: Vec::new() }
     }
 
     pub fn signal(&self, sig: &str) {
@@ -66,11 +68,25 @@ impl Process {
         self.log.try_iter().collect()
     }
 
+    /// Waits until a line containing `needle` is logged; panics after 20 s.
+    pub fn wait_for_log(&mut self, needle: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let line = self.log.recv_timeout(left).unwrap_or_else(|_| panic!("no log line with {needle:?}"));
+            let found = line.contains(needle);
+            self.read.push(line);
+            if found {
+                return;
+            }
+        }
+    }
+
     /// Stops the process and returns everything it logged.
     pub fn stop_and_read_log(&mut self) -> String {
         self.signal("-TERM");
         self.wait_exit();
-        let mut lines = Vec::new();
+        let mut lines = std::mem::take(&mut self.read);
         while let Ok(line) = self.log.recv_timeout(Duration::from_millis(500)) {
             lines.push(line);
         }
