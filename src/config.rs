@@ -108,7 +108,7 @@ pub struct Config {
     pub open_signup: bool,
     /// Whether outbound calls may reach private, loopback and link-local addresses.
     pub allow_private_networks: bool,
-    /// Whether the management MCP server at `/api/mcp` is on (seed 000 `MCP_SERVER_ENABLED`).
+    /// Whether the management MCP server at `/api/mcp` is on (`MCP_SERVER_ENABLED`).
     pub mcp_server_enabled: bool,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,

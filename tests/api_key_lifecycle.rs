@@ -1,4 +1,4 @@
-//! Story: seed 001's key lifecycle step by step — create, list, use, archive, delete rules —
+//! Story: an API key's lifecycle step by step — create, list, use, archive, delete rules —
 //! plus rotation, and revocation taking effect on the data plane at once (on every node).
 
 mod common;

@@ -1,5 +1,5 @@
-//! Story: a customer's backend signs its end users in with the auth service of its server
-//! (seed 001 "Auth service", "Verify tokens", "me"): a code by e-mail over real SMTP, an RS256
+//! Story: a customer's backend signs its end users in with the auth service of its server: a
+//! code by e-mail over real SMTP, an RS256
 //! JWT checked against the org's JWKS with an independent JWT library the way a customer backend
 //! does, `/auth/me` as revocation check, and every way it refuses.
 
@@ -128,7 +128,7 @@ async fn me_becomes(server: &TestServer, t: &Tenant, token: &str, status: u16) -
     t.me(server, token).await.expect(status)
 }
 
-async fn the_whole_seed_001_flow(backend: Backend) {
+async fn a_customer_signs_an_end_user_in_and_out(backend: Backend) {
     let Some((server, admin, sink)) = enterprise_with_mail(backend).await else { return };
     let t = tenant(&server, &admin, "acme", "Shop").await;
 
@@ -183,7 +183,7 @@ async fn the_whole_seed_001_flow(backend: Backend) {
     // The code was single use.
     t.verify_code(&server, "user@example.com", &code).await.expect_error(401, "unauthorized");
 
-    // request-code counted as a use of the key (seed 001), so it can only be archived now.
+    // request-code counted as a use of the key, so it can only be archived now.
     let keys = server.get(&t.path("/keys"), Some(&admin)).await.expect(200);
     assert_eq!(keys.body["keys"][0]["usageCount"], 1);
 
@@ -588,7 +588,7 @@ async fn sessions_end_on_every_node() {
 }
 
 backend_tests!(
-    the_whole_seed_001_flow,
+    a_customer_signs_an_end_user_in_and_out,
     tokens_and_keys_stay_on_their_server,
     brute_force_and_floods_are_stopped,
     every_way_a_request_is_refused,

@@ -1,6 +1,6 @@
 //! Story: an admin installs the FCM plugin on a server with a Firebase service account, and the
-//! customer's backend sends push notifications through `/invoke` with the server's API key
-//! (seed 001 "Plugins", "FCM Integration"), against a fake of Google's OAuth and FCM that
+//! customer's backend sends push notifications through `/invoke` with the server's API key,
+//! against a fake of Google's OAuth and FCM that
 //! checks the signed assertion and every message for real.
 
 mod common;
@@ -216,7 +216,7 @@ async fn fcm_sends_to_one_and_to_many(backend: Backend) {
     let Some(s) = Setup::start(backend).await else { return };
     s.install(&s.srv, json!({"serviceAccountJson": s.fcm.service_account.clone()})).await.expect(200);
 
-    // One device: seed 001's example, with the message the fake received checked field by field.
+    // One device: the documented example, with the message the fake received checked field by field.
     let r = s
         .invoke(json!({
             "registrationToken": "eAn3k7-device",

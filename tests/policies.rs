@@ -1,4 +1,4 @@
-//! Stories of policies (issue 6, seed 000 `read_policy`/`update_policy`/`delete_policy`): the
+//! Stories of policies (management tools `read_policy`/`update_policy`/`delete_policy`): the
 //! operations over REST and `/api/mcp` with their scopes; deny, argument limits, argument
 //! validation and rate limits on the data plane; rate limits shared by two nodes on one
 //! PostgreSQL database; tenant isolation.

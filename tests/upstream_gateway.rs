@@ -1,4 +1,4 @@
-//! Stories of the upstream gateway (issue 4): register real upstream MCP servers over stdio,
+//! Stories of the upstream gateway: register real upstream MCP servers over stdio,
 //! Streamable HTTP and SSE, discover them, approve tools, attach them to a server and call
 //! them through `/mcp/{org}/{server}`; pinning of approved definitions; two upstreams with the
 //! same tool names; what reaches an upstream (only its own headers); one upstream session per

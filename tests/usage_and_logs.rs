@@ -1,4 +1,4 @@
-//! Stories of usage and data logging (issue 6): usage counts equal the calls made, across a
+//! Stories of usage and data logging: usage counts equal the calls made, across a
 //! restart (buffered, flushed on shutdown); day buckets zero-filled; the same figures in
 //! `/metrics`; data logging modes, filters, paging, bounds; credentials never in a call log;
 //! retention deletes exactly what is older; other orgs see nothing.

@@ -1,4 +1,4 @@
-//! A server's end-user auth settings (seed 000 get/update auth config):
+//! A server's end-user auth settings (management tools `get_auth_config`, `update_auth_config`):
 //! `/api/orgs/{org}/servers/{serverId}/auth-config`.
 
 use axum::http::Method;
@@ -12,9 +12,9 @@ use crate::domain::{text, time};
 use crate::error::{ApiError, ApiResult};
 use crate::store::{AuthConfigRecord, Store, StoreResult};
 
-/// Tokens last this long unless configured (seed 001: 24 h).
+/// Tokens last this long unless configured (24 h).
 pub const DEFAULT_TOKEN_LIFETIME_SECS: i64 = 24 * 60 * 60;
-/// Codes last this long unless configured (seed 001: 10 min).
+/// Codes last this long unless configured (10 min).
 pub const DEFAULT_CODE_LIFETIME_SECS: i64 = 10 * 60;
 /// Bounds of the token lifetime: 5 minutes to 30 days.
 pub const TOKEN_LIFETIME_RANGE: std::ops::RangeInclusive<i64> = 300..=30 * 24 * 60 * 60;

@@ -1,4 +1,4 @@
-//! The end-user auth service of a server (seed 001 "Auth service" and "me"), exactly:
+//! The end-user auth service of a server, exactly:
 //! `POST /api/orgs/{org}/servers/{serverId}/auth/request-code` and `…/auth/verify-code` with
 //! the server's `X-API-Key`, `GET …/auth/me` with `Authorization: Bearer <jwt>`.
 //!
@@ -200,7 +200,7 @@ async fn request_code(ctx: OpCtx, input: RequestCode) -> ApiResult<Message> {
         consumed_at: None,
     };
     store.end_user_code_create(&record).await?;
-    // Seed 001: a key's usage count is the number of request-code calls made with it.
+    // A key's usage count is the number of request-code calls made with it.
     store.key_add_usage(&[(key.key_id.clone(), 1)]).await?;
 
     let minutes = (config.code_lifetime_secs + 59) / 60;

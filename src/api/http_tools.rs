@@ -1,4 +1,4 @@
-//! HTTP tools of a server (seed 001 "Tools"): `/api/orgs/{org}/servers/{serverId}/tools`.
+//! HTTP tools of a server: `/api/orgs/{org}/servers/{serverId}/tools`.
 //! Credentials are sealed with the master key and never returned; instead of a credential, a
 //! tool may reference a secret of the org (`auth: {type, secretId}`).
 

@@ -1,4 +1,4 @@
-//! An org's token-signing keys (seed 001 "Verify tokens"): the public JWKS at
+//! An org's token-signing keys: the public JWKS at
 //! `/api/orgs/{org}/.well-known/jwks.json`, and for admins the list of keys and rotation.
 
 use axum::http::Method;

@@ -1,4 +1,4 @@
-//! API keys of a server (seed 001 "API keys", exactly), plus rotation (seed 000):
+//! API keys of a server, plus rotation:
 //! `/api/orgs/{org}/servers/{serverId}/keys`.
 
 use axum::http::{Method, StatusCode};

@@ -1,9 +1,9 @@
-//! The management MCP server at `/api/mcp` (seed 000): every registry operation offered over
+//! The management MCP server at `/api/mcp`: every registry operation offered over
 //! MCP is a tool, tools/list is generated from the registry (so it cannot drift from REST), and
 //! each tools/call goes through the same [`dispatch::invoke`] as REST, re-checking the token's
 //! scopes every time. Gated by `MCP_SERVER_ENABLED`: when off, every method is 404.
 //!
-//! Transport as seed 000 describes it: Streamable HTTP, one JSON-RPC request per POST answered
+//! Transport: Streamable HTTP, one JSON-RPC request per POST answered
 //! with one JSON response, no server-initiated stream (GET is 405), no session.
 
 use std::collections::HashMap;
@@ -24,7 +24,7 @@ use crate::app::AppState;
 use crate::auth;
 use crate::error::{ApiError, ApiResult};
 
-/// Protocol revisions this endpoint answers; the first is what it prefers (seed 000).
+/// Protocol revisions this endpoint answers; the first is what it prefers.
 pub const VERSIONS: &[&str] = &["2025-06-18", "2025-11-25", "2025-03-26", "2024-11-05"];
 
 /// JSON-RPC error codes used here.

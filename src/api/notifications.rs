@@ -1,4 +1,4 @@
-//! Notifications of an org (seed 000 `list_notifications`): `/api/orgs/{org}/notifications`,
+//! Notifications of an org (management tool `list_notifications`): `/api/orgs/{org}/notifications`,
 //! newest first with an unread filter, `POST …/{notificationId}/read`, and the optional webhook
 //! they are delivered to (`…/notifications/webhook`). Raised through [`crate::notify::notify`].
 

@@ -1,4 +1,4 @@
-//! Plugins (seed 001 "Plugins"): the catalogue at `/api/plugins`; per server, installations at
+//! Plugins: the catalogue at `/api/plugins`; per server, installations at
 //! `/api/orgs/{org}/servers/{serverId}/plugins/{pluginId}` (PUT install or update, PATCH
 //! enable/disable, DELETE uninstall), `POST …/invoke` with the server's `X-API-Key`, and the
 //! invocation log at `GET …/invocations`.

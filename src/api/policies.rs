@@ -1,4 +1,4 @@
-//! Policies of a server (seed 000 `read_policy`, `update_policy` upsert, `delete_policy`):
+//! Policies of a server (management tools `read_policy`, `update_policy` upsert, `delete_policy`):
 //! `/api/orgs/{org}/servers/{serverId}/policies`. Rules in [`crate::domain::policy`]; the data
 //! plane applies them in `gateway/policy.rs`.
 

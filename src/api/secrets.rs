@@ -1,4 +1,4 @@
-//! Secrets of an org (seed 000 provider keys): `/api/orgs/{org}/secrets`. A value goes in and
+//! Secrets of an org (provider keys and other credentials): `/api/orgs/{org}/secrets`. A value goes in and
 //! never comes out: it is sealed with the master key and lists show a masked placeholder.
 //! HTTP tools reference a secret by id (`auth: {type, secretId}`); disabling a secret in use
 //! is refused with the names of its users unless `force=true`.

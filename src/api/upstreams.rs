@@ -1,4 +1,4 @@
-//! Upstream MCP servers (seeds 002–004): `/api/orgs/{org}/upstreams`, their discovered tools
+//! Upstream MCP servers: `/api/orgs/{org}/upstreams`, their discovered tools
 //! with approval, refresh, and attaching them to servers. `docs/UPSTREAMS.md` is the design.
 
 use std::collections::{BTreeMap, HashSet};

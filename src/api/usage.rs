@@ -1,4 +1,4 @@
-//! Usage, data logging and call logs (issue 6; seed 000 `get_app_usage`,
+//! Usage, data logging and call logs (management tools `get_app_usage`,
 //! `get_usage_timeseries`, `get_data_logging`, `update_data_logging`). Figures come from the
 //! rollups [`crate::usage`] writes in batches; a call is visible here within a few seconds.
 

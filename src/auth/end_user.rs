@@ -1,4 +1,4 @@
-//! Tokens of the end-user auth service (seed 001): what an issued JWT says, issuing one, and
+//! Tokens of the end-user auth service: what an issued JWT says, issuing one, and
 //! checking one presented to `/auth/me` — signature, issuer, audience, expiry, and whether the
 //! API key that started the session is still active.
 //!
@@ -23,7 +23,7 @@ use crate::store::{Store, StoreResult};
 /// The `context` claim of end-user tokens (platform tokens are not JWTs at all).
 pub const CONTEXT: &str = "server";
 
-/// The claims of an end-user token, exactly as seed 001 lists them, plus `iat`, `jti` and the
+/// The claims of an end-user token, as `docs/AUTH_SERVICE.md` lists them, plus `iat`, `jti` and the
 /// API key that started the session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

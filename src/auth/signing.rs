@@ -1,4 +1,4 @@
-//! Per-org RS256 signing keys of the end-user auth service (seed 001 "Verify tokens").
+//! Per-org RS256 signing keys of the end-user auth service.
 //!
 //! Each org gets an RSA-2048 key pair on its first verify-code. The private half is sealed
 //! with the master key (purpose `signing-key`, bound to the key id) and opened only to sign;

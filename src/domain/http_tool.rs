@@ -1,4 +1,4 @@
-//! HTTP tools (seed 001 "Tools"): the definition an admin writes, its validation, and the
+//! HTTP tools: the definition an admin writes, its validation, and the
 //! `inputSchema` generated from its parameters.
 
 use schemars::JsonSchema;
@@ -97,7 +97,7 @@ impl HttpMethod {
     }
 }
 
-/// How a tool authenticates to the API behind it (seed 001 "Auth types").
+/// How a tool authenticates to the API behind it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AuthType {
@@ -244,7 +244,7 @@ pub fn validate_credential(auth: AuthType, credential: &str, header: Option<&str
     }
 }
 
-/// The tool's `inputSchema`: an object with one property per parameter (seed 001).
+/// The tool's `inputSchema`: an object with one property per parameter.
 pub fn input_schema(parameters: &[Parameter]) -> Value {
     let mut properties = Map::new();
     let mut required = Vec::new();
@@ -305,7 +305,7 @@ mod tests {
     }
 
     #[test]
-    fn input_schema_follows_the_seed() {
+    fn input_schema_has_a_property_per_parameter() {
         let schema = input_schema(&[
             Parameter {
                 name: "city".into(),

@@ -1,4 +1,4 @@
-//! Policies of a server (seed 000 `read_policy`/`update_policy`/`delete_policy`): each applies to
+//! Policies of a server (management tools `read_policy`/`update_policy`/`delete_policy`): each applies to
 //! the served tools whose name matches its `toolPattern` (a glob: `*` any run of characters, `?`
 //! one). When several match, a deny wins, every rate limit applies, the smallest argument limit
 //! applies, and arguments are validated if any of them asks.

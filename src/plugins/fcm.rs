@@ -1,4 +1,4 @@
-//! FCM Integration (seed 001): push notifications through Firebase Cloud Messaging HTTP v1.
+//! FCM Integration: push notifications through Firebase Cloud Messaging HTTP v1.
 //!
 //! Installation takes the service-account key file. An invocation signs a JWT assertion with
 //! the account's private key (RS256), exchanges it at the account's `token_uri` for an OAuth

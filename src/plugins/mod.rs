@@ -1,4 +1,4 @@
-//! Plugins: optional integrations installed per server (seed 001 "Plugins"). The registry is
+//! Plugins: optional integrations installed per server. The registry is
 //! code: each plugin is one file implementing [`Plugin`], listed in [`all`].
 //!
 //! A plugin declares its configuration as a JSON Schema; fields marked `writeOnly` are secrets,

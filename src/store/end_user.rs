@@ -1,4 +1,4 @@
-//! The end-user auth service (seed 001): per-org signing keys, per-server auth configuration and
+//! The end-user auth service: per-org signing keys, per-server auth configuration and
 //! the one-time codes of end users, with the [`EndUserStore`] trait.
 
 use async_trait::async_trait;

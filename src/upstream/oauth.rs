@@ -1,4 +1,4 @@
-//! OAuth toward upstreams (basic/authorization, seed 004 "authorize"): Gatehouse is the OAuth
+//! OAuth toward upstreams (basic/authorization): Gatehouse is the OAuth
 //! client of an upstream that answers 401. It finds the authorization server through the
 //! upstream's protected-resource metadata (RFC 9728) and the server's metadata (RFC 8414),
 //! registers itself where dynamic client registration is offered (RFC 7591), runs the

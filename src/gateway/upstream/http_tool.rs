@@ -1,4 +1,4 @@
-//! Calling an HTTP tool (seed 001): arguments validated against the tool's parameters, mapped
+//! Calling an HTTP tool: arguments validated against the tool's parameters, mapped
 //! onto path, query, header and JSON body, sent through [`crate::outbound`] with the tool's
 //! credential and timeout, and the answer turned into a `CallToolResult`. HTTP errors come back
 //! as `isError` results, never as JSON-RPC errors.
@@ -262,7 +262,7 @@ pub fn prepare(tool: &ToolEntry) -> Option<PreparedCall> {
     })
 }
 
-/// The credential header the tool's auth type asks for (seed 001 "Auth types"), if it has a
+/// The credential header the tool's auth type asks for, if it has a
 /// credential: its name as configured (checked where it is used) and its value.
 fn credential_header(tool: &ToolEntry) -> Option<(&str, String)> {
     let credential = tool.credential.as_deref()?;
