@@ -10,6 +10,7 @@
 
 pub mod backend;
 pub mod fake_fcm;
+pub mod gateway;
 pub mod mcp;
 pub mod process;
 pub mod schema;
