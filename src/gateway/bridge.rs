@@ -26,7 +26,7 @@ use crate::app::AppState;
 use crate::crypto::{self, MasterKey};
 use crate::domain::time;
 use crate::upstream::Incoming;
-use crate::upstream::conn::Responder;
+use crate::upstream::transport::Responder;
 
 /// How long a parked call waits for the client's retry.
 pub const STATE_TTL: Duration = Duration::from_secs(5 * 60);

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::upstream::Incoming;
-use crate::upstream::conn::Responder;
+use crate::upstream::transport::Responder;
 
 /// Forwarded requests the client never answered are forgotten after this long.
 const FORWARD_TTL: Duration = Duration::from_secs(15 * 60);

@@ -8,226 +8,24 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use serde_json::{Map, Value, json};
 use tokio::sync::{mpsc, oneshot};
 
 use super::launch::LaunchPolicy;
-use super::{Spec, UpstreamError, legacy_sse, stdio, streamable};
+use super::transport::{
+    CLIENT_VERSION, CallSink, Incoming, Peer, Pending, Responder, ResponderKind, STATELESS_VERSION,
+    Transport, client_capabilities, client_info, legacy_sse, lock, stdio, streamable,
+};
+use super::{Spec, UpstreamError};
 use crate::domain::upstream::TransportKind;
 use crate::outbound::Outbound;
 use gatehouse_mcp::jsonrpc::result_message;
 use gatehouse_mcp::model::keys;
 
-/// Where a caller receives what the upstream sends while its request runs.
-pub type CallSink = mpsc::UnboundedSender<Incoming>;
-
-/// Something the upstream sent that is not a response to one of our requests.
-#[derive(Debug, Clone)]
-pub enum Incoming {
-    /// A notification (progress, logging, list_changed, …), progress tokens restored.
-    Notification(Value),
-    /// A request (sampling, elicitation, roots, ping), and where its answer goes.
-    Request(Value, Responder),
-}
-
-/// Sends the answer to a request an upstream made back to that upstream: as a JSON-RPC
-/// response (the upstream sent a real request), or into the `inputResponses` of a retry (a
-/// 2026-07-28 upstream answered `input_required`).
-#[derive(Debug, Clone)]
-pub struct Responder {
-    kind: ResponderKind,
-}
-
-#[derive(Debug, Clone)]
-enum ResponderKind {
-    Outbox(mpsc::UnboundedSender<Value>),
-    Collect(mpsc::UnboundedSender<(Value, Result<Value, Value>)>),
-}
-
-impl Responder {
-    /// A responder writing JSON-RPC responses into `outbox` (for tests of relaying code).
-    pub fn for_test(outbox: mpsc::UnboundedSender<Value>) -> Self {
-        Self { kind: ResponderKind::Outbox(outbox) }
-    }
-
-    /// Answers request `id` with a result (`Ok`) or an error object (`Err`).
-    pub fn respond(&self, id: Value, outcome: Result<Value, Value>) {
-        match &self.kind {
-            ResponderKind::Outbox(outbox) => {
-                let msg = match outcome {
-                    Ok(result) => result_message(id, result),
-                    Err(error) => json!({"jsonrpc": "2.0", "id": id, "error": error}),
-                };
-                let _ = outbox.send(msg);
-            }
-            ResponderKind::Collect(tx) => {
-                let _ = tx.send((id, outcome));
-            }
-        }
-    }
-}
-
-/// The revision of stateless upstreams.
-pub const STATELESS_VERSION: &str = "2026-07-28";
 /// Most `input_required` rounds one request may take.
 const MAX_INPUT_ROUNDS: usize = 10;
 /// How long the client has to answer an input request.
 const INPUT_WAIT: Duration = Duration::from_secs(300);
-
-/// What Gatehouse declares as a client: it relays every kind of input request. Made once;
-/// every 2026-07-28 request carries it.
-pub(super) fn client_capabilities() -> Value {
-    static CAPABILITIES: std::sync::LazyLock<Value> = std::sync::LazyLock::new(
-        || json!({"sampling": {}, "elicitation": {}, "roots": {"listChanged": true}}),
-    );
-    CAPABILITIES.clone()
-}
-
-/// Gatehouse's `Implementation` toward upstreams (made once, as [`client_capabilities`]).
-pub(super) fn client_info() -> Value {
-    static INFO: std::sync::LazyLock<Value> =
-        std::sync::LazyLock::new(|| json!({"name": "gatehouse", "version": env!("CARGO_PKG_VERSION")}));
-    INFO.clone()
-}
-
-/// The revision Gatehouse asks for in `initialize` (the newest stateful one).
-pub const CLIENT_VERSION: &str = "2025-11-25";
-
-/// Sends messages over one kind of wire.
-#[async_trait]
-pub(crate) trait Transport: Send + Sync {
-    /// Sends a message. A response that arrives on a stream tied to this message (Streamable
-    /// HTTP) is delivered to the peer with `sink` as the stream's owner.
-    async fn send(&self, msg: &Value, sink: Option<CallSink>) -> Result<(), UpstreamError>;
-    /// Remembers the negotiated revision (sent as a header by HTTP transports).
-    fn set_protocol_version(&self, _version: &str) {}
-    /// Stops the transport: kills the process, closes streams, ends the upstream session.
-    async fn close(&self);
-    /// Whether the upstream keeps state per connection (a session of its own), so that each
-    /// client session needs a connection of its own.
-    fn keeps_session(&self) -> bool {
-        true
-    }
-}
-
-struct Pending {
-    reply: oneshot::Sender<Result<Value, UpstreamError>>,
-    sink: Option<CallSink>,
-}
-
-/// The shared half of a connection that transports' reader tasks deliver into.
-pub(crate) struct Peer {
-    pub(crate) upstream_id: String,
-    pending: Mutex<HashMap<String, Pending>>,
-    /// Gateway progress token → (the caller's token, the caller's sink).
-    progress: Mutex<HashMap<String, (Value, CallSink)>>,
-    /// Receives what belongs to no request (connection-level notifications).
-    listener: Mutex<Option<CallSink>>,
-    closed: Mutex<Option<String>>,
-    /// Messages to send from contexts that cannot await (answers to unroutable requests).
-    outbox: mpsc::UnboundedSender<Value>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-impl Peer {
-    /// Delivers one message the upstream sent; `stream_sink` is the owner of the stream it
-    /// arrived on, when the transport knows it.
-    pub(crate) fn deliver(&self, msg: Value, stream_sink: Option<&CallSink>) {
-        let Value::Object(mut obj) = msg else {
-            tracing::warn!(upstream = %self.upstream_id, "upstream sent a JSON value that is not a message");
-            return;
-        };
-        let is_response = obj.contains_key("id")
-            && !obj.contains_key("method")
-            && (obj.contains_key("result") || obj.contains_key("error"));
-        if is_response {
-            let key = obj.get("id").map(Value::to_string).unwrap_or_default();
-            if let Some(p) = lock(&self.pending).remove(&key) {
-                let _ = p.reply.send(Ok(Value::Object(obj)));
-            }
-            return;
-        }
-        let Some(method) = obj.get("method").and_then(Value::as_str).map(str::to_string) else {
-            tracing::warn!(upstream = %self.upstream_id, "upstream sent a message without method or result");
-            return;
-        };
-        let is_request = obj.contains_key("id");
-        // Progress goes to the caller that asked for it, under the caller's own token.
-        let mut sink = None;
-        if method == "notifications/progress" {
-            let token = obj.get("params").and_then(|p| p.get("progressToken")).and_then(Value::as_str);
-            if let Some(token) = token {
-                if let Some((original, owner)) = lock(&self.progress).get(token).cloned() {
-                    if let Some(params) = obj.get_mut("params").and_then(Value::as_object_mut) {
-                        params.insert("progressToken".into(), original);
-                    }
-                    sink = Some(owner);
-                }
-            }
-        }
-        let sink = sink.or_else(|| stream_sink.cloned()).or_else(|| {
-            // On a stream shared by several callers (stdio, SSE) a request can only be routed
-            // when exactly one call that can take it is running.
-            let pending = lock(&self.pending);
-            let mut owners = pending.values().filter_map(|p| p.sink.as_ref());
-            match (owners.next(), owners.next()) {
-                (Some(only), None) if is_request => Some(only.clone()),
-                _ => None,
-            }
-        });
-        let message = Value::Object(obj);
-        let incoming = if is_request {
-            Incoming::Request(message, Responder { kind: ResponderKind::Outbox(self.outbox.clone()) })
-        } else {
-            Incoming::Notification(message)
-        };
-        let delivered = match sink {
-            Some(s) => s.send(incoming.clone()).is_ok(),
-            None => false,
-        } || lock(&self.listener).as_ref().is_some_and(|l| l.send(incoming.clone()).is_ok());
-        if !delivered {
-            if let Incoming::Request(req, _) = incoming {
-                self.refuse(&req, &method);
-            }
-        }
-    }
-
-    /// Answers a request nobody can take, so the upstream does not wait forever.
-    fn refuse(&self, request: &Value, method: &str) {
-        let id = request.get("id").cloned().unwrap_or(Value::Null);
-        let answer = if method == "ping" {
-            json!({"jsonrpc": "2.0", "id": id, "result": {}})
-        } else {
-            json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32601,
-                "message": format!("{method} cannot be relayed: no client is waiting on this upstream call")}})
-        };
-        let _ = self.outbox.send(answer);
-    }
-
-    /// Fails every call in flight (the connection is gone).
-    pub(crate) fn close_with(&self, reason: &str) {
-        lock(&self.closed).get_or_insert_with(|| reason.to_string());
-        for (_, p) in lock(&self.pending).drain() {
-            let _ = p.reply.send(Err(UpstreamError::Closed(reason.to_string())));
-        }
-        lock(&self.progress).clear();
-    }
-
-    /// Fails one call in flight, if it is still waiting.
-    pub(crate) fn fail_one(&self, key: &str, err: UpstreamError) {
-        if let Some(p) = lock(&self.pending).remove(key) {
-            let _ = p.reply.send(Err(err));
-        }
-    }
-
-    fn closed_reason(&self) -> Option<String> {
-        lock(&self.closed).clone()
-    }
-}
 
 /// What `initialize` told us about the upstream.
 #[derive(Debug, Clone, Default)]

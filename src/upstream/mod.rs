@@ -7,18 +7,16 @@ pub mod catalog;
 pub mod conn;
 pub mod discovery;
 pub mod launch;
-pub mod legacy_sse;
 pub mod oauth;
 pub mod pool;
 pub mod service;
 pub mod spec;
-pub mod stdio;
-pub mod streamable;
-mod wire;
+pub mod transport;
 
-pub use conn::{CallSink, Connection, Incoming};
+pub use conn::Connection;
 pub use pool::UpstreamPool;
 pub use spec::Spec;
+pub use transport::{CallSink, Incoming};
 
 /// Largest message (JSON line, SSE event or response body) accepted from an upstream.
 pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::UpstreamError;
-use super::streamable::{excerpt, outbound_error};
+use super::transport::{excerpt, outbound_error};
 use crate::outbound::Outbound;
 
 /// Sealing purpose of refresh tokens and client secrets.

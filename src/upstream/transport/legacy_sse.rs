@@ -10,10 +10,10 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::conn::{CallSink, Peer, Transport};
-use super::streamable::{deliver_json, excerpt, outbound_error};
-use super::{MAX_MESSAGE_BYTES, Spec, UpstreamError};
+use super::{CallSink, Peer, Transport, deliver_json, excerpt, outbound_error};
 use crate::outbound::Outbound;
+use crate::upstream::spec::Spec;
+use crate::upstream::{MAX_MESSAGE_BYTES, UpstreamError};
 use gatehouse_mcp::transport::SseParser;
 
 /// The legacy SSE transport.

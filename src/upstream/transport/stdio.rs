@@ -12,9 +12,10 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufRead
 use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::Mutex;
 
-use super::conn::{CallSink, Peer, Transport};
-use super::launch::{Launch, LaunchPolicy};
-use super::{MAX_MESSAGE_BYTES, Spec, UpstreamError};
+use super::{CallSink, Peer, Transport};
+use crate::upstream::launch::{Launch, LaunchPolicy};
+use crate::upstream::spec::Spec;
+use crate::upstream::{MAX_MESSAGE_BYTES, UpstreamError};
 
 /// Variables passed through from Gatehouse's own environment.
 const INHERITED: &[&str] = &["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ", "USER", "SHELL", "NODE_PATH"];

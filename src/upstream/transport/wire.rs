@@ -12,7 +12,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::conn::{STATELESS_VERSION, client_capabilities, client_info};
+use super::{STATELESS_VERSION, client_capabilities, client_info};
 
 /// Gatehouse's capabilities and `Implementation` as JSON text.
 static CONSTANTS: LazyLock<(Box<RawValue>, Box<RawValue>)> = LazyLock::new(|| {

@@ -10,42 +10,11 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 use tokio::task::JoinHandle;
 
-use super::conn::{CallSink, Peer, Transport};
-use super::{MAX_MESSAGE_BYTES, Spec, UpstreamError};
+use super::{CallSink, Peer, Transport, deliver_json, excerpt, outbound_error};
 use crate::outbound::{Outbound, OutboundError, Target};
+use crate::upstream::spec::Spec;
+use crate::upstream::{MAX_MESSAGE_BYTES, UpstreamError};
 use gatehouse_mcp::transport::{SseParser, headers};
-
-/// Maps an outbound failure to an upstream error.
-pub(crate) fn outbound_error(err: OutboundError) -> UpstreamError {
-    match err {
-        OutboundError::Forbidden(m) => UpstreamError::Config(format!("outbound request refused: {m}")),
-        OutboundError::InvalidUrl(m) => UpstreamError::Config(format!("invalid URL: {m}")),
-        OutboundError::Timeout => UpstreamError::Timeout(0),
-        OutboundError::TooLarge(n) => UpstreamError::Protocol(format!("a message exceeded {n} bytes")),
-        OutboundError::Failed(m) => UpstreamError::Connect(m),
-    }
-}
-
-/// A short, printable excerpt of an error body.
-pub(crate) fn excerpt(bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    let mut out: String = text.chars().filter(|c| !c.is_control()).take(200).collect();
-    if text.chars().count() > 200 {
-        out.push('…');
-    }
-    out
-}
-
-/// Parses a JSON body that may be one message or a batch and delivers each.
-pub(crate) fn deliver_json(peer: &Peer, bytes: &[u8], sink: Option<&CallSink>) -> Result<(), UpstreamError> {
-    let value: Value = gatehouse_mcp::jsonrpc::from_json_bytes(bytes)
-        .map_err(|e| UpstreamError::Protocol(format!("the upstream sent invalid JSON: {e}")))?;
-    match value {
-        Value::Array(items) => items.into_iter().for_each(|m| peer.deliver(m, sink)),
-        other => peer.deliver(other, sink),
-    }
-    Ok(())
-}
 
 // Header names sent on every request, parsed once (a name given as `&str` is parsed per use).
 const SESSION_ID: HeaderName = HeaderName::from_static(headers::SESSION_ID);
@@ -155,7 +124,7 @@ impl Transport for StreamableHttp {
         // basic/transports § Protocol Version Header (2025-06-18 and later). The versions set
         // here are negotiated from Gatehouse's own list, so every one is a valid header value.
         state.version = HeaderValue::from_str(version).ok().filter(|_| version >= "2025-06-18");
-        state.stateless = version == super::conn::STATELESS_VERSION;
+        state.stateless = version == super::STATELESS_VERSION;
     }
 
     async fn close(&self) {
