@@ -10,6 +10,7 @@ pub mod allocator;
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod body;
 pub mod bootstrap;
 pub mod config;
 pub mod connection;

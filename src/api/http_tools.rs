@@ -17,8 +17,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::secrets::{self, SecretError};
 use crate::store::HttpToolRecord;
 
-/// Purpose under which tool credentials are sealed.
-pub const CREDENTIAL_PURPOSE: &str = "tool-credential";
+pub use crate::domain::http_tool::CREDENTIAL_PURPOSE;
 
 /// Auth as written: type, credential (write-only), header for api_key.
 #[derive(Debug, Deserialize, JsonSchema)]

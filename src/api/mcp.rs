@@ -19,9 +19,9 @@ use serde_json::{Map, Value, json};
 
 use super::dispatch::{self, Call};
 use super::registry::Registry;
-use super::rest::{is_json, read_body};
 use crate::app::AppState;
 use crate::auth;
+use crate::body::{is_json, read_body};
 use crate::error::{ApiError, ApiResult};
 
 /// Protocol revisions this endpoint answers; the first is what it prefers.

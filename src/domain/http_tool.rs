@@ -132,6 +132,8 @@ impl AuthType {
 pub const DEFAULT_TIMEOUT_MS: i64 = 30_000;
 /// Largest per-call timeout.
 pub const MAX_TIMEOUT_MS: i64 = 120_000;
+/// Purpose under which tool credentials are sealed with the master key.
+pub const CREDENTIAL_PURPOSE: &str = "tool-credential";
 /// Longest endpoint URL, in characters.
 pub const MAX_URL_LEN: usize = 2048;
 

@@ -10,9 +10,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::api::http_tools::CREDENTIAL_PURPOSE;
 use crate::crypto::MasterKey;
-use crate::domain::http_tool::{self, AuthType, HttpMethod, Parameter};
+use crate::domain::http_tool::{self, AuthType, CREDENTIAL_PURPOSE, HttpMethod, Parameter};
 use crate::domain::policy;
 use crate::domain::upstream::{self as upstream_rules};
 use crate::secrets::{SecretError, resolve_secret};

@@ -18,8 +18,8 @@ use tokio::sync::mpsc;
 
 use super::endpoint::{authorize_request, http_error, one_stateful_in};
 use super::router::{self, CallCtx, code};
-use crate::api::rest::read_body;
 use crate::app::AppState;
+use crate::body::read_body;
 use crate::crypto;
 
 struct LegacySession {

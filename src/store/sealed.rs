@@ -131,7 +131,7 @@ mod tests {
         };
         assert_eq!(
             purpose("http_tools", "auth_credential"),
-            Some(crate::api::http_tools::CREDENTIAL_PURPOSE)
+            Some(crate::domain::http_tool::CREDENTIAL_PURPOSE)
         );
         assert_eq!(purpose("secrets", "value"), Some(crate::secrets::PURPOSE));
         assert_eq!(purpose("upstreams", "auth_credential"), Some(crate::upstream::spec::CREDENTIAL_PURPOSE));
