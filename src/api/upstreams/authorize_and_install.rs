@@ -1,0 +1,66 @@
+//! OAuth toward an upstream (start and callback) and installing from the catalogue.
+
+use crate::api::registry::{NoInput, OpCtx};
+use crate::domain::time;
+use crate::error::{ApiError, ApiResult};
+use crate::upstream::authorize;
+use crate::upstream::catalog::{self};
+
+use super::lifecycle::create_upstream;
+use super::model::*;
+use super::{bad, upstream_error, upstream_of};
+
+pub(super) async fn authorize_upstream(ctx: OpCtx, _: NoInput) -> ApiResult<Authorization> {
+    let u = upstream_of(&ctx).await?;
+    let (url, expires_at) = authorize::start(&ctx.state, &u).await.map_err(upstream_error)?;
+    Ok(Authorization {
+        authorization_url: url,
+        redirect_uri: authorize::redirect_uri(&ctx.state),
+        expires_at: time::iso(expires_at),
+    })
+}
+
+pub(super) async fn oauth_callback(ctx: OpCtx, input: CallbackInput) -> ApiResult<CallbackResult> {
+    if let Some(error) = input.error {
+        let detail = input.error_description.map(|d| format!(": {d}")).unwrap_or_default();
+        return Err(ApiError::unprocessable(format!("the authorization server refused: {error}{detail}")));
+    }
+    let (Some(code), Some(state)) = (input.code, input.state) else {
+        return Err(ApiError::unprocessable("code and state are required"));
+    };
+    match authorize::finish(&ctx.state, &code, &state).await {
+        Ok(record) => {
+            ctx.set_audit_org(&record.org_id);
+            Ok(CallbackResult { ok: true, upstream_id: record.id, status: record.status })
+        }
+        Err(authorize::CallbackError::State) => {
+            Err(ApiError::unprocessable("unknown or expired authorization state; start again"))
+        }
+        Err(authorize::CallbackError::Upstream(e)) => Err(upstream_error(e)),
+    }
+}
+
+pub(super) async fn list_catalog(_: OpCtx, _: NoInput) -> ApiResult<TemplateList> {
+    Ok(TemplateList { templates: catalog::templates() })
+}
+
+pub(super) async fn install_template(ctx: OpCtx, input: InstallTemplate) -> ApiResult<UpstreamEnvelope> {
+    let template = catalog::template(&input.template_id)
+        .ok_or_else(|| bad(format!("unknown templateId {}; see GET /api/catalog", input.template_id)))?;
+    let installation = catalog::install(&template, &input.settings).map_err(ApiError::Unprocessable)?;
+    let create_input = CreateUpstream {
+        name: input.name.unwrap_or_else(|| template.name.to_string()),
+        description: Some(template.description.to_string()),
+        transport: template.transport,
+        url: None,
+        command: Some(template.command.to_string()),
+        args: Some(installation.args),
+        env: Some(installation.env),
+        request_headers: None,
+        auth: None,
+        approval_policy: input.approval_policy,
+        is_enabled: input.is_enabled,
+        timeout_ms: input.timeout_ms,
+    };
+    create_upstream(ctx, create_input, Some(template.template_id.to_string())).await
+}
