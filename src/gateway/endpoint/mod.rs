@@ -1,0 +1,398 @@
+//! The Streamable HTTP endpoint `/mcp/{org}/{server}`: one URL for every revision.
+//!
+//! Which revision a POST speaks is decided per request (see `docs/PROTOCOL.md`):
+//! an `Mcp-Session-Id` means the stateful revision sealed in it; `initialize` starts a stateful
+//! session; a request whose `_meta` carries `io.modelcontextprotocol/protocolVersion` (or that
+//! declares `MCP-Protocol-Version: 2026-07-28`) is stateless 2026-07-28; anything else lacks a
+//! session and is refused. This folder does HTTP only; methods live in [`super::router`]. Here: the request read,
+//! authorized and routed to a revision; `stateful.rs`, `stateless.rs` and `relayed.rs` answer it,
+//! `answer.rs` shapes the HTTP answers.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::stream;
+use serde_json::{Map, Value, json};
+
+use super::directory::ServerEntry;
+use gatehouse_mcp::jsonrpc::{Envelope, Payload, ToolCall, is_id, result_message};
+use gatehouse_mcp::{transport, version};
+
+use super::bridge;
+use super::directory::{ToolEntry, ToolTarget};
+use super::request_headers::RequestHeaders;
+use super::router::{self, CallCtx, RpcError, STATELESS, code};
+use super::session::{OpenedSession, Session};
+use crate::app::AppState;
+use crate::body::{is_json_type, read_body_declared};
+use crate::config::Mode;
+use crate::domain::time;
+use crate::error::ApiError;
+
+mod answer;
+mod relayed;
+mod stateful;
+mod stateless;
+
+use answer::*;
+use relayed::*;
+use stateful::*;
+use stateless::*;
+
+pub(super) use answer::{http_error, json_text};
+pub(super) use stateful::one_stateful_in;
+
+/// Header carrying the session id. (Header names are kept parsed: a lookup by `&str` parses
+/// the name again each time.)
+pub const SESSION_HEADER: HeaderName = HeaderName::from_static("mcp-session-id");
+/// Tells nginx-like proxies not to buffer an SSE response.
+pub(super) const NO_PROXY_BUFFERING: HeaderName = HeaderName::from_static("x-accel-buffering");
+/// Header carrying the protocol revision.
+pub const VERSION_HEADER: HeaderName = HeaderName::from_static("mcp-protocol-version");
+/// Header carrying the API key.
+pub(super) const API_KEY_HEADER: HeaderName = HeaderName::from_static("x-api-key");
+/// The 2026-07-28 standard headers every request carries ([`RequestHeaders::text`]).
+pub(super) const MCP_METHOD_HEADER: HeaderName = HeaderName::from_static("mcp-method");
+pub(super) const MCP_NAME_HEADER: HeaderName = HeaderName::from_static("mcp-name");
+
+/// Origin check against DNS rebinding (transports § Security): a present Origin must be this
+/// server's public origin or a loopback origin.
+fn origin_allowed(state: &AppState, headers: &HeaderMap) -> bool {
+    origin_ok(state, headers.get(header::ORIGIN))
+}
+
+/// [`origin_allowed`] of the first `Origin` value.
+fn origin_ok(state: &AppState, origin: Option<&HeaderValue>) -> bool {
+    let Some(origin) = origin else { return true };
+    let Ok(origin) = origin.to_str() else { return false };
+    if origin.trim_end_matches('/') == state.config.public_url.trim_end_matches('/') {
+        return true;
+    }
+    match url::Url::parse(origin) {
+        Ok(u) => matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]")),
+        Err(_) => false,
+    }
+}
+
+/// Who is calling, per the API key.
+pub(super) struct Caller {
+    pub(super) key_id: String,
+}
+
+/// Resolves the server and checks the API key (dev mode needs none).
+pub(super) async fn authorize_request(
+    state: &AppState,
+    headers: &HeaderMap,
+    org: &str,
+    slug: &str,
+) -> Result<(Arc<ServerEntry>, Caller), Response> {
+    authorize(state, api_key(headers.get(API_KEY_HEADER), headers.get(header::AUTHORIZATION)), org, slug)
+        .await
+}
+
+/// [`authorize_request`] of the key the request presents.
+async fn authorize(
+    state: &AppState,
+    key: Option<&str>,
+    org: &str,
+    slug: &str,
+) -> Result<(Arc<ServerEntry>, Caller), Response> {
+    let dev = match state.mode().await {
+        Ok(Some(mode)) => mode == Mode::Dev,
+        Ok(None) => return Err(ApiError::NotInitialized.into_response()),
+        Err(err) => return Err(err.into_response()),
+    };
+    let unauthorized = |message: &str| http_error(StatusCode::UNAUTHORIZED, code::INVALID_REQUEST, message);
+    // The key is checked before the server is looked up, so callers without a valid key learn
+    // nothing about which servers exist.
+    let key = match key {
+        None if dev => None,
+        None => return Err(unauthorized("missing API key: send X-API-Key")),
+        Some(raw) => {
+            let info = state
+                .gateway
+                .keys
+                .verify(state.store.as_ref(), raw)
+                .await
+                .map_err(|e| ApiError::from(e).into_response())?;
+            Some(info.ok_or_else(|| unauthorized("invalid API key for this server"))?)
+        }
+    };
+    let entry = state
+        .gateway
+        .directory
+        .get(state.store.as_ref(), &state.master_key, org, slug)
+        .await
+        .map_err(|e| ApiError::from(e).into_response())?
+        .ok_or_else(|| http_error(StatusCode::NOT_FOUND, code::INVALID_REQUEST, "no such MCP server"))?;
+    let caller = match key {
+        None => Caller { key_id: String::new() },
+        Some(info) if info.server_id == entry.server.id => Caller { key_id: info.key_id.clone() },
+        Some(_) => return Err(unauthorized("invalid API key for this server")),
+    };
+    if entry.disabled() {
+        return Err(http_error(StatusCode::FORBIDDEN, code::INVALID_REQUEST, "this MCP server is disabled"));
+    }
+    Ok((entry, caller))
+}
+
+/// The API key: `X-API-Key`, or `Authorization: Bearer mcp_…` for clients that only send that.
+fn api_key<'a>(
+    x_api_key: Option<&'a HeaderValue>,
+    authorization: Option<&'a HeaderValue>,
+) -> Option<&'a str> {
+    if let Some(v) = x_api_key {
+        return v.to_str().ok().map(str::trim);
+    }
+    let auth = authorization?.to_str().ok()?;
+    let (scheme, token) = auth.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// `POST /mcp/{org}/{server}` as the router serves it (a path that needed decoding); plain
+/// paths come straight from `front.rs` to [`post_request`].
+pub async fn post(
+    State(state): State<AppState>,
+    Path((org, slug)): Path<(String, String)>,
+    request: axum::extract::Request,
+) -> Response {
+    // The request's own headers, taken rather than copied (the `HeaderMap` extractor clones).
+    let (parts, body) = request.into_parts();
+    post_request(&state, &org, &slug, parts.headers, body).await
+}
+
+/// `POST /mcp/{org}/{server}`: its headers and body (hyper's own from `front.rs`, axum's from
+/// the router).
+pub async fn post_request<B>(state: &AppState, org: &str, slug: &str, headers: HeaderMap, body: B) -> Response
+where
+    B: hyper::body::Body<Data = bytes::Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let seen = RequestHeaders::of(&headers);
+    if !origin_ok(state, seen.origin) {
+        return http_error(StatusCode::FORBIDDEN, code::INVALID_REQUEST, "Origin not allowed");
+    }
+    let (entry, caller) = match authorize(state, api_key(seen.api_key, seen.authorization), org, slug).await {
+        Ok(ok) => ok,
+        Err(response) => return response,
+    };
+    let bytes = match read_body_declared(seen.content_length, body, state.config.max_body_bytes).await {
+        Ok(b) => b,
+        Err(_) => {
+            return http_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                code::INVALID_REQUEST,
+                "request body too large",
+            );
+        }
+    };
+    if !is_json_type(seen.content_type) {
+        return http_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            code::INVALID_REQUEST,
+            "Content-Type must be application/json",
+        );
+    }
+    // transports § Sending Messages: the answer is JSON or an SSE stream; a client that takes
+    // neither (a browser's `text/html`) cannot be answered.
+    if transport::Accept::parse(seen.accept.and_then(|v| v.to_str().ok())).response_format().is_none() {
+        return http_error(
+            StatusCode::NOT_ACCEPTABLE,
+            code::INVALID_REQUEST,
+            "Accept must admit application/json or text/event-stream",
+        );
+    }
+    // A stateless tools/call to a server with HTTP tools is read without a tree for its params
+    // (`ToolCall`); one of an HTTP tool is answered straight away, any other goes on as the
+    // general way reads it. (A server of upstream tools only is read the general way at once:
+    // its calls would only pay for the short reading and then the general form made from it.)
+    let short = match seen.session {
+        None if !entry.tools.is_empty() => std::str::from_utf8(&bytes).ok().and_then(ToolCall::read),
+        _ => None,
+    };
+    let message = match short {
+        Some(call) => {
+            if call.meta_version.as_deref() == Some(STATELESS) {
+                if let Some(ToolTarget::Http(tool)) = entry.target(&call.name) {
+                    if !caller.key_id.is_empty() {
+                        state.gateway.keys.record_use(&caller.key_id);
+                    }
+                    let sse = prefers_sse(seen.accept);
+                    return stateless_http_tool(state, &entry, &caller, &seen, call, tool, sse, bytes.len())
+                        .await;
+                }
+            }
+            Payload::One(call.into_envelope())
+        }
+        None => match Payload::read(&bytes) {
+            Ok(m) => m,
+            Err(e) => {
+                return http_error(StatusCode::BAD_REQUEST, code::PARSE_ERROR, format!("parse error: {e}"));
+            }
+        },
+    };
+    if !caller.key_id.is_empty() {
+        state.gateway.keys.record_use(&caller.key_id);
+    }
+    let sse = prefers_sse(seen.accept);
+
+    // A session id decides the revision for everything that follows initialize.
+    if let Some(id) = seen.session {
+        let opened = match open_session(state, &entry, &caller, id).await {
+            Ok(s) => s,
+            Err(response) => return response,
+        };
+        let session = &opened.session;
+        // transports § Protocol Version Header: an invalid or unsupported version is 400. The
+        // header SHOULD be the negotiated one; another supported stateful revision is tolerated
+        // (as the reference SDK does), and the session's own revision governs the answer.
+        if let Some(v) = seen.version.and_then(|v| v.to_str().ok()) {
+            if !router::ALL.contains(&v) || v == STATELESS {
+                return http_error(
+                    StatusCode::BAD_REQUEST,
+                    code::INVALID_REQUEST,
+                    format!(
+                        "unsupported MCP-Protocol-Version {v} for a session (this one speaks {})",
+                        session.v
+                    ),
+                );
+            }
+        }
+        let message = match message {
+            Payload::One(envelope) => match streamable_call(&entry, envelope, accepts_sse(&headers)) {
+                SessionMessage::Streamed(call) => {
+                    let mut ctx = CallCtx::for_session(Some(&opened.hash), &session.k);
+                    ctx.request_bytes = Some(bytes.len());
+                    // Inline: ~1.2 KB, its large parts boxed within.
+                    return stream_call(state.clone(), entry, session.v.clone(), ctx, call, true).await;
+                }
+                SessionMessage::Other(envelope) => envelope.into_value(),
+            },
+            Payload::Other(value) => value,
+        };
+        return Box::pin(stateful(state, &entry, &session.v, &opened.hash, &session.k, message, sse)).await;
+    }
+    let Payload::One(envelope) = message else {
+        return http_error(
+            StatusCode::BAD_REQUEST,
+            code::INVALID_REQUEST,
+            "expected a JSON-RPC request (batches need a 2025-03-26 session)",
+        );
+    };
+    if !envelope.is_v2() {
+        return http_error(StatusCode::BAD_REQUEST, code::INVALID_REQUEST, "not a JSON-RPC 2.0 message");
+    }
+    if envelope.method() == Some("initialize") {
+        return Box::pin(initialize(state, &entry, &caller, &envelope, sse)).await;
+    }
+    let header_version = seen.version.and_then(|v| v.to_str().ok());
+    if meta_version(envelope.params.as_ref()).is_some() || header_version == Some(STATELESS) {
+        return stateless(state, &entry, &caller, (&headers, &seen), envelope, sse, bytes.len()).await;
+    }
+    http_error(
+        StatusCode::BAD_REQUEST,
+        code::INVALID_REQUEST,
+        "no Mcp-Session-Id: send initialize first, or use protocol 2026-07-28 with _meta",
+    )
+}
+
+/// The revision a 2026-07-28 request names in `params._meta`.
+fn meta_version(params: Option<&Value>) -> Option<&str> {
+    params
+        .and_then(|p| p.get("_meta"))
+        .and_then(|m| m.get(version::META_PROTOCOL_VERSION))
+        .and_then(Value::as_str)
+}
+
+/// The code of the error a call cancelled by the client ends with (never sent to it).
+const CANCELLED: i64 = -32800;
+
+/// Whether the client accepts an SSE response (it may then get one even if it also takes JSON).
+fn accepts_sse(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("text/event-stream"))
+}
+
+/// `GET /mcp/{org}/{server}`: the standalone SSE stream of a stateful session (HTTP-tool
+/// servers send nothing on it but keep-alives); 405 without a session (2026-07-28 has none).
+pub async fn get(
+    State(state): State<AppState>,
+    Path((org, slug)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if !origin_allowed(&state, &headers) {
+        return http_error(StatusCode::FORBIDDEN, code::INVALID_REQUEST, "Origin not allowed");
+    }
+    let Some(id) = headers.get(SESSION_HEADER).cloned() else {
+        return method_not_allowed();
+    };
+    let (entry, caller) = match authorize_request(&state, &headers, &org, &slug).await {
+        Ok(ok) => ok,
+        Err(response) => return response,
+    };
+    if let Err(response) = open_session(&state, &entry, &caller, &id).await {
+        return response;
+    }
+    // Messages outside any call (list changes, resource updates, upstream requests) and
+    // keep-alives; a second GET of the same session replaces this one.
+    let hash = crate::crypto::sha256_hex(id.to_str().unwrap_or_default());
+    let rx = state.gateway.relay.open_stream(&hash, &entry.server.id);
+    let events = stream::unfold(rx, |mut rx| async move {
+        tokio::select! {
+            msg = rx.recv() => {
+                let event = transport::sse_event("message", &json_text(&msg?));
+                Some((Ok::<_, Infallible>(axum::body::Bytes::from(event)), rx))
+            }
+            _ = tokio::time::sleep(Duration::from_secs(15)) => {
+                Some((Ok(axum::body::Bytes::from_static(b":\n\n")), rx))
+            }
+        }
+    });
+    sse_response(Body::from_stream(events))
+}
+
+/// `DELETE /mcp/{org}/{server}`: ends a session (404 if unknown; 405 without one).
+pub async fn delete(
+    State(state): State<AppState>,
+    Path((org, slug)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if !origin_allowed(&state, &headers) {
+        return http_error(StatusCode::FORBIDDEN, code::INVALID_REQUEST, "Origin not allowed");
+    }
+    let Some(id) = headers.get(SESSION_HEADER).cloned() else {
+        return method_not_allowed();
+    };
+    let (entry, caller) = match authorize_request(&state, &headers, &org, &slug).await {
+        Ok(ok) => ok,
+        Err(response) => return response,
+    };
+    let session = match open_session(&state, &entry, &caller, &id).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    match state.gateway.sessions.end(state.store.as_ref(), &session).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+fn method_not_allowed() -> Response {
+    let mut r = http_error(StatusCode::METHOD_NOT_ALLOWED, code::INVALID_REQUEST, "method not allowed");
+    r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+    r
+}
+
+/// Any other method on the endpoint.
+pub async fn other(method: Method) -> Response {
+    let _ = method;
+    method_not_allowed()
+}
