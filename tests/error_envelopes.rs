@@ -53,6 +53,20 @@ async fn malformed_requests_get_4xx_envelopes(backend: Backend) {
         .post("/api/orgs", Some(&admin), json!({"name": "x", "slug": "-bad-"}))
         .await
         .expect_error(400, "invalid_input");
+    // A NUL (PostgreSQL text cannot hold one): in a query 400, in a path 404, in a name or a
+    // description 400.
+    server
+        .get("/api/orgs/acme/notifications?cursor=%C2%A1%00x", Some(&admin))
+        .await
+        .expect_error(400, "invalid_input");
+    server.get("/api/orgs/acme/servers/srv%00x", Some(&admin)).await.expect_error(404, "not_found");
+    raw(&server, Method::POST, "/api/orgs", &admin, json_ct, br#"{"name":"a\u0000b"}"#.to_vec())
+        .await
+        .expect_error(400, "invalid_input");
+    let nul_description = br#"{"name":"Nul","description":"a\u0000b"}"#.to_vec();
+    raw(&server, Method::POST, "/api/orgs/acme/servers", &admin, json_ct, nul_description)
+        .await
+        .expect_error(400, "invalid_input");
     // A member given twice has no one meaning: refused, and nothing is created.
     let twice = raw(
         &server,

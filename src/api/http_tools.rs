@@ -96,7 +96,7 @@ pub struct CreateTool {
     #[schemars(length(max = 64), pattern(r"^[a-z][a-z0-9_]*$"))]
     name: String,
     /// What the tool does (shown to the model).
-    #[schemars(length(max = 4000), pattern(crate::domain::text::NOT_BLANK_PATTERN))]
+    #[schemars(length(max = 4000), pattern(crate::domain::text::DESCRIPTION_PATTERN))]
     description: String,
     /// HTTP method.
     method: HttpMethod,
@@ -119,7 +119,7 @@ pub struct CreateTool {
 pub struct UpdateTool {
     #[schemars(length(max = 64), pattern(r"^[a-z][a-z0-9_]*$"))]
     name: Option<String>,
-    #[schemars(length(max = 4000), pattern(crate::domain::text::NOT_BLANK_PATTERN))]
+    #[schemars(length(max = 4000), pattern(crate::domain::text::DESCRIPTION_PATTERN))]
     description: Option<String>,
     method: Option<HttpMethod>,
     #[schemars(length(max = 2048), pattern(r"^https?://[A-Za-z0-9\[]"))]
@@ -187,6 +187,9 @@ fn description(raw: &str) -> ApiResult<String> {
     let d = raw.trim();
     if d.is_empty() || d.chars().count() > 4000 {
         return Err(ApiError::bad_request("description must be 1 to 4000 characters"));
+    }
+    if d.contains('\0') {
+        return Err(ApiError::bad_request("description must not contain NUL"));
     }
     Ok(d.to_string())
 }

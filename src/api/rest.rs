@@ -71,10 +71,20 @@ struct RestRequest {
 
 async fn handle(state: &AppState, op: &Arc<Operation>, req: RestRequest) -> ApiResult<Response> {
     let Path(params) = req.path.map_err(|e| ApiError::bad_request(format!("invalid path: {e}")))?;
+    // No id or slug holds a control character: such a path names nothing (and PostgreSQL could
+    // not even compare a NUL).
+    if params.values().any(|v| v.chars().any(char::is_control)) {
+        return Err(ApiError::NotFound("resource"));
+    }
     let input = if op.spec.input_in_query() {
-        req.query
-            .map(|Query(query)| coerce_query(&op.input_schema, query))
-            .map_err(|e| ApiError::bad_request(format!("invalid query string: {e}")))
+        req.query.map_err(|e| ApiError::bad_request(format!("invalid query string: {e}"))).and_then(
+            |Query(query)| {
+                if query.iter().any(|(k, v)| k.contains('\0') || v.contains('\0')) {
+                    return Err(ApiError::bad_request("the query string must not contain NUL (%00)"));
+                }
+                Ok(coerce_query(&op.input_schema, query))
+            },
+        )
     } else {
         let bytes = read_body(&req.headers, req.body, state.config.max_body_bytes).await?;
         parse_json_object(&req.headers, &bytes)

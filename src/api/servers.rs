@@ -70,7 +70,7 @@ pub struct CreateServer {
     #[schemars(pattern(crate::domain::text::SLUG_PATTERN))]
     slug: Option<String>,
     /// What the server offers.
-    #[schemars(length(max = 2000))]
+    #[schemars(length(max = 2000), pattern(r"^[^\u0000]*$"))]
     description: Option<String>,
 }
 
@@ -82,7 +82,7 @@ pub struct UpdateServer {
     name: Option<String>,
     #[schemars(pattern(crate::domain::text::SLUG_PATTERN))]
     slug: Option<String>,
-    #[schemars(length(max = 2000))]
+    #[schemars(length(max = 2000), pattern(r"^[^\u0000]*$"))]
     description: Option<String>,
     status: Option<ServerStatus>,
 }
@@ -147,6 +147,9 @@ fn description(raw: Option<String>) -> ApiResult<String> {
     let d = raw.unwrap_or_default();
     if d.chars().count() > 2000 {
         return Err(ApiError::bad_request("description must be at most 2000 characters"));
+    }
+    if d.contains('\0') {
+        return Err(ApiError::bad_request("description must not contain NUL"));
     }
     Ok(d.trim().to_string())
 }

@@ -23,9 +23,12 @@ pub const EMAIL_PATTERN: &str = concat!(
 );
 /// Longest e-mail address.
 pub const EMAIL_MAX: u32 = 254;
-/// Text with at least one character that is not white space.
-pub const NOT_BLANK_PATTERN: &str =
-    concat!(r"[^", r"\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000", "]");
+/// Text without NUL, with at least one character that is not white space (a tool's description).
+pub const DESCRIPTION_PATTERN: &str = concat!(
+    r"^[^\u0000]*[^\u0000",
+    r"\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000",
+    r"][^\u0000]*$"
+);
 
 /// Normalises and validates an e-mail address: trimmed, lower-cased, a dot-atom local part of
 /// at most 64 characters, `@`, and a domain of dotted host labels (1–63 of letters, digits and
@@ -141,6 +144,7 @@ mod tests {
             "x\u{9f}",
             "\u{2028}",
             "\u{200b}",
+            "a\u{0}b",
             "tab\there",
             "line\nbreak",
             "ann@example.com",
@@ -168,8 +172,8 @@ mod tests {
                 assert!(normalize_email(s).is_some(), "{s:?}");
             }
             assert_eq!(admits(SLUG_PATTERN, s), is_slug(s), "{s:?}");
-            if admits(NOT_BLANK_PATTERN, s) {
-                assert!(!s.trim().is_empty(), "{s:?}");
+            if admits(DESCRIPTION_PATTERN, s) {
+                assert!(!s.trim().is_empty() && !s.contains('\0'), "{s:?}");
             }
         }
         assert!(

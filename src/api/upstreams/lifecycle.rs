@@ -161,6 +161,9 @@ pub(super) fn description(raw: Option<String>) -> ApiResult<String> {
     if d.chars().count() > 4000 {
         return Err(bad("description must be at most 4000 characters"));
     }
+    if d.contains('\0') {
+        return Err(bad("description must not contain NUL"));
+    }
     Ok(d)
 }
 

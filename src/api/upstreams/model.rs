@@ -131,7 +131,7 @@ pub struct CreateUpstream {
     /// Unique in the org.
     #[schemars(length(min = 1, max = 200), pattern(crate::domain::text::NAME_PATTERN))]
     pub(super) name: String,
-    #[schemars(length(max = 4000))]
+    #[schemars(length(max = 4000), pattern(r"^[^\u0000]*$"))]
     pub(super) description: Option<String>,
     /// `streamable_http`, `sse` or `stdio`.
     pub(super) transport: TransportKind,
@@ -164,7 +164,7 @@ pub struct CreateUpstream {
 pub struct UpdateUpstream {
     #[schemars(length(min = 1, max = 200), pattern(crate::domain::text::NAME_PATTERN))]
     pub(super) name: Option<String>,
-    #[schemars(length(max = 4000))]
+    #[schemars(length(max = 4000), pattern(r"^[^\u0000]*$"))]
     pub(super) description: Option<String>,
     pub(super) transport: Option<TransportKind>,
     #[schemars(length(max = 2048), pattern(r"^https?://[A-Za-z0-9\[]"))]
