@@ -13,7 +13,7 @@
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -64,7 +64,7 @@ pub struct Activity {
     /// Requests being served (their answers not yet fully written).
     in_flight: AtomicUsize,
     /// Whether a request was served before (the idle rule then applies, not the new one).
-    served: AtomicUsize,
+    served: AtomicBool,
     /// When the last answer ended.
     idle_since: Stamp,
     /// When the request now arriving sent its first byte.
@@ -76,7 +76,7 @@ impl Activity {
         Arc::new(Self {
             opened: Instant::now(),
             in_flight: AtomicUsize::new(0),
-            served: AtomicUsize::new(0),
+            served: AtomicBool::new(false),
             idle_since: AtomicU64::new(0),
             arriving_since: AtomicU64::new(0),
         })
@@ -93,7 +93,7 @@ impl Activity {
     /// A request's headers are in: it is being served until its answer's guard is dropped.
     pub fn request_started(self: &Arc<Self>) -> InFlight {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
-        self.served.store(1, Ordering::Relaxed);
+        self.served.store(true, Ordering::Relaxed);
         self.arriving_since.store(0, Ordering::Relaxed);
         InFlight(self.clone())
     }
@@ -112,7 +112,7 @@ impl Activity {
         let arriving = self.arriving_since.load(Ordering::Relaxed);
         Some(if arriving != 0 {
             self.at(arriving) + limits.header_timeout
-        } else if self.served.load(Ordering::Relaxed) == 0 {
+        } else if !self.served.load(Ordering::Relaxed) {
             self.opened + limits.header_timeout
         } else {
             self.at(self.idle_since.load(Ordering::Relaxed)) + limits.idle_timeout

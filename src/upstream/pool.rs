@@ -131,15 +131,24 @@ impl UpstreamPool {
         self.get(spec, None, "").await
     }
 
-    /// The connection a client session (`session` is its id hash) of API key `key` uses for an
-    /// upstream that keeps sessions.
+    /// The connection a client session (`session` is its id hash) of API key `key` uses: its
+    /// own when the upstream keeps a session per connection, else the shared one; `true` with
+    /// a connection of the session's own. A session's connection already open is found with
+    /// one lookup; the shared one is consulted only to open one.
     pub async fn for_session(
         &self,
         spec: &Spec,
         session: &str,
         key: &str,
-    ) -> Result<Arc<Connection>, UpstreamError> {
-        self.get(spec, Some(session), key).await
+    ) -> Result<(Arc<Connection>, bool), UpstreamError> {
+        if let Some(own) = self.cached(spec, Some(session)) {
+            return Ok((own, true));
+        }
+        let shared = self.shared(spec).await?;
+        if !shared.keeps_session() {
+            return Ok((shared, false));
+        }
+        Ok((self.get(spec, Some(session), key).await?, true))
     }
 
     async fn get(

@@ -49,9 +49,8 @@ pub async fn connection(
     let pool = &state.gateway.upstreams;
     let (result, client_session) = match client_session.filter(|_| spec.transport != TransportKind::Stdio) {
         None => (pool.shared(spec).await, None),
-        Some(session) => match pool.shared(spec).await {
-            Ok(shared) if !shared.keeps_session() => (Ok(shared), None),
-            Ok(_) => (pool.for_session(spec, session, key).await, Some(session)),
+        Some(session) => match pool.for_session(spec, session, key).await {
+            Ok((conn, own)) => (Ok(conn), own.then_some(session)),
             Err(e) => (Err(e), None),
         },
     };
