@@ -7,10 +7,10 @@ use crate::auth::end_user::EndUserAuth;
 use crate::config::{Config, Mode};
 use crate::crypto::MasterKey;
 use crate::error::ApiError;
-use crate::gateway::Gateway;
 use crate::limiter::Limiter;
 use crate::mail::Mailer;
 use crate::metrics::Metrics;
+use crate::plane::DataPlane;
 use crate::plugins::PluginRuntime;
 use crate::store::Store;
 use crate::upstream::launch::LaunchPolicy;
@@ -32,8 +32,9 @@ pub struct App {
     pub mailer: Mailer,
     /// In-memory rate limits (per IP, per node).
     pub limiter: Limiter,
-    /// The data plane's caches and outbound client.
-    pub gateway: Gateway,
+    /// The data plane's state on this node: caches, sessions, relays, upstream connections and
+    /// the outbound client.
+    pub plane: DataPlane,
     /// The end-user auth service's signing keys and key-status cache.
     pub end_user: EndUserAuth,
     /// What plugins keep between invocations (access tokens).
@@ -55,10 +56,10 @@ impl App {
     pub fn new(config: Config, store: Arc<dyn Store>, master_key: MasterKey, setup_token: String) -> Self {
         let mailer = Mailer::new(config.smtp_url.as_deref(), &config.smtp_from);
         let launch = LaunchPolicy::new(&config.stdio_commands, &config.stdio_env);
-        let gateway = Gateway::new(config.allow_private_networks, launch);
-        let end_user = EndUserAuth::new(store.subscribe_changes());
+        let plane = DataPlane::new(config.allow_private_networks, launch);
+        let end_user = EndUserAuth::new(store.clone(), master_key.clone(), config.public_url.clone());
         Self {
-            gateway,
+            plane,
             end_user,
             plugins: PluginRuntime::default(),
             config,
@@ -91,7 +92,7 @@ impl App {
     /// Announces a change to every node's caches, this node's first and at once, so that the
     /// request after a change already sees it here (`docs/GATEWAY.md` "Caches").
     pub async fn announce(&self, change: &str) -> Result<(), crate::store::StoreError> {
-        self.gateway.apply(change);
+        self.plane.apply(change);
         self.store.publish_change(change).await
     }
 

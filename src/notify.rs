@@ -82,8 +82,7 @@ pub async fn notify(state: &AppState, org_id: &str, kind: &str, title: &str, mes
         Ok(Some(webhook)) => {
             let state = state.clone();
             tokio::spawn(async move {
-                deliver(&state.gateway.outbound, &state.master_key, &webhook, Notification::from(record))
-                    .await;
+                deliver(&state.plane.outbound, &state.master_key, &webhook, Notification::from(record)).await;
             });
         }
         Ok(None) => {}

@@ -9,7 +9,6 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::app::App;
 use crate::crypto::{CipherError, MasterKey};
 use crate::domain::time;
 use crate::store::{SecretRecord, SecretUser, Store, StoreError, StoreResult};
@@ -109,9 +108,9 @@ pub fn describe_users(users: &[SecretUser]) -> String {
     named
 }
 
-/// Tells every node, this one first, that a secret changed (its users' cached entries go).
-pub async fn announce_change(app: &App, secret_id: &str) -> StoreResult<()> {
-    app.announce(&format!("secret:{secret_id}")).await
+/// The change event that tells every node a secret changed (its users' cached entries go).
+pub fn changed(secret_id: &str) -> String {
+    format!("secret:{secret_id}")
 }
 
 /// Uses of secrets on the data plane, kept in memory and flushed with key usage.

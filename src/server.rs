@@ -5,9 +5,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
+use std::time::Instant;
+
 use axum::Router;
-use axum::extract::OriginalUri;
-use axum::response::IntoResponse;
+use axum::extract::{MatchedPath, OriginalUri, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -29,11 +33,41 @@ pub fn router(state: AppState) -> Router {
         .merge(api::system::routes(openapi))
         .merge(api::rest::routes(&registry))
         .merge(api::mcp::routes(registry.clone()))
-        .merge(crate::gateway::routes())
+        .merge(gateway_routes())
         .fallback(|uri: OriginalUri| async move { ApiError::NoRoute(uri.path().to_string()).into_response() })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed.into_response() })
-        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), track))
         .with_state(state)
+}
+
+/// The data plane's routes: the MCP endpoint (Streamable HTTP, every revision) and the legacy
+/// HTTP+SSE transport.
+fn gateway_routes() -> Router<AppState> {
+    use crate::gateway::{MCP_ROUTE, endpoint, sse};
+    Router::new()
+        .route(
+            MCP_ROUTE,
+            get(endpoint::get).post(endpoint::post).delete(endpoint::delete).fallback(endpoint::other),
+        )
+        .route("/sse/{org}/{server}", get(sse::open))
+        .route("/sse/{org}/{server}/message", post(sse::message))
+}
+
+/// Times every request and labels it with its route template.
+async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let start = Instant::now();
+    // Both are cheap to keep: a standard method is inline, a matched path shares its text.
+    let method = request.method().clone();
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let response = next.run(request).await;
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    state.metrics.observe_http(
+        metrics::method_label(&method),
+        route,
+        response.status().as_u16(),
+        start.elapsed().as_secs_f64(),
+    );
+    response
 }
 
 /// Opens storage, loads keys and applies the configured mode.
@@ -51,7 +85,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     let setup_token = config.setup_token.clone().unwrap_or_else(|| crypto::new_token("gh_setup_"));
     let state: AppState = Arc::new(App::new(config, store, master_key, setup_token));
     bootstrap::apply_configured_mode(&state).await?;
-    crate::gateway::spawn_background(&state);
+    crate::jobs::spawn(&state);
     Ok(state)
 }
 
@@ -100,11 +134,11 @@ pub async fn serve(
     let limits = state.config.connection_limits().fitted_to_descriptors();
     crate::accept::serve(listener, app, state.clone(), limits, signal).await;
     // Buffered counts must not be lost on a graceful stop.
-    state.gateway.keys.flush_usage(state.store.as_ref()).await;
-    state.gateway.secret_uses.flush(state.store.as_ref()).await;
-    state.gateway.usage.flush(state.store.as_ref()).await;
+    state.plane.keys.flush_usage(state.store.as_ref()).await;
+    state.plane.secret_uses.flush(state.store.as_ref()).await;
+    state.plane.usage.flush(state.store.as_ref()).await;
     // stdio upstreams are children of this process: stop them; end upstream sessions.
-    state.gateway.upstreams.close_all().await;
+    state.plane.upstreams.close_all().await;
     state.store.close().await;
     tracing::info!("stopped; database closed");
     Ok(())

@@ -221,6 +221,16 @@ async fn tools_crud_validates_and_never_returns_credentials(backend_kind: Backen
     let mut bad_auth = tool("a_tool", &backend.url("/x"), json!([]));
     bad_auth["auth"] = json!({"type": "api_key", "credential": "k"});
     server.post(&base, Some(&admin), bad_auth).await.expect_error(422, "unprocessable");
+    // A header parameter cannot set a header Gatehouse sets, nor the credential's own.
+    let header_param = |name: &str| json!([{"name": name, "location": "header"}]);
+    let refused = server
+        .post(&base, Some(&admin), tool("a_tool", &backend.url("/x"), header_param("Authorization")))
+        .await
+        .expect_error(422, "unprocessable");
+    assert!(refused.text.contains("Authorization"), "{}", refused.text);
+    let mut own_header = tool("a_tool", &backend.url("/x"), header_param("x-key"));
+    own_header["auth"] = json!({"type": "api_key", "credential": "k", "header": "X-Key"});
+    server.post(&base, Some(&admin), own_header).await.expect_error(422, "unprocessable");
     let mut basic = tool("basic_tool", &backend.url("/x"), json!([]));
     basic["auth"] = json!({"type": "basic", "credential": "user:pa55word"});
     let created = server.post(&base, Some(&admin), basic).await.expect(201);

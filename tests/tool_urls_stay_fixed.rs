@@ -43,10 +43,9 @@ async fn placeholders_fill_the_path_only(backend: Backend) {
         let refused = add_tool(&server, &sid, "bad", &url).await.expect_error(422, "unprocessable");
         assert!(refused.text.contains("only fill the path"), "{url}: {}", refused.text);
     }
-    // Inside the path, whole or part of a segment, they are fine; one tool takes the prepared
-    // way, the other (a fragment) the general way.
+    // Inside the path, whole or part of a segment, they are fine (a fragment is not sent).
     add_tool(&server, &sid, "get_file", &api.url("/files/{seg}.json")).await.expect(201);
-    add_tool(&server, &sid, "get_file_general", &api.url("/files/{seg}#top")).await.expect(201);
+    add_tool(&server, &sid, "get_file_at_top", &api.url("/files/{seg}#top")).await.expect(201);
 
     let key = server
         .post(&format!("{ORG}/servers/{sid}/keys"), None, json!({"label": "agent"}))
@@ -58,7 +57,7 @@ async fn placeholders_fill_the_path_only(backend: Backend) {
         .to_string();
     let mut client = McpClient::new(&server, &format!("/mcp/default/{slug}"), Some(&key), "2025-06-18");
     client.initialize().await.expect(200);
-    for tool in ["get_file", "get_file_general"] {
+    for tool in ["get_file", "get_file_at_top"] {
         let call = |seg: &str| json!({"name": tool, "arguments": {"seg": seg}});
         let result = client.request("tools/call", call("../../admin")).await.expect(200).body;
         let echo: Value =

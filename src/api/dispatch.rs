@@ -87,7 +87,10 @@ async fn authorize(state: &AppState, op: &Operation, call: &Call) -> ApiResult<A
             let key = call.params.get("org").map(String::as_str).unwrap_or_default();
             let org = state.store.org_find(key).await?.ok_or(ApiError::NotFound("organization"))?;
             let org_id = org.id.clone();
-            let access = principal.access(state, org).await?.ok_or(ApiError::NotFound("organization"))?;
+            let access = principal
+                .access(state.store.as_ref(), org)
+                .await?
+                .ok_or(ApiError::NotFound("organization"))?;
             if !access.allows(scope) {
                 let error = ApiError::ForbiddenCode {
                     code: "insufficient_scope",

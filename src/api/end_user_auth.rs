@@ -15,13 +15,12 @@ use serde::{Deserialize, Serialize};
 
 use super::auth_config;
 use super::registry::{Access, NoInput, OpCtx, OpSpec, Registry};
-use crate::auth::end_user;
 use crate::config::Mode;
 use crate::crypto;
 use crate::domain::{ids, text, time};
 use crate::error::{ApiError, ApiResult};
-use crate::gateway::keys::KeyInfo;
 use crate::mail::MailError;
+use crate::plane::keys::KeyInfo;
 use crate::store::EndUserCodeRecord;
 
 /// Wrong guesses before a code is burnt.
@@ -127,7 +126,7 @@ pub async fn server_key(ctx: &OpCtx) -> ApiResult<KeyInfo> {
     let raw = ctx.header("x-api-key").map(str::trim).filter(|k| !k.is_empty() && k.len() <= 512);
     let raw = raw.ok_or_else(invalid_key)?;
     let store = ctx.state.store.as_ref();
-    let key = ctx.state.gateway.keys.verify(store, raw).await?.ok_or_else(invalid_key)?;
+    let key = ctx.state.plane.keys.verify(store, raw).await?.ok_or_else(invalid_key)?;
     if key.server_id != ctx.param("serverId")? || !same_org(ctx, &key.org_id).await? {
         return Err(invalid_key());
     }
@@ -261,15 +260,10 @@ async fn verify_code(ctx: OpCtx, input: VerifyCode) -> ApiResult<Verified> {
     if !state.end_user.keys.is_active(store, &key.server_id, &active.key_id).await? {
         return Err(invalid_code());
     }
-    let token = end_user::issue(
-        state,
-        &key.org_id,
-        &key.server_id,
-        &active.key_id,
-        &email,
-        config.token_lifetime_secs,
-    )
-    .await?;
+    let token = state
+        .end_user
+        .issue(&key.org_id, &key.server_id, &active.key_id, &email, config.token_lifetime_secs)
+        .await?;
     Ok(Verified { token, email, server_id: key.server_id, org_id: key.org_id })
 }
 
@@ -286,7 +280,7 @@ fn bearer(ctx: &OpCtx) -> ApiResult<&str> {
 async fn me(ctx: OpCtx, _: NoInput) -> ApiResult<Me> {
     let token = bearer(&ctx)?;
     let state = &ctx.state;
-    let claims = end_user::verify(state, token).await?;
+    let claims = state.end_user.verify(token).await?;
     if !same_org(&ctx, &claims.org_id).await? {
         return Err(ApiError::Unauthorized("invalid token: issued for another organization".into()));
     }

@@ -263,7 +263,8 @@ async fn apply_auth(ctx: &OpCtx, tool: &mut HttpToolRecord, auth: AuthInput) -> 
 fn check(tool: &HttpToolRecord) -> ApiResult<()> {
     http_tool::validate_name(&tool.name).map_err(ApiError::BadRequest)?;
     let parameters: Vec<Parameter> = serde_json::from_str(&tool.parameters).map_err(ApiError::internal)?;
-    http_tool::validate(&tool.endpoint_url, &parameters, tool.timeout_ms).map_err(ApiError::Unprocessable)
+    http_tool::validate(&tool.endpoint_url, &parameters, tool.auth_header.as_deref(), tool.timeout_ms)
+        .map_err(ApiError::Unprocessable)
 }
 
 async fn list(ctx: OpCtx, _: NoInput) -> ApiResult<ToolList> {
@@ -292,10 +293,11 @@ async fn create(ctx: OpCtx, input: CreateTool) -> ApiResult<ToolEnvelope> {
         created_at: now,
         updated_at: now,
     };
-    check(&tool)?;
     if let Some(auth) = input.auth {
         apply_auth(&ctx, &mut tool, auth).await?;
     }
+    // After the auth: a header parameter may not take the credential's header.
+    check(&tool)?;
     ctx.state.store.tool_create(&tool).await?;
     announce(&ctx, &server.id).await?;
     Ok(ToolEnvelope { tool: Tool::from_record(tool)? })
@@ -331,10 +333,11 @@ async fn update(ctx: OpCtx, input: UpdateTool) -> ApiResult<ToolEnvelope> {
     if let Some(t) = input.timeout_ms {
         tool.timeout_ms = t;
     }
-    check(&tool)?;
     if let Some(auth) = input.auth {
         apply_auth(&ctx, &mut tool, auth).await?;
     }
+    // After the auth: a header parameter may not take the credential's header.
+    check(&tool)?;
     tool.updated_at = time::now_ms();
     ctx.state.store.tool_update(&tool).await?;
     announce(&ctx, &tool.server_id).await?;

@@ -208,7 +208,7 @@ async fn revoke_everywhere(ctx: &OpCtx, key: &ApiKeyRecord) -> ApiResult<()> {
 
 async fn list(ctx: OpCtx, _: NoInput) -> ApiResult<KeyList> {
     let server = server_of(&ctx).await?;
-    ctx.state.gateway.keys.flush_usage(ctx.state.store.as_ref()).await;
+    ctx.state.plane.keys.flush_usage(ctx.state.store.as_ref()).await;
     let keys = ctx.state.store.key_list(&server.id).await?;
     Ok(KeyList { keys: keys.into_iter().map(Key::from).collect() })
 }
@@ -253,7 +253,7 @@ async fn notify_rotated(ctx: &OpCtx, server: &ServerRecord, old: &ApiKeyRecord, 
 
 async fn delete(ctx: OpCtx, _: NoInput) -> ApiResult<()> {
     let server = server_of(&ctx).await?;
-    ctx.state.gateway.keys.flush_usage(ctx.state.store.as_ref()).await;
+    ctx.state.plane.keys.flush_usage(ctx.state.store.as_ref()).await;
     let key = key_of(&ctx, &server.id).await?;
     if !ctx.state.store.key_delete_unused(&server.id, &key.id).await? {
         return Err(ApiError::conflict("Cannot delete a key that has been used. Archive it instead."));

@@ -78,8 +78,8 @@ async fn handle(
     if method != axum::http::Method::POST {
         return Err(ApiError::MethodNotAllowed);
     }
-    state.require_mode().await?;
-    let principal = auth::authenticate(state, &headers)
+    let mode = state.require_mode().await?;
+    let principal = auth::authenticate(state.store.as_ref(), Some(mode), &headers)
         .await?
         .ok_or_else(|| ApiError::Unauthorized("the management MCP server needs X-Management-Token".into()))?;
     if let Some(version) = headers.get("mcp-protocol-version").and_then(|v| v.to_str().ok()) {

@@ -179,7 +179,7 @@ async fn set_webhook(ctx: OpCtx, input: SetWebhook) -> ApiResult<WebhookSet> {
     // The same check every delivery goes through: scheme, and literal addresses the policy refuses.
     let _checked = ctx
         .state
-        .gateway
+        .plane
         .outbound
         .request(crate::outbound::Method::POST, &url)
         .map_err(|e| ApiError::unprocessable(format!("url: {e}")))?;

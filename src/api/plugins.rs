@@ -511,7 +511,7 @@ async fn governed(
         .policy_list(org_id, server_id)
         .await?
         .into_iter()
-        .filter_map(crate::gateway::directory::rule)
+        .filter_map(crate::plane::directory::rule)
         .collect();
     if rules.is_empty() {
         return Ok(());
@@ -594,7 +594,7 @@ async fn run(ctx: &OpCtx, server_id: &str, plugin: &dyn Plugin, payload: Value) 
     let secret_json = Value::Object(config.secret.clone()).to_string();
     let cache_key = crypto::sha256_hex(&format!("{}:{secret_json}", install.id));
     let env = PluginEnv {
-        outbound: &state.gateway.outbound,
+        outbound: &state.plane.outbound,
         config: &state.config,
         cache: &state.plugins.tokens,
         cache_key: &cache_key,

@@ -89,7 +89,7 @@ async fn handle(state: &AppState, op: &Arc<Operation>, req: RestRequest) -> ApiR
         let bytes = read_body(&req.headers, req.body, state.config.max_body_bytes).await?;
         parse_json_object(&req.headers, &bytes)
     };
-    let principal = match auth::authenticate(state, &req.headers).await {
+    let principal = match auth::authenticate(state.store.as_ref(), state.mode().await?, &req.headers).await {
         Ok(principal) => principal,
         // Public operations ignore platform credentials; those that need one (a server's
         // `X-API-Key`, an end-user JWT) check it themselves.

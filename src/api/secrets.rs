@@ -176,7 +176,7 @@ async fn secret_of(ctx: &OpCtx) -> ApiResult<SecretRecord> {
 }
 
 async fn list(ctx: OpCtx, _: NoInput) -> ApiResult<SecretList> {
-    ctx.state.gateway.secret_uses.flush(ctx.state.store.as_ref()).await;
+    ctx.state.plane.secret_uses.flush(ctx.state.store.as_ref()).await;
     let secrets = ctx.state.store.secret_list(&ctx.org()?.id).await?;
     Ok(SecretList { secrets: secrets.into_iter().map(Secret::from).collect() })
 }
@@ -206,7 +206,7 @@ async fn create(ctx: OpCtx, input: CreateSecret) -> ApiResult<SecretEnvelope> {
 }
 
 async fn get(ctx: OpCtx, _: NoInput) -> ApiResult<SecretEnvelope> {
-    ctx.state.gateway.secret_uses.flush(ctx.state.store.as_ref()).await;
+    ctx.state.plane.secret_uses.flush(ctx.state.store.as_ref()).await;
     Ok(SecretEnvelope { secret: secret_of(&ctx).await?.into() })
 }
 
@@ -243,7 +243,7 @@ async fn update(ctx: OpCtx, input: UpdateSecret) -> ApiResult<SecretEnvelope> {
     secret.updated_at = now;
     ctx.state.store.secret_update(&secret).await?;
     if changed {
-        secrets::announce_change(&ctx.state, &secret.id).await?;
+        ctx.state.announce(&secrets::changed(&secret.id)).await?;
     }
     Ok(SecretEnvelope { secret: secret.into() })
 }
@@ -279,7 +279,7 @@ async fn delete(ctx: OpCtx, input: DeleteSecret) -> ApiResult<SecretEnvelope> {
     secret.disabled_at = Some(now);
     secret.updated_at = now;
     ctx.state.store.secret_update(&secret).await?;
-    secrets::announce_change(&ctx.state, &secret.id).await?;
+    ctx.state.announce(&secrets::changed(&secret.id)).await?;
     if !users.is_empty() {
         let described = secrets::describe_users(&users);
         let user_ids: Vec<&str> = users.iter().map(|u| u.id.as_str()).collect();

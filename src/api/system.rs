@@ -81,7 +81,7 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> ApiResult
             }
         }
     }
-    let text = state.metrics.render(state.gateway.upstreams.session_connections());
+    let text = state.metrics.render(state.plane.upstreams.session_connections());
     Ok(([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text)
         .into_response())
 }

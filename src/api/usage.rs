@@ -253,7 +253,7 @@ async fn get_usage(ctx: OpCtx, q: UsageQuery) -> ApiResult<UsageEnvelope> {
     let since = parse_time("since", q.since.as_deref())?.unwrap_or_else(|| time::now_ms() - 30 * DAY_MS);
     let since_day = since - since.rem_euclid(DAY_MS);
     // What this node has not written yet counts too.
-    ctx.state.gateway.usage.flush(ctx.state.store.as_ref()).await;
+    ctx.state.plane.usage.flush(ctx.state.store.as_ref()).await;
     let rows = ctx.state.store.usage_rows(&server.org_id, Some(&server.id), since_day).await?;
     let mut usage = ServerUsage {
         server_id: server.id,
@@ -284,7 +284,7 @@ async fn timeseries(ctx: OpCtx, q: TimeseriesQuery) -> ApiResult<Timeseries> {
     let now = time::now_ms();
     let today = now - now.rem_euclid(DAY_MS);
     let first = today - (days - 1) * DAY_MS;
-    ctx.state.gateway.usage.flush(ctx.state.store.as_ref()).await;
+    ctx.state.plane.usage.flush(ctx.state.store.as_ref()).await;
     let rows = ctx.state.store.usage_rows(&org, None, first).await?;
     let mut by_day: BTreeMap<i64, Totals> =
         (0..days).map(|i| (first + i * DAY_MS, Totals::default())).collect();
@@ -338,7 +338,7 @@ async fn list_logs(ctx: OpCtx, f: CallLogFilters) -> ApiResult<CallLogPage> {
     if !(1..=200).contains(&limit) {
         return Err(ApiError::bad_request("limit must be 1 to 200"));
     }
-    ctx.state.gateway.usage.flush(ctx.state.store.as_ref()).await;
+    ctx.state.plane.usage.flush(ctx.state.store.as_ref()).await;
     let q = CallLogQuery {
         tool: f.tool,
         outcome: f.outcome,

@@ -15,9 +15,11 @@ use tokio::sync::broadcast::Receiver;
 use tokio::sync::broadcast::error::TryRecvError;
 
 use super::signing::SigningKeys;
-use crate::app::App;
+use crate::crypto::MasterKey;
 use crate::domain::{ids, time};
 use crate::error::{ApiError, ApiResult};
+use std::sync::Arc;
+
 use crate::store::{Store, StoreResult};
 
 /// The `context` claim of end-user tokens (platform tokens are not JWTs at all).
@@ -53,59 +55,70 @@ pub fn server_audience(base: &str, org_id: &str, server_id: &str) -> String {
     format!("{base}/orgs/{org_id}/servers/{server_id}")
 }
 
-/// In-memory state of the end-user auth service.
+/// The end-user auth service's tokens: issued and checked with the signing keys it keeps, under
+/// the issuer it was made with.
 pub struct EndUserAuth {
     /// Signing keys by `kid`.
     pub signing: SigningKeys,
     /// Status of the API keys that back sessions.
     pub keys: KeyStatusCache,
+    store: Arc<dyn Store>,
+    master_key: MasterKey,
+    /// The public base URL: the issuer and platform audience of every token.
+    issuer: String,
 }
 
 impl EndUserAuth {
-    /// Listens to `changes` (the store's change feed) to keep the caches true.
-    pub fn new(changes: Receiver<String>) -> Self {
-        Self { signing: SigningKeys::default(), keys: KeyStatusCache::new(changes) }
+    /// Issues and checks tokens as `issuer`, with signing keys kept in `store` under
+    /// `master_key`; follows the store's change feed to keep the key-status cache true.
+    pub fn new(store: Arc<dyn Store>, master_key: MasterKey, issuer: String) -> Self {
+        let keys = KeyStatusCache::new(store.subscribe_changes());
+        Self { signing: SigningKeys::default(), keys, store, master_key, issuer }
     }
-}
 
-/// Signs a token for `email` on a server.
-pub async fn issue(
-    app: &App,
-    org_id: &str,
-    server_id: &str,
-    key_id: &str,
-    email: &str,
-    lifetime_secs: i64,
-) -> ApiResult<String> {
-    let store = app.store.as_ref();
-    let key = app.end_user.signing.active(store, &app.master_key, org_id).await?;
-    let base = &app.config.public_url;
-    let iat = time::now_ms() / 1000;
-    let claims = EndUserClaims {
-        iss: base.clone(),
-        sub: email.to_string(),
-        aud: vec![base.clone(), server_audience(base, org_id, server_id)],
-        context: CONTEXT.to_string(),
-        server_id: server_id.to_string(),
-        org_id: org_id.to_string(),
-        exp: iat + lifetime_secs,
-        iat,
-        jti: ids::new_id("jti"),
-        key_id: key_id.to_string(),
-    };
-    let token = app.end_user.signing.sign(&app.master_key, &key, &claims)?;
-    // Keeps the key in the JWKS at least as long as this token is valid, even if it is retired.
-    store.signing_key_note_exp(&key.id, claims.exp * 1000).await?;
-    Ok(token)
+    /// Signs a token for `email` on a server.
+    pub async fn issue(
+        &self,
+        org_id: &str,
+        server_id: &str,
+        key_id: &str,
+        email: &str,
+        lifetime_secs: i64,
+    ) -> ApiResult<String> {
+        let store = self.store.as_ref();
+        let key = self.signing.active(store, &self.master_key, org_id).await?;
+        let base = &self.issuer;
+        let iat = time::now_ms() / 1000;
+        let claims = EndUserClaims {
+            iss: base.clone(),
+            sub: email.to_string(),
+            aud: vec![base.clone(), server_audience(base, org_id, server_id)],
+            context: CONTEXT.to_string(),
+            server_id: server_id.to_string(),
+            org_id: org_id.to_string(),
+            exp: iat + lifetime_secs,
+            iat,
+            jti: ids::new_id("jti"),
+            key_id: key_id.to_string(),
+        };
+        let token = self.signing.sign(&self.master_key, &key, &claims)?;
+        // Keeps the key in the JWKS at least as long as this token is valid, even if it is retired.
+        store.signing_key_note_exp(&key.id, claims.exp * 1000).await?;
+        Ok(token)
+    }
+
+    /// Checks a token's signature, issuer, platform audience, expiry and shape; answers 401 for
+    /// anything wrong. Which server it is for, and its API key, are for the caller to check.
+    pub async fn verify(&self, token: &str) -> ApiResult<EndUserClaims> {
+        verify(self, token).await
+    }
 }
 
 fn rejected(why: &str) -> ApiError {
     ApiError::Unauthorized(format!("invalid token: {why}"))
 }
 
-/// Checks a token's signature, issuer, platform audience, expiry and shape; answers 401 for
-/// anything wrong. Which server it is for, and its API key, are for the caller to check.
-pub async fn verify(app: &App, token: &str) -> ApiResult<EndUserClaims> {
+async fn verify(auth: &EndUserAuth, token: &str) -> ApiResult<EndUserClaims> {
     if token.len() > 8 * 1024 {
         return Err(rejected("too long"));
     }
@@ -114,13 +127,12 @@ pub async fn verify(app: &App, token: &str) -> ApiResult<EndUserClaims> {
         return Err(rejected("unsupported algorithm"));
     }
     let kid = header.kid.ok_or_else(|| rejected("no key id"))?;
-    let public = app
-        .end_user
+    let public = auth
         .signing
-        .public_key(app.store.as_ref(), &kid)
+        .public_key(auth.store.as_ref(), &kid)
         .await?
         .ok_or_else(|| rejected("unknown signing key"))?;
-    let base = &app.config.public_url;
+    let base = &auth.issuer;
     let mut validation = Validation::new(Algorithm::RS256);
     validation.leeway = 0;
     validation.set_issuer(&[base]);

@@ -3,11 +3,10 @@
 use axum::http::HeaderMap;
 
 use super::Scope;
-use crate::app::AppState;
 use crate::config::Mode;
 use crate::crypto;
 use crate::error::ApiError;
-use crate::store::{OrgRecord, Role, TokenRecord, UserRecord};
+use crate::store::{OrgRecord, Role, Store, TokenRecord, UserRecord};
 
 /// Prefix of platform (login) tokens.
 pub const PLATFORM_TOKEN_PREFIX: &str = "gh_pt_";
@@ -61,11 +60,11 @@ impl Principal {
     }
 
     /// The principal's scopes in `org`, or `None` when the org is not theirs (answered as 404).
-    pub async fn access(&self, state: &AppState, org: OrgRecord) -> Result<Option<OrgAccess>, ApiError> {
+    pub async fn access(&self, store: &dyn Store, org: OrgRecord) -> Result<Option<OrgAccess>, ApiError> {
         let scopes = match self {
             Principal::Dev => Scope::ALL.to_vec(),
             Principal::User(user) if user.instance_admin => Scope::ALL.to_vec(),
-            Principal::User(user) => match state.store.member_get(&org.id, &user.id).await? {
+            Principal::User(user) => match store.member_get(&org.id, &user.id).await? {
                 Some(member) => role_scopes(member.role),
                 None => return Ok(None),
             },
@@ -107,9 +106,14 @@ fn unauthorized() -> ApiError {
     ApiError::Unauthorized("invalid or expired credentials".into())
 }
 
-/// Resolves the caller. `Ok(None)` means anonymous (allowed only on public operations).
-pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Option<Principal>, ApiError> {
-    if state.mode().await? == Some(Mode::Dev) {
+/// Resolves the caller on an instance in `mode`. `Ok(None)` means anonymous (allowed only on
+/// public operations).
+pub async fn authenticate(
+    store: &dyn Store,
+    mode: Option<Mode>,
+    headers: &HeaderMap,
+) -> Result<Option<Principal>, ApiError> {
+    if mode == Some(Mode::Dev) {
         return Ok(Some(Principal::Dev));
     }
     let Some(token) = credential(headers)? else {
@@ -118,7 +122,7 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Optio
     let now = crate::domain::time::now_ms();
     if token.starts_with(PLATFORM_TOKEN_PREFIX) {
         crypto::check_token_shape(token, PLATFORM_TOKEN_PREFIX).map_err(|_| unauthorized())?;
-        let found = state.store.session_find(&crypto::sha256_hex(token)).await?;
+        let found = store.session_find(&crypto::sha256_hex(token)).await?;
         return match found {
             Some((session, user)) if session.expires_at.is_none_or(|e| e > now) => {
                 Ok(Some(Principal::User(user)))
@@ -128,10 +132,10 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Optio
     }
     if token.starts_with(MANAGEMENT_TOKEN_PREFIX) {
         crypto::check_token_shape(token, MANAGEMENT_TOKEN_PREFIX).map_err(|_| unauthorized())?;
-        let found = state.store.token_find_by_hash(&crypto::sha256_hex(token)).await?;
+        let found = store.token_find_by_hash(&crypto::sha256_hex(token)).await?;
         return match found {
             Some(t) if t.revoked_at.is_none() && t.expires_at.is_none_or(|e| e > now) => {
-                state.store.token_touch(&t.id, now).await?;
+                store.token_touch(&t.id, now).await?;
                 Ok(Some(Principal::Token(t)))
             }
             _ => Err(unauthorized()),

@@ -183,9 +183,38 @@ pub fn placeholders(url: &str) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
-/// Checks a whole definition: URL shape, placeholders ↔ path parameters, parameter names,
-/// timeout. Returns a message naming what is wrong.
-pub fn validate(endpoint_url: &str, parameters: &[Parameter], timeout_ms: i64) -> Result<(), String> {
+/// Headers a call's request gets from Gatehouse or from HTTP itself, which no header parameter
+/// may set (compared case-insensitively).
+const RESERVED_HEADERS: [&str; 13] = [
+    "accept",
+    "authorization",
+    "connection",
+    "content-length",
+    "content-type",
+    "host",
+    "keep-alive",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "user-agent",
+];
+
+/// Whether a header parameter's name is one Gatehouse or HTTP sets ([`RESERVED_HEADERS`]).
+pub fn is_reserved_header(name: &str) -> bool {
+    RESERVED_HEADERS.iter().any(|r| r.eq_ignore_ascii_case(name))
+}
+
+/// Checks a whole definition: URL shape, placeholders ↔ path parameters, parameter names (a
+/// header parameter names neither a header Gatehouse sets nor `credential_header`, the one the
+/// tool's API-key credential goes in), timeout. Returns a message naming what is wrong.
+pub fn validate(
+    endpoint_url: &str,
+    parameters: &[Parameter],
+    credential_header: Option<&str>,
+    timeout_ms: i64,
+) -> Result<(), String> {
     if endpoint_url.chars().count() > MAX_URL_LEN {
         return Err(format!("endpointUrl must be at most {MAX_URL_LEN} characters"));
     }
@@ -206,6 +235,12 @@ pub fn validate(endpoint_url: &str, parameters: &[Parameter], timeout_ms: i64) -
         }
         if !seen.insert(p.name.as_str()) {
             return Err(format!("parameter {} is defined twice", p.name));
+        }
+        if p.location == Location::Header
+            && (is_reserved_header(&p.name)
+                || credential_header.is_some_and(|h| h.eq_ignore_ascii_case(&p.name)))
+        {
+            return Err(format!("header parameter {} names a header Gatehouse sets for the tool", p.name));
         }
         if p.location == Location::Path && !holes.contains(&p.name) {
             return Err(format!(
@@ -292,18 +327,37 @@ mod tests {
     #[test]
     fn placeholders_must_match_path_parameters() {
         let url = "https://api.example.com/users/{id}/posts";
-        assert!(validate(url, &[param("id", Location::Path, true)], 1000).is_ok());
-        assert!(validate(url, &[], 1000).unwrap_err().contains("{id}"));
-        assert!(validate("https://x.example/a", &[param("id", Location::Path, true)], 1000).is_err());
-        assert!(validate(url, &[param("id", Location::Path, false)], 1000).is_err());
-        assert!(validate("https://x.example/{a", &[], 1000).is_err());
-        assert!(validate("ftp://x.example/", &[], 1000).is_err());
-        assert!(validate("/relative", &[], 1000).is_err());
+        assert!(validate(url, &[param("id", Location::Path, true)], None, 1000).is_ok());
+        assert!(validate(url, &[], None, 1000).unwrap_err().contains("{id}"));
+        assert!(validate("https://x.example/a", &[param("id", Location::Path, true)], None, 1000).is_err());
+        assert!(validate(url, &[param("id", Location::Path, false)], None, 1000).is_err());
+        assert!(validate("https://x.example/{a", &[], None, 1000).is_err());
+        assert!(validate("ftp://x.example/", &[], None, 1000).is_err());
+        assert!(validate("/relative", &[], None, 1000).is_err());
         assert!(
-            validate(url, &[param("id", Location::Path, true), param("id", Location::Query, false)], 1000)
-                .is_err()
+            validate(
+                url,
+                &[param("id", Location::Path, true), param("id", Location::Query, false)],
+                None,
+                1000
+            )
+            .is_err()
         );
-        assert!(validate(url, &[param("id", Location::Path, true)], 0).is_err());
+        assert!(validate(url, &[param("id", Location::Path, true)], None, 0).is_err());
+    }
+
+    #[test]
+    fn header_parameters_leave_the_headers_gatehouse_sets_alone() {
+        let url = "https://api.example.com/v1";
+        let header = |name: &str| param(name, Location::Header, false);
+        assert!(validate(url, &[header("X-Trace")], None, 1000).is_ok());
+        for name in ["Authorization", "accept", "Host", "User-Agent", "Content-Type", "Transfer-Encoding"] {
+            assert!(validate(url, &[header(name)], None, 1000).unwrap_err().contains(name), "{name}");
+        }
+        // The header an API-key credential goes in, whatever its case.
+        assert!(validate(url, &[header("x-key")], Some("X-Key"), 1000).is_err());
+        // A query parameter may have any of these names: it is no header.
+        assert!(validate(url, &[param("accept", Location::Query, false)], None, 1000).is_ok());
     }
 
     #[test]

@@ -10,26 +10,23 @@
 //! API key (the principal), the method and its target, and an expiry (mrtr § Server
 //! Requirements 4–5: state is attacker-controlled input; bind principal, TTL and request).
 
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
-use super::directory::ServerEntry;
 use super::router::{self, CallCtx, RpcError, STATELESS, code};
 use crate::app::AppState;
 use crate::crypto::{self, MasterKey};
 use crate::domain::time;
+use crate::plane::directory::ServerEntry;
+use crate::plane::parked::{Parked, STATE_TTL};
 use crate::upstream::Incoming;
-use crate::upstream::transport::Responder;
 
-/// How long a parked call waits for the client's retry.
-pub const STATE_TTL: Duration = Duration::from_secs(5 * 60);
 const PURPOSE: &str = "mrtr-request-state";
 
 /// The methods that may answer `input_required` (mrtr § Supported Requests).
@@ -67,110 +64,6 @@ fn open(key: &MasterKey, state: &str) -> Option<StatePayload> {
         return None;
     }
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(body).ok()?).ok()
-}
-
-/// A call waiting for the client's input.
-pub struct Parked {
-    events: mpsc::UnboundedReceiver<Incoming>,
-    call: Running,
-    /// Input request key → where its answer goes.
-    asked: HashMap<String, (Responder, Value)>,
-    /// The requests as sent to the client (re-sent when an answer is missing).
-    requests: Map<String, Value>,
-    next_key: u64,
-    at: Instant,
-}
-
-/// A relayed call's outcome.
-type Outcome = Result<Value, RpcError>;
-
-/// The relayed call of a [`Parked`]. It runs in the task of the request that started it, as
-/// most calls end before the upstream asks anything; once it must outlive that request (it is
-/// parked for the client's retry), it moves into a task of its own. Dropping it cancels it
-/// upstream (its client went away mid-request, or never came back for it): a call still in
-/// place is then finished in a task of its own, so that it tells the upstream.
-struct Running {
-    run: Run,
-    cancel: Option<super::relay::CancelOnDrop>,
-}
-
-enum Run {
-    InPlace(std::pin::Pin<Box<dyn std::future::Future<Output = Outcome> + Send>>),
-    Spawned(oneshot::Receiver<Outcome>),
-    Ended,
-}
-
-impl Running {
-    /// Moves a call still in place into a task of its own.
-    fn detach(&mut self) {
-        if let Run::InPlace(call) = std::mem::replace(&mut self.run, Run::Ended) {
-            let (done_tx, done) = oneshot::channel();
-            tokio::spawn(async move {
-                let _ = done_tx.send(call.await);
-            });
-            self.run = Run::Spawned(done);
-        }
-    }
-}
-
-impl std::future::Future for Running {
-    type Output = Outcome;
-
-    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Outcome> {
-        let ended = || Err(RpcError::new(code::INTERNAL_ERROR, "the upstream call ended"));
-        let outcome = match &mut self.run {
-            Run::InPlace(call) => std::task::ready!(call.as_mut().poll(cx)),
-            Run::Spawned(done) => {
-                std::task::ready!(std::pin::Pin::new(done).poll(cx)).unwrap_or_else(|_| ended())
-            }
-            Run::Ended => ended(),
-        };
-        self.run = Run::Ended;
-        std::task::Poll::Ready(outcome)
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let cancel = self.cancel.take();
-        if let Run::InPlace(call) = std::mem::replace(&mut self.run, Run::Ended) {
-            drop(cancel);
-            // Outside a runtime (it is shutting down) there is nothing left to finish it on.
-            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                runtime.spawn(call);
-            }
-        }
-    }
-}
-
-/// Calls parked on this node.
-#[derive(Default)]
-pub struct ParkedCalls {
-    calls: std::sync::Mutex<HashMap<String, Parked>>,
-}
-
-impl ParkedCalls {
-    fn put(&self, id: String, call: Parked) {
-        let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
-        // Calls whose client never came back: tell their upstreams, then forget them.
-        calls.retain(|_, c| {
-            let live = c.at.elapsed() < STATE_TTL;
-            if !live {
-                for (_, (responder, id)) in c.asked.drain() {
-                    responder.respond(
-                        id,
-                        Err(json!({"code": -32603, "message": "the client did not answer in time"})),
-                    );
-                }
-            }
-            live
-        });
-        calls.insert(id, call);
-    }
-
-    fn take(&self, id: &str) -> Option<Parked> {
-        self.calls.lock().unwrap_or_else(|p| p.into_inner()).remove(id)
-    }
 }
 
 /// The target a request acts on (part of what a state is bound to).
@@ -237,8 +130,7 @@ pub async fn run(
                             "message": format!("{asked}: the client did not declare the {needs} capability")})));
                         continue;
                     }
-                    parked.next_key += 1;
-                    let key = format!("r{}", parked.next_key);
+                    let key = parked.next_key();
                     let mut request = json!({"method": asked});
                     if let Some(p) = msg.get("params") {
                         request["params"] = p.clone();
@@ -251,8 +143,7 @@ pub async fn run(
                         match more {
                             Incoming::Notification(msg) => on_note(msg),
                             Incoming::Request(msg, responder) => {
-                                parked.next_key += 1;
-                                let key = format!("r{}", parked.next_key);
+                                let key = parked.next_key();
                                 let mut request = json!({"method": msg.get("method").cloned().unwrap_or(Value::Null)});
                                 if let Some(p) = msg.get("params") {
                                     request["params"] = p.clone();
@@ -279,7 +170,7 @@ fn start(
     request_bytes: Option<usize>,
 ) -> Parked {
     let (sink, events) = mpsc::unbounded_channel();
-    let (cancel, cancelled) = super::relay::CancelOnDrop::new();
+    let (cancel, cancelled) = crate::plane::relay::CancelOnDrop::new();
     let (state, entry, method, key) = (state.clone(), entry.clone(), method.to_string(), key_id.to_string());
     // Boxed: the call's state machine is kilobytes; it stays put when the call moves into a
     // task of its own.
@@ -288,14 +179,7 @@ fn start(
             CallCtx { sink: Some(sink), key, cancel: Some(cancelled), request_bytes, ..CallCtx::default() };
         router::handle(&state, &entry, STATELESS, &mut ctx, &method, &params).await
     });
-    Parked {
-        events,
-        call: Running { run: Run::InPlace(call), cancel: Some(cancel) },
-        asked: HashMap::new(),
-        requests: Map::new(),
-        next_key: 0,
-        at: Instant::now(),
-    }
+    Parked::new(events, call, cancel)
 }
 
 fn input_required(
@@ -309,7 +193,7 @@ fn input_required(
 ) -> Value {
     let call_id = if call_id.is_empty() { crate::domain::ids::new_id("call") } else { call_id };
     let payload = StatePayload {
-        n: state.gateway.node_id.clone(),
+        n: state.plane.node_id.clone(),
         c: call_id.clone(),
         s: entry.server.id.clone(),
         k: key_id.to_string(),
@@ -323,10 +207,9 @@ fn input_required(
         .filter(|(k, _)| parked.asked.contains_key(*k))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    parked.at = Instant::now();
     // The call outlives this request now: it waits for the client's retry in a task of its own.
-    parked.call.detach();
-    state.gateway.parked.put(call_id, parked);
+    parked.park();
+    state.plane.parked.put(call_id, parked);
     json!({"resultType": "input_required", "inputRequests": requests, "requestState": seal(&state.master_key, &payload)})
 }
 
@@ -350,14 +233,14 @@ fn resume(
     if payload.m != method || payload.t != target(method, params) {
         return Err(invalid("it belongs to another request"));
     }
-    if payload.n != state.gateway.node_id {
+    if payload.n != state.plane.node_id {
         return Err(RpcError::new(
             code::INTERNAL_ERROR,
             "the call this requestState continues is held by another Gatehouse node; route retries to the node that answered",
         ));
     }
     let mut parked =
-        state.gateway.parked.take(&payload.c).ok_or_else(|| invalid("it was already used or has expired"))?;
+        state.plane.parked.take(&payload.c).ok_or_else(|| invalid("it was already used or has expired"))?;
     let responses = match params.get("inputResponses") {
         None => Map::new(),
         Some(Value::Object(map)) => map.clone(),

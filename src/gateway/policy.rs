@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
-use super::directory::ServerEntry;
-use super::router::{RpcError, code};
 use crate::app::AppState;
 use crate::domain::policy::{self, RateScope};
 use crate::domain::time;
+use crate::plane::directory::ServerEntry;
+use gatehouse_mcp::jsonrpc::{RpcError, code};
 
 /// JSON-RPC error code of a rate-limited call (server-defined range; `data.retryAfterMs` says
 /// when to retry).

@@ -7,7 +7,19 @@
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 
-use super::endpoint::{API_KEY_HEADER, MCP_METHOD_HEADER, MCP_NAME_HEADER, SESSION_HEADER, VERSION_HEADER};
+use gatehouse_mcp::transport::headers::{METHOD, NAME, PROTOCOL_VERSION, SESSION_ID};
+
+// Header names are kept parsed: a lookup by `&str` parses the name again each time.
+/// `Mcp-Session-Id`.
+pub const SESSION_HEADER: HeaderName = HeaderName::from_static(SESSION_ID);
+/// `MCP-Protocol-Version`.
+pub const VERSION_HEADER: HeaderName = HeaderName::from_static(PROTOCOL_VERSION);
+/// The API key a client presents.
+pub const API_KEY_HEADER: HeaderName = HeaderName::from_static(API_KEY);
+/// The 2026-07-28 standard headers every request carries ([`RequestHeaders::text`]).
+pub const MCP_METHOD_HEADER: HeaderName = HeaderName::from_static(METHOD);
+pub const MCP_NAME_HEADER: HeaderName = HeaderName::from_static(NAME);
+const API_KEY: &str = "x-api-key";
 
 /// The headers a data-plane POST reads (the first value of each).
 #[derive(Debug, Default, Clone, Copy)]
@@ -76,11 +88,11 @@ impl<'a> RequestHeaders<'a> {
     /// that is not visible ASCII).
     pub fn text(&self, lower_name: &str) -> Option<&'a str> {
         let value = match lower_name {
-            "mcp-protocol-version" => self.version,
-            "mcp-method" => self.method,
-            "mcp-name" => self.name,
-            "mcp-session-id" => self.session,
-            "x-api-key" => self.api_key,
+            PROTOCOL_VERSION => self.version,
+            METHOD => self.method,
+            NAME => self.name,
+            SESSION_ID => self.session,
+            API_KEY => self.api_key,
             "accept" => self.accept,
             "origin" => self.origin,
             "content-type" => self.content_type,

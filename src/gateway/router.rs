@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
-use super::directory::{ServerEntry, ToolTarget};
-use super::upstream::http_tool;
 use crate::app::AppState;
-use crate::upstream::service;
+use crate::gateway::upstream::call;
+use crate::plane::directory::{ServerEntry, ToolTarget};
+use crate::upstream::http_tool;
 use crate::upstream::{CallSink, UpstreamError};
 use tokio::sync::oneshot;
 
@@ -64,7 +64,7 @@ pub struct CallCtx {
 
 impl CallCtx {
     /// The context of a request in a stateful session, named by the SHA-256 of its id
-    /// ([`super::session::OpenedSession::hash`], computed once per id and node).
+    /// ([`crate::plane::session::OpenedSession::hash`], computed once per id and node).
     pub fn for_session(session_hash: Option<&str>, key: &str) -> Self {
         Self { session: session_hash.map(str::to_string), key: key.to_string(), ..Self::default() }
     }
@@ -152,7 +152,7 @@ pub async fn answer_http_tool(
     entry: &ServerEntry,
     ctx: &CallCtx,
     name: &str,
-    tool: &crate::gateway::directory::ToolEntry,
+    tool: &crate::upstream::http_tool::HttpTool,
     arguments: Option<&Value>,
     id: &Value,
     request_bytes: usize,
@@ -318,7 +318,7 @@ fn record_outcome(
         elapsed.as_secs_f64(),
         (bytes_in + bytes_out) as u64,
     );
-    state.gateway.usage.record(crate::usage::CallEvent {
+    state.plane.usage.record(crate::usage::CallEvent {
         org_id: &entry.server.org_id,
         server_id: &entry.server.id,
         key_id: key,
@@ -478,7 +478,7 @@ async fn relay(
     params: Map<String, Value>,
 ) -> Result<Value, RpcError> {
     let attached = &entry.upstreams[upstream];
-    let call = service::Call {
+    let call = call::Call {
         session: ctx.session.as_deref(),
         key: &ctx.key,
         sink: ctx.sink.clone(),
@@ -487,7 +487,7 @@ async fn relay(
     // Boxed: the upstream exchange's future is kilobytes, and inline it would size every future
     // that may relay (tools_call, handle_inner, answer, the endpoint's), HTTP-tool calls included,
     // which are then moved into their boxes whole on every request.
-    let exchange = Box::pin(service::call(state, &attached.spec, call, method, Value::Object(params)));
+    let exchange = Box::pin(call::call(state, &attached.spec, call, method, Value::Object(params)));
     exchange.await.map_err(|e| match e {
         UpstreamError::Rpc { code, message, data } => RpcError { status: 200, code, message, data },
         other => RpcError::new(code::INTERNAL_ERROR, format!("upstream {}: {other}", attached.name)),
@@ -631,7 +631,7 @@ async fn http_tool_call(
     entry: &ServerEntry,
     key: &str,
     name: &str,
-    tool: &crate::gateway::directory::ToolEntry,
+    tool: &crate::upstream::http_tool::HttpTool,
     arguments: &Map<String, Value>,
 ) -> Result<http_tool::Output, RpcError> {
     if let Some(refusal) = super::policy::enforce(state, entry, key, name, arguments).await? {
@@ -639,7 +639,7 @@ async fn http_tool_call(
     }
     http_tool::validate(tool, arguments).map_err(|e| RpcError::new(code::INVALID_PARAMS, e.0))?;
     if let Some(secret_id) = &tool.secret_id {
-        state.gateway.secret_uses.record(secret_id);
+        state.plane.secret_uses.record(secret_id);
     }
-    Ok(http_tool::call(&state.gateway.outbound, tool, arguments).await)
+    Ok(http_tool::call(&state.plane.outbound, tool, arguments).await)
 }

@@ -3,9 +3,7 @@
 //! opened it, so its session is in memory: posts to the message endpoint must reach that node
 //! (sticky routing), as with every HTTP+SSE server.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -21,21 +19,7 @@ use super::router::{self, CallCtx, code};
 use crate::app::AppState;
 use crate::body::read_body;
 use crate::crypto;
-
-struct LegacySession {
-    server_id: String,
-    key_id: String,
-    version: Option<String>,
-    tx: mpsc::Sender<Value>,
-    /// SHA-256 of the session id, which names its relayed calls: computed once, at open.
-    relay_key: String,
-}
-
-/// Open legacy streams of this node.
-#[derive(Default)]
-pub struct LegacySessions {
-    open: Mutex<HashMap<String, LegacySession>>,
-}
+use crate::plane::legacy::LegacySession;
 
 /// Removes the session when its stream is dropped (the client went away).
 struct Cleanup {
@@ -45,7 +29,7 @@ struct Cleanup {
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
-        self.state.gateway.legacy.open.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.id);
+        self.state.plane.legacy.remove(&self.id);
     }
 }
 
@@ -61,7 +45,7 @@ pub async fn open(
     };
     let id = crypto::new_token("").chars().filter(char::is_ascii_alphanumeric).collect::<String>();
     let (tx, rx) = mpsc::channel::<Value>(64);
-    state.gateway.legacy.open.lock().unwrap_or_else(|p| p.into_inner()).insert(
+    state.plane.legacy.insert(
         id.clone(),
         LegacySession {
             server_id: entry.server.id.clone(),
@@ -115,14 +99,10 @@ pub async fn message(
         Ok(ok) => ok,
         Err(response) => return response,
     };
-    let (tx, version, relay_key) = {
-        let open = state.gateway.legacy.open.lock().unwrap_or_else(|p| p.into_inner());
-        match open.get(&q.session_id) {
-            Some(s) if s.server_id == entry.server.id && s.key_id == caller.key_id => {
-                (s.tx.clone(), s.version.clone(), s.relay_key.clone())
-            }
-            _ => return http_error(StatusCode::NOT_FOUND, code::INVALID_REQUEST, "unknown SSE session"),
-        }
+    let Some((tx, version, relay_key)) =
+        state.plane.legacy.find(&q.session_id, &entry.server.id, &caller.key_id)
+    else {
+        return http_error(StatusCode::NOT_FOUND, code::INVALID_REQUEST, "unknown SSE session");
     };
     let bytes = match read_body(&headers, body, state.config.max_body_bytes).await {
         Ok(b) => b,
@@ -139,16 +119,12 @@ pub async fn message(
         Err(e) => return http_error(StatusCode::BAD_REQUEST, code::PARSE_ERROR, format!("parse error: {e}")),
     };
     if !caller.key_id.is_empty() {
-        state.gateway.keys.record_use(&caller.key_id);
+        state.plane.keys.record_use(&caller.key_id);
     }
     let reply = if message.get("method").and_then(Value::as_str) == Some("initialize") {
         let requested = message.get("params").and_then(|p| p.get("protocolVersion")).and_then(Value::as_str);
         let negotiated = router::negotiate(requested);
-        if let Some(s) =
-            state.gateway.legacy.open.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&q.session_id)
-        {
-            s.version = Some(negotiated.to_string());
-        }
+        state.plane.legacy.set_version(&q.session_id, negotiated);
         let id = message.get("id").cloned().unwrap_or(Value::Null);
         Some(json!({"jsonrpc": "2.0", "id": id, "result": router::initialize_result(&entry, negotiated)}))
     } else {
@@ -165,7 +141,7 @@ pub async fn message(
         };
         let stream = tx.clone();
         tokio::spawn(async move {
-            let relay = &state.gateway.relay;
+            let relay = &state.plane.relay;
             let call = Box::pin(one_stateful_in(&state, &entry, &version, ctx, message));
             let reply = relay.drive(&relay_key, true, &mut incoming, call, &stream).await;
             if let Some((_, reply)) = reply {

@@ -1,15 +1,14 @@
 //! The MCP *client* side of Gatehouse: connections to upstream MCP servers over Streamable
 //! HTTP, legacy SSE and stdio, the per-node pool that shares and supervises them, and
-//! discovery of their catalogue. `docs/UPSTREAMS.md` is the design.
+//! discovery of their catalogue; and calls of HTTP tools, the other kind of upstream. `docs/UPSTREAMS.md` is the design.
 
-pub mod authorize;
 pub mod catalog;
 pub mod conn;
 pub mod discovery;
+pub mod http_tool;
 pub mod launch;
 pub mod oauth;
 pub mod pool;
-pub mod service;
 pub mod spec;
 pub mod transport;
 

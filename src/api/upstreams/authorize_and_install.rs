@@ -3,7 +3,7 @@
 use crate::api::registry::{NoInput, OpCtx};
 use crate::domain::time;
 use crate::error::{ApiError, ApiResult};
-use crate::upstream::authorize;
+use crate::gateway::upstream::authorize;
 use crate::upstream::catalog::{self};
 
 use super::lifecycle::create_upstream;

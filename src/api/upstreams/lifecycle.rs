@@ -10,10 +10,10 @@ use crate::api::registry::{NoInput, OpCtx};
 use crate::domain::upstream::{self as rules, ApprovalPolicy, TransportKind, UpstreamAuth, UpstreamStatus};
 use crate::domain::{ids, text, time};
 use crate::error::{ApiError, ApiResult};
+use crate::gateway::upstream::service;
 use crate::outbound::OutboundError;
 use crate::store::UpstreamRecord;
 use crate::upstream::launch::Launch;
-use crate::upstream::service;
 use crate::upstream::spec::CREDENTIAL_PURPOSE;
 
 use super::model::*;
@@ -38,7 +38,7 @@ pub(super) fn check(ctx: &OpCtx, u: &UpstreamRecord, opened: &Opened) -> ApiResu
                 return Err(ApiError::unprocessable("command, args and env are for stdio upstreams"));
             }
             rules::validate_url(url).map_err(ApiError::Unprocessable)?;
-            match ctx.state.gateway.outbound.request(Method::GET, url) {
+            match ctx.state.plane.outbound.request(Method::GET, url) {
                 Ok(_) => {}
                 Err(OutboundError::Forbidden(m)) => {
                     return Err(ApiError::unprocessable(format!("url is not allowed: {m}")));
@@ -58,7 +58,7 @@ pub(super) fn check(ctx: &OpCtx, u: &UpstreamRecord, opened: &Opened) -> ApiResu
             rules::validate_env(env).map_err(ApiError::BadRequest)?;
             let launch = Launch { template_id: u.template_id.as_deref(), command, args: &args, env };
             ctx.state
-                .gateway
+                .plane
                 .upstreams
                 .launch_policy()
                 .check(launch)

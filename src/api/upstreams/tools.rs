@@ -7,8 +7,8 @@ use crate::api::servers::{announce as announce_server, server_of};
 use crate::domain::time;
 use crate::domain::upstream::{self as rules, ApprovalState};
 use crate::error::{ApiError, ApiResult};
+use crate::gateway::upstream::service;
 use crate::store::AttachmentRecord;
-use crate::upstream::service;
 
 use super::model::*;
 use super::{upstream_error, upstream_of, view};

@@ -19,20 +19,21 @@ use axum::response::{IntoResponse, Response};
 use futures_util::stream;
 use serde_json::{Map, Value, json};
 
-use super::directory::ServerEntry;
+use crate::plane::directory::ServerEntry;
 use gatehouse_mcp::jsonrpc::{Envelope, Payload, ToolCall, is_id, result_message};
 use gatehouse_mcp::{transport, version};
 
 use super::bridge;
-use super::directory::{ToolEntry, ToolTarget};
-use super::request_headers::RequestHeaders;
+use super::request_headers::{API_KEY_HEADER, RequestHeaders, SESSION_HEADER};
 use super::router::{self, CallCtx, RpcError, STATELESS, code};
-use super::session::{OpenedSession, Session};
 use crate::app::AppState;
 use crate::body::{is_json_type, read_body_declared};
 use crate::config::Mode;
 use crate::domain::time;
 use crate::error::ApiError;
+use crate::plane::directory::ToolTarget;
+use crate::plane::session::{OpenedSession, Session};
+use crate::upstream::http_tool::HttpTool;
 
 mod answer;
 mod relayed;
@@ -47,18 +48,8 @@ use stateless::*;
 pub(super) use answer::{http_error, json_text};
 pub(super) use stateful::one_stateful_in;
 
-/// Header carrying the session id. (Header names are kept parsed: a lookup by `&str` parses
-/// the name again each time.)
-pub const SESSION_HEADER: HeaderName = HeaderName::from_static("mcp-session-id");
 /// Tells nginx-like proxies not to buffer an SSE response.
 pub(super) const NO_PROXY_BUFFERING: HeaderName = HeaderName::from_static("x-accel-buffering");
-/// Header carrying the protocol revision.
-pub const VERSION_HEADER: HeaderName = HeaderName::from_static("mcp-protocol-version");
-/// Header carrying the API key.
-pub(super) const API_KEY_HEADER: HeaderName = HeaderName::from_static("x-api-key");
-/// The 2026-07-28 standard headers every request carries ([`RequestHeaders::text`]).
-pub(super) const MCP_METHOD_HEADER: HeaderName = HeaderName::from_static("mcp-method");
-pub(super) const MCP_NAME_HEADER: HeaderName = HeaderName::from_static("mcp-name");
 
 /// Origin check against DNS rebinding (transports § Security): a present Origin must be this
 /// server's public origin or a loopback origin.
@@ -115,7 +106,7 @@ async fn authorize(
         None => return Err(unauthorized("missing API key: send X-API-Key")),
         Some(raw) => {
             let info = state
-                .gateway
+                .plane
                 .keys
                 .verify(state.store.as_ref(), raw)
                 .await
@@ -124,7 +115,7 @@ async fn authorize(
         }
     };
     let entry = state
-        .gateway
+        .plane
         .directory
         .get(state.store.as_ref(), &state.master_key, org, slug)
         .await
@@ -220,7 +211,7 @@ where
             if call.meta_version.as_deref() == Some(STATELESS) {
                 if let Some(ToolTarget::Http(tool)) = entry.target(&call.name) {
                     if !caller.key_id.is_empty() {
-                        state.gateway.keys.record_use(&caller.key_id);
+                        state.plane.keys.record_use(&caller.key_id);
                     }
                     let sse = prefers_sse(seen.accept);
                     return stateless_http_tool(state, &entry, &caller, &seen, call, tool, sse, bytes.len())
@@ -237,7 +228,7 @@ where
         },
     };
     if !caller.key_id.is_empty() {
-        state.gateway.keys.record_use(&caller.key_id);
+        state.plane.keys.record_use(&caller.key_id);
     }
     let sse = prefers_sse(seen.accept);
 
@@ -344,7 +335,7 @@ pub async fn get(
     // Messages outside any call (list changes, resource updates, upstream requests) and
     // keep-alives; a second GET of the same session replaces this one.
     let hash = crate::crypto::sha256_hex(id.to_str().unwrap_or_default());
-    let rx = state.gateway.relay.open_stream(&hash, &entry.server.id);
+    let rx = state.plane.relay.open_stream(&hash, &entry.server.id);
     let events = stream::unfold(rx, |mut rx| async move {
         tokio::select! {
             msg = rx.recv() => {
@@ -379,7 +370,7 @@ pub async fn delete(
         Ok(s) => s,
         Err(response) => return response,
     };
-    match state.gateway.sessions.end(state.store.as_ref(), &session).await {
+    match state.plane.sessions.end(state.store.as_ref(), &session).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => ApiError::from(e).into_response(),
     }

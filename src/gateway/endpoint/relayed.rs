@@ -70,18 +70,18 @@ pub(super) async fn stream_call(
     let relay_key = ctx.session.clone().unwrap_or_default();
     let leave = match &ctx.session {
         Some(session) => {
-            ctx.cancel = Some(state.gateway.relay.register_call(session, &call.id));
+            ctx.cancel = Some(state.plane.relay.register_call(session, &call.id));
             Leave::Finish
         }
         None => {
-            let (cancel, cancelled) = crate::gateway::relay::CancelOnDrop::new();
+            let (cancel, cancelled) = crate::plane::relay::CancelOnDrop::new();
             ctx.cancel = Some(cancelled);
             Leave::Cancel(cancel)
         }
     };
     ctx.sink = Some(sink_tx);
     let task = async move {
-        let relay = &state.gateway.relay;
+        let relay = &state.plane.relay;
         let session = ctx.session.clone();
         // Boxed: the spawned future stays small (see `bridge::start`).
         let handled =
@@ -142,11 +142,11 @@ pub(super) enum Relayed {
     Answer(String),
 }
 
-/// The notes half of a relayed call's channel, as [`crate::gateway::relay::Relay::drive`]
+/// The notes half of a relayed call's channel, as [`crate::plane::relay::Relay::drive`]
 /// takes it.
 pub(super) struct Notes<'a>(&'a tokio::sync::mpsc::UnboundedSender<Relayed>);
 
-impl crate::gateway::relay::Outlet for Notes<'_> {
+impl crate::plane::relay::Outlet for Notes<'_> {
     async fn put(&self, msg: Value) {
         let _ = self.0.send(Relayed::Note(msg));
     }
@@ -167,7 +167,7 @@ pub(super) enum Leave {
     Finish,
     /// Is cancelled, then runs on so that it tells the upstream and cleans up (2026-07-28:
     /// the disconnect is the cancellation).
-    Cancel(crate::gateway::relay::CancelOnDrop),
+    Cancel(crate::plane::relay::CancelOnDrop),
     /// Is dropped: what it drives cancels itself when dropped (the MRTR bridge's call).
     Drop,
 }

@@ -17,12 +17,12 @@ pub(super) async fn open_session(
         )
     };
     let id = id.to_str().map_err(|_| not_found())?;
-    let opened = state.gateway.sessions.open(&state.master_key, id, time::now_ms()).ok_or_else(not_found)?;
+    let opened = state.plane.sessions.open(&state.master_key, id, time::now_ms()).ok_or_else(not_found)?;
     // A session belongs to the server and the key that opened it.
     if opened.session.s != entry.server.id || (opened.session.k != caller.key_id) {
         return Err(not_found());
     }
-    match state.gateway.sessions.is_ended(state.store.as_ref(), &opened.hash).await {
+    match state.plane.sessions.is_ended(state.store.as_ref(), &opened.hash).await {
         Ok(false) => Ok(opened),
         Ok(true) => Err(not_found()),
         Err(e) => Err(ApiError::from(e).into_response()),
@@ -172,7 +172,7 @@ pub(in crate::gateway) async fn one_stateful_in(
     let Some(method) = obj.get("method").and_then(Value::as_str) else {
         // The answer to a request an upstream made, relayed to this client earlier.
         if let Some(hash) = &hash {
-            state.gateway.relay.from_client(hash, &message);
+            state.plane.relay.from_client(hash, &message);
         }
         return None;
     };
@@ -183,7 +183,7 @@ pub(in crate::gateway) async fn one_stateful_in(
             if let Some(request) = params.and_then(|p| p.get("requestId")) {
                 let reason =
                     params.and_then(|p| p.get("reason")).and_then(Value::as_str).unwrap_or("cancelled");
-                state.gateway.relay.cancel(hash, request, reason);
+                state.plane.relay.cancel(hash, request, reason);
             }
         }
         return None;

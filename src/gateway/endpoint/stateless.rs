@@ -101,7 +101,7 @@ pub(super) async fn stateless_http_tool(
     caller: &Caller,
     headers: &RequestHeaders<'_>,
     call: ToolCall<'_>,
-    tool: &ToolEntry,
+    tool: &HttpTool,
     sse: bool,
     request_bytes: usize,
 ) -> Response {

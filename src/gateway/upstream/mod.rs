@@ -1,3 +1,7 @@
-//! Kinds of upstream a server's tools are served from. HTTP tools are the first kind.
+//! What the gateway does with upstream MCP servers beyond relaying: connecting and
+//! reconnecting them, discovering and approving their catalogues ([`service`]), and their
+//! OAuth authorization ([`authorize`]), and relaying a client's request to one ([`call`]). The connections themselves are [`crate::upstream`].
 
-pub mod http_tool;
+pub mod authorize;
+pub mod call;
+pub mod service;

@@ -5,14 +5,14 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::discovery::{self, ChangedTool};
-use tokio::sync::{mpsc, oneshot};
+use crate::upstream::discovery::{self, ChangedTool};
+use tokio::sync::mpsc;
 
-use super::{CallSink, Connection, Incoming, Spec, UpstreamError};
 use crate::app::AppState;
 use crate::domain::time;
 use crate::domain::upstream::{ApprovalPolicy, TransportKind, UpstreamStatus};
 use crate::store::{StoreResult, UpstreamRecord};
+use crate::upstream::{Connection, Incoming, Spec, UpstreamError};
 
 /// What a refresh did.
 #[derive(Debug, Default)]
@@ -46,7 +46,7 @@ pub async fn connection(
     client_session: Option<&str>,
     key: &str,
 ) -> Result<Arc<Connection>, UpstreamError> {
-    let pool = &state.gateway.upstreams;
+    let pool = &state.plane.upstreams;
     let (result, client_session) = match client_session.filter(|_| spec.transport != TransportKind::Stdio) {
         None => (pool.shared(spec).await, None),
         Some(session) => match pool.for_session(spec, session, key).await {
@@ -90,7 +90,7 @@ async fn listen(
                 continue;
             }
         }
-        let relay = &state.gateway.relay;
+        let relay = &state.plane.relay;
         match &session {
             Some(s) if relay.has_stream(s) => {
                 if let Some(msg) = relay.to_client(s, incoming, true) {
@@ -107,14 +107,14 @@ async fn listen(
 
 /// Refreshes an upstream in the background, at most one refresh at a time per upstream.
 pub fn refresh_soon(state: &AppState, org_id: &str, upstream_id: &str) {
-    if !state.gateway.upstreams.begin_refresh(upstream_id) {
+    if !state.plane.upstreams.begin_refresh(upstream_id) {
         return;
     }
     let (state, org_id, upstream_id) = (state.clone(), org_id.to_string(), upstream_id.to_string());
     tokio::spawn(async move {
         // Let a burst of list_changed notifications settle into one refresh.
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        state.gateway.upstreams.end_refresh(&upstream_id);
+        state.plane.upstreams.end_refresh(&upstream_id);
         match state.store.upstream_get(&org_id, &upstream_id).await {
             Ok(Some(record)) if record.is_enabled => {
                 if let Err(e) = refresh(&state, &record).await {
@@ -139,11 +139,11 @@ pub async fn refresh(state: &AppState, record: &UpstreamRecord) -> Result<Refres
 
 async fn refresh_inner(state: &AppState, record: &UpstreamRecord) -> Result<RefreshReport, UpstreamError> {
     let spec = spec(state, record).await?;
-    let conn = state.gateway.upstreams.shared(&spec).await?;
+    let conn = state.plane.upstreams.shared(&spec).await?;
     let offer = match discovery::discover(&conn).await {
         Ok(offer) => offer,
         Err(e) => {
-            state.gateway.upstreams.record(&spec.id, Some(&e));
+            state.plane.upstreams.record(&spec.id, Some(&e));
             return Err(e);
         }
     };
@@ -230,7 +230,7 @@ pub async fn note_health(state: &AppState, upstream_id: &str, outcome: Result<()
         Err(e) => (UpstreamStatus::Error, Some(e.to_string())),
     };
     let (changed, before) =
-        state.gateway.upstreams.health_transition(upstream_id, status.as_str(), error.as_deref());
+        state.plane.upstreams.health_transition(upstream_id, status.as_str(), error.as_deref());
     if !changed {
         return;
     }
@@ -269,66 +269,7 @@ pub async fn note_health(state: &AppState, upstream_id: &str, outcome: Result<()
     }
 }
 
-/// Who a relayed call is for and what flows back during it.
-#[derive(Default)]
-pub struct Call<'a> {
-    /// SHA-256 of the client's session id (stateful clients).
-    pub session: Option<&'a str>,
-    /// The caller's API key id (bounds the session connections one key holds).
-    pub key: &'a str,
-    /// Receives progress, logging and upstream requests while the call runs.
-    pub sink: Option<CallSink>,
-    /// Fires when the client cancels.
-    pub cancel: Option<oneshot::Receiver<String>>,
-}
-
 /// An upstream by id alone (health notes know no org).
 async fn find_upstream(state: &AppState, upstream_id: &str) -> StoreResult<Option<UpstreamRecord>> {
     Ok(state.store.upstream_list_enabled().await?.into_iter().find(|u| u.id == upstream_id))
-}
-
-/// Sends one request to an upstream for a client and records what it showed. An OAuth
-/// upstream that answers 401 gets its token refreshed and the request once more.
-pub async fn call(
-    state: &AppState,
-    spec: &Spec,
-    call: Call<'_>,
-    method: &str,
-    params: Value,
-) -> Result<Value, UpstreamError> {
-    state.gateway.upstreams.breaker_check(&spec.id)?;
-    let sink = call.sink.clone();
-    let conn = connection(state, spec, call.session, call.key).await;
-    // Kept for the one retry after a token refresh; a deep copy per call otherwise.
-    let retry_params = spec.oauth.then(|| params.clone());
-    let result = match conn {
-        Ok(conn) => conn.request_with(method, params, call.sink, call.cancel).await,
-        Err(e) => Err(e),
-    };
-    let result = match result {
-        Err(UpstreamError::NeedsAuth) if retry_params.is_some() => {
-            let params = retry_params.unwrap_or_default();
-            match super::authorize::refresh(state, &spec.org_id, &spec.id).await {
-                Ok(true) => {
-                    let record = state.store.upstream_get(&spec.org_id, &spec.id).await.ok().flatten();
-                    let fresh = match record {
-                        Some(r) => Some(self::spec(state, &r).await),
-                        None => None,
-                    };
-                    match fresh {
-                        Some(Ok(fresh)) => match connection(state, &fresh, call.session, call.key).await {
-                            Ok(conn) => conn.request_with(method, params, sink, None).await,
-                            Err(e) => Err(e),
-                        },
-                        _ => Err(UpstreamError::NeedsAuth),
-                    }
-                }
-                _ => Err(UpstreamError::NeedsAuth),
-            }
-        }
-        other => other,
-    };
-    state.gateway.upstreams.record(&spec.id, result.as_ref().err());
-    note_health(state, &spec.id, result.as_ref().map(|_| ())).await;
-    result
 }

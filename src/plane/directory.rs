@@ -17,30 +17,8 @@ use crate::domain::upstream::{self as upstream_rules};
 use crate::secrets::{SecretError, resolve_secret};
 use crate::store::{HttpToolRecord, ServerRecord, Store, StoreResult, UpstreamRecord};
 use crate::upstream::Spec;
+use crate::upstream::http_tool::{HttpTool, prepare};
 use gatehouse_mcp::version::ProtocolVersion;
-
-/// A tool ready to be listed and called.
-#[derive(Debug)]
-pub struct ToolEntry {
-    pub name: String,
-    pub method: HttpMethod,
-    pub endpoint_url: String,
-    pub parameters: Vec<Parameter>,
-    pub auth: AuthType,
-    pub auth_header: Option<String>,
-    /// The decrypted credential (held in memory only).
-    pub credential: Option<String>,
-    /// The secret the credential comes from, if any.
-    pub secret_id: Option<String>,
-    /// Why the tool cannot be called (e.g. its secret is disabled); calls answer this error.
-    pub unavailable: Option<String>,
-    pub timeout: Duration,
-    /// The MCP `Tool` object shown by tools/list.
-    pub listing: Value,
-    pub input_schema: Value,
-    /// The request, prepared ([`http_tool::prepare`]); `None` takes the general way.
-    pub prepared: Option<super::upstream::http_tool::PreparedCall>,
-}
 
 /// An upstream attached to a server, ready to be called.
 #[derive(Debug)]
@@ -62,7 +40,7 @@ pub struct UpstreamRef {
 #[derive(Debug)]
 pub enum ToolTarget<'a> {
     /// One of the server's own HTTP tools.
-    Http(&'a ToolEntry),
+    Http(&'a HttpTool),
     /// A tool of an attached upstream.
     Upstream(&'a UpstreamRef),
 }
@@ -72,7 +50,7 @@ pub enum ToolTarget<'a> {
 pub struct ServerEntry {
     pub server: ServerRecord,
     /// The server's own HTTP tools.
-    pub tools: Vec<ToolEntry>,
+    pub tools: Vec<HttpTool>,
     /// Every served tool's listing, in order: HTTP tools, then each attached upstream's.
     pub tool_listings: Vec<Value>,
     /// The same listings as JSON text shaped for one revision (slot 0: unshaped), made on the
@@ -111,7 +89,7 @@ pub struct ServerEntry {
 
 impl ServerEntry {
     /// An HTTP tool by name.
-    pub fn tool(&self, name: &str) -> Option<&ToolEntry> {
+    pub fn tool(&self, name: &str) -> Option<&HttpTool> {
         self.by_name.get(name).map(|i| &self.tools[*i])
     }
 
@@ -430,7 +408,7 @@ fn build(
         }
         let input_schema = http_tool::input_schema(&parameters);
         let listing = json!({"name": t.name, "description": t.description, "inputSchema": input_schema});
-        tools.push(ToolEntry {
+        tools.push(HttpTool {
             name: t.name,
             method: HttpMethod::parse(&t.method).unwrap_or(HttpMethod::Get),
             endpoint_url: t.endpoint_url,
@@ -446,7 +424,12 @@ fn build(
             prepared: None,
         });
         let tool = tools.last_mut().expect("just pushed");
-        tool.prepared = super::upstream::http_tool::prepare(tool);
+        match prepare(tool) {
+            Ok(prepared) => tool.prepared = Some(prepared),
+            Err(why) => {
+                tool.unavailable.get_or_insert(why);
+            }
+        }
     }
     let by_name: HashMap<String, usize> =
         tools.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();

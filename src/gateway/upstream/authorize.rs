@@ -1,15 +1,16 @@
 //! The OAuth flows toward upstreams, with the store: start (discover, register, PKCE, a flow
 //! row), finish (the callback: code for tokens), and token refresh — before expiry from the
-//! background task, and at once when an upstream answers 401. See [`super::oauth`].
+//! background task, and at once when an upstream answers 401. See [`crate::upstream::oauth`].
 
-use super::oauth::{self, CALLBACK_PATH, FLOW_PURPOSE, SECRET_PURPOSE, TokenSet};
-use super::spec::CREDENTIAL_PURPOSE;
-use super::{UpstreamError, service};
+use super::service;
 use crate::app::AppState;
 use crate::crypto;
 use crate::domain::time;
 use crate::domain::upstream::{TransportKind, UpstreamAuth, UpstreamStatus};
 use crate::store::{OAuthFlowRecord, UpstreamOAuthRecord, UpstreamRecord};
+use crate::upstream::UpstreamError;
+use crate::upstream::oauth::{self, CALLBACK_PATH, FLOW_PURPOSE, SECRET_PURPOSE, TokenSet};
+use crate::upstream::spec::CREDENTIAL_PURPOSE;
 
 /// How long a person has to complete an authorization.
 pub const FLOW_TTL_MS: i64 = 10 * 60 * 1000;
@@ -31,7 +32,7 @@ pub async fn start(state: &AppState, record: &UpstreamRecord) -> Result<(String,
         (Some(TransportKind::StreamableHttp | TransportKind::Sse), Some(url)) => url.clone(),
         _ => return Err(UpstreamError::Config("only HTTP upstreams can be authorized with OAuth".into())),
     };
-    let outbound = &state.gateway.outbound;
+    let outbound = &state.plane.outbound;
     let server = oauth::discover(outbound, &url).await?;
     let redirect = redirect_uri(state);
     let previous = state.store.oauth_get(&record.id).await.map_err(store_err)?;
@@ -122,7 +123,7 @@ pub async fn finish(
     let auth = state.store.oauth_get(&record.id).await.map_err(store_err)?.ok_or(CallbackError::State)?;
     let secret = open_secret(state, &record.id, auth.client_secret.as_deref());
     let tokens = oauth::token(
-        &state.gateway.outbound,
+        &state.plane.outbound,
         &auth.token_endpoint,
         &[
             ("grant_type", "authorization_code"),
@@ -186,7 +187,7 @@ pub async fn refresh(state: &AppState, org_id: &str, upstream_id: &str) -> Resul
     };
     let secret = open_secret(state, upstream_id, auth.client_secret.as_deref());
     let answer = oauth::token(
-        &state.gateway.outbound,
+        &state.plane.outbound,
         &auth.token_endpoint,
         &[
             ("grant_type", "refresh_token"),

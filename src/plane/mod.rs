@@ -1,0 +1,90 @@
+//! The data plane's state on this node: the caches of keys, servers and sessions, the streams
+//! and relayed calls open here, the pool of upstream connections and the outbound client, and
+//! the usage counts waiting to be written. The handlers in [`crate::gateway`] share it through
+//! [`crate::app::App`]; nothing here knows of either.
+
+pub mod directory;
+pub mod keys;
+pub mod legacy;
+pub mod parked;
+pub mod relay;
+pub mod session;
+
+use crate::outbound::{NetworkPolicy, Outbound};
+use crate::upstream::launch::LaunchPolicy;
+use crate::upstream::pool::UpstreamPool;
+
+/// The data plane's in-memory state.
+pub struct DataPlane {
+    /// API keys.
+    pub keys: keys::KeyCache,
+    /// Servers and their tools.
+    pub directory: directory::Directory,
+    /// Ended sessions.
+    pub sessions: session::EndedSessions,
+    /// Outbound HTTP with the network policy.
+    pub outbound: Outbound,
+    /// Streams of the legacy HTTP+SSE transport open on this node.
+    pub legacy: legacy::LegacySessions,
+    /// Connections to upstream MCP servers.
+    pub upstreams: UpstreamPool,
+    /// What flows between clients and upstreams besides requests and results.
+    pub relay: relay::Relay,
+    /// Calls of 2026-07-28 clients waiting for their input (version bridging).
+    pub parked: parked::ParkedCalls,
+    /// This process's id, in the `requestState` of the calls it parks.
+    pub node_id: String,
+    /// Secrets presented by HTTP tools (their `lastUsedAt`), flushed with key usage.
+    pub secret_uses: crate::secrets::SecretUses,
+    /// Usage rollups and call logs waiting to be written.
+    pub usage: crate::usage::Usage,
+}
+
+impl DataPlane {
+    /// Empty caches and a client enforcing `allow_private`.
+    pub fn new(allow_private: bool, launch: LaunchPolicy) -> Self {
+        let outbound = Outbound::new(NetworkPolicy { allow_private });
+        Self {
+            upstreams: UpstreamPool::new(outbound.clone(), launch),
+            relay: relay::Relay::default(),
+            parked: parked::ParkedCalls::default(),
+            node_id: crate::crypto::new_token("node"),
+            usage: crate::usage::Usage::default(),
+            keys: keys::KeyCache::default(),
+            directory: directory::Directory::default(),
+            sessions: session::EndedSessions::default(),
+            outbound,
+            legacy: legacy::LegacySessions::default(),
+            secret_uses: crate::secrets::SecretUses::default(),
+        }
+    }
+
+    /// Applies a change event from the store's feed.
+    pub fn apply(&self, change: &str) {
+        if change == "*" {
+            self.keys.clear();
+        } else if let Some(hash) = change.strip_prefix("api_key:") {
+            self.keys.invalidate(hash);
+        }
+        // Sessions with a GET stream open learn that their lists may have changed
+        // (server/tools § List Changed Notification).
+        for server in self.directory.apply(change) {
+            for list in ["tools", "prompts", "resources"] {
+                let note = serde_json::json!({"jsonrpc": "2.0", "method": format!("notifications/{list}/list_changed")});
+                self.relay.to_server_streams(&server, &note);
+            }
+        }
+        self.sessions.apply(change);
+    }
+
+    /// Follows changes that close upstream connections (an upstream deleted or disabled, a
+    /// client session ended).
+    pub async fn apply_to_upstreams(&self, change: &str) {
+        if let Some(id) = change.strip_prefix("upstream_gone:") {
+            self.upstreams.drop_upstream(id).await;
+        } else if let Some(hash) = change.strip_prefix("session_ended:") {
+            self.relay.end_session(hash);
+            self.upstreams.end_session(hash).await;
+        }
+    }
+}
