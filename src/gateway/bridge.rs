@@ -10,6 +10,7 @@
 //! API key (the principal), the method and its target, and an expiry (mrtr § Server
 //! Requirements 4–5: state is attacker-controlled input; bind principal, TTL and request).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,6 +27,8 @@ use crate::domain::time;
 use crate::plane::directory::ServerEntry;
 use crate::plane::parked::{Parked, STATE_TTL};
 use crate::upstream::Incoming;
+use crate::upstream::transport::Responder;
+use gatehouse_mcp::model::{self, InputRequest, InputRequiredResult};
 
 const PURPOSE: &str = "mrtr-request-state";
 
@@ -112,44 +115,16 @@ pub async fn run(
             Some(incoming) = parked.events.recv() => match incoming {
                 Incoming::Notification(msg) => on_note(msg),
                 Incoming::Request(msg, responder) => {
-                    let upstream_id = msg.get("id").cloned().unwrap_or(Value::Null);
-                    let asked = msg.get("method").and_then(Value::as_str).unwrap_or_default().to_string();
-                    let needs = match asked.as_str() {
-                        "ping" => {
-                            responder.respond(upstream_id, Ok(json!({})));
-                            continue;
-                        }
-                        "sampling/createMessage" => "sampling",
-                        "elicitation/create" => "elicitation",
-                        "roots/list" => "roots",
-                        _ => "",
-                    };
-                    // mrtr § Server Requirements 7: never ask what the client did not declare.
-                    if needs.is_empty() || capabilities.get(needs).is_none() {
-                        responder.respond(upstream_id, Err(json!({"code": -32601,
-                            "message": format!("{asked}: the client did not declare the {needs} capability")})));
+                    if !ask(&mut parked, &capabilities, msg, responder) {
                         continue;
                     }
-                    let key = parked.next_key();
-                    let mut request = json!({"method": asked});
-                    if let Some(p) = msg.get("params") {
-                        request["params"] = p.clone();
-                    }
-                    parked.requests.insert(key.clone(), request);
-                    parked.asked.insert(key, (responder, upstream_id));
                     // Gather what else the upstream asks at once, then hand the round to the client.
                     tokio::time::sleep(Duration::from_millis(5)).await;
                     while let Ok(more) = parked.events.try_recv() {
                         match more {
                             Incoming::Notification(msg) => on_note(msg),
                             Incoming::Request(msg, responder) => {
-                                let key = parked.next_key();
-                                let mut request = json!({"method": msg.get("method").cloned().unwrap_or(Value::Null)});
-                                if let Some(p) = msg.get("params") {
-                                    request["params"] = p.clone();
-                                }
-                                parked.requests.insert(key.clone(), request);
-                                parked.asked.insert(key, (responder, msg.get("id").cloned().unwrap_or(Value::Null)));
+                                ask(&mut parked, &capabilities, msg, responder);
                             }
                         }
                     }
@@ -157,6 +132,45 @@ pub async fn run(
                 }
             },
             result = &mut parked.call => return result,
+        }
+    }
+}
+
+/// Takes a request the upstream sends during the call: `ping` is answered here; a request for
+/// input is kept for the client (`true`) when the client declared the capability it needs, and
+/// refused otherwise (mrtr § Server Requirements 7: never ask what the client did not declare).
+fn ask(parked: &mut Parked, capabilities: &Value, msg: Value, responder: Responder) -> bool {
+    let Value::Object(mut msg) = msg else { return false };
+    let upstream_id = msg.remove("id").unwrap_or(Value::Null);
+    let method = match msg.remove("method") {
+        Some(Value::String(method)) => method,
+        _ => String::new(),
+    };
+    if method == "ping" {
+        responder.respond(upstream_id, Ok(json!({})));
+        return false;
+    }
+    let params = match msg.remove("params") {
+        Some(Value::Object(params)) => Some(params),
+        _ => None,
+    };
+    let request = InputRequest { method, params, extra: Map::new() };
+    match request.required_capability() {
+        Some(needs) if capabilities.get(needs).is_some() => {
+            let key = parked.next_key();
+            parked.requests.insert(key.clone(), request);
+            parked.asked.insert(key, (responder, upstream_id));
+            true
+        }
+        needs => {
+            let message = match needs {
+                Some(needs) => {
+                    format!("{}: the client did not declare the {needs} capability", request.method)
+                }
+                None => format!("{}: not a request a client can be asked", request.method),
+            };
+            responder.respond(upstream_id, Err(json!({"code": -32601, "message": message})));
+            false
         }
     }
 }
@@ -201,7 +215,7 @@ fn input_required(
         t: call_target.to_string(),
         e: time::now_ms() + STATE_TTL.as_millis() as i64,
     };
-    let requests: Map<String, Value> = parked
+    let requests: BTreeMap<String, InputRequest> = parked
         .requests
         .iter()
         .filter(|(k, _)| parked.asked.contains_key(*k))
@@ -210,7 +224,8 @@ fn input_required(
     // The call outlives this request now: it waits for the client's retry in a task of its own.
     parked.park();
     state.plane.parked.put(call_id, parked);
-    json!({"resultType": "input_required", "inputRequests": requests, "requestState": seal(&state.master_key, &payload)})
+    let state_token = seal(&state.master_key, &payload);
+    model::to_value(&InputRequiredResult::new(requests, Some(state_token)))
 }
 
 fn resume(

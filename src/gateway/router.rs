@@ -15,34 +15,44 @@ use crate::upstream::{CallSink, UpstreamError};
 use tokio::sync::oneshot;
 
 pub use gatehouse_mcp::jsonrpc::{RpcError, code};
+use gatehouse_mcp::model::{
+    self, DiscoverResult, Implementation, InitializeResult, ListChangedCapability, ResourcesCapability,
+    ServerCapabilities,
+};
 pub use gatehouse_mcp::version::{ALL, STATELESS, negotiate};
 
 /// Tools per tools/list page.
 pub const PAGE_SIZE: usize = 500;
 
-fn capabilities(entry: &ServerEntry) -> Value {
-    // List changes are announced on the session's GET stream (`Gateway::apply`).
-    let mut caps = json!({"tools": {"listChanged": true}, "prompts": {"listChanged": true},
-        "resources": {"listChanged": true}});
-    if !entry.upstreams.is_empty() {
-        caps["resources"]["subscribe"] = json!(true);
-        caps["logging"] = json!({});
-        caps["completions"] = json!({});
+fn capabilities(entry: &ServerEntry) -> ServerCapabilities {
+    // List changes are announced on the session's GET stream (`DataPlane::apply`).
+    let changes = || Some(ListChangedCapability { list_changed: Some(true), extra: Map::new() });
+    let relays = !entry.upstreams.is_empty();
+    ServerCapabilities {
+        tools: changes(),
+        prompts: changes(),
+        resources: Some(ResourcesCapability {
+            subscribe: relays.then_some(true),
+            list_changed: Some(true),
+            extra: Map::new(),
+        }),
+        logging: relays.then(Map::new),
+        completions: relays.then(Map::new),
+        ..ServerCapabilities::default()
     }
-    caps
 }
 
 /// The result of `initialize` for a negotiated revision.
 pub fn initialize_result(entry: &ServerEntry, version: &str) -> Value {
-    let mut result = json!({
-        "protocolVersion": version,
-        "capabilities": capabilities(entry),
-        "serverInfo": {"name": entry.server.name, "version": env!("CARGO_PKG_VERSION")},
-    });
-    if !entry.server.description.is_empty() {
-        result["instructions"] = json!(entry.server.description);
-    }
-    result
+    let result = InitializeResult {
+        protocol_version: version.to_string(),
+        capabilities: capabilities(entry),
+        server_info: Implementation::new(&entry.server.name, env!("CARGO_PKG_VERSION")),
+        instructions: Some(entry.server.description.clone()).filter(|d| !d.is_empty()),
+        meta: None,
+        extra: Map::new(),
+    };
+    model::to_value(&result)
 }
 
 /// What a request carries besides its params: whose session it is (upstream sessions follow
@@ -391,11 +401,13 @@ async fn handle_inner(
     let stateless = version == STATELESS;
     let mut result = match method {
         "ping" => json!({}),
-        "server/discover" if stateless => json!({
-            "supportedVersions": ALL,
-            "capabilities": capabilities(entry),
-            "instructions": entry.server.description,
-        }),
+        "server/discover" if stateless => {
+            let mut discover = DiscoverResult::new(capabilities(entry));
+            // Every revision served here, the ones reached with `initialize` too.
+            discover.supported_versions = ALL.iter().map(|v| v.to_string()).collect();
+            discover.instructions = Some(entry.server.description.clone());
+            model::to_value(&discover)
+        }
         // Shaped and stamped already: one way to make a list, whatever the transport.
         "tools/list" => {
             let json = tools_list_json(entry, version, params)?;

@@ -18,6 +18,7 @@ use crate::secrets::{SecretError, resolve_secret};
 use crate::store::{HttpToolRecord, ServerRecord, Store, StoreResult, UpstreamRecord};
 use crate::upstream::Spec;
 use crate::upstream::http_tool::{HttpTool, prepare};
+use gatehouse_mcp::model::{self, Tool};
 use gatehouse_mcp::version::ProtocolVersion;
 
 /// An upstream attached to a server, ready to be called.
@@ -407,7 +408,10 @@ fn build(
                 Some(format!("the tool's endpointUrl is no longer accepted ({why}); edit the tool"));
         }
         let input_schema = http_tool::input_schema(&parameters);
-        let listing = json!({"name": t.name, "description": t.description, "inputSchema": input_schema});
+        let listing = model::to_value(&Tool {
+            description: Some(t.description.clone()),
+            ..Tool::new(&t.name, input_schema.clone())
+        });
         tools.push(HttpTool {
             name: t.name,
             method: HttpMethod::parse(&t.method).unwrap_or(HttpMethod::Get),

@@ -1,11 +1,12 @@
 //! Calls of 2026-07-28 clients parked on this node while they wait for the client's input
 //! (version bridging: `gateway/bridge.rs` parks and resumes them).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use gatehouse_mcp::jsonrpc::{RpcError, code};
-use serde_json::{Map, Value, json};
+use gatehouse_mcp::model::InputRequest;
+use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 
 use super::relay::CancelOnDrop;
@@ -23,7 +24,7 @@ pub struct Parked {
     /// Input request key → where its answer goes.
     pub asked: HashMap<String, (Responder, Value)>,
     /// The requests as sent to the client (re-sent when an answer is missing).
-    pub requests: Map<String, Value>,
+    pub requests: BTreeMap<String, InputRequest>,
     next_key: u64,
     at: Instant,
 }
@@ -39,7 +40,7 @@ impl Parked {
             events,
             call: Running { run: Run::InPlace(call), cancel: Some(cancel) },
             asked: HashMap::new(),
-            requests: Map::new(),
+            requests: BTreeMap::new(),
             next_key: 0,
             at: Instant::now(),
         }

@@ -4,7 +4,8 @@
 //! as `isError` results, never as JSON-RPC errors.
 
 use base64::Engine;
-use serde_json::{Map, Value, json};
+use gatehouse_mcp::model::{self, CallToolResult};
+use serde_json::{Map, Value};
 
 use std::time::Duration;
 
@@ -120,7 +121,7 @@ fn encode_segment_into(out: &mut String, s: &str) {
 }
 
 fn error_result(text: String) -> Output {
-    Output::Result(json!({"isError": true, "content": [{"type": "text", "text": text}]}))
+    Output::Result(model::to_value(&CallToolResult::error(text)))
 }
 
 /// What a tool call gives: a success is kept as the backend's text (see [`Output::Text`]), so
@@ -145,12 +146,8 @@ impl Output {
                     Some(Ok(value @ Value::Object(_))) => Some(value),
                     _ => None,
                 };
-                let mut result = Map::new();
-                result.insert("content".into(), Value::Array(vec![text_block(text)]));
-                if let Some(value) = structured {
-                    result.insert("structuredContent".into(), value);
-                }
-                Value::Object(result)
+                let result = CallToolResult { structured_content: structured, ..CallToolResult::text(text) };
+                model::to_value(&result)
             }
         }
     }
@@ -431,17 +428,10 @@ async fn read_answer(tool: &HttpTool, sent: Result<crate::outbound::Response, Ou
     Output::Text { text, utf8 }
 }
 
-/// `{"type": "text", "text": …}`, the text moved in.
-fn text_block(text: String) -> Value {
-    let mut block = Map::new();
-    block.insert("type".into(), Value::String("text".into()));
-    block.insert("text".into(), Value::String(text));
-    Value::Object(block)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     proptest::proptest! {
         /// The URL template filler, fuzzed (`docs/SECURITY.md` "Fuzzing"): whatever a caller

@@ -1,4 +1,7 @@
-//! The MCP types Gatehouse serves and relays.
+//! The MCP types of what Gatehouse itself says: its `initialize` and `server/discover`
+//! results, its tools and their results, its `input_required` rounds, the `_meta` keys and
+//! cache hints it reads and writes. What it relays (prompts, resources, an upstream's results)
+//! stays JSON as it came, shaped per revision by [`crate::shape`].
 //!
 //! Every struct keeps the fields it does not know in `extra` (and `_meta` as it came), so a
 //! definition read from an upstream server is written back unchanged: the gateway is
@@ -8,7 +11,6 @@
 mod common;
 mod content;
 mod lifecycle;
-mod lists;
 mod meta;
 mod mrtr;
 mod result;
@@ -22,10 +24,6 @@ pub use content::{
 pub use lifecycle::{
     DiscoverResult, InitializeParams, InitializeResult, ListChangedCapability, ResourcesCapability,
     ServerCapabilities,
-};
-pub use lists::{
-    GetPromptResult, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, Prompt,
-    PromptArgument, PromptMessage, ReadResourceResult, Resource, ResourceTemplate,
 };
 pub use meta::{MetaError, RequestMeta, declared_version, keys};
 pub use mrtr::{InputRequest, InputRequiredResult, InputResponses};
