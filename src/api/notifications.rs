@@ -177,12 +177,7 @@ async fn set_webhook(ctx: OpCtx, input: SetWebhook) -> ApiResult<WebhookSet> {
     let org_id = ctx.org()?.id.clone();
     let url = input.url.trim().to_string();
     // The same check every delivery goes through: scheme, and literal addresses the policy refuses.
-    let _checked = ctx
-        .state
-        .plane
-        .outbound
-        .request(crate::outbound::Method::POST, &url)
-        .map_err(|e| ApiError::unprocessable(format!("url: {e}")))?;
+    ctx.state.plane.outbound.check_url(&url).map_err(|e| ApiError::unprocessable(format!("url: {e}")))?;
     let (secret, generated) = match input.secret {
         Some(s) if (16..=256).contains(&s.chars().count()) && !s.chars().any(char::is_control) => (s, false),
         Some(_) => return Err(ApiError::bad_request("secret must be 16 to 256 characters")),

@@ -85,10 +85,11 @@ impl Outbound {
         self.policy
     }
 
-    /// Starts a request to `url` after checking its scheme and (if literal) its address.
+    /// Starts a request to `url`, an absolute http(s) URL; where it may go is checked when it is
+    /// sent.
     pub fn request(&self, method: Method, url: &str) -> Result<Request, OutboundError> {
         let (uri, userinfo) = parse_url(url)?;
-        self.check(&uri)?;
+        absolute(&uri)?;
         let request = Request::new(method, uri);
         // Credentials in the URL become Basic authentication, as browsers and curl do.
         Ok(match userinfo {
@@ -97,31 +98,33 @@ impl Outbound {
         })
     }
 
+    /// Whether `url` is one a request may be sent to: an absolute http(s) URL whose host, if an
+    /// IP literal, the policy allows (a name is checked as it resolves, when sent). For checking
+    /// a URL when it is configured.
+    pub fn check_url(&self, url: &str) -> Result<(), OutboundError> {
+        self.check(&parse_url(url)?.0)
+    }
+
+    /// Where `uri` may go under the policy (the host, if it is an IP literal; names are checked
+    /// as they resolve, by [`GuardedResolver`]).
     fn check(&self, uri: &Uri) -> Result<(), OutboundError> {
-        if !matches!(uri.scheme_str(), Some("http" | "https")) {
-            return Err(OutboundError::InvalidUrl("only absolute http(s) URLs are allowed".into()));
-        }
+        absolute(uri)?;
         match uri.host() {
-            Some(host) if !host.is_empty() => self.policy.check_host(host),
-            _ => Err(OutboundError::InvalidUrl("only absolute http(s) URLs are allowed".into())),
+            Some(host) => self.policy.check_host(host),
+            None => Err(OutboundError::InvalidUrl("only absolute http(s) URLs are allowed".into())),
         }
     }
 
-    /// Sends a request built by [`Outbound::request`], following up to [`MAX_REDIRECTS`]
-    /// redirects, each checked like the first URL.
-    pub async fn send(&self, request: Request) -> Result<Response, OutboundError> {
-        if let Some(why) = request.invalid {
+    /// Sends a request built by [`Outbound::request`] the one way every request goes
+    /// ([`Outbound::send_to`]), following up to [`MAX_REDIRECTS`] redirects, each checked like
+    /// the first URL.
+    pub async fn send(&self, mut request: Request) -> Result<Response, OutboundError> {
+        if let Some(why) = request.invalid.take() {
             return Err(OutboundError::Failed(why));
         }
-        let deadline = request.timeout.map(|t| tokio::time::Instant::now() + t);
-        let exchange = self.follow(request, 0);
-        let (inner, lease) = match deadline {
-            Some(deadline) => {
-                tokio::time::timeout_at(deadline, exchange).await.map_err(|_| OutboundError::Timeout)??
-            }
-            None => exchange.await?,
-        };
-        Ok(Response { inner, deadline, lease: Some(lease) })
+        let (body, timeout) = (std::mem::take(&mut request.body), request.timeout);
+        let (target, path_and_query) = request.into_target()?;
+        self.send_to(&target, path_and_query, HeaderMap::new(), body, timeout).await
     }
 
     /// Reads a response body, refusing more than `limit` bytes.
@@ -194,9 +197,8 @@ impl Outbound {
 
     /// Sends `path_and_query` (`/path?query`, already encoded) to a prepared target, with the
     /// target's headers and `extra` ones, `body` and a `timeout` on the whole exchange (none: the
-    /// caller's own), as [`Outbound::send`] would send the same request: the destination is
-    /// checked against the policy, and redirects are followed (from the first one on, the
-    /// general way).
+    /// caller's own): the destination is checked against the policy, and redirects are followed,
+    /// each checked again.
     pub async fn send_to(
         &self,
         target: &Target,
@@ -225,7 +227,7 @@ impl Outbound {
             if !is_redirect(response.status()) {
                 return Ok((response, lease));
             }
-            // Redirected: on from here the general way, with the request this one was.
+            // Redirected: on from here with the request this one was, its URI absolute.
             let mut parts = target.base.clone().into_parts();
             parts.path_and_query = Some(path_and_query);
             let uri = Uri::from_parts(parts).map_err(|e| OutboundError::InvalidUrl(e.to_string()))?;
@@ -266,8 +268,8 @@ impl Target {
     /// Prepares requests to `base`, an origin (`http(s)://authority`, nothing after it): the
     /// `Host` and `User-Agent` headers are added to `headers`, and every request sent with
     /// [`Outbound::send_to`] carries them (and the policy is checked when sending). See
-    /// [`Target::with_header`] for a variant with one header more. `None` when `base` is not a plain http(s) origin
-    /// (credentials in it, say): such URLs take [`Outbound::request`].
+    /// [`Target::with_header`] for a variant with one header more. `None` when `base` is not a
+    /// plain http(s) origin (credentials in it, say: [`Request::into_target`] takes any URL).
     pub fn new(method: Method, base: &str, mut headers: HeaderMap) -> Option<Self> {
         let uri = Uri::try_from(format!("{base}/")).ok()?;
         let https = match uri.scheme_str() {
@@ -283,7 +285,7 @@ impl Target {
             return None;
         }
         let origin = pool::Origin::of(&uri).ok()?;
-        // A `Host` of the caller's own stays, as on the general way.
+        // A `Host` of the caller's own stays.
         if !headers.contains_key(header::HOST) {
             headers.insert(header::HOST, pool::host_header(&uri, https)?);
         }
@@ -292,17 +294,6 @@ impl Target {
         }
         let ip = policy::host_ip(uri.host()?);
         Some(Self { method, base: uri, origin, ip, headers })
-    }
-
-    /// A target for a fixed absolute URL, and the path and query requests to it go to; `None`
-    /// when the URL needs the general way (credentials in it, text `http::Uri` refuses).
-    pub fn for_url(method: Method, url: &str, headers: HeaderMap) -> Option<(Self, String)> {
-        let uri = Uri::try_from(url).ok()?;
-        let authority = uri.authority()?;
-        let base = format!("{}://{}", uri.scheme_str()?, authority.as_str());
-        let path_and_query = uri.path_and_query().map_or("/", |p| p.as_str());
-        let path_and_query = if path_and_query.is_empty() { "/" } else { path_and_query };
-        Some((Self::new(method, &base, headers)?, path_and_query.to_string()))
     }
 
     /// The same target with one header more (a variant made once, so that requests that need
@@ -315,7 +306,7 @@ impl Target {
 }
 
 /// Appends every value of `extra` to `headers` (`HeaderMap::extend` would replace a name's
-/// values where the general way, building a request header by header, appends).
+/// values, where a request built header by header appends).
 fn append_all(headers: &mut HeaderMap, extra: HeaderMap) {
     let mut name = None;
     for (next, value) in extra {
@@ -340,6 +331,14 @@ type UserInfo = (String, Option<String>);
 /// An absolute URL as a `Uri`, and the credentials it carried, if any. Plain ASCII URLs are
 /// taken as they are; anything else (international names, spaces, user info) goes through
 /// the WHATWG parser first, which encodes it.
+/// That `uri` is an absolute http(s) URL with a host.
+fn absolute(uri: &Uri) -> Result<(), OutboundError> {
+    match (uri.scheme_str(), uri.host()) {
+        (Some("http" | "https"), Some(host)) if !host.is_empty() => Ok(()),
+        _ => Err(OutboundError::InvalidUrl("only absolute http(s) URLs are allowed".into())),
+    }
+}
+
 fn parse_url(url: &str) -> Result<(Uri, Option<UserInfo>), OutboundError> {
     if let Ok(uri) = Uri::try_from(url) {
         let plain = uri.authority().is_some_and(|a| !a.as_str().contains('@'));

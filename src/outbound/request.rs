@@ -10,8 +10,8 @@ use http_body_util::BodyExt;
 use hyper::body::{Body as _, Frame, Incoming};
 use tokio::time::Instant;
 
-use super::OutboundError;
 use super::pool::{Lease, poll_beside};
+use super::{OutboundError, Target};
 
 /// A request to send with [`super::Outbound::send`]; made by [`super::Outbound::request`],
 /// which has checked its URL.
@@ -34,6 +34,24 @@ impl Request {
 
     fn refuse(&mut self, why: String) {
         self.invalid.get_or_insert(why);
+    }
+
+    /// The request as a [`Target`] (its origin, method and headers) and the path and query it
+    /// goes to: what [`super::Outbound::send`] sends it as, and what a request made again and
+    /// again is prepared as once ([`super::Outbound::send_to`]). A header that could not be
+    /// made is reported here.
+    pub fn into_target(self) -> Result<(Target, String), OutboundError> {
+        if let Some(why) = self.invalid {
+            return Err(OutboundError::Failed(why));
+        }
+        let invalid = || OutboundError::InvalidUrl("only absolute http(s) URLs are allowed".into());
+        let (scheme, authority) =
+            (self.uri.scheme_str().ok_or_else(invalid)?, self.uri.authority().ok_or_else(invalid)?);
+        let path_and_query = self.uri.path_and_query().map_or("/", |p| p.as_str());
+        let path_and_query = if path_and_query.is_empty() { "/" } else { path_and_query }.to_string();
+        let target =
+            Target::new(self.method, &format!("{scheme}://{authority}"), self.headers).ok_or_else(invalid)?;
+        Ok((target, path_and_query))
     }
 
     /// Adds a header (appended; a name may repeat). Values are never echoed in errors.

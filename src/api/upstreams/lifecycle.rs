@@ -4,8 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use axum::http::Method;
-
 use crate::api::registry::{NoInput, OpCtx};
 use crate::domain::upstream::{self as rules, ApprovalPolicy, TransportKind, UpstreamAuth, UpstreamStatus};
 use crate::domain::{ids, text, time};
@@ -38,7 +36,7 @@ pub(super) fn check(ctx: &OpCtx, u: &UpstreamRecord, opened: &Opened) -> ApiResu
                 return Err(ApiError::unprocessable("command, args and env are for stdio upstreams"));
             }
             rules::validate_url(url).map_err(ApiError::Unprocessable)?;
-            match ctx.state.plane.outbound.request(Method::GET, url) {
+            match ctx.state.plane.outbound.check_url(url) {
                 Ok(_) => {}
                 Err(OutboundError::Forbidden(m)) => {
                     return Err(ApiError::unprocessable(format!("url is not allowed: {m}")));

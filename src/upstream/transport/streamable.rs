@@ -26,9 +26,8 @@ const MCP_NAME: HeaderName = HeaderName::from_static(headers::NAME);
 pub struct StreamableHttp {
     url: String,
     /// Where messages are POSTed, prepared once (the configured headers, `Content-Type` and
-    /// `Accept` made), and the path they go to; `None` takes the general way (a URL with
-    /// credentials in it, say, or a header that cannot be one, which is reported when sent).
-    post: Option<(Target, String)>,
+    /// `Accept` made), and the path they go to.
+    post: (Target, String),
     headers: Vec<(String, String)>,
     outbound: Outbound,
     peer: Arc<Peer>,
@@ -44,7 +43,7 @@ impl StreamableHttp {
     pub(crate) fn new(spec: &Spec, outbound: &Outbound, peer: Arc<Peer>) -> Result<Self, UpstreamError> {
         let url = spec.url.clone().ok_or_else(|| UpstreamError::Config("url is required".into()))?;
         Ok(Self {
-            post: post_target(&url, &spec.headers),
+            post: post_target(outbound, &url, &spec.headers)?,
             url,
             headers: spec.headers.clone(),
             outbound: outbound.clone(),
@@ -59,7 +58,8 @@ impl StreamableHttp {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// A request the general way: the configured headers, then [`Self::message_headers`].
+    /// A request other than a message (the session's `DELETE`): the configured headers, then
+    /// [`Self::message_headers`].
     fn request(
         &self,
         method: Method,
@@ -102,14 +102,10 @@ impl StreamableHttp {
 impl Transport for StreamableHttp {
     async fn send(&self, msg: &Value, sink: Option<CallSink>) -> Result<(), UpstreamError> {
         let body = super::wire::to_wire(msg).map_err(|e| UpstreamError::Protocol(e.to_string()))?;
-        let response = match &self.post {
-            Some((target, path)) => {
-                let extra = self.message_headers(Some(msg))?;
-                let exchange = self.outbound.send_to(target, path.clone(), extra, body.into(), None);
-                self.in_time(exchange).await?
-            }
-            None => Box::pin(self.send_general(msg, body)).await?,
-        };
+        let (target, path) = &self.post;
+        let extra = self.message_headers(Some(msg))?;
+        let response =
+            self.in_time(self.outbound.send_to(target, path.clone(), extra, body.into(), None)).await?;
         self.answer(msg, response, sink).await
     }
 
@@ -151,37 +147,27 @@ struct ConnState {
     stateless: bool,
 }
 
-/// The prepared POST target of an upstream: its configured headers, then `Content-Type` and
-/// `Accept`, as the general way appends them.
-fn post_target(url: &str, configured: &[(String, String)]) -> Option<(Target, String)> {
-    let mut headers = HeaderMap::new();
+/// The prepared POST target of an upstream: its URL as a browser takes it (credentials in it
+/// become Basic authentication), its configured headers, then `Content-Type` and `Accept`.
+fn post_target(
+    outbound: &Outbound,
+    url: &str,
+    configured: &[(String, String)],
+) -> Result<(Target, String), UpstreamError> {
+    let mut request = outbound.request(Method::POST, url).map_err(outbound_error)?;
     for (name, value) in configured {
-        headers
-            .append(HeaderName::try_from(name.as_str()).ok()?, HeaderValue::try_from(value.as_str()).ok()?);
+        request = request.header(name.as_str(), value.as_str());
     }
-    headers.append(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers.append(http::header::ACCEPT, HeaderValue::from_static(ACCEPT));
-    Target::for_url(Method::POST, url, headers)
+    let request = request
+        .header(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"))
+        .header(http::header::ACCEPT, HeaderValue::from_static(ACCEPT));
+    request.into_target().map_err(|e| UpstreamError::Config(e.to_string()))
 }
 
 /// What a POST accepts (basic/transports § Sending Messages to the Server).
 const ACCEPT: &str = "application/json, text/event-stream";
 
 impl StreamableHttp {
-    /// Sends a message the general way (the request built header by header).
-    async fn send_general(
-        &self,
-        msg: &Value,
-        body: Vec<u8>,
-    ) -> Result<crate::outbound::Response, UpstreamError> {
-        let req = self
-            .request(Method::POST, Some(msg))?
-            .header(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"))
-            .header(http::header::ACCEPT, HeaderValue::from_static(ACCEPT));
-        let req = req.body(body);
-        self.in_time(self.outbound.send(req)).await
-    }
-
     /// An exchange within the upstream's timeout (its answer's head; a stream is read after).
     async fn in_time(
         &self,
