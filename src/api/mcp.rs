@@ -15,6 +15,12 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
+use gatehouse_mcp::jsonrpc::{Envelope, RpcError, code, is_id, result_message};
+use gatehouse_mcp::model::{
+    self, CallToolResult, Implementation, InitializeResult, ServerCapabilities, Tool,
+};
+use gatehouse_mcp::transport::headers::PROTOCOL_VERSION;
+use gatehouse_mcp::version::{ProtocolVersion, STATEFUL};
 use serde_json::{Map, Value, json};
 
 use super::dispatch::{self, Call};
@@ -23,17 +29,6 @@ use crate::app::AppState;
 use crate::auth;
 use crate::body::{is_json, read_body};
 use crate::error::{ApiError, ApiResult};
-
-/// Protocol revisions this endpoint answers; the first is what it prefers.
-pub const VERSIONS: &[&str] = &["2025-06-18", "2025-11-25", "2025-03-26", "2024-11-05"];
-
-/// JSON-RPC error codes used here.
-mod code {
-    pub const PARSE_ERROR: i64 = -32700;
-    pub const INVALID_REQUEST: i64 = -32600;
-    pub const METHOD_NOT_FOUND: i64 = -32601;
-    pub const INVALID_PARAMS: i64 = -32602;
-}
 
 /// The route, with the registry it serves.
 pub fn routes(registry: std::sync::Arc<Registry>) -> Router<AppState> {
@@ -56,12 +51,9 @@ pub fn routes(registry: std::sync::Arc<Registry>) -> Router<AppState> {
     )
 }
 
-fn rpc_error(id: Value, code: i64, message: impl Into<String>) -> Value {
-    json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message.into()}})
-}
-
-fn rpc_result(id: Value, result: Value) -> Value {
-    json!({"jsonrpc": "2.0", "id": id, "result": result})
+/// An error answer with its HTTP status (the message has no id that could be read).
+fn refused(status: StatusCode, code: i64, message: impl Into<String>) -> Response {
+    (status, axum::Json(RpcError::new(code, message).to_message(Value::Null))).into_response()
 }
 
 async fn handle(
@@ -82,71 +74,76 @@ async fn handle(
     let principal = auth::authenticate(state.store.as_ref(), Some(mode), &headers)
         .await?
         .ok_or_else(|| ApiError::Unauthorized("the management MCP server needs X-Management-Token".into()))?;
-    if let Some(version) = headers.get("mcp-protocol-version").and_then(|v| v.to_str().ok()) {
-        if !VERSIONS.contains(&version) {
-            let body = rpc_error(
-                Value::Null,
-                code::INVALID_REQUEST,
-                format!("unsupported MCP-Protocol-Version {version}"),
-            );
-            return Ok((StatusCode::BAD_REQUEST, axum::Json(body)).into_response());
+    // The stateful revisions: this endpoint keeps no session, but speaks `initialize`.
+    if let Some(version) = headers.get(PROTOCOL_VERSION).and_then(|v| v.to_str().ok()) {
+        if !STATEFUL.contains(&version) {
+            let message = format!("unsupported MCP-Protocol-Version {version}");
+            return Ok(refused(StatusCode::BAD_REQUEST, code::INVALID_REQUEST, message));
         }
     }
     let bytes = read_body(&headers, body, state.config.max_body_bytes).await?;
     if !is_json(&headers) {
-        let body = rpc_error(Value::Null, code::INVALID_REQUEST, "expected Content-Type: application/json");
-        return Ok((StatusCode::UNSUPPORTED_MEDIA_TYPE, axum::Json(body)).into_response());
+        let message = "expected Content-Type: application/json";
+        return Ok(refused(StatusCode::UNSUPPORTED_MEDIA_TYPE, code::INVALID_REQUEST, message));
     }
-    let message: Value = match super::strict_json::from_slice(&bytes) {
-        Ok(v) => v,
+    let message = match super::strict_json::from_slice(&bytes) {
+        Ok(Value::Object(object)) => Envelope::from_object(object),
+        Ok(_) => {
+            let message = "expected one JSON-RPC 2.0 message (batches are not supported)";
+            return Ok(refused(StatusCode::BAD_REQUEST, code::INVALID_REQUEST, message));
+        }
         Err(e) => {
-            let body = rpc_error(Value::Null, code::PARSE_ERROR, format!("parse error: {e}"));
-            return Ok((StatusCode::BAD_REQUEST, axum::Json(body)).into_response());
+            return Ok(refused(StatusCode::BAD_REQUEST, code::PARSE_ERROR, format!("parse error: {e}")));
         }
     };
-    let Some(obj) = message.as_object().filter(|o| o.get("jsonrpc") == Some(&json!("2.0"))) else {
-        let body = rpc_error(
-            Value::Null,
-            code::INVALID_REQUEST,
-            "expected one JSON-RPC 2.0 message (batches are not supported)",
-        );
-        return Ok((StatusCode::BAD_REQUEST, axum::Json(body)).into_response());
-    };
-    let id = obj.get("id").cloned();
-    let Some(rpc_method) = obj.get("method").and_then(Value::as_str) else {
+    if !message.is_v2() {
+        let message = "expected one JSON-RPC 2.0 message (batches are not supported)";
+        return Ok(refused(StatusCode::BAD_REQUEST, code::INVALID_REQUEST, message));
+    }
+    let Some(rpc_method) = message.method() else {
         // A response or error from the client: nothing to answer.
         return Ok(StatusCode::ACCEPTED.into_response());
     };
-    let Some(id) = id.filter(|id| id.is_string() || id.is_i64() || id.is_u64()) else {
-        if obj.contains_key("id") {
-            let body = rpc_error(Value::Null, code::INVALID_REQUEST, "id must be a string or an integer");
-            return Ok((StatusCode::BAD_REQUEST, axum::Json(body)).into_response());
+    let id = match message.id.clone() {
+        Some(id) if is_id(&id) => id,
+        Some(_) => {
+            let message = "id must be a string or an integer";
+            return Ok(refused(StatusCode::BAD_REQUEST, code::INVALID_REQUEST, message));
         }
-        return Ok(StatusCode::ACCEPTED.into_response()); // a notification
+        None => return Ok(StatusCode::ACCEPTED.into_response()), // a notification
     };
-    let params = obj.get("params").cloned().unwrap_or(Value::Object(Map::new()));
-    let reply = match rpc_method {
-        "initialize" => rpc_result(id, initialize(&params)),
-        "ping" => rpc_result(id, json!({})),
-        "tools/list" => rpc_result(id, json!({"tools": tools(registry)})),
-        "tools/call" => match call_tool(state, registry, principal, peer, &params).await {
-            Ok(result) => rpc_result(id, result),
-            Err((code, message)) => rpc_error(id, code, message),
-        },
-        other => rpc_error(id, code::METHOD_NOT_FOUND, format!("method not found: {other}")),
+    let empty = Map::new();
+    let params = message.params_object().unwrap_or(&empty);
+    let answer = match rpc_method {
+        "initialize" => Ok(initialize(params)),
+        "ping" => Ok(model::empty_result()),
+        "tools/list" => Ok(json!({"tools": tools(registry)})),
+        "tools/call" => call_tool(state, registry, principal, peer, params).await,
+        other => Err(RpcError::new(code::METHOD_NOT_FOUND, format!("method not found: {other}"))),
+    };
+    let reply = match answer {
+        Ok(result) => result_message(id, result),
+        Err(error) => error.to_message(id),
     };
     Ok(axum::Json(reply).into_response())
 }
 
-fn initialize(params: &Value) -> Value {
+/// `initialize`: the client's revision if it is a stateful one, else the latest of those.
+fn initialize(params: &Map<String, Value>) -> Value {
     let requested = params.get("protocolVersion").and_then(Value::as_str).unwrap_or_default();
-    let version = VERSIONS.iter().find(|v| **v == requested).copied().unwrap_or(VERSIONS[0]);
-    json!({
-        "protocolVersion": version,
-        "capabilities": {"tools": {"listChanged": false}},
-        "serverInfo": {"name": "gatehouse-management", "version": env!("CARGO_PKG_VERSION")},
-        "instructions": "Every Gatehouse management operation as a tool. Each call is checked against the token's scopes."
-    })
+    let mut result = InitializeResult::new(
+        ProtocolVersion::negotiate(requested),
+        ServerCapabilities { tools: Some(Default::default()), ..ServerCapabilities::default() },
+        Implementation::new("gatehouse-management", env!("CARGO_PKG_VERSION")),
+    );
+    if let Some(tools) = &mut result.capabilities.tools {
+        tools.list_changed = Some(false);
+    }
+    result.instructions = Some(
+        "Every Gatehouse management operation as a tool. Each call is checked against the token's scopes."
+            .into(),
+    );
+    model::to_value(&result)
 }
 
 /// The tool list, generated from the registry.
@@ -160,15 +157,14 @@ pub fn tools(registry: &Registry) -> Vec<Value> {
                 super::registry::Access::Org(scope) => format!(" Requires the {scope} scope."),
                 _ => String::new(),
             };
-            let mut tool = json!({
-                "name": op.spec.name,
-                "description": format!("{}{scope} REST: {} {}", op.spec.summary, op.spec.method, op.spec.path),
-                "inputSchema": op.tool_input_schema(),
-            });
-            if op.output_schema.get("type") == Some(&json!("object")) {
-                tool["outputSchema"] = op.output_schema.clone();
-            }
-            tool
+            let summary = format!("{}{scope} REST: {} {}", op.spec.summary, op.spec.method, op.spec.path);
+            let tool = Tool {
+                description: Some(summary),
+                output_schema: (op.output_schema.get("type") == Some(&json!("object")))
+                    .then(|| op.output_schema.clone()),
+                ..Tool::new(op.spec.name, op.tool_input_schema())
+            };
+            model::to_value(&tool)
         })
         .collect()
 }
@@ -178,20 +174,21 @@ async fn call_tool(
     registry: &Registry,
     principal: auth::Principal,
     peer: SocketAddr,
-    params: &Value,
-) -> Result<Value, (i64, String)> {
+    params: &Map<String, Value>,
+) -> Result<Value, RpcError> {
+    let invalid = |message: String| RpcError::new(code::INVALID_PARAMS, message);
     let name = params
         .get("name")
         .and_then(Value::as_str)
-        .ok_or((code::INVALID_PARAMS, "params.name is required".to_string()))?;
+        .ok_or_else(|| invalid("params.name is required".into()))?;
     let op = registry
         .get(name)
         .filter(|op| op.spec.mcp)
-        .ok_or_else(|| (code::INVALID_PARAMS, format!("unknown tool: {name}")))?;
+        .ok_or_else(|| invalid(format!("unknown tool: {name}")))?;
     let mut arguments = match params.get("arguments") {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(map)) => map.clone(),
-        Some(_) => return Err((code::INVALID_PARAMS, "arguments must be an object".into())),
+        Some(_) => return Err(invalid("arguments must be an object".into())),
     };
     let mut path_params = HashMap::new();
     for p in &op.path_params {
@@ -199,9 +196,7 @@ async fn call_tool(
             Some(Value::String(v)) if !v.is_empty() => {
                 path_params.insert(p.clone(), v);
             }
-            _ => {
-                return Err((code::INVALID_PARAMS, format!("argument {p} is required and must be a string")));
-            }
+            _ => return Err(invalid(format!("argument {p} is required and must be a string"))),
         }
     }
     let call = Call {
@@ -211,24 +206,17 @@ async fn call_tool(
         client_ip: Some(peer.ip()),
         headers: HeaderMap::new(),
     };
-    Ok(match dispatch::invoke(state, op, call).await {
-        Ok(output) => {
-            let text = if output.is_null() { "Done.".to_string() } else { output.to_string() };
-            let mut result = json!({"content": [{"type": "text", "text": text}]});
-            if output.is_object() {
-                result["structuredContent"] = output;
-            }
-            result
-        }
+    let result = match dispatch::invoke(state, op, call).await {
+        Ok(Value::Null) => CallToolResult::text("Done."),
+        Ok(output @ Value::Object(_)) => CallToolResult::structured(output),
+        Ok(output) => CallToolResult::text(output.to_string()),
         Err(err) => {
             if let ApiError::Internal(e) = &err {
                 tracing::error!(error = ?e, tool = name, "management tool failed");
             }
             let status = err.status().as_u16();
-            json!({
-                "isError": true,
-                "content": [{"type": "text", "text": format!("Error: HTTP {status} {}: {err}", err.code())}],
-            })
+            CallToolResult::error(format!("Error: HTTP {status} {}: {err}", err.code()))
         }
-    })
+    };
+    Ok(model::to_value(&result))
 }
