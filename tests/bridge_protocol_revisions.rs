@@ -198,7 +198,7 @@ async fn modern_client_old_upstream_story(backend: Backend) {
     let done = client
         .post(
             json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
-                "name": "ask", "arguments": {}, "_meta": meta,
+                "name": "ask", "arguments": {}, "_meta": meta.clone(),
                 "requestState": first["result"]["requestState"],
                 "inputResponses": {key.as_str(): {"action": "accept", "content": {"color": "teal"}}}}}),
             &headers,
@@ -208,6 +208,26 @@ async fn modern_client_old_upstream_story(backend: Backend) {
         .body;
     assert_eq!(done["result"]["content"][0]["text"], "chosen: {\"color\": \"teal\"}", "{done}");
     assert_valid("2026-07-28", "CallToolResult", &done["result"]);
+
+    // An upstream asking two things at once: the client declared elicitation only, so it is
+    // asked that alone, and the upstream is told it cannot have the sampling (-32601).
+    let call = |id: u64, extra: Value| {
+        let mut params = json!({"name": "ask", "arguments": {"also": "sampling"}, "_meta": meta.clone()});
+        params.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params})
+    };
+    let first = client.post(call(3, json!({})), &headers).await.expect(200).body;
+    let asked = first["result"]["inputRequests"].as_object().unwrap();
+    assert_eq!(asked.len(), 1, "only what the client declared is asked: {first}");
+    let (key, ask) = asked.iter().next().unwrap();
+    assert_eq!(ask["method"], "elicitation/create", "{first}");
+    let answers = json!({"requestState": first["result"]["requestState"],
+        "inputResponses": {key.as_str(): {"action": "accept", "content": {"color": "red"}}}});
+    let done = client.post(call(4, answers), &headers).await.expect(200).body;
+    assert_eq!(
+        done["result"]["content"][0]["text"], "chosen: {\"color\": \"red\"}; sampling: -32601",
+        "{done}"
+    );
 }
 
 backend_tests!(mrtr_bridge_story, modern_upstream_story, modern_client_old_upstream_story,);

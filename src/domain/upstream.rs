@@ -2,6 +2,7 @@
 //! validation of what people register, definition hashes and the approval state machine
 //! (`docs/UPSTREAMS.md` "Discovery, catalogue and pinning").
 
+use gatehouse_mcp::transport::headers;
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
@@ -70,8 +71,10 @@ const RESERVED_HEADERS: &[&str] = &[
     "transfer-encoding",
     "connection",
     "accept",
-    "mcp-session-id",
-    "mcp-protocol-version",
+    headers::SESSION_ID,
+    headers::PROTOCOL_VERSION,
+    headers::METHOD,
+    headers::NAME,
     "upgrade",
     "te",
     "trailer",

@@ -20,7 +20,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 
-use super::router::{self, CallCtx, RpcError, STATELESS, code};
+use super::context::CallCtx;
+use super::router::{self, RpcError, STATELESS, code};
 use crate::app::AppState;
 use crate::crypto::{self, MasterKey};
 use crate::domain::time;

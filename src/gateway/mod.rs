@@ -3,12 +3,15 @@
 //! sessions, relays, the upstream pool) is [`crate::plane`]. See `docs/GATEWAY.md` for the
 //! design and `docs/PROTOCOL.md` for the protocol rules.
 
+pub mod accounting;
 pub mod bridge;
+pub mod context;
 pub mod endpoint;
 pub mod policy;
 pub mod request_headers;
 pub mod router;
 pub mod sse;
+pub mod tools;
 pub mod upstream;
 
 /// The MCP endpoint's route template; also the metrics label of the POSTs `front.rs` serves

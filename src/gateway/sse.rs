@@ -14,8 +14,9 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
+use super::context::CallCtx;
 use super::endpoint::{authorize_request, http_error, one_stateful_in};
-use super::router::{self, CallCtx, code};
+use super::router::{self, code};
 use crate::app::AppState;
 use crate::body::read_body;
 use crate::crypto;

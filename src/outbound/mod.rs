@@ -399,11 +399,15 @@ fn strip_for_other_origin(headers: &mut HeaderMap) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn urls_are_checked_before_sending() {
+    #[tokio::test]
+    async fn urls_are_checked_before_sending() {
         let out = Outbound::new(NetworkPolicy { allow_private: false });
-        assert!(matches!(out.request(Method::GET, "http://127.0.0.1:1/x"), Err(OutboundError::Forbidden(_))));
-        assert!(matches!(out.request(Method::GET, "http://[::1]/x"), Err(OutboundError::Forbidden(_))));
+        assert!(matches!(out.check_url("http://127.0.0.1:1/x"), Err(OutboundError::Forbidden(_))));
+        assert!(matches!(out.check_url("http://[::1]/x"), Err(OutboundError::Forbidden(_))));
+        // A request is built, and refused when sent, before any socket is opened.
+        let request = out.request(Method::GET, "http://[::1]/x").unwrap();
+        assert!(matches!(out.send(request).await, Err(OutboundError::Forbidden(_))));
+        assert!(out.check_url("https://example.com/x").is_ok());
         assert!(matches!(out.request(Method::GET, "file:///etc/passwd"), Err(OutboundError::InvalidUrl(_))));
         assert!(matches!(out.request(Method::GET, "not a url"), Err(OutboundError::InvalidUrl(_))));
         assert!(matches!(out.request(Method::GET, "/relative"), Err(OutboundError::InvalidUrl(_))));

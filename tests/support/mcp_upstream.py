@@ -365,25 +365,39 @@ class Handler(BaseHTTPRequestHandler):
         return self.send(200, json.dumps(reply).encode(), "application/json", extra)
 
     def ask(self, msg):
-        """Answers a call with an SSE stream: an elicitation request first, then (once the client
-        has POSTed its answer) the result."""
-        with LOCK:
-            self.counter[0] += 1
-            ask_id = f"ask-{self.counter[0]}"
-        waiter = [threading.Event(), None]
-        ASKED[ask_id] = waiter
+        """Answers a call with an SSE stream: an elicitation request first (with the argument
+        `{"also": "sampling"}`, a sampling request right after it), then, once the client has
+        POSTed its answers, the result."""
+        also_sampling = ((msg.get("params") or {}).get("arguments") or {}).get("also") == "sampling"
+        asks = ["elicitation/create"] + (["sampling/createMessage"] if also_sampling else [])
+        waiters = []
+        for method in asks:
+            with LOCK:
+                self.counter[0] += 1
+                ask_id = f"ask-{self.counter[0]}"
+            waiter = [threading.Event(), None]
+            ASKED[ask_id] = waiter
+            waiters.append((ask_id, method, waiter))
         self.send_response(200)
         self.send_header("content-type", "text/event-stream")
         self.send_header("connection", "close")
         self.end_headers()
-        request = {"jsonrpc": "2.0", "id": ask_id, "method": "elicitation/create", "params": {
-            "message": "Which color?", "requestedSchema": {"type": "object", "properties": {"color": {"type": "string"}}}}}
-        self.wfile.write(b"event: message\ndata: " + json.dumps(request).encode() + b"\n\n")
+        for ask_id, method, _ in waiters:
+            params = {"message": "Which color?",
+                      "requestedSchema": {"type": "object", "properties": {"color": {"type": "string"}}}}
+            if method == "sampling/createMessage":
+                params = {"messages": [{"role": "user", "content": {"type": "text", "text": "x"}}], "maxTokens": 5}
+            request = {"jsonrpc": "2.0", "id": ask_id, "method": method, "params": params}
+            self.wfile.write(b"event: message\ndata: " + json.dumps(request).encode() + b"\n\n")
         self.wfile.flush()
-        waiter[0].wait(30)
-        answer = (waiter[1] or {}).get("result") or {}
-        result = text("chosen: " + json.dumps(answer.get("content"), sort_keys=True))
-        reply = {"jsonrpc": "2.0", "id": msg.get("id"), "result": result}
+        for _, _, waiter in waiters:
+            waiter[0].wait(30)
+        answer = (waiters[0][2][1] or {}).get("result") or {}
+        said = "chosen: " + json.dumps(answer.get("content"), sort_keys=True)
+        if also_sampling:
+            sampled = waiters[1][2][1] or {}
+            said += "; sampling: " + str((sampled.get("error") or {}).get("code", "answered"))
+        reply = {"jsonrpc": "2.0", "id": msg.get("id"), "result": text(said)}
         self.wfile.write(b"event: message\ndata: " + json.dumps(reply).encode() + b"\n\n")
         self.wfile.flush()
         self.close_connection = True

@@ -42,7 +42,7 @@ pub(super) fn rpc_response_text(status: u16, message: String, sse: bool, session
     response
 }
 
-/// The response message of a tools/list: the result's text (`router::tools_list_json`) in its
+/// The response message of a tools/list: the result's text (`tools::tools_list_json`) in its
 /// envelope, keys in the order a serialised message has them.
 pub(super) fn list_message(id: &Value, result: &str) -> String {
     let id = json_text(id);

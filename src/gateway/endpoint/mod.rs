@@ -20,12 +20,13 @@ use futures_util::stream;
 use serde_json::{Map, Value, json};
 
 use crate::plane::directory::ServerEntry;
-use gatehouse_mcp::jsonrpc::{Envelope, Payload, ToolCall, is_id, result_message};
+use gatehouse_mcp::jsonrpc::{Envelope, Payload, is_id, result_message};
 use gatehouse_mcp::{transport, version};
 
 use super::bridge;
+use super::context::CallCtx;
 use super::request_headers::{API_KEY_HEADER, RequestHeaders, SESSION_HEADER};
-use super::router::{self, CallCtx, RpcError, STATELESS, code};
+use super::router::{self, RpcError, STATELESS, code};
 use crate::app::AppState;
 use crate::body::{is_json_type, read_body_declared};
 use crate::config::Mode;
@@ -33,7 +34,6 @@ use crate::domain::time;
 use crate::error::ApiError;
 use crate::plane::directory::ToolTarget;
 use crate::plane::session::{OpenedSession, Session};
-use crate::upstream::http_tool::HttpTool;
 
 mod answer;
 mod relayed;
@@ -198,34 +198,11 @@ where
             "Accept must admit application/json or text/event-stream",
         );
     }
-    // A stateless tools/call to a server with HTTP tools is read without a tree for its params
-    // (`ToolCall`); one of an HTTP tool is answered straight away, any other goes on as the
-    // general way reads it. (A server of upstream tools only is read the general way at once:
-    // its calls would only pay for the short reading and then the general form made from it.)
-    let short = match seen.session {
-        None if !entry.tools.is_empty() => std::str::from_utf8(&bytes).ok().and_then(ToolCall::read),
-        _ => None,
-    };
-    let message = match short {
-        Some(call) => {
-            if call.meta_version.as_deref() == Some(STATELESS) {
-                if let Some(ToolTarget::Http(tool)) = entry.target(&call.name) {
-                    if !caller.key_id.is_empty() {
-                        state.plane.keys.record_use(&caller.key_id);
-                    }
-                    let sse = prefers_sse(seen.accept);
-                    return stateless_http_tool(state, &entry, &caller, &seen, call, tool, sse, bytes.len())
-                        .await;
-                }
-            }
-            Payload::One(call.into_envelope())
+    let message = match Payload::read(&bytes) {
+        Ok(m) => m,
+        Err(e) => {
+            return http_error(StatusCode::BAD_REQUEST, code::PARSE_ERROR, format!("parse error: {e}"));
         }
-        None => match Payload::read(&bytes) {
-            Ok(m) => m,
-            Err(e) => {
-                return http_error(StatusCode::BAD_REQUEST, code::PARSE_ERROR, format!("parse error: {e}"));
-            }
-        },
     };
     if !caller.key_id.is_empty() {
         state.plane.keys.record_use(&caller.key_id);

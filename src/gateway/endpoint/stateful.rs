@@ -127,7 +127,8 @@ pub(super) async fn stateful(
         single => {
             if let Some((id, params)) = session_list(&single) {
                 let empty = Map::new();
-                return match router::tools_list_json(entry, version, params.unwrap_or(&empty)) {
+                return match crate::gateway::tools::tools_list_json(entry, version, params.unwrap_or(&empty))
+                {
                     Ok(result) => rpc_response_text(200, list_message(id, &result), sse, session),
                     Err(err) => rpc_response(err.status, err.to_message(id.clone()), sse, session),
                 };

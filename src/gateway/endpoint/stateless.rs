@@ -1,5 +1,5 @@
 //! Stateless 2026-07-28 requests: their `_meta` and standard headers checked, answered in one
-//! piece; an HTTP tool's `tools/call` read the short way.
+//! piece.
 
 use super::*;
 
@@ -38,7 +38,7 @@ pub(super) async fn stateless(
         let err = RpcError::new(code::HEADER_MISMATCH, message).with_status(400);
         rpc_response(400, err.to_message(id.clone()), false, None)
     };
-    let requested = meta_version.or(seen.text("mcp-protocol-version")).unwrap_or_default();
+    let requested = meta_version.or(seen.text(transport::headers::PROTOCOL_VERSION)).unwrap_or_default();
     if !router::ALL.contains(&requested) || requested != STATELESS {
         let mut err =
             RpcError::new(code::UNSUPPORTED_VERSION, format!("unsupported protocol version {requested:?}"));
@@ -76,7 +76,7 @@ pub(super) async fn stateless(
         }
     }
     if method == "tools/list" {
-        return match router::tools_list_json(entry, STATELESS, &params) {
+        return match crate::gateway::tools::tools_list_json(entry, STATELESS, &params) {
             Ok(result) => rpc_response_text(200, list_message(&id, &result), sse, None),
             Err(err) => rpc_response(err.status, err.to_message(id), sse && err.status == 200, None),
         };
@@ -88,35 +88,5 @@ pub(super) async fn stateless(
     // took a second box of 5.8 KB (memmove 4.1 % → 3.3 % of the gateway's time).
     let (status, text) =
         router::answer(state, entry, STATELESS, &mut ctx, method, &params, &id, request_bytes).await;
-    rpc_response_text(status, text, sse && status == 200, None)
-}
-
-/// [`stateless`] for a `tools/call` of one of the server's HTTP tools read the short way, its
-/// `_meta` naming 2026-07-28: the same checks (the standard headers against the body) and the
-/// same answer, with nothing taken out of a params map.
-#[allow(clippy::too_many_arguments)]
-pub(super) async fn stateless_http_tool(
-    state: &AppState,
-    entry: &ServerEntry,
-    caller: &Caller,
-    headers: &RequestHeaders<'_>,
-    call: ToolCall<'_>,
-    tool: &HttpTool,
-    sse: bool,
-    request_bytes: usize,
-) -> Response {
-    let header = |name: &str| headers.text(name);
-    let named = Some(call.name.as_ref());
-    if let Err(message) =
-        transport::check_request_headers_named(header, "tools/call", named, call.meta_version.as_deref())
-    {
-        let err = RpcError::new(code::HEADER_MISMATCH, message).with_status(400);
-        return rpc_response(400, err.to_message(call.id), false, None);
-    }
-    let ctx = CallCtx::for_key(&caller.key_id);
-    let arguments = call.arguments.as_ref();
-    let (status, text) =
-        router::answer_http_tool(state, entry, &ctx, &call.name, tool, arguments, &call.id, request_bytes)
-            .await;
     rpc_response_text(status, text, sse && status == 200, None)
 }

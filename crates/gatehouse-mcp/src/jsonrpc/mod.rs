@@ -1,6 +1,5 @@
 //! JSON-RPC 2.0 as MCP uses it: ids, messages, error objects and codes, a bounded parser,
-//! errors as they travel (with the HTTP status that carries them), and a `tools/call` read
-//! without a tree for its params ([`ToolCall`]).
+//! and errors as they travel (with the HTTP status that carries them).
 //!
 //! MCP narrows JSON-RPC in two places (basic § Messages): a request id is a string or an
 //! integer and never `null`, and `params`, when present, is an object.
@@ -11,7 +10,6 @@ mod error;
 mod id;
 mod message;
 mod parse;
-mod tool_call;
 
 pub use depth::check_depth;
 pub use envelope::{Envelope, Payload};
@@ -19,7 +17,6 @@ pub use error::{ErrorObject, RpcError};
 pub use id::RequestId;
 pub use message::{Message, Notification, Request, Response, ResponsePayload};
 pub use parse::{Incoming, InvalidMessage, Limits, ParseError, parse, parse_value, parse_with};
-pub use tool_call::ToolCall;
 
 use serde_json::{Map, Value};
 

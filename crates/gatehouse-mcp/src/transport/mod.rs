@@ -39,17 +39,6 @@ pub fn check_request_headers<'a>(
     check_standard_headers(&header, method, params, meta_version).map_err(|e| e.to_string())
 }
 
-/// [`check_request_headers`] with `params`' one member it reads given by the caller (see
-/// [`check_named_headers`]).
-pub fn check_request_headers_named<'a>(
-    header: impl Fn(&str) -> Option<&'a str>,
-    method: &str,
-    named: Option<&str>,
-    meta_version: Option<&str>,
-) -> Result<(), String> {
-    check_named_headers(&header, method, named, meta_version).map_err(|e| e.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
