@@ -14,17 +14,13 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::auth_config;
+use super::one_time_code::{self, CodeBook, CodeMail};
 use super::registry::{Access, NoInput, OpCtx, OpSpec, Registry};
-use crate::config::Mode;
-use crate::crypto;
 use crate::domain::{ids, text, time};
 use crate::error::{ApiError, ApiResult};
-use crate::mail::MailError;
 use crate::plane::keys::KeyInfo;
-use crate::store::EndUserCodeRecord;
+use crate::store::{EndUserCodeRecord, Store, StoreResult};
 
-/// Wrong guesses before a code is burnt.
-pub const MAX_ATTEMPTS: i64 = 5;
 /// Codes one e-mail may be sent per server per [`EMAIL_WINDOW`].
 pub const CODES_PER_EMAIL: i64 = 5;
 /// The per-e-mail window.
@@ -143,7 +139,21 @@ async fn same_org(ctx: &OpCtx, org_id: &str) -> ApiResult<bool> {
 }
 
 fn keyed_code(ctx: &OpCtx, server_id: &str, email: &str, code: &str) -> String {
-    ctx.state.master_key.keyed_hash("end-user-code", format!("{server_id}:{email}:{code}").as_bytes())
+    one_time_code::keyed(&ctx.state.master_key, "end-user-code", &format!("{server_id}:{email}"), code)
+}
+
+/// End users' codes in the store.
+struct EndUserCodes<'a>(&'a dyn Store);
+
+#[async_trait::async_trait]
+impl CodeBook for EndUserCodes<'_> {
+    async fn wrong_guess(&self, id: &str) -> StoreResult<i64> {
+        self.0.end_user_code_fail(id).await
+    }
+
+    async fn consume(&self, id: &str, now: i64) -> StoreResult<bool> {
+        self.0.end_user_code_consume(id, now).await
+    }
 }
 
 fn disabled() -> ApiError {
@@ -186,7 +196,7 @@ async fn request_code(ctx: OpCtx, input: RequestCode) -> ApiResult<Message> {
     {
         return Err(ApiError::RateLimited { retry_after_secs: EMAIL_WINDOW.as_secs() });
     }
-    let code = crypto::new_otp_code();
+    let code = one_time_code::new_code();
     let record = EndUserCodeRecord {
         id: ids::new_id("euc"),
         server_id: key.server_id.clone(),
@@ -207,25 +217,10 @@ async fn request_code(ctx: OpCtx, input: RequestCode) -> ApiResult<Message> {
         "Your verification code is {code}.\n\nIt expires in {minutes} minutes. If you did not ask for it, ignore this mail.\n"
     );
     let subject = config.email_subject.as_deref().unwrap_or(DEFAULT_SUBJECT);
-    let sent = Message { message: "Verification code sent" };
-    match ctx.state.mailer.send_as(config.email_sender_name.as_deref(), &email, subject, &body).await {
-        Ok(()) => Ok(sent),
-        Err(MailError::Unconfigured) if ctx.state.mode().await? == Some(Mode::Dev) => {
-            tracing::warn!(email = %email, code = %code, "dev mode without SMTP: end-user code written to the log");
-            Ok(sent)
-        }
-        Err(err) => {
-            tracing::error!(error = %err, server_id = %key.server_id, "could not send an end-user code");
-            Err(ApiError::Unavailable {
-                code: "mail_unavailable",
-                message: "the code could not be sent".into(),
-            })
-        }
-    }
-}
-
-fn invalid_code() -> ApiError {
-    ApiError::Unauthorized("invalid or expired code".into())
+    let sender_name = config.email_sender_name.as_deref();
+    let mail = CodeMail { to: &email, sender_name, subject, body, code: &code };
+    one_time_code::send(&ctx.state.mailer, ctx.state.mode().await?, mail).await?;
+    Ok(Message { message: "Verification code sent" })
 }
 
 async fn verify_code(ctx: OpCtx, input: VerifyCode) -> ApiResult<Verified> {
@@ -237,28 +232,19 @@ async fn verify_code(ctx: OpCtx, input: VerifyCode) -> ApiResult<Verified> {
         return Err(disabled());
     }
     let email = email_of(&input.email)?;
-    let code = input.code.trim();
-    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ApiError::bad_request("code must be six digits"));
-    }
+    let code = one_time_code::read(&input.code)?;
     if !auth_config::domain_allowed(&config, &email) {
         return Err(domain_refused());
     }
     let now = time::now_ms();
-    let active = store.end_user_code_active(&key.server_id, &email, now).await?.ok_or_else(invalid_code)?;
-    if !crypto::constant_time_eq(&active.code_hash, &keyed_code(&ctx, &key.server_id, &email, code)) {
-        if store.end_user_code_fail(&active.id).await? >= MAX_ATTEMPTS {
-            store.end_user_code_consume(&active.id, now).await?;
-        }
-        return Err(invalid_code());
-    }
-    if !store.end_user_code_consume(&active.id, now).await? {
-        return Err(invalid_code());
-    }
+    let active =
+        store.end_user_code_active(&key.server_id, &email, now).await?.ok_or_else(one_time_code::invalid)?;
+    let typed = keyed_code(&ctx, &key.server_id, &email, code);
+    one_time_code::redeem(&EndUserCodes(store), &active.id, &active.code_hash, &typed, now).await?;
     // The token is backed by the key that requested the code: if that one was archived since,
     // the session would be dead on arrival.
     if !state.end_user.keys.is_active(store, &key.server_id, &active.key_id).await? {
-        return Err(invalid_code());
+        return Err(one_time_code::invalid());
     }
     let token = state
         .end_user

@@ -6,6 +6,7 @@ use axum::http::Method;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::one_time_code::{self, CodeBook, CodeMail};
 use super::registry::{Access, NoInput, OpCtx, OpSpec, Registry};
 use crate::auth::principal::{PLATFORM_TOKEN_PREFIX, role_scopes};
 use crate::auth::{Principal, Scope};
@@ -13,13 +14,10 @@ use crate::config::Mode;
 use crate::crypto;
 use crate::domain::{ids, text, time};
 use crate::error::{ApiError, ApiResult};
-use crate::mail::MailError;
-use crate::store::{LoginCodeRecord, Role, SessionRecord, UserRecord};
+use crate::store::{LoginCodeRecord, Role, SessionRecord, Store, StoreResult, UserRecord};
 
 /// A code is valid this long.
 pub const CODE_TTL_MS: i64 = 10 * 60 * 1000;
-/// Wrong guesses before a code is burnt.
-pub const MAX_ATTEMPTS: i64 = 5;
 /// Codes one e-mail may be sent per window.
 pub const CODES_PER_EMAIL: i64 = 5;
 /// Requests one IP may make per window.
@@ -143,7 +141,21 @@ pub fn register(r: &mut Registry) {
 }
 
 fn keyed_code(ctx: &OpCtx, email: &str, code: &str) -> String {
-    ctx.state.master_key.keyed_hash("login-code", format!("{email}:{code}").as_bytes())
+    one_time_code::keyed(&ctx.state.master_key, "login-code", email, code)
+}
+
+/// Platform login codes in the store.
+struct LoginCodes<'a>(&'a dyn Store);
+
+#[async_trait::async_trait]
+impl CodeBook for LoginCodes<'_> {
+    async fn wrong_guess(&self, id: &str) -> StoreResult<i64> {
+        self.0.login_code_fail(id).await
+    }
+
+    async fn consume(&self, id: &str, now: i64) -> StoreResult<bool> {
+        self.0.login_code_consume(id, now).await
+    }
 }
 
 async fn request_code(ctx: OpCtx, input: RequestCode) -> ApiResult<Message> {
@@ -168,7 +180,7 @@ async fn request_code(ctx: OpCtx, input: RequestCode) -> ApiResult<Message> {
         tracing::info!("login code requested for an unknown e-mail; nothing sent");
         return Ok(sent);
     }
-    let code = crypto::new_otp_code();
+    let code = one_time_code::new_code();
     let record = LoginCodeRecord {
         id: ids::new_id("otp"),
         email: email.clone(),
@@ -182,50 +194,21 @@ async fn request_code(ctx: OpCtx, input: RequestCode) -> ApiResult<Message> {
     let body = format!(
         "Your Gatehouse login code is {code}.\n\nIt expires in 10 minutes. If you did not ask for it, ignore this mail.\n"
     );
-    match ctx.state.mailer.send(&email, "Your Gatehouse login code", &body).await {
-        Ok(()) => Ok(sent),
-        Err(MailError::Unconfigured) if mode == Mode::Dev => {
-            tracing::warn!(email = %email, code = %code, "dev mode without SMTP: login code written to the log");
-            Ok(sent)
-        }
-        Err(MailError::Unconfigured) => Err(ApiError::Unavailable {
-            code: "mail_unavailable",
-            message: "no SMTP server is configured (GATEHOUSE_SMTP_URL)".into(),
-        }),
-        Err(err) => {
-            tracing::error!(error = %err, "could not send login code");
-            Err(ApiError::Unavailable {
-                code: "mail_unavailable",
-                message: "the login code could not be sent".into(),
-            })
-        }
-    }
-}
-
-fn invalid_code() -> ApiError {
-    ApiError::Unauthorized("invalid or expired code".into())
+    let mail =
+        CodeMail { to: &email, sender_name: None, subject: "Your Gatehouse login code", body, code: &code };
+    one_time_code::send(&ctx.state.mailer, Some(mode), mail).await?;
+    Ok(sent)
 }
 
 async fn verify_code(ctx: OpCtx, input: VerifyCode) -> ApiResult<LoginResult> {
     let email = text::normalize_email(&input.email)
         .ok_or_else(|| ApiError::bad_request("email is not a valid e-mail address"))?;
-    let code = input.code.trim();
-    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ApiError::bad_request("code must be six digits"));
-    }
+    let code = one_time_code::read(&input.code)?;
     let store = &ctx.state.store;
     let now = time::now_ms();
-    let active = store.login_code_active(&email, now).await?.ok_or_else(invalid_code)?;
-    if !crypto::constant_time_eq(&active.code_hash, &keyed_code(&ctx, &email, code)) {
-        let attempts = store.login_code_fail(&active.id).await?;
-        if attempts >= MAX_ATTEMPTS {
-            store.login_code_consume(&active.id, now).await?;
-        }
-        return Err(invalid_code());
-    }
-    if !store.login_code_consume(&active.id, now).await? {
-        return Err(invalid_code());
-    }
+    let active = store.login_code_active(&email, now).await?.ok_or_else(one_time_code::invalid)?;
+    let typed = keyed_code(&ctx, &email, code);
+    one_time_code::redeem(&LoginCodes(store.as_ref()), &active.id, &active.code_hash, &typed, now).await?;
     let user = match store.user_find_by_email(&email).await? {
         Some(user) => user,
         None => {

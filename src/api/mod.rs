@@ -15,6 +15,7 @@ pub mod login;
 pub mod mcp;
 pub mod members;
 pub mod notifications;
+pub mod one_time_code;
 pub mod openapi;
 pub mod orgs;
 pub mod plugins;
