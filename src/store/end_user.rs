@@ -7,7 +7,7 @@ use super::StoreResult;
 
 /// An org's RS256 signing key. The private half is sealed with the master key (purpose
 /// `signing-key`, bound to the key id); the public half is kept in the clear for the JWKS.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct SigningKeyRecord {
     /// The `kid`.
     pub id: String,
@@ -43,7 +43,7 @@ pub struct AuthConfigRecord {
 }
 
 /// A one-time code mailed to an end user (stored as a keyed hash).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct EndUserCodeRecord {
     pub id: String,
     pub server_id: String,

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use super::StoreResult;
 
 /// A server-scoped API key (only the SHA-256 of its value is stored).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ApiKeyRecord {
     pub id: String,
     pub server_id: String,
@@ -20,7 +20,7 @@ pub struct ApiKeyRecord {
 }
 
 /// One rotation: which key replaced which, by whom.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct KeyRotationRecord {
     pub id: String,
     pub server_id: String,

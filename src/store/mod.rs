@@ -24,6 +24,7 @@ mod sql_policies;
 mod sql_sealed;
 mod sql_secrets;
 mod sql_servers;
+mod sql_upstream_oauth;
 mod sql_upstreams;
 mod sql_usage;
 pub mod sqlite;

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use super::StoreResult;
 
 /// Something an org should know about (a key archived, a plugin failing…).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct NotificationRecord {
     pub id: String,
     pub org_id: String,
@@ -22,7 +22,7 @@ pub struct NotificationRecord {
 
 /// Where an org's notifications are also POSTed. `secret` is sealed (purpose
 /// `webhook-secret`, bound to the org id).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct WebhookRecord {
     pub org_id: String,
     pub url: String,

@@ -26,7 +26,7 @@ pub struct PluginInstallRecord {
 }
 
 /// One call of a plugin's `/invoke`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct PluginInvocationRecord {
     pub id: String,
     pub server_id: String,

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// An organization (tenant).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct OrgRecord {
     pub id: String,
     pub slug: String,
@@ -70,7 +70,7 @@ pub struct SessionRecord {
 }
 
 /// A one-time login code (stored as a keyed hash).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct LoginCodeRecord {
     pub id: String,
     pub email: String,
@@ -97,7 +97,7 @@ pub struct TokenRecord {
 }
 
 /// One recorded mutation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct AuditRecord {
     pub id: String,
     pub org_id: Option<String>,

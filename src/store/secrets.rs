@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use super::StoreResult;
 
 /// A secret. `value` is sealed with the master key (purpose `secret`, bound to the id).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct SecretRecord {
     pub id: String,
     pub org_id: String,

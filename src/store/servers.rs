@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use super::StoreResult;
 
 /// A server: a virtual MCP endpoint of an org.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ServerRecord {
     pub id: String,
     pub org_id: String,
@@ -18,7 +18,7 @@ pub struct ServerRecord {
 }
 
 /// An HTTP tool of a server. `parameters` is the JSON array as validated by the domain.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct HttpToolRecord {
     pub id: String,
     pub server_id: String,

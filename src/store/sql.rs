@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use sqlx::AnyPool;
 use sqlx::any::AnyRow;
-use sqlx::{Row, query};
+use sqlx::{FromRow, Row, query};
 
 use super::*;
 
@@ -53,15 +53,6 @@ fn conflict(what: &str) -> impl FnOnce(sqlx::Error) -> StoreError + '_ {
     }
 }
 
-fn org_row(r: &AnyRow) -> Result<OrgRecord, sqlx::Error> {
-    Ok(OrgRecord {
-        id: r.try_get("id")?,
-        slug: r.try_get("slug")?,
-        name: r.try_get("name")?,
-        created_at: r.try_get("created_at")?,
-    })
-}
-
 fn user_row(r: &AnyRow) -> Result<UserRecord, sqlx::Error> {
     Ok(UserRecord {
         id: r.try_get("id")?,
@@ -82,18 +73,6 @@ fn member_row(r: &AnyRow) -> Result<MemberRecord, sqlx::Error> {
     })
 }
 
-fn code_row(r: &AnyRow) -> Result<LoginCodeRecord, sqlx::Error> {
-    Ok(LoginCodeRecord {
-        id: r.try_get("id")?,
-        email: r.try_get("email")?,
-        code_hash: r.try_get("code_hash")?,
-        created_at: r.try_get("created_at")?,
-        expires_at: r.try_get("expires_at")?,
-        attempts: r.try_get("attempts")?,
-        consumed_at: r.try_get("consumed_at")?,
-    })
-}
-
 fn token_row(r: &AnyRow) -> Result<TokenRecord, sqlx::Error> {
     let scopes: String = r.try_get("scopes")?;
     Ok(TokenRecord {
@@ -107,19 +86,6 @@ fn token_row(r: &AnyRow) -> Result<TokenRecord, sqlx::Error> {
         expires_at: r.try_get("expires_at")?,
         last_used_at: r.try_get("last_used_at")?,
         revoked_at: r.try_get("revoked_at")?,
-    })
-}
-
-fn audit_row(r: &AnyRow) -> Result<AuditRecord, sqlx::Error> {
-    Ok(AuditRecord {
-        id: r.try_get("id")?,
-        org_id: r.try_get("org_id")?,
-        actor_type: r.try_get("actor_type")?,
-        actor_id: r.try_get("actor_id")?,
-        action: r.try_get("action")?,
-        target: r.try_get("target")?,
-        outcome: r.try_get("outcome")?,
-        created_at: r.try_get("created_at")?,
     })
 }
 
@@ -199,14 +165,14 @@ impl Store for SqlStore {
             .bind(id_or_slug)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.as_ref().map(org_row).transpose()?)
+        Ok(row.as_ref().map(OrgRecord::from_row).transpose()?)
     }
 
     async fn org_list_all(&self) -> StoreResult<Vec<OrgRecord>> {
         let rows = query("SELECT id, slug, name, created_at FROM orgs ORDER BY created_at, id")
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows.iter().map(org_row).collect::<Result<_, _>>()?)
+        Ok(rows.iter().map(OrgRecord::from_row).collect::<Result<_, _>>()?)
     }
 
     async fn org_list_for_user(&self, user_id: &str) -> StoreResult<Vec<OrgRecord>> {
@@ -217,7 +183,7 @@ impl Store for SqlStore {
         .bind(user_id)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.iter().map(org_row).collect::<Result<_, _>>()?)
+        Ok(rows.iter().map(OrgRecord::from_row).collect::<Result<_, _>>()?)
     }
 
     async fn org_update(&self, org: &OrgRecord) -> StoreResult<()> {
@@ -376,7 +342,7 @@ impl Store for SqlStore {
         .bind(now)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.as_ref().map(code_row).transpose()?)
+        Ok(row.as_ref().map(LoginCodeRecord::from_row).transpose()?)
     }
 
     async fn login_code_fail(&self, code_id: &str) -> StoreResult<i64> {
@@ -502,6 +468,6 @@ impl Store for SqlStore {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.iter().map(audit_row).collect::<Result<_, _>>()?)
+        Ok(rows.iter().map(AuditRecord::from_row).collect::<Result<_, _>>()?)
     }
 }

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
-use sqlx::{Row, query};
+use sqlx::{FromRow, Row, query};
 
 use super::StoreResult;
 use super::end_user::{AuthConfigRecord, EndUserCodeRecord, EndUserStore, SigningKeyRecord};
@@ -15,20 +15,6 @@ const INSERT_KEY: &str = "INSERT INTO signing_keys \
      VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, 0)";
 const CODE_COLUMNS: &str = "SELECT id, server_id, key_id, email, code_hash, created_at, expires_at, attempts, consumed_at \
      FROM end_user_codes";
-
-fn key_row(r: &AnyRow) -> Result<SigningKeyRecord, sqlx::Error> {
-    Ok(SigningKeyRecord {
-        id: r.try_get("id")?,
-        org_id: r.try_get("org_id")?,
-        algorithm: r.try_get("algorithm")?,
-        public_n: r.try_get("public_n")?,
-        public_e: r.try_get("public_e")?,
-        private_key: r.try_get("private_key")?,
-        created_at: r.try_get("created_at")?,
-        retired_at: r.try_get("retired_at")?,
-        max_exp: r.try_get("max_exp")?,
-    })
-}
 
 fn config_row(r: &AnyRow) -> Result<AuthConfigRecord, sqlx::Error> {
     let domains: String = r.try_get("allowed_email_domains")?;
@@ -45,20 +31,6 @@ fn config_row(r: &AnyRow) -> Result<AuthConfigRecord, sqlx::Error> {
     })
 }
 
-fn code_row(r: &AnyRow) -> Result<EndUserCodeRecord, sqlx::Error> {
-    Ok(EndUserCodeRecord {
-        id: r.try_get("id")?,
-        server_id: r.try_get("server_id")?,
-        key_id: r.try_get("key_id")?,
-        email: r.try_get("email")?,
-        code_hash: r.try_get("code_hash")?,
-        created_at: r.try_get("created_at")?,
-        expires_at: r.try_get("expires_at")?,
-        attempts: r.try_get("attempts")?,
-        consumed_at: r.try_get("consumed_at")?,
-    })
-}
-
 fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
 }
@@ -70,13 +42,13 @@ impl EndUserStore for SqlStore {
             .bind(org_id)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.as_ref().map(key_row).transpose()?)
+        Ok(row.as_ref().map(SigningKeyRecord::from_row).transpose()?)
     }
 
     async fn signing_key_get(&self, key_id: &str) -> StoreResult<Option<SigningKeyRecord>> {
         let row =
             query(&format!("{KEY_COLUMNS} WHERE id = $1")).bind(key_id).fetch_optional(&self.pool).await?;
-        Ok(row.as_ref().map(key_row).transpose()?)
+        Ok(row.as_ref().map(SigningKeyRecord::from_row).transpose()?)
     }
 
     async fn signing_key_list(&self, org_id: &str) -> StoreResult<Vec<SigningKeyRecord>> {
@@ -84,7 +56,7 @@ impl EndUserStore for SqlStore {
             .bind(org_id)
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows.iter().map(key_row).collect::<Result<_, _>>()?)
+        Ok(rows.iter().map(SigningKeyRecord::from_row).collect::<Result<_, _>>()?)
     }
 
     async fn signing_key_create(&self, k: &SigningKeyRecord) -> StoreResult<bool> {
@@ -205,7 +177,7 @@ impl EndUserStore for SqlStore {
         .bind(now)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.as_ref().map(code_row).transpose()?)
+        Ok(row.as_ref().map(EndUserCodeRecord::from_row).transpose()?)
     }
 
     async fn end_user_code_fail(&self, code_id: &str) -> StoreResult<i64> {

@@ -1,40 +1,13 @@
 //! [`KeyStore`] for [`SqlStore`].
 
 use async_trait::async_trait;
-use sqlx::any::AnyRow;
-use sqlx::{Row, query};
+use sqlx::{FromRow, query};
 
 use super::StoreResult;
 use super::keys::{ApiKeyRecord, KeyRotationRecord, KeyStore};
 use super::sql::SqlStore;
 
 const KEY_COLUMNS: &str = "SELECT id, server_id, org_id, label, key_hash, status, usage_count, created_at, archived_at FROM api_keys";
-
-fn key_row(r: &AnyRow) -> Result<ApiKeyRecord, sqlx::Error> {
-    Ok(ApiKeyRecord {
-        id: r.try_get("id")?,
-        server_id: r.try_get("server_id")?,
-        org_id: r.try_get("org_id")?,
-        label: r.try_get("label")?,
-        key_hash: r.try_get("key_hash")?,
-        status: r.try_get("status")?,
-        usage_count: r.try_get("usage_count")?,
-        created_at: r.try_get("created_at")?,
-        archived_at: r.try_get("archived_at")?,
-    })
-}
-
-fn rotation_row(r: &AnyRow) -> Result<KeyRotationRecord, sqlx::Error> {
-    Ok(KeyRotationRecord {
-        id: r.try_get("id")?,
-        server_id: r.try_get("server_id")?,
-        old_key_id: r.try_get("old_key_id")?,
-        new_key_id: r.try_get("new_key_id")?,
-        actor_type: r.try_get("actor_type")?,
-        actor_id: r.try_get("actor_id")?,
-        created_at: r.try_get("created_at")?,
-    })
-}
 
 const INSERT_KEY: &str = "INSERT INTO api_keys (id, server_id, org_id, label, key_hash, status, usage_count, created_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
@@ -61,7 +34,7 @@ impl KeyStore for SqlStore {
             .bind(server_id)
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows.iter().map(key_row).collect::<Result<_, _>>()?)
+        Ok(rows.iter().map(ApiKeyRecord::from_row).collect::<Result<_, _>>()?)
     }
 
     async fn key_get(&self, server_id: &str, key_id: &str) -> StoreResult<Option<ApiKeyRecord>> {
@@ -70,7 +43,7 @@ impl KeyStore for SqlStore {
             .bind(key_id)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.as_ref().map(key_row).transpose()?)
+        Ok(row.as_ref().map(ApiKeyRecord::from_row).transpose()?)
     }
 
     async fn key_by_hash(&self, key_hash: &str) -> StoreResult<Option<ApiKeyRecord>> {
@@ -78,7 +51,7 @@ impl KeyStore for SqlStore {
             .bind(key_hash)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.as_ref().map(key_row).transpose()?)
+        Ok(row.as_ref().map(ApiKeyRecord::from_row).transpose()?)
     }
 
     async fn key_archive(&self, server_id: &str, key_id: &str, now: i64) -> StoreResult<bool> {
@@ -170,7 +143,7 @@ impl KeyStore for SqlStore {
         .bind(server_id)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.iter().map(rotation_row).collect::<Result<_, _>>()?)
+        Ok(rows.iter().map(KeyRotationRecord::from_row).collect::<Result<_, _>>()?)
     }
 
     async fn session_end(&self, id_hash: &str, expires_at: i64) -> StoreResult<()> {

@@ -1,8 +1,7 @@
 //! [`NotificationStore`] for [`SqlStore`].
 
 use async_trait::async_trait;
-use sqlx::any::AnyRow;
-use sqlx::{Row, query};
+use sqlx::{FromRow, query};
 
 use super::StoreResult;
 use super::notifications::{NotificationRecord, NotificationStore, WebhookRecord};
@@ -10,29 +9,6 @@ use super::sql::SqlStore;
 
 const NOTIFICATION_COLUMNS: &str =
     "SELECT id, org_id, kind, title, message, data, created_at, read_at FROM notifications";
-
-fn notification_row(r: &AnyRow) -> Result<NotificationRecord, sqlx::Error> {
-    Ok(NotificationRecord {
-        id: r.try_get("id")?,
-        org_id: r.try_get("org_id")?,
-        kind: r.try_get("kind")?,
-        title: r.try_get("title")?,
-        message: r.try_get("message")?,
-        data: r.try_get("data")?,
-        created_at: r.try_get("created_at")?,
-        read_at: r.try_get("read_at")?,
-    })
-}
-
-fn webhook_row(r: &AnyRow) -> Result<WebhookRecord, sqlx::Error> {
-    Ok(WebhookRecord {
-        org_id: r.try_get("org_id")?,
-        url: r.try_get("url")?,
-        secret: r.try_get("secret")?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
-    })
-}
 
 #[async_trait]
 impl NotificationStore for SqlStore {
@@ -71,7 +47,7 @@ impl NotificationStore for SqlStore {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.iter().map(notification_row).collect::<Result<_, _>>()?)
+        Ok(rows.iter().map(NotificationRecord::from_row).collect::<Result<_, _>>()?)
     }
 
     async fn notification_get(&self, org_id: &str, id: &str) -> StoreResult<Option<NotificationRecord>> {
@@ -80,7 +56,7 @@ impl NotificationStore for SqlStore {
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.as_ref().map(notification_row).transpose()?)
+        Ok(row.as_ref().map(NotificationRecord::from_row).transpose()?)
     }
 
     async fn notification_mark_read(&self, org_id: &str, id: &str, now: i64) -> StoreResult<bool> {
@@ -101,7 +77,7 @@ impl NotificationStore for SqlStore {
         .bind(org_id)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.as_ref().map(webhook_row).transpose()?)
+        Ok(row.as_ref().map(WebhookRecord::from_row).transpose()?)
     }
 
     async fn webhook_put(&self, w: &WebhookRecord) -> StoreResult<()> {

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
-use sqlx::{Row, query};
+use sqlx::{FromRow, Row, query};
 
 use super::StoreResult;
 use super::plugins::{PluginInstallRecord, PluginInvocationRecord, PluginStore};
@@ -30,21 +30,6 @@ fn install_row(r: &AnyRow) -> Result<PluginInstallRecord, sqlx::Error> {
         secret_fields: fields.split_whitespace().map(str::to_string).collect(),
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
-    })
-}
-
-fn invocation_row(r: &AnyRow) -> Result<PluginInvocationRecord, sqlx::Error> {
-    Ok(PluginInvocationRecord {
-        id: r.try_get("id")?,
-        server_id: r.try_get("server_id")?,
-        org_id: r.try_get("org_id")?,
-        plugin_id: r.try_get("plugin_id")?,
-        key_id: r.try_get("key_id")?,
-        outcome: r.try_get("outcome")?,
-        status: r.try_get("status")?,
-        duration_ms: r.try_get("duration_ms")?,
-        error: r.try_get("error")?,
-        created_at: r.try_get("created_at")?,
     })
 }
 
@@ -179,6 +164,6 @@ impl PluginStore for SqlStore {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.iter().map(invocation_row).collect::<Result<_, _>>()?)
+        Ok(rows.iter().map(PluginInvocationRecord::from_row).collect::<Result<_, _>>()?)
     }
 }

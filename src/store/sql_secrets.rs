@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
-use sqlx::{Row, query};
+use sqlx::{FromRow, Row, query};
 
 use super::secrets::{SecretRecord, SecretStore, SecretUser};
 use super::sql::{SqlStore, conflict_on};
@@ -10,22 +10,6 @@ use super::{StoreError, StoreResult};
 
 const SECRET_COLUMNS: &str = "SELECT id, org_id, name, provider, value, masked, status, created_at, updated_at, \
      last_used_at, disabled_at FROM secrets";
-
-fn secret_row(r: &AnyRow) -> Result<SecretRecord, sqlx::Error> {
-    Ok(SecretRecord {
-        id: r.try_get("id")?,
-        org_id: r.try_get("org_id")?,
-        name: r.try_get("name")?,
-        provider: r.try_get("provider")?,
-        value: r.try_get("value")?,
-        masked: r.try_get("masked")?,
-        status: r.try_get("status")?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
-        last_used_at: r.try_get("last_used_at")?,
-        disabled_at: r.try_get("disabled_at")?,
-    })
-}
 
 #[async_trait]
 impl SecretStore for SqlStore {
@@ -56,7 +40,7 @@ impl SecretStore for SqlStore {
             .bind(org_id)
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows.iter().map(secret_row).collect::<Result<_, _>>()?)
+        Ok(rows.iter().map(SecretRecord::from_row).collect::<Result<_, _>>()?)
     }
 
     async fn secret_get(&self, org_id: &str, secret_id: &str) -> StoreResult<Option<SecretRecord>> {
@@ -65,7 +49,7 @@ impl SecretStore for SqlStore {
             .bind(secret_id)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.as_ref().map(secret_row).transpose()?)
+        Ok(row.as_ref().map(SecretRecord::from_row).transpose()?)
     }
 
     async fn secret_update(&self, s: &SecretRecord) -> StoreResult<()> {

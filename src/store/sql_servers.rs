@@ -1,8 +1,7 @@
 //! [`ServerStore`] for [`SqlStore`].
 
 use async_trait::async_trait;
-use sqlx::any::AnyRow;
-use sqlx::{Row, query};
+use sqlx::{FromRow, query};
 
 use super::servers::{HttpToolRecord, ServerRecord, ServerStore};
 use super::sql::{SqlStore, conflict_on};
@@ -11,38 +10,6 @@ use super::{StoreError, StoreResult};
 const SERVER_COLUMNS: &str = "SELECT id, org_id, name, slug, description, status, created_at FROM servers";
 const TOOL_COLUMNS: &str = "SELECT id, server_id, org_id, name, description, method, endpoint_url, parameters, \
      auth_type, auth_header, auth_credential, auth_secret_id, timeout_ms, created_at, updated_at FROM http_tools";
-
-fn server_row(r: &AnyRow) -> Result<ServerRecord, sqlx::Error> {
-    Ok(ServerRecord {
-        id: r.try_get("id")?,
-        org_id: r.try_get("org_id")?,
-        name: r.try_get("name")?,
-        slug: r.try_get("slug")?,
-        description: r.try_get("description")?,
-        status: r.try_get("status")?,
-        created_at: r.try_get("created_at")?,
-    })
-}
-
-fn tool_row(r: &AnyRow) -> Result<HttpToolRecord, sqlx::Error> {
-    Ok(HttpToolRecord {
-        id: r.try_get("id")?,
-        server_id: r.try_get("server_id")?,
-        org_id: r.try_get("org_id")?,
-        name: r.try_get("name")?,
-        description: r.try_get("description")?,
-        method: r.try_get("method")?,
-        endpoint_url: r.try_get("endpoint_url")?,
-        parameters: r.try_get("parameters")?,
-        auth_type: r.try_get("auth_type")?,
-        auth_header: r.try_get("auth_header")?,
-        auth_credential: r.try_get("auth_credential")?,
-        auth_secret_id: r.try_get("auth_secret_id")?,
-        timeout_ms: r.try_get("timeout_ms")?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
-    })
-}
 
 #[async_trait]
 impl ServerStore for SqlStore {
@@ -69,7 +36,7 @@ impl ServerStore for SqlStore {
             .bind(org_id)
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows.iter().map(server_row).collect::<Result<_, _>>()?)
+        Ok(rows.iter().map(ServerRecord::from_row).collect::<Result<_, _>>()?)
     }
 
     async fn server_get(&self, org_id: &str, server_id: &str) -> StoreResult<Option<ServerRecord>> {
@@ -78,7 +45,7 @@ impl ServerStore for SqlStore {
             .bind(server_id)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.as_ref().map(server_row).transpose()?)
+        Ok(row.as_ref().map(ServerRecord::from_row).transpose()?)
     }
 
     async fn server_by_slug(&self, org_id: &str, slug: &str) -> StoreResult<Option<ServerRecord>> {
@@ -87,7 +54,7 @@ impl ServerStore for SqlStore {
             .bind(slug)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.as_ref().map(server_row).transpose()?)
+        Ok(row.as_ref().map(ServerRecord::from_row).transpose()?)
     }
 
     async fn server_update(&self, s: &ServerRecord) -> StoreResult<()> {
@@ -154,7 +121,7 @@ impl ServerStore for SqlStore {
             .bind(server_id)
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows.iter().map(tool_row).collect::<Result<_, _>>()?)
+        Ok(rows.iter().map(HttpToolRecord::from_row).collect::<Result<_, _>>()?)
     }
 
     async fn tool_get(
@@ -169,7 +136,7 @@ impl ServerStore for SqlStore {
             .bind(tool_id)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.as_ref().map(tool_row).transpose()?)
+        Ok(row.as_ref().map(HttpToolRecord::from_row).transpose()?)
     }
 
     async fn tool_update(&self, t: &HttpToolRecord) -> StoreResult<()> {

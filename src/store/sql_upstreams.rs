@@ -2,12 +2,11 @@
 
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
-use sqlx::{Row, query};
+use sqlx::{FromRow, Row, query};
 
 use super::sql::{SqlStore, conflict_on};
 use super::upstreams::{
-    AttachmentRecord, Catalogue, OAuthFlowRecord, UpstreamItemRecord, UpstreamOAuthRecord,
-    UpstreamOAuthStore, UpstreamRecord, UpstreamStore, UpstreamToolRecord,
+    AttachmentRecord, Catalogue, UpstreamItemRecord, UpstreamRecord, UpstreamStore, UpstreamToolRecord,
 };
 use super::{StoreError, StoreResult};
 
@@ -61,17 +60,6 @@ fn tool_row(r: &AnyRow) -> Result<UpstreamToolRecord, sqlx::Error> {
         enabled: r.try_get::<i64, _>("enabled")? != 0,
         position: r.try_get("position")?,
         updated_at: r.try_get("updated_at")?,
-    })
-}
-
-fn attachment_row(r: &AnyRow) -> Result<AttachmentRecord, sqlx::Error> {
-    Ok(AttachmentRecord {
-        server_id: r.try_get("server_id")?,
-        upstream_id: r.try_get("upstream_id")?,
-        org_id: r.try_get("org_id")?,
-        tools: r.try_get("tools")?,
-        prefix: r.try_get("prefix")?,
-        created_at: r.try_get("created_at")?,
     })
 }
 
@@ -394,7 +382,7 @@ impl UpstreamStore for SqlStore {
         .bind(server_id)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.iter().map(attachment_row).collect::<Result<_, _>>()?)
+        Ok(rows.iter().map(AttachmentRecord::from_row).collect::<Result<_, _>>()?)
     }
 
     async fn attachments_of_upstream(
@@ -409,109 +397,6 @@ impl UpstreamStore for SqlStore {
         .bind(upstream_id)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.iter().map(attachment_row).collect::<Result<_, _>>()?)
-    }
-}
-
-const OAUTH_COLUMNS: &str = "SELECT upstream_id, org_id, issuer, authorization_endpoint, token_endpoint, resource, \
-     scope, client_id, client_secret, refresh_token, expires_at, updated_at FROM upstream_oauth";
-
-fn oauth_row(r: &AnyRow) -> Result<UpstreamOAuthRecord, sqlx::Error> {
-    Ok(UpstreamOAuthRecord {
-        upstream_id: r.try_get("upstream_id")?,
-        org_id: r.try_get("org_id")?,
-        issuer: r.try_get("issuer")?,
-        authorization_endpoint: r.try_get("authorization_endpoint")?,
-        token_endpoint: r.try_get("token_endpoint")?,
-        resource: r.try_get("resource")?,
-        scope: r.try_get("scope")?,
-        client_id: r.try_get("client_id")?,
-        client_secret: r.try_get("client_secret")?,
-        refresh_token: r.try_get("refresh_token")?,
-        expires_at: r.try_get("expires_at")?,
-        updated_at: r.try_get("updated_at")?,
-    })
-}
-
-#[async_trait]
-impl UpstreamOAuthStore for SqlStore {
-    async fn oauth_put(&self, o: &UpstreamOAuthRecord) -> StoreResult<()> {
-        query(
-            "INSERT INTO upstream_oauth (upstream_id, org_id, issuer, authorization_endpoint, token_endpoint, \
-             resource, scope, client_id, client_secret, refresh_token, expires_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-             ON CONFLICT (upstream_id) DO UPDATE SET issuer = $3, authorization_endpoint = $4, \
-             token_endpoint = $5, resource = $6, scope = $7, client_id = $8, client_secret = $9, \
-             refresh_token = $10, expires_at = $11, updated_at = $12",
-        )
-        .bind(&o.upstream_id)
-        .bind(&o.org_id)
-        .bind(&o.issuer)
-        .bind(&o.authorization_endpoint)
-        .bind(&o.token_endpoint)
-        .bind(&o.resource)
-        .bind(&o.scope)
-        .bind(&o.client_id)
-        .bind(&o.client_secret)
-        .bind(&o.refresh_token)
-        .bind(o.expires_at)
-        .bind(o.updated_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn oauth_get(&self, upstream_id: &str) -> StoreResult<Option<UpstreamOAuthRecord>> {
-        let row = query(&format!("{OAUTH_COLUMNS} WHERE upstream_id = $1"))
-            .bind(upstream_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.as_ref().map(oauth_row).transpose()?)
-    }
-
-    async fn oauth_expiring(&self, before: i64) -> StoreResult<Vec<UpstreamOAuthRecord>> {
-        let rows = query(&format!(
-            "{OAUTH_COLUMNS} WHERE refresh_token IS NOT NULL AND expires_at IS NOT NULL AND expires_at < $1"
-        ))
-        .bind(before)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.iter().map(oauth_row).collect::<Result<_, _>>()?)
-    }
-
-    async fn oauth_flow_create(&self, f: &OAuthFlowRecord, now: i64) -> StoreResult<()> {
-        query("DELETE FROM upstream_oauth_flows WHERE expires_at < $1").bind(now).execute(&self.pool).await?;
-        query(
-            "INSERT INTO upstream_oauth_flows (state_hash, upstream_id, org_id, verifier, redirect_uri, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&f.state_hash)
-        .bind(&f.upstream_id)
-        .bind(&f.org_id)
-        .bind(&f.verifier)
-        .bind(&f.redirect_uri)
-        .bind(f.expires_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn oauth_flow_take(&self, state_hash: &str) -> StoreResult<Option<OAuthFlowRecord>> {
-        let row = query(
-            "DELETE FROM upstream_oauth_flows WHERE state_hash = $1 \
-             RETURNING state_hash, upstream_id, org_id, verifier, redirect_uri, expires_at",
-        )
-        .bind(state_hash)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(r) = row else { return Ok(None) };
-        Ok(Some(OAuthFlowRecord {
-            state_hash: r.try_get("state_hash")?,
-            upstream_id: r.try_get("upstream_id")?,
-            org_id: r.try_get("org_id")?,
-            verifier: r.try_get("verifier")?,
-            redirect_uri: r.try_get("redirect_uri")?,
-            expires_at: r.try_get("expires_at")?,
-        }))
+        Ok(rows.iter().map(AttachmentRecord::from_row).collect::<Result<_, _>>()?)
     }
 }

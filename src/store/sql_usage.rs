@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
-use sqlx::{Row, query};
+use sqlx::{FromRow, Row, query};
 
 use super::StoreResult;
 use super::sql::SqlStore;
@@ -30,32 +30,6 @@ fn usage_row(r: &AnyRow) -> Result<UsageRow, sqlx::Error> {
         bytes_in: r.try_get("bytes_in")?,
         bytes_out: r.try_get("bytes_out")?,
         latency_buckets,
-    })
-}
-
-fn log_row(r: &AnyRow) -> Result<CallLogRecord, sqlx::Error> {
-    Ok(CallLogRecord {
-        id: r.try_get("id")?,
-        org_id: r.try_get("org_id")?,
-        server_id: r.try_get("server_id")?,
-        key_id: r.try_get("key_id")?,
-        method: r.try_get("method")?,
-        tool: r.try_get("tool")?,
-        outcome: r.try_get("outcome")?,
-        latency_ms: r.try_get("latency_ms")?,
-        arguments: r.try_get("arguments")?,
-        result: r.try_get("result")?,
-        created_at: r.try_get("created_at")?,
-    })
-}
-
-fn logging_row(r: &AnyRow) -> Result<DataLoggingRecord, sqlx::Error> {
-    Ok(DataLoggingRecord {
-        server_id: r.try_get("server_id")?,
-        org_id: r.try_get("org_id")?,
-        mode: r.try_get("mode")?,
-        retention_days: r.try_get("retention_days")?,
-        updated_at: r.try_get("updated_at")?,
     })
 }
 
@@ -133,7 +107,7 @@ impl UsageStore for SqlStore {
             .bind(server_id)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.as_ref().map(logging_row).transpose()?)
+        Ok(row.as_ref().map(DataLoggingRecord::from_row).transpose()?)
     }
 
     async fn data_logging_put(&self, r: &DataLoggingRecord) -> StoreResult<()> {
@@ -155,7 +129,7 @@ impl UsageStore for SqlStore {
         let rows = query("SELECT server_id, org_id, mode, retention_days, updated_at FROM data_logging")
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows.iter().map(logging_row).collect::<Result<_, _>>()?)
+        Ok(rows.iter().map(DataLoggingRecord::from_row).collect::<Result<_, _>>()?)
     }
 
     async fn call_logs_insert(&self, rows: &[CallLogRecord]) -> StoreResult<()> {
@@ -209,7 +183,7 @@ impl UsageStore for SqlStore {
         .bind(q.limit)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.iter().map(log_row).collect::<Result<_, _>>()?)
+        Ok(rows.iter().map(CallLogRecord::from_row).collect::<Result<_, _>>()?)
     }
 
     async fn call_logs_prune(&self, server_id: &str, before: i64, batch: i64) -> StoreResult<u64> {

@@ -75,7 +75,7 @@ pub struct UpstreamItemRecord {
 }
 
 /// An upstream attached to a server: all its tools (`tools: None`) or a chosen subset.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct AttachmentRecord {
     pub server_id: String,
     pub upstream_id: String,
@@ -152,7 +152,7 @@ pub trait UpstreamStore {
 }
 
 /// OAuth state of an upstream: its authorization server, Gatehouse's client there, tokens.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct UpstreamOAuthRecord {
     pub upstream_id: String,
     pub org_id: String,

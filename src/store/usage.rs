@@ -25,7 +25,7 @@ pub struct UsageRow {
 }
 
 /// A server's data-logging setting.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct DataLoggingRecord {
     pub server_id: String,
     pub org_id: String,
@@ -36,7 +36,7 @@ pub struct DataLoggingRecord {
 }
 
 /// One logged call.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct CallLogRecord {
     pub id: String,
     pub org_id: String,
