@@ -5,17 +5,22 @@
 //! access token (cached until a minute before it expires), and posts one
 //! `{fcm_base_url}/v1/projects/{project_id}/messages:send` per registration token.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::outbound::Method;
 use async_trait::async_trait;
 use futures_util::StreamExt;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::EncodingKey;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::{Plugin, PluginEnv, PluginError, PluginInfo, SplitConfig};
-use crate::outbound::Outbound;
+
+mod http_v1;
+mod message;
+
+pub use http_v1::error_code;
+use http_v1::{SendError, access_token, send_one};
+use message::{SendRequest, Target};
 
 /// OAuth scope FCM sends need.
 pub const SCOPE: &str = "https://www.googleapis.com/auth/firebase.messaging";
@@ -26,11 +31,11 @@ pub const MAX_TOKENS: usize = 500;
 /// Sends in flight at once for one multicast.
 const CONCURRENCY: usize = 16;
 /// Largest answer read from Google (or a fake of it).
-const MAX_RESPONSE: usize = 64 * 1024;
+pub(super) const MAX_RESPONSE: usize = 64 * 1024;
 /// Timeout of each outbound request.
-const TIMEOUT: Duration = Duration::from_secs(15);
+pub(super) const TIMEOUT: Duration = Duration::from_secs(15);
 /// An access token is renewed this long before it expires.
-const RENEW_BEFORE: Duration = Duration::from_secs(60);
+pub(super) const RENEW_BEFORE: Duration = Duration::from_secs(60);
 
 /// The secret configuration field.
 const SERVICE_ACCOUNT_FIELD: &str = "serviceAccountJson";
@@ -40,15 +45,15 @@ pub struct Fcm;
 
 /// The fields of a service-account key file that are used.
 #[derive(Debug, Deserialize)]
-struct ServiceAccount {
+pub(super) struct ServiceAccount {
     #[serde(rename = "type")]
-    kind: String,
-    project_id: String,
-    private_key: String,
-    client_email: String,
-    token_uri: String,
+    pub(super) kind: String,
+    pub(super) project_id: String,
+    pub(super) private_key: String,
+    pub(super) client_email: String,
+    pub(super) token_uri: String,
     #[serde(default)]
-    private_key_id: Option<String>,
+    pub(super) private_key_id: Option<String>,
 }
 
 impl ServiceAccount {
@@ -187,275 +192,6 @@ impl Plugin for Fcm {
             }
         }
     }
-}
-
-/// Who a send goes to.
-#[derive(Debug, Clone, PartialEq)]
-enum Target {
-    One(String),
-    Many(Vec<String>),
-}
-
-/// A validated invocation payload.
-#[derive(Debug, Clone, PartialEq)]
-struct SendRequest {
-    target: Target,
-    notification: Option<Map<String, Value>>,
-    data: Option<Map<String, Value>>,
-    android: Map<String, Value>,
-    apns: Map<String, Value>,
-    webpush: Option<Map<String, Value>>,
-}
-
-fn invalid(msg: impl Into<String>) -> PluginError {
-    PluginError::InvalidRequest(msg.into())
-}
-
-fn object_field(
-    payload: &mut Map<String, Value>,
-    name: &str,
-) -> Result<Option<Map<String, Value>>, PluginError> {
-    match payload.remove(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(o)) => Ok(Some(o)),
-        Some(_) => Err(invalid(format!("{name} must be an object"))),
-    }
-}
-
-fn string_field(payload: &mut Map<String, Value>, name: &str) -> Result<Option<String>, PluginError> {
-    match payload.remove(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(invalid(format!("{name} must be a string"))),
-    }
-}
-
-fn registration(token: Value, field: &str) -> Result<String, PluginError> {
-    match token {
-        Value::String(s) if !s.trim().is_empty() && s.len() <= 4096 => Ok(s),
-        _ => Err(invalid(format!("{field} must be non-empty strings"))),
-    }
-}
-
-impl SendRequest {
-    fn parse(payload: Value) -> Result<Self, PluginError> {
-        let Value::Object(mut p) = payload else { return Err(invalid("the payload must be a JSON object")) };
-        let one = p.remove("registrationToken").filter(|v| !v.is_null());
-        let many = p.remove("registrationTokens").filter(|v| !v.is_null());
-        let target = match (one, many) {
-            (Some(_), Some(_)) => {
-                return Err(invalid("pass registrationToken or registrationTokens, not both"));
-            }
-            (None, None) => return Err(invalid("registrationToken or registrationTokens is required")),
-            (Some(token), None) => Target::One(registration(token, "registrationToken")?),
-            (None, Some(Value::Array(tokens))) => {
-                if tokens.is_empty() || tokens.len() > MAX_TOKENS {
-                    return Err(invalid(format!("registrationTokens must hold 1 to {MAX_TOKENS} tokens")));
-                }
-                let tokens = tokens
-                    .into_iter()
-                    .map(|t| registration(t, "registrationTokens"))
-                    .collect::<Result<_, _>>()?;
-                Target::Many(tokens)
-            }
-            (None, Some(_)) => return Err(invalid("registrationTokens must be an array of strings")),
-        };
-        let title = string_field(&mut p, "title")?;
-        let body = string_field(&mut p, "body")?;
-        let data = object_field(&mut p, "data")?;
-        if let Some((key, _)) = data.iter().flatten().find(|(_, v)| !v.is_string()) {
-            return Err(invalid(format!("data values must be strings (data.{key} is not)")));
-        }
-        let overrides = object_field(&mut p, "notification")?;
-        let android = object_field(&mut p, "android")?;
-        let apns = object_field(&mut p, "apns")?;
-        let webpush = object_field(&mut p, "webpush")?;
-        if let Some(unknown) = p.keys().next() {
-            return Err(invalid(format!("unknown field {unknown}")));
-        }
-
-        let mut notification = Map::new();
-        if let Some(title) = title {
-            notification.insert("title".into(), Value::String(title));
-        }
-        if let Some(body) = body {
-            notification.insert("body".into(), Value::String(body));
-        }
-        notification.extend(overrides.unwrap_or_default());
-
-        let mut android_defaults = json!({"priority": "high", "notification": {"channel_id": "default"}});
-        let user_android = android.unwrap_or_default();
-        if user_android.get("notification").and_then(|n| n.get("channelId")).is_some() {
-            android_defaults["notification"].as_object_mut().map(|n| n.remove("channel_id"));
-        }
-        let android = merged(android_defaults, user_android);
-        let apns = merged(json!({"payload": {"aps": {"sound": "default"}}}), apns.unwrap_or_default());
-        Ok(Self {
-            target,
-            notification: (!notification.is_empty()).then_some(notification),
-            data,
-            android,
-            apns,
-            webpush,
-        })
-    }
-
-    /// The FCM v1 `message` for one registration token.
-    fn message(&self, token: &str) -> Value {
-        let mut m = Map::new();
-        m.insert("token".into(), json!(token));
-        if let Some(n) = &self.notification {
-            m.insert("notification".into(), Value::Object(n.clone()));
-        }
-        if let Some(d) = &self.data {
-            m.insert("data".into(), Value::Object(d.clone()));
-        }
-        m.insert("android".into(), Value::Object(self.android.clone()));
-        m.insert("apns".into(), Value::Object(self.apns.clone()));
-        if let Some(w) = &self.webpush {
-            m.insert("webpush".into(), Value::Object(w.clone()));
-        }
-        json!({"message": m})
-    }
-}
-
-/// `overrides` deep-merged over `defaults`.
-fn merged(defaults: Value, overrides: Map<String, Value>) -> Map<String, Value> {
-    let Value::Object(mut out) = defaults else { return overrides };
-    for (key, value) in overrides {
-        let merged_value = match (out.remove(&key), value) {
-            (Some(d @ Value::Object(_)), Value::Object(o)) => Value::Object(merged(d, o)),
-            (_, v) => v,
-        };
-        out.insert(key, merged_value);
-    }
-    out
-}
-
-/// A cached access token, or a new one from the account's token endpoint.
-async fn access_token(env: &PluginEnv<'_>, account: &ServiceAccount) -> Result<String, PluginError> {
-    if let Some(token) = env.cache.get(env.cache_key) {
-        return Ok(token);
-    }
-    let now = chrono::Utc::now().timestamp();
-    let claims = json!({
-        "iss": account.client_email,
-        "scope": SCOPE,
-        "aud": account.token_uri,
-        "iat": now,
-        "exp": now + 3600,
-    });
-    let mut header = Header::new(Algorithm::RS256);
-    header.kid = account.private_key_id.clone();
-    let key = account.signing_key().map_err(|()| PluginError::Internal("unusable private key".into()))?;
-    let assertion = jsonwebtoken::encode(&header, &claims, &key)
-        .map_err(|e| PluginError::Internal(format!("signing the assertion: {e}")))?;
-    let request = env
-        .outbound
-        .request(Method::POST, &account.token_uri)
-        .map_err(|e| PluginError::Internal(format!("token endpoint: {e}")))?
-        .timeout(TIMEOUT)
-        .form(&[("grant_type", GRANT_TYPE), ("assertion", assertion.as_str())]);
-    let response = env
-        .outbound
-        .send(request)
-        .await
-        .map_err(|e| PluginError::Internal(format!("token endpoint: {e}")))?;
-    let status = response.status();
-    let body = Outbound::read_limited(response, MAX_RESPONSE)
-        .await
-        .map_err(|e| PluginError::Internal(format!("token endpoint: {e}")))?;
-    let answer: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    if !status.is_success() {
-        let description =
-            answer["error_description"].as_str().or(answer["error"].as_str()).unwrap_or("refused");
-        return Err(PluginError::Failed {
-            code: "invalid-credential".into(),
-            message: format!(
-                "the token endpoint refused the service account ({status}): {}",
-                clip(description)
-            ),
-        });
-    }
-    let token = answer["access_token"]
-        .as_str()
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| PluginError::Internal("the token endpoint answered no access_token".into()))?
-        .to_string();
-    let lifetime = Duration::from_secs(answer["expires_in"].as_u64().unwrap_or(3600));
-    if let Some(until) = Instant::now().checked_add(lifetime.saturating_sub(RENEW_BEFORE)) {
-        env.cache.put(env.cache_key, token.clone(), until);
-    }
-    Ok(token)
-}
-
-/// Why one send failed.
-#[derive(Debug)]
-enum SendError {
-    /// FCM answered with an error, mapped to the Admin SDK's code.
-    Fcm { code: String, message: String },
-    /// FCM could not be reached or answered nonsense.
-    Transport(String),
-}
-
-async fn send_one(outbound: &Outbound, url: &str, token: &str, message: Value) -> Result<String, SendError> {
-    let request = outbound
-        .request(Method::POST, url)
-        .map_err(|e| SendError::Transport(e.to_string()))?
-        .timeout(TIMEOUT)
-        .bearer_auth(token)
-        .json(&message);
-    let response = outbound.send(request).await.map_err(|e| SendError::Transport(e.to_string()))?;
-    let status = response.status();
-    let body = Outbound::read_limited(response, MAX_RESPONSE)
-        .await
-        .map_err(|e| SendError::Transport(e.to_string()))?;
-    let answer: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    if status.is_success() {
-        return answer["name"]
-            .as_str()
-            .map(str::to_string)
-            .ok_or_else(|| SendError::Transport("FCM answered no message name".into()));
-    }
-    let error = &answer["error"];
-    let detail = error["details"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find_map(|d| d["errorCode"].as_str())
-        .unwrap_or_default();
-    let code = error_code(detail, error["status"].as_str().unwrap_or_default(), status.as_u16());
-    let message = error["message"].as_str().map_or_else(|| format!("FCM answered {status}"), clip);
-    Err(SendError::Fcm { code: code.to_string(), message })
-}
-
-/// The Firebase Admin SDK's name for an FCM v1 error (`messaging/…` without the prefix).
-pub fn error_code(fcm_error_code: &str, status: &str, http: u16) -> &'static str {
-    match fcm_error_code {
-        "UNREGISTERED" => return "registration-token-not-registered",
-        "INVALID_ARGUMENT" => return "invalid-argument",
-        "SENDER_ID_MISMATCH" => return "mismatched-credential",
-        "QUOTA_EXCEEDED" => return "message-rate-exceeded",
-        "UNAVAILABLE" => return "server-unavailable",
-        "INTERNAL" => return "internal-error",
-        "APNS_AUTH_ERROR" | "THIRD_PARTY_AUTH_ERROR" => return "third-party-auth-error",
-        _ => {}
-    }
-    match (status, http) {
-        ("NOT_FOUND", _) | (_, 404) => "registration-token-not-registered",
-        ("INVALID_ARGUMENT", _) | (_, 400) => "invalid-argument",
-        ("UNAUTHENTICATED", _) | (_, 401) => "authentication-error",
-        ("PERMISSION_DENIED", _) | (_, 403) => "mismatched-credential",
-        ("RESOURCE_EXHAUSTED", _) | (_, 429) => "message-rate-exceeded",
-        ("UNAVAILABLE", _) | (_, 503) => "server-unavailable",
-        ("INTERNAL", _) | (_, 500) => "internal-error",
-        _ => "unknown-error",
-    }
-}
-
-/// A message from a remote service, bounded and on one line.
-fn clip(text: &str) -> String {
-    text.chars().filter(|c| !c.is_control()).take(300).collect()
 }
 
 #[cfg(test)]
