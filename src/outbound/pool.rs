@@ -34,10 +34,14 @@ pub(super) type Connector = HttpsConnector<HttpConnector<GuardedResolver>>;
 type Io = MaybeHttpsStream<TokioIo<tokio::net::TcpStream>>;
 type Body = Full<Bytes>;
 
-/// How long a connection may sit unused before it is closed.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+/// How long an idle connection is reused. Servers close idle connections on timers of their
+/// own, Node's and uvicorn's after 5 s by default, often without saying so: a request written
+/// as the server closes is lost ("transport error"), and cannot be sent again, as it may have
+/// done its work. So a connection is not reused when it has been idle near that long, nor past
+/// what a server's `Keep-Alive: timeout` announces, less a second.
+const REUSE_IDLE: Duration = Duration::from_secs(4);
 /// How often idle connections are checked for age and for a close by the origin.
-const SWEEP_EVERY: Duration = Duration::from_secs(30);
+const SWEEP_EVERY: Duration = Duration::from_secs(5);
 /// Idle connections kept per origin at most.
 const MAX_IDLE_PER_ORIGIN: usize = 256;
 
@@ -66,6 +70,8 @@ struct Conn {
     /// hyper's side of the connection: `None` once it has ended. Boxed: it is large, and a
     /// lease moves with the futures and answers that hold it.
     connection: Option<Pin<Box<Connection<Io, Body>>>>,
+    /// How long it may be reused after it was last released ([`REUSE_IDLE`], or less).
+    reuse_for: Duration,
 }
 
 impl Conn {
@@ -82,6 +88,24 @@ impl Conn {
     fn reusable(&self) -> bool {
         self.connection.is_some() && !self.sender.is_closed()
     }
+
+    /// Takes note of what an answer says of the connection's life: `Keep-Alive: timeout=N`.
+    fn heed(&mut self, headers: &http::HeaderMap) {
+        if let Some(announced) =
+            headers.get("keep-alive").and_then(|v| v.to_str().ok()).and_then(keep_alive_timeout)
+        {
+            self.reuse_for = self.reuse_for.min(announced.saturating_sub(Duration::from_secs(1)));
+        }
+    }
+}
+
+/// The `timeout` of a `Keep-Alive` header (`timeout=5, max=1000`), in seconds.
+fn keep_alive_timeout(value: &str) -> Option<Duration> {
+    value.split(',').find_map(|part| {
+        let (name, seconds) = part.split_once('=')?;
+        (name.trim().eq_ignore_ascii_case("timeout"))
+            .then(|| seconds.trim().parse().ok().map(Duration::from_secs))?
+    })
 }
 
 struct Idle {
@@ -201,6 +225,7 @@ impl Pool {
             .await;
             match result {
                 Ok(response) => {
+                    conn.heed(response.headers());
                     return Ok((response, Lease { conn, origin: origin.clone(), pool: self.clone() }));
                 }
                 Err(mut failed) => match failed.take_message() {
@@ -221,7 +246,9 @@ impl Pool {
             loop {
                 match list.pop() {
                     None => break None,
-                    Some(i) if i.since.elapsed() < IDLE_TIMEOUT && i.conn.reusable() => break Some(i.conn),
+                    Some(i) if i.since.elapsed() < i.conn.reuse_for && i.conn.reusable() => {
+                        break Some(i.conn);
+                    }
                     Some(i) => stale.push(i),
                 }
             }
@@ -257,11 +284,13 @@ impl Pool {
         let io = connector.call(uri.clone()).await.map_err(|e| connect_error(e.as_ref()))?;
         let (sender, connection) =
             hyper::client::conn::http1::handshake(io).await.map_err(|e| transport_error(&e))?;
-        Ok(Conn { sender, host: host_header(uri, https), connection: Some(Box::pin(connection)) })
+        let connection = Some(Box::pin(connection));
+        Ok(Conn { sender, host: host_header(uri, https), connection, reuse_for: REUSE_IDLE })
     }
 }
 
-/// Closes idle connections that are too old or that their origin closed, until the pool is gone.
+/// Closes idle connections that are too old to reuse or that their origin closed, until the
+/// pool is gone.
 async fn sweep(pool: Weak<Inner>) {
     loop {
         tokio::time::sleep(SWEEP_EVERY).await;
@@ -273,7 +302,7 @@ async fn sweep(pool: Weak<Inner>) {
             for list in idle.values_mut() {
                 for mut i in std::mem::take(list) {
                     // Nobody waits on an idle connection, so it is polled without a waker.
-                    if i.since.elapsed() < IDLE_TIMEOUT && i.conn.drive(&mut noop) && i.conn.reusable() {
+                    if i.since.elapsed() < i.conn.reuse_for && i.conn.drive(&mut noop) && i.conn.reusable() {
                         list.push(i);
                     } else {
                         closed.push(i);
@@ -377,6 +406,9 @@ mod tests {
         CloseSilently,
         /// A body of 1 MiB.
         Large,
+        /// A short body, with `Keep-Alive: timeout=1`: the origin closes idle connections after
+        /// a second (it closes none here, so a reuse would show).
+        Announced,
     }
 
     /// A raw HTTP/1.1 origin on loopback that counts the connections it accepts.
@@ -403,7 +435,15 @@ mod tests {
                                 Answer::Large => vec![b'x'; 1 << 20],
                                 _ => b"ok".to_vec(),
                             };
-                            let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", body.len());
+                            let keep_alive = if matches!(answer, Answer::Announced) {
+                                "keep-alive: timeout=1, max=100\r\n"
+                            } else {
+                                ""
+                            };
+                            let head = format!(
+                                "HTTP/1.1 200 OK\r\n{keep_alive}content-length: {}\r\n\r\n",
+                                body.len()
+                            );
                             if socket.write_all(head.as_bytes()).await.is_err()
                                 || socket.write_all(&body).await.is_err()
                             {
@@ -468,5 +508,19 @@ mod tests {
         // Read to its end, the connection is kept.
         assert_eq!(get(&out, &url).await.len(), 1 << 20);
         assert_eq!(accepted.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_connection_is_not_reused_past_what_its_origin_announces() {
+        let (url, accepted) = origin(Answer::Announced).await;
+        let out = outbound();
+        for _ in 0..3 {
+            assert_eq!(get(&out, &url).await, b"ok");
+        }
+        // `timeout=1` leaves no second to spare: every request opens a connection of its own.
+        assert_eq!(accepted.load(Ordering::SeqCst), 3);
+        assert_eq!(keep_alive_timeout("timeout=5, max=1000"), Some(Duration::from_secs(5)));
+        assert_eq!(keep_alive_timeout("max=3,Timeout = 2"), Some(Duration::from_secs(2)));
+        assert_eq!(keep_alive_timeout("max=3"), None);
     }
 }
