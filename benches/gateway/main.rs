@@ -37,8 +37,10 @@
 //! Each comparison runs direct, through-gateway and through-floor alternately,
 //! `GATEHOUSE_BENCH_ROUNDS` times (default 3), and reports the median round of each and the
 //! ratio of every round. `GATEHOUSE_BENCH_SECS` changes the measuring time per run (default
-//! 3 s, after 1 s of warm-up); `GATEHOUSE_BENCH_ONLY=http,upstream,stateful,aggregate,list,third_party`
-//! runs some sections; `GATEHOUSE_BENCH_CONCURRENCY=64` some concurrency levels;
+//! 3 s, after 1 s of warm-up);
+//! `GATEHOUSE_BENCH_ONLY=http,upstream,stateful,aggregate,list,third_party` runs some sections
+//! (and `everything`, `everything_sse` or `python_sdk` one third-party upstream);
+//! `GATEHOUSE_BENCH_CONCURRENCY=64` some concurrency levels;
 //! `GATEHOUSE_BENCH_PEERS=process` runs the HTTP backend and the MCP upstream in a process of
 //! their own instead of in the load generator's (so the direct path's two ends no longer
 //! share one runtime, as a client and a real backend never do); `GATEHOUSE_BENCH_SPLIT=1`
@@ -172,7 +174,9 @@ async fn run() {
         big_list(&client, &base, gateway.pid(), backend).await;
         peaks.push(("1,000 tools, tools/list", gateway.rss_mib("VmHWM:")));
     }
-    if section("third_party") {
+    // Each third-party upstream runs with the section, or on its own by its name.
+    let third = |name: &str| section("third_party") || section(name);
+    if third("everything") {
         let node = ThirdParty::node_everything();
         let up = Upstream {
             name: "everything",
@@ -183,7 +187,8 @@ async fn run() {
             runs: (true, true),
         };
         upstream_calls(&client, &base, gateway.pid(), up).await;
-        drop(node);
+    }
+    if third("everything_sse") {
         let node = ThirdParty::node_everything_sse();
         let up = Upstream {
             name: "everything_sse",
@@ -194,7 +199,8 @@ async fn run() {
             runs: (true, true),
         };
         upstream_calls(&client, &base, gateway.pid(), up).await;
-        drop(node);
+    }
+    if third("python_sdk") {
         let python = ThirdParty::python_sdk();
         let up = Upstream {
             name: "python_sdk",

@@ -92,7 +92,12 @@ impl Transport for LegacySse {
             Ok(r) => r.map_err(outbound_error)?,
         };
         match response.status().as_u16() {
-            200..=299 => Ok(()),
+            200..=299 => {
+                // The answer is on the stream; this body (`Accepted`) is read to its end so that
+                // the connection is kept for the next message rather than closed half-read.
+                let _ = Outbound::read_limited(response, 4096).await;
+                Ok(())
+            }
             401 => Err(UpstreamError::NeedsAuth),
             status => {
                 let body = Outbound::read_limited(response, 4096).await.unwrap_or_default();

@@ -198,7 +198,11 @@ impl StreamableHttp {
         }
         match status {
             200 => {}
-            202 | 204 => return Ok(()),
+            202 | 204 => {
+                // Read to its end (it is empty) so that the connection is kept, not closed.
+                let _ = Outbound::read_limited(response, 4096).await;
+                return Ok(());
+            }
             401 => return Err(UpstreamError::NeedsAuth),
             404 if self.state().session.is_some() => {
                 // The upstream forgot our session: this connection is over; the pool reconnects.

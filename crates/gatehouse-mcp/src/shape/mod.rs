@@ -190,7 +190,7 @@ pub fn stamp_server_info_json(result: &mut Value, version: ProtocolVersion, serv
 /// JSON object) is given: what shaping and stamping `{"content": [text], "structuredContent"}`
 /// and serialising its message would give (the same fields; a test holds the two together),
 /// made from borrowed parts, so the structured copy is neither parsed into a tree nor written
-/// out again. Revisions before 2026-07-28 shape such results otherwise: they take the general way.
+/// out again. Results of the revisions before 2026-07-28 are shaped as trees ([`shape_result`]).
 pub fn stateless_text_tool_message(
     id: &Value,
     text: &str,
@@ -200,7 +200,7 @@ pub fn stateless_text_tool_message(
     // Written piece by piece: the members are constants but for the id and the text, and
     // serde's derived serialisation of the same message escapes every key and goes through a
     // call per member (~2 k instructions for a small answer, against ~0.6 k). Members in the
-    // order `serde_json::Map` (sorted) gives them, as the general way writes them.
+    // order `serde_json::Map` (sorted) gives them, as a serialised result would have them.
     let structured = structured.map(serde_json::value::RawValue::get);
     let mut out = Vec::with_capacity(2 * text.len() + structured.map_or(0, str::len) + 256);
     out.extend_from_slice(b"{\"id\":");
