@@ -174,43 +174,46 @@ async fn run() {
         big_list(&client, &base, gateway.pid(), backend).await;
         peaks.push(("1,000 tools, tools/list", gateway.rss_mib("VmHWM:")));
     }
-    // Each third-party upstream runs with the section, or on its own by its name.
-    let third = |name: &str| section("third_party") || section(name);
-    if third("everything") {
-        let node = ThirdParty::node_everything();
-        let up = Upstream {
-            name: "everything",
-            title: "server-everything (Node, TypeScript SDK)",
-            addr: node.addr,
-            transport: "streamable_http",
-            speaks: Revision::Session(LATEST_STATEFUL),
-            runs: (true, true),
-        };
-        upstream_calls(&client, &base, gateway.pid(), up).await;
-    }
-    if third("everything_sse") {
-        let node = ThirdParty::node_everything_sse();
-        let up = Upstream {
-            name: "everything_sse",
-            title: "server-everything over HTTP+SSE",
-            addr: node.addr,
-            transport: "sse",
-            speaks: Revision::LegacySse(LATEST_STATEFUL),
-            runs: (true, true),
-        };
-        upstream_calls(&client, &base, gateway.pid(), up).await;
-    }
-    if third("python_sdk") {
-        let python = ThirdParty::python_sdk();
-        let up = Upstream {
-            name: "python_sdk",
-            title: "echo server (Python SDK)",
-            addr: python.addr,
-            transport: "streamable_http",
-            speaks: Revision::Stateless,
-            runs: (true, true),
-        };
-        upstream_calls(&client, &base, gateway.pid(), up).await;
+    // Each third-party upstream runs with the section, or on its own by its name; its address
+    // is known once it is started.
+    let known_later = SocketAddr::from(([127, 0, 0, 1], 0));
+    let third_party = |name, title, transport, speaks| Upstream {
+        name,
+        title,
+        addr: known_later,
+        transport,
+        speaks,
+        runs: (true, true),
+    };
+    let third_parties: [(fn() -> ThirdParty, Upstream); 3] = [
+        (
+            ThirdParty::node_everything,
+            third_party(
+                "everything",
+                "server-everything (Node, TypeScript SDK)",
+                "streamable_http",
+                Revision::Session(LATEST_STATEFUL),
+            ),
+        ),
+        (
+            ThirdParty::node_everything_sse,
+            third_party(
+                "everything_sse",
+                "server-everything over HTTP+SSE",
+                "sse",
+                Revision::LegacySse(LATEST_STATEFUL),
+            ),
+        ),
+        (
+            ThirdParty::python_sdk,
+            third_party("python_sdk", "echo server (Python SDK)", "streamable_http", Revision::Stateless),
+        ),
+    ];
+    for (start, up) in third_parties {
+        if section("third_party") || section(up.name) {
+            let peer = start();
+            upstream_calls(&client, &base, gateway.pid(), Upstream { addr: peer.addr, ..up }).await;
+        }
     }
     println!();
     println!("gateway RSS: idle {idle_rss:.1} MiB");
