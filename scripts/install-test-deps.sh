@@ -7,7 +7,8 @@
 #     server-everything), with the drivers and fixtures beside them in .test-deps/node so their
 #     imports resolve;
 #   - the MCP conformance suite and Node 22 from tests/support/conformance/package-lock.json;
-#   - schemathesis (its own virtualenv), which fuzzes the whole OpenAPI surface.
+#   - schemathesis (its own virtualenv), which fuzzes the whole OpenAPI surface;
+#   - Debian's chromium and chromium-driver, the real browser the console stories drive.
 # Idempotent: re-running only installs what is missing. CI (.ci/run) calls it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,5 +47,12 @@ mkdir -p "$CONF_DIR"
 if ! cmp -s tests/support/conformance/package-lock.json "$CONF_DIR/package-lock.json" || [ ! -d "$CONF_DIR/node_modules" ]; then
   cp tests/support/conformance/package.json tests/support/conformance/package-lock.json "$CONF_DIR/"
   (cd "$CONF_DIR" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+# The console's browser stories: Debian's Chromium and its WebDriver (apt, as root or via sudo).
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends chromium chromium-driver
 fi
 echo "test dependencies ready in $DEPS"

@@ -14,6 +14,7 @@ pub mod body;
 pub mod bootstrap;
 pub mod config;
 pub mod connection;
+pub mod console;
 pub mod crypto;
 pub mod domain;
 pub mod error;

@@ -34,6 +34,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::rest::routes(&registry))
         .merge(api::mcp::routes(registry.clone()))
         .merge(gateway_routes())
+        .merge(crate::console::routes(state.clone(), registry.clone()))
         .fallback(|uri: OriginalUri| async move { ApiError::NoRoute(uri.path().to_string()).into_response() })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed.into_response() })
         .layer(axum::middleware::from_fn_with_state(state.clone(), track))

@@ -2,19 +2,19 @@
 
 use std::time::Duration;
 
-use axum::http::Method;
+use axum::http::{Method, StatusCode};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::one_time_code::{self, CodeBook, CodeMail};
 use super::registry::{Access, NoInput, OpCtx, OpSpec, Registry};
-use crate::auth::principal::{PLATFORM_TOKEN_PREFIX, role_scopes};
+use crate::auth::principal::{PLATFORM_TOKEN_PREFIX, credential, role_scopes};
 use crate::auth::{Principal, Scope};
 use crate::config::Mode;
 use crate::crypto;
 use crate::domain::{ids, text, time};
 use crate::error::{ApiError, ApiResult};
-use crate::store::{LoginCodeRecord, Role, SessionRecord, Store, StoreResult, UserRecord};
+use crate::store::{LoginCodeRecord, OrgRecord, Role, SessionRecord, Store, StoreResult, UserRecord};
 
 /// A code is valid this long.
 pub const CODE_TTL_MS: i64 = 10 * 60 * 1000;
@@ -138,6 +138,17 @@ pub fn register(r: &mut Registry) {
         ),
         me,
     );
+    r.add(
+        OpSpec::new(
+            "sign_out",
+            Method::POST,
+            "/api/auth/sign-out",
+            Access::Authenticated,
+            "End the caller's platform session (its token stops working at once).",
+        )
+        .status(StatusCode::NO_CONTENT),
+        sign_out,
+    );
 }
 
 fn keyed_code(ctx: &OpCtx, email: &str, code: &str) -> String {
@@ -214,6 +225,9 @@ async fn verify_code(ctx: OpCtx, input: VerifyCode) -> ApiResult<LoginResult> {
         None => {
             let user = UserRecord { id: ids::new_id("usr"), email, instance_admin: false, created_at: now };
             store.user_create(&user).await?;
+            if ctx.state.require_mode().await? != Mode::Dev {
+                create_default_org(store.as_ref(), &user, now).await?;
+            }
             user
         }
     };
@@ -226,6 +240,35 @@ async fn verify_code(ctx: OpCtx, input: VerifyCode) -> ApiResult<LoginResult> {
     };
     store.session_create(&session).await?;
     Ok(LoginResult { token, expires_at: time::iso(now + SESSION_TTL_MS), user: user.into() })
+}
+
+/// A newcomer's own organization, made at their first login (only people whom signup let in
+/// reach this), with them as its admin, so they can start at once.
+async fn create_default_org(store: &dyn Store, user: &UserRecord, now: i64) -> ApiResult<()> {
+    let local = user.email.split('@').next().unwrap_or("my");
+    let name = text::display_name(local, "name").unwrap_or_else(|_| "My organization".to_string());
+    let mut slug = text::slug_for(&name, "org");
+    if store.org_find(&slug).await?.is_some() {
+        slug = format!(
+            "{}-{:06x}",
+            slug.chars().take(55).collect::<String>(),
+            rand::random::<u32>() & 0xff_ffff
+        );
+    }
+    let org = OrgRecord { id: ids::new_id("org"), slug, name, created_at: now };
+    store.org_create(&org, Some(&user.id)).await?;
+    tracing::info!(org = %org.id, user = %user.id, "default organization created at first login");
+    Ok(())
+}
+
+async fn sign_out(ctx: OpCtx, _: NoInput) -> ApiResult<()> {
+    // Only a person's session ends here; management tokens are revoked with revoke_token.
+    if let Principal::User(_) = ctx.principal()? {
+        if let Some(token) = credential(&ctx.headers)?.filter(|t| t.starts_with(PLATFORM_TOKEN_PREFIX)) {
+            ctx.state.store.session_delete(&crypto::sha256_hex(token)).await?;
+        }
+    }
+    Ok(())
 }
 
 async fn me(ctx: OpCtx, _: NoInput) -> ApiResult<Me> {

@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub mod backend;
+pub mod browser;
 pub mod fake_fcm;
 pub mod gateway;
 pub mod mcp;

@@ -1,0 +1,123 @@
+//! The frame around every console page: head, top bar with the org switcher, section
+//! navigation, and the sign-out form.
+
+use maud::{DOCTYPE, Markup, html};
+
+use super::assets;
+use super::context::Ctx;
+use super::form::csrf_input;
+
+/// The top-level section a page belongs to (highlighted in the navigation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Servers,
+    Settings,
+}
+
+fn head(title: &str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            title { (title) " · Gatehouse" }
+            link rel="stylesheet" href=(assets::stylesheet());
+            script src=(assets::script()) defer {}
+        }
+    }
+}
+
+/// A page without the signed-in frame (sign-in, errors).
+pub fn bare(title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            (head(title))
+            body.bare {
+                header.top { a.brand href="/" { (brand_mark()) "Gatehouse" } }
+                (body)
+            }
+        }
+    }
+}
+
+fn brand_mark() -> Markup {
+    html! { span.mark aria-hidden="true" { "◆" } " " }
+}
+
+/// A signed-in page.
+pub fn page(ctx: &Ctx, title: &str, section: Section, body: Markup) -> Markup {
+    let org = ctx.org().ok();
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            (head(title))
+            body {
+                a.skip href="#main" { "Skip to content" }
+                header.top {
+                    a.brand href="/" { (brand_mark()) "Gatehouse" }
+                    @if let Some(org) = org {
+                        form.switcher method="get" action="/switch" {
+                            label.visually-hidden for="org-switch" { "Organization" }
+                            select #org-switch name="org" data-autosubmit {
+                                @for o in &ctx.orgs {
+                                    option value=(o.slug) selected[o.id == org.id] { (o.name) }
+                                }
+                            }
+                            noscript { button.secondary type="submit" { "Switch" } }
+                        }
+                        nav.sections aria-label="Sections" {
+                            a href={ "/orgs/" (org.slug) "/servers" }
+                                aria-current=[(section == Section::Servers).then_some("page")] { "Servers" }
+                            a href={ "/orgs/" (org.slug) "/settings/tokens" }
+                                aria-current=[(section == Section::Settings).then_some("page")] { "Settings" }
+                        }
+                    }
+                    div.who {
+                        span { (ctx.who) }
+                        @if let Some(org) = org {
+                            @match org.role.as_deref() {
+                                Some("member") => span.badge title="Members see everything and change nothing" { "member · read-only" },
+                                Some(role) => span.badge { (role) },
+                                None => {},
+                            }
+                        }
+                        @if ctx.has_session() {
+                            form method="post" action="/sign-out" {
+                                (csrf_input(&ctx.csrf))
+                                button.link type="submit" { "Sign out" }
+                            }
+                        }
+                    }
+                }
+                main #main { (body) }
+            }
+        }
+    }
+}
+
+/// The tabs of a server's pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerTab {
+    Overview,
+    Tools,
+    Keys,
+}
+
+/// A server's heading and tab bar.
+pub fn server_header(org_slug: &str, server_id: &str, name: &str, active: ServerTab) -> Markup {
+    let base = format!("/orgs/{org_slug}/servers/{server_id}");
+    let tab = |tab: ServerTab, path: &str, label: &str| {
+        html! {
+            a href={ (base) (path) } aria-current=[(tab == active).then_some("page")] { (label) }
+        }
+    };
+    html! {
+        p.crumbs { a href={ "/orgs/" (org_slug) "/servers" } { "Servers" } " / " }
+        h1 { (name) }
+        nav.tabs aria-label="Server" {
+            (tab(ServerTab::Overview, "", "Overview"))
+            (tab(ServerTab::Tools, "/tools", "Tools"))
+            (tab(ServerTab::Keys, "/keys", "API Keys"))
+        }
+    }
+}

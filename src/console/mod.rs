@@ -1,0 +1,113 @@
+//! The web console: server-rendered pages at `/`, for everything a person does by hand.
+//!
+//! Every page reads and every form changes through the operation registry
+//! ([`ops`]), so the console can do nothing the REST API cannot, with the same scopes, errors
+//! and audit events. `session.rs` says who is looking and guards every request (anti-forgery,
+//! origin, headers), `context.rs` builds what a signed-in page starts from, `layout.rs` draws
+//! the frame, `pages/` holds one file per part of the product. See `docs/CONSOLE.md`.
+
+pub mod assets;
+pub mod context;
+pub mod fault;
+pub mod form;
+pub mod layout;
+pub mod ops;
+pub mod pages;
+pub mod session;
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use maud::html;
+use serde::Deserialize;
+
+use crate::api::registry::Registry;
+use crate::app::AppState;
+use context::Ctx;
+use fault::Fault;
+use pages::{keys, servers, settings, sign_in, tools};
+use session::Visitor;
+
+/// The console's routes, guarded by [`session::guard`].
+pub fn routes(state: AppState, registry: Arc<Registry>) -> Router<AppState> {
+    let server = "/orgs/{org}/servers/{serverId}";
+    Router::new()
+        .route("/", get(home))
+        .route("/ui", get(|| async { Redirect::permanent("/") }))
+        .route("/dashboard", get(|| async { Redirect::permanent("/") }))
+        .route("/switch", get(switch))
+        .route("/sign-in", get(sign_in::show).post(sign_in::request_code))
+        .route("/sign-in/verify", post(sign_in::verify_code))
+        .route("/sign-out", post(sign_in::sign_out))
+        .route("/orgs/{org}", get(org_home))
+        .route("/orgs/{org}/servers", get(servers::list).post(servers::create))
+        .route("/orgs/{org}/servers/new", get(servers::new))
+        .route(server, get(servers::overview).post(servers::update))
+        .route(&format!("{server}/delete"), post(servers::delete))
+        .route(&format!("{server}/tools"), get(tools::list).post(tools::create))
+        .route(&format!("{server}/tools/new"), get(tools::new))
+        .route(&format!("{server}/tools/schema"), post(tools::schema))
+        .route(&format!("{server}/tools/{{toolId}}"), get(tools::edit).post(tools::update))
+        .route(&format!("{server}/tools/{{toolId}}/delete"), post(tools::delete))
+        .route(&format!("{server}/keys"), get(keys::list).post(keys::create))
+        .route(&format!("{server}/keys/{{keyId}}/archive"), post(keys::archive))
+        .route(&format!("{server}/keys/{{keyId}}/delete"), post(keys::delete))
+        .route("/orgs/{org}/settings", get(|ctx: Ctx| async move { settings_home(ctx) }))
+        .route("/orgs/{org}/settings/tokens", get(settings::tokens).post(settings::create))
+        .route("/orgs/{org}/settings/tokens/{tokenId}/revoke", post(settings::revoke))
+        .layer(axum::middleware::from_fn_with_state(state, session::guard))
+        .layer(Extension(ops::Operations::new(registry)))
+        .route("/assets/{file}", get(assets::serve))
+}
+
+/// `GET /`: the first org's servers, or sign-in.
+async fn home(visitor: Visitor, ctx: Result<Ctx, Fault>) -> Result<Response, Fault> {
+    if visitor.mode.is_none() {
+        return Err(Fault::Api(crate::error::ApiError::NotInitialized));
+    }
+    let ctx = ctx?;
+    match ctx.orgs.first() {
+        Some(org) => Ok(Redirect::to(&format!("/orgs/{}/servers", org.slug)).into_response()),
+        None => {
+            let body = html! {
+                div.empty {
+                    h1 { "No organization yet" }
+                    p { "You are signed in as " (ctx.who) " but belong to no organization. "
+                        "Ask an admin of yours to add you, then reload this page." }
+                }
+            };
+            Ok(ctx.page("Welcome", layout::Section::Servers, body))
+        }
+    }
+}
+
+/// `GET /orgs/{org}`.
+async fn org_home(ctx: Ctx) -> Result<Response, Fault> {
+    Ok(Redirect::to(&format!("/orgs/{}/servers", ctx.org()?.slug)).into_response())
+}
+
+fn settings_home(ctx: Ctx) -> Result<Response, Fault> {
+    Ok(Redirect::to(&format!("/orgs/{}/settings/tokens", ctx.org()?.slug)).into_response())
+}
+
+#[derive(Deserialize)]
+struct SwitchQuery {
+    org: String,
+}
+
+/// `GET /switch?org=…`: the org switcher's target.
+async fn switch(
+    State(_state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<SwitchQuery>,
+) -> Result<Response, Fault> {
+    let org = ctx
+        .orgs
+        .iter()
+        .find(|o| o.slug == q.org || o.id == q.org)
+        .ok_or(Fault::Api(crate::error::ApiError::NotFound("organization")))?;
+    Ok(Redirect::to(&format!("/orgs/{}/servers", org.slug)).into_response())
+}

@@ -1,0 +1,229 @@
+//! The console's guards over plain HTTP: forms need this browser's anti-forgery token and this
+//! origin, another org's pages are not there, signing out ends the session, pages carry a strict
+//! policy and assets are cached for good.
+
+mod common;
+
+use common::{Backend, Options, TestServer};
+use gatehouse::config::Mode;
+use reqwest::header::{COOKIE, HeaderMap, SET_COOKIE};
+use reqwest::redirect::Policy;
+use serde_json::json;
+
+/// A browser-like client that keeps no cookies of its own (the test says which it sends).
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().redirect(Policy::none()).build().unwrap()
+}
+
+/// The value of cookie `name` set by an answer.
+fn set_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers.get_all(SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|v| {
+        let (pair, _) = v.split_once(';').unwrap_or((v, ""));
+        let (k, value) = pair.split_once('=')?;
+        (k == name).then(|| value.to_string())
+    })
+}
+
+/// The anti-forgery token in a page's forms.
+fn csrf_in(html: &str) -> String {
+    let at = html.find("name=\"_csrf\" value=\"").expect("the page has a form") + 20;
+    html[at..at + 64].to_string()
+}
+
+/// Opens `path` as a fresh browser with `session` (a platform token): its cookies and token.
+async fn visit(server: &TestServer, path: &str, session: Option<&str>) -> (String, String, u16) {
+    let mut request = client().get(format!("{}{path}", server.base));
+    if let Some(token) = session {
+        request = request.header(COOKIE, format!("gh_session={token}"));
+    }
+    let response = request.send().await.unwrap();
+    let anchor = set_cookie(response.headers(), "gh_csrf").expect("an anchor cookie is set");
+    let status = response.status().as_u16();
+    let html = response.text().await.unwrap();
+    let cookies = match session {
+        Some(token) => format!("gh_csrf={anchor}; gh_session={token}"),
+        None => format!("gh_csrf={anchor}"),
+    };
+    let csrf = if html.contains("name=\"_csrf\"") { csrf_in(&html) } else { String::new() };
+    (cookies, csrf, status)
+}
+
+async fn post_form(
+    server: &TestServer,
+    path: &str,
+    cookies: &str,
+    form: &[(&str, &str)],
+    extra: &[(&str, &str)],
+) -> u16 {
+    let mut request = client().post(format!("{}{path}", server.base)).header(COOKIE, cookies).form(form);
+    for (k, v) in extra {
+        request = request.header(*k, *v);
+    }
+    request.send().await.unwrap().status().as_u16()
+}
+
+async fn server_count(server: &TestServer, org: &str, token: Option<&str>) -> usize {
+    let list = server.get(&format!("/api/orgs/{org}/servers"), token).await.expect(200);
+    list.body["servers"].as_array().unwrap().len()
+}
+
+/// A form is accepted only with this browser's token, from this origin.
+async fn forms_need_this_browsers_token_and_origin(backend: Backend) {
+    let server = TestServer::start(backend, Options { mode: Some(Mode::Dev), ..Default::default() }).await;
+    let (cookies, csrf, status) = visit(&server, "/orgs/default/servers/new", None).await;
+    assert_eq!(status, 200);
+    let (other_cookies, other_csrf, _) = visit(&server, "/orgs/default/servers/new", None).await;
+    assert_ne!(csrf, other_csrf, "each browser has its own token");
+    let path = "/orgs/default/servers";
+
+    assert_eq!(post_form(&server, path, &cookies, &[("name", "No token")], &[]).await, 403);
+    assert_eq!(
+        post_form(&server, path, &cookies, &[("_csrf", &other_csrf), ("name", "Theirs")], &[]).await,
+        403
+    );
+    assert_eq!(
+        post_form(&server, path, &other_cookies, &[("_csrf", &csrf), ("name", "Swapped")], &[]).await,
+        403
+    );
+    let evil = [("origin", "http://evil.example")];
+    assert_eq!(post_form(&server, path, &cookies, &[("_csrf", &csrf), ("name", "Evil")], &evil).await, 403);
+    let cross = [("sec-fetch-site", "cross-site")];
+    assert_eq!(post_form(&server, path, &cookies, &[("_csrf", &csrf), ("name", "Cross")], &cross).await, 403);
+    assert_eq!(server_count(&server, "default", None).await, 0, "a refused form changes nothing");
+
+    let host = server.base.trim_start_matches("http://").to_string();
+    let ours = [("origin", server.base.as_str()), ("sec-fetch-site", "same-origin")];
+    assert_eq!(
+        post_form(&server, path, &cookies, &[("_csrf", &csrf), ("name", "Ours")], &ours).await,
+        303,
+        "{host}"
+    );
+    assert_eq!(server_count(&server, "default", None).await, 1);
+}
+
+/// Signs `email` in over the API; returns the platform token.
+async fn platform_token(server: &TestServer, sink: &common::smtp::SmtpSink, email: &str) -> String {
+    server.post("/api/auth/request-code", None, json!({"email": email})).await.expect(200);
+    let code = common::smtp::SmtpSink::code_in(&sink.next_mail());
+    let login =
+        server.post("/api/auth/verify-code", None, json!({"email": email, "code": code})).await.expect(200);
+    login.body["token"].as_str().unwrap().to_string()
+}
+
+/// Another org's pages do not exist for someone outside it, and its forms change nothing.
+async fn another_orgs_pages_are_not_there(backend: Backend) {
+    let Some(sink) = common::smtp::SmtpSink::start() else { return };
+    let options = Options { smtp_url: Some(sink.url()), ..Default::default() };
+    let (server, admin) = TestServer::enterprise_with(backend, options).await;
+    server.create_org(&admin, "acme").await;
+    server.create_org(&admin, "beta").await;
+    let acme =
+        server.post("/api/orgs/acme/servers", Some(&admin), json!({"name": "Payroll"})).await.expect(201);
+    let acme_server = acme.body["server"]["serverId"].as_str().unwrap().to_string();
+    server
+        .post("/api/orgs/beta/members", Some(&admin), json!({"email": "bea@example.com", "role": "admin"}))
+        .await
+        .expect(201);
+    let bea = platform_token(&server, &sink, "bea@example.com").await;
+
+    let (_, _, status) = visit(&server, "/orgs/beta/servers", Some(&bea)).await;
+    assert_eq!(status, 200);
+    for path in [
+        "/orgs/acme/servers",
+        &format!("/orgs/acme/servers/{acme_server}"),
+        &format!("/orgs/acme/servers/{acme_server}/keys"),
+        "/orgs/acme/settings/tokens",
+    ] {
+        let (_, _, status) = visit(&server, path, Some(&bea)).await;
+        assert_eq!(status, 404, "{path}");
+    }
+    // Her own valid token, aimed at the other org.
+    let (cookies, csrf, _) = visit(&server, "/orgs/beta/servers", Some(&bea)).await;
+    let path = format!("/orgs/acme/servers/{acme_server}/keys");
+    assert_eq!(
+        post_form(&server, &path, &cookies, &[("_csrf", &csrf), ("label", "mine now")], &[]).await,
+        404
+    );
+    let keys =
+        server.get(&format!("/api/orgs/acme/servers/{acme_server}/keys"), Some(&admin)).await.expect(200);
+    assert_eq!(keys.body["keys"], json!([]));
+}
+
+/// Signing out ends the platform session: the token stops working everywhere at once.
+async fn signing_out_ends_the_session(backend: Backend) {
+    let Some(sink) = common::smtp::SmtpSink::start() else { return };
+    let options = Options { smtp_url: Some(sink.url()), open_signup: true, ..Default::default() };
+    let (server, _admin) = TestServer::enterprise_with(backend, options).await;
+    let token = platform_token(&server, &sink, "sam@example.com").await;
+    let me = server.get("/api/auth/me", Some(&token)).await.expect(200);
+    assert_eq!(me.body["orgs"][0]["slug"], "sam", "first login made a default org");
+    assert_eq!(me.body["orgs"][0]["role"], "admin");
+
+    let (cookies, csrf, status) = visit(&server, "/orgs/sam/servers", Some(&token)).await;
+    assert_eq!(status, 200);
+    let response = client()
+        .post(format!("{}/sign-out", server.base))
+        .header(COOKIE, &cookies)
+        .form(&[("_csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 303);
+    assert_eq!(set_cookie(response.headers(), "gh_session").as_deref(), Some(""), "the cookie is cleared");
+    server.get("/api/auth/me", Some(&token)).await.expect(401);
+    let (_, _, status) = visit(&server, "/orgs/sam/servers", Some(&token)).await;
+    assert_eq!(status, 303, "back to sign-in");
+}
+
+/// Pages carry a strict policy and are never cached; assets are cached for good under names
+/// that change with their content.
+async fn pages_are_strict_and_assets_cached(backend: Backend) {
+    let server = TestServer::dev(backend).await;
+    let response = client().get(format!("{}/orgs/default/servers", server.base)).send().await.unwrap();
+    let headers = response.headers().clone();
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("default-src 'none'")
+            && csp.contains("script-src 'self'")
+            && csp.contains("frame-ancestors 'none'")
+    );
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(headers["cache-control"], "no-store");
+    let session_cookie = set_cookie(&headers, "gh_csrf").unwrap();
+    assert_eq!(session_cookie.len(), 43);
+    let raw = headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(raw.contains("HttpOnly") && raw.contains("SameSite=Lax"), "{raw}");
+    let html = response.text().await.unwrap();
+    assert!(!html.contains("<script>") && !html.contains(" style="), "no inline code or style");
+    for ext in ["css", "js"] {
+        let marker = "/assets/console.";
+        let at = html
+            .match_indices(marker)
+            .map(|(i, _)| i)
+            .find(|i| html[*i..].split('"').next().unwrap().ends_with(ext))
+            .unwrap();
+        let path = html[at..].split('"').next().unwrap();
+        let asset = client().get(format!("{}{path}", server.base)).send().await.unwrap();
+        assert_eq!(asset.status(), 200, "{path}");
+        assert_eq!(asset.headers()["cache-control"], "public, max-age=31536000, immutable");
+    }
+    let missing =
+        client().get(format!("{}/assets/console.000000000000.css", server.base)).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+    for old in ["/ui", "/dashboard"] {
+        let r = client().get(format!("{}{old}", server.base)).send().await.unwrap();
+        assert_eq!(r.headers()["location"], "/", "{old}");
+    }
+}
+
+backend_tests!(
+    forms_need_this_browsers_token_and_origin,
+    another_orgs_pages_are_not_there,
+    signing_out_ends_the_session,
+    pages_are_strict_and_assets_cached
+);
