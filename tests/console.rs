@@ -211,8 +211,45 @@ async fn a_member_reads_but_does_not_change(backend: Backend) {
     browser.close().await;
 }
 
+/// Seed 001's plugin install: the Plugins tab lists FCM, Install opens its configuration form,
+/// a bad key file is refused beside its field, the real one installs it; disable and uninstall.
+async fn installing_a_plugin_by_clicking(backend: Backend) {
+    let Some(fcm) = common::fake_fcm::FakeFcm::start() else { return };
+    let server = TestServer::start(backend, Options { mode: Some(Mode::Dev), ..Default::default() }).await;
+    let Some(browser) = Browser::start(&server.base).await else { return };
+    let (server_id, _) = common::gateway::create_server(&server, "Push").await;
+    browser.open(&format!("/orgs/default/servers/{server_id}")).await;
+    browser.go("Plugins").await;
+    let card = browser.find("#plugin-fcm").await;
+    assert_eq!(card.text().await.unwrap(), "FCM Integration");
+    assert!(browser.text().await.contains("Not installed"));
+    browser.go("Install").await;
+    browser.fill("Service Account Key JSON", "{not json").await;
+    browser.submit("form.card button[type=submit]").await;
+    let error = browser.find("#cfg-serviceAccountJson-error").await.text().await.unwrap();
+    assert!(error.contains("serviceAccountJson"), "{error}");
+    let field = browser.labelled("Service Account Key JSON").await;
+    assert_eq!(field.prop("value").await.unwrap().as_deref(), Some(""), "a secret is never written back");
+    browser.fill("Service Account Key JSON", &fcm.service_account.to_string()).await;
+    browser.go("Install plugin").await;
+    browser.wait_path("/plugins").await;
+    assert!(browser.text().await.contains("Enabled"));
+    let api =
+        server.get(&format!("/api/orgs/default/servers/{server_id}/plugins/fcm"), None).await.expect(200);
+    assert_eq!(api.body["plugin"]["secretFields"], json!(["serviceAccountJson"]));
+
+    browser.go("Disable").await;
+    assert!(browser.text().await.contains("Disabled"));
+    browser.eval("window.confirm = () => true; return null").await;
+    browser.go("Uninstall").await;
+    assert!(browser.text().await.contains("Not installed"));
+    server.get(&format!("/api/orgs/default/servers/{server_id}/plugins/fcm"), None).await.expect(404);
+    browser.close().await;
+}
+
 backend_tests!(
     getting_started_by_clicking,
     archive_and_delete_follow_the_key_rules,
-    a_member_reads_but_does_not_change
+    a_member_reads_but_does_not_change,
+    installing_a_plugin_by_clicking
 );

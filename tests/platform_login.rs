@@ -118,8 +118,9 @@ async fn unknown_people_get_no_mail_without_open_signup(backend: Backend) {
         .expect_error(401, "unauthorized");
 }
 
-/// Who may create organizations is the instance's choice: instance admins only, unless the
-/// operator lets every signed-in user.
+/// With signup open, a newcomer's first login gives them their own organization (seed 001).
+/// Who may create further organizations is the instance's choice: instance admins only, unless
+/// the operator lets every signed-in user.
 async fn open_signup_creates_people_who_create_orgs(backend: Backend) {
     let Some((closed, _admin, sink)) = enterprise_with_mail(backend, true).await else { return };
     let token = sign_in(&closed, &sink, "gus@example.com").await;
@@ -128,7 +129,17 @@ async fn open_signup_creates_people_who_create_orgs(backend: Backend) {
         .await
         .expect_error(403, "forbidden");
     assert!(refused.text.contains("GATEHOUSE_ORG_CREATION"), "{}", refused.text);
-    assert_eq!(closed.get("/api/orgs", Some(&token)).await.expect(200).body["orgs"], json!([]));
+    let orgs = closed.get("/api/orgs", Some(&token)).await.expect(200).body["orgs"].clone();
+    assert_eq!(orgs.as_array().unwrap().len(), 1, "{orgs}");
+    assert_eq!(orgs[0]["slug"], "gus");
+    let me = closed.get("/api/auth/me", Some(&token)).await.expect(200);
+    assert_eq!(me.body["orgs"][0]["role"], "admin");
+    // A second login does not make another.
+    let again = sign_in(&closed, &sink, "gus@example.com").await;
+    assert_eq!(
+        closed.get("/api/orgs", Some(&again)).await.expect(200).body["orgs"].as_array().unwrap().len(),
+        1
+    );
 
     let options = Options {
         open_signup: true,
@@ -139,9 +150,9 @@ async fn open_signup_creates_people_who_create_orgs(backend: Backend) {
     let token = sign_in(&server, &sink, "fay@example.com").await;
     server.create_org(&token, "fays-team").await;
     let orgs = server.get("/api/orgs", Some(&token)).await.expect(200);
-    assert_eq!(orgs.body["orgs"].as_array().unwrap().len(), 1);
+    assert_eq!(orgs.body["orgs"].as_array().unwrap().len(), 2, "her default org and the one she made");
     let me = server.get("/api/auth/me", Some(&token)).await.expect(200);
-    assert_eq!(me.body["orgs"][0]["role"], "admin");
+    assert!(me.body["orgs"].as_array().unwrap().iter().all(|o| o["role"] == "admin"));
 }
 
 async fn login_input_is_validated(backend: Backend) {

@@ -58,7 +58,7 @@ impl FromRequest<AppState> for Fields {
 /// An error of a submitted form, placed by field.
 pub struct FormError {
     /// The field (its API name) the message concerns, if one is named in it.
-    pub field: Option<&'static str>,
+    pub field: Option<String>,
     pub message: String,
     /// The status the page is answered with: the operation's own.
     pub status: StatusCode,
@@ -66,20 +66,20 @@ pub struct FormError {
 
 impl FormError {
     /// Places `err` next to the first of `fields` (API names) its message mentions.
-    pub fn place(err: &ApiError, fields: &[&'static str]) -> Self {
+    pub fn place(err: &ApiError, fields: &[&str]) -> Self {
         let message = err.to_string();
-        let field = fields.iter().copied().find(|f| mentions(&message, f));
+        let field = fields.iter().find(|f| mentions(&message, f)).map(|f| (*f).to_string());
         Self { field, message, status: err.status() }
     }
 
     /// An error the console finds before asking the operation (a field it cannot read).
-    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
-        Self { field: Some(field), message: message.into(), status: StatusCode::BAD_REQUEST }
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self { field: Some(field.to_string()), message: message.into(), status: StatusCode::BAD_REQUEST }
     }
 
     /// The message if it belongs to `field`.
     pub fn at(&self, field: &str) -> Option<&str> {
-        (self.field == Some(field)).then_some(self.message.as_str())
+        (self.field.as_deref() == Some(field)).then_some(self.message.as_str())
     }
 
     /// The message if it belongs to no field (shown above the form).
@@ -131,7 +131,7 @@ mod tests {
     fn errors_land_on_the_field_they_name() {
         let err = ApiError::bad_request("endpointUrl is not an absolute URL: relative URL without a base");
         let placed = FormError::place(&err, &["name", "endpointUrl"]);
-        assert_eq!(placed.field, Some("endpointUrl"));
+        assert_eq!(placed.field.as_deref(), Some("endpointUrl"));
         let err = ApiError::conflict("a tool named get_user already exists");
         assert_eq!(FormError::place(&err, &["username"]).field, None);
     }

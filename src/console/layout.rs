@@ -101,6 +101,7 @@ pub enum ServerTab {
     Overview,
     Tools,
     Keys,
+    Plugins,
 }
 
 /// A server's heading and tab bar.
@@ -118,6 +119,7 @@ pub fn server_header(org_slug: &str, server_id: &str, name: &str, active: Server
             (tab(ServerTab::Overview, "", "Overview"))
             (tab(ServerTab::Tools, "/tools", "Tools"))
             (tab(ServerTab::Keys, "/keys", "API Keys"))
+            (tab(ServerTab::Plugins, "/plugins", "Plugins"))
         }
     }
 }

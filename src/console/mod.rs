@@ -28,7 +28,7 @@ use crate::api::registry::Registry;
 use crate::app::AppState;
 use context::Ctx;
 use fault::Fault;
-use pages::{keys, servers, settings, sign_in, tools};
+use pages::{keys, plugins, servers, settings, sign_in, tools};
 use session::Visitor;
 
 /// The console's routes, guarded by [`session::guard`].
@@ -55,6 +55,10 @@ pub fn routes(state: AppState, registry: Arc<Registry>) -> Router<AppState> {
         .route(&format!("{server}/keys"), get(keys::list).post(keys::create))
         .route(&format!("{server}/keys/{{keyId}}/archive"), post(keys::archive))
         .route(&format!("{server}/keys/{{keyId}}/delete"), post(keys::delete))
+        .route(&format!("{server}/plugins"), get(plugins::list))
+        .route(&format!("{server}/plugins/{{pluginId}}"), get(plugins::configure).post(plugins::install))
+        .route(&format!("{server}/plugins/{{pluginId}}/enabled"), post(plugins::set_enabled))
+        .route(&format!("{server}/plugins/{{pluginId}}/uninstall"), post(plugins::uninstall))
         .route("/orgs/{org}/settings", get(|ctx: Ctx| async move { settings_home(ctx) }))
         .route("/orgs/{org}/settings/tokens", get(settings::tokens).post(settings::create))
         .route("/orgs/{org}/settings/tokens/{tokenId}/revoke", post(settings::revoke))

@@ -2,6 +2,7 @@
 //! changes what it changes through registry operations ([`Ctx::run`](super::context::Ctx)).
 
 pub mod keys;
+pub mod plugins;
 pub mod servers;
 pub mod settings;
 pub mod sign_in;
