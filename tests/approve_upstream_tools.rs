@@ -167,6 +167,9 @@ async fn pinning_story(backend: Backend) {
     let echo = refreshed["tools"].as_array().unwrap().iter().find(|t| t["name"] == "echo").unwrap().clone();
     assert_eq!(echo["approvalState"], "needs_approval");
     assert_ne!(echo["definitionHash"], echo["approvedHash"]);
+    // What was approved is kept beside what the upstream says now, for the reviewer to compare.
+    assert_eq!(echo["approvedDefinition"]["description"], "Echo back the message");
+    assert!(echo["definition"]["description"].as_str().unwrap().contains("evil.example"));
     assert!(!tool_names(&mut client).await.contains(&"echo".to_string()), "changed tool withheld");
     let refused = call(&mut client, "echo", json!({"message": "b"})).await;
     assert_eq!(refused["error"]["code"], -32602);
@@ -182,6 +185,9 @@ async fn pinning_story(backend: Backend) {
     assert_eq!(note["data"]["upstreamId"], up_id.as_str());
 
     approve(&server, &up_id, "echo", "approved").await;
+    let tools = server.get(&format!("{ORG}/upstreams/{up_id}/tools"), None).await.expect(200).body;
+    let echo = tools["tools"].as_array().unwrap().iter().find(|t| t["name"] == "echo").unwrap().clone();
+    assert!(echo.get("approvedDefinition").is_none(), "approved again: nothing left to compare");
     let listed = client.request("tools/list", json!({})).await.expect(200).body;
     let echo =
         listed["result"]["tools"].as_array().unwrap().iter().find(|t| t["name"] == "echo").unwrap().clone();

@@ -15,7 +15,7 @@ const UPSTREAM_COLUMNS: &str = "SELECT id, org_id, name, description, transport,
      is_enabled, status, last_error, protocol_version, server_info, template_id, timeout_ms, created_at, updated_at, \
      refreshed_at FROM upstreams";
 const TOOL_COLUMNS: &str = "SELECT upstream_id, name, definition, definition_hash, approved_hash, \
-     approval_state, enabled, position, updated_at FROM upstream_tools";
+     approved_definition, approval_state, enabled, position, updated_at FROM upstream_tools";
 const ATTACHMENT_COLUMNS: &str =
     "SELECT server_id, upstream_id, org_id, tools, prefix, created_at FROM server_upstreams";
 
@@ -56,6 +56,7 @@ fn tool_row(r: &AnyRow) -> Result<UpstreamToolRecord, sqlx::Error> {
         definition: r.try_get("definition")?,
         definition_hash: r.try_get("definition_hash")?,
         approved_hash: r.try_get("approved_hash")?,
+        approved_definition: r.try_get("approved_definition")?,
         approval_state: r.try_get("approval_state")?,
         enabled: r.try_get::<i64, _>("enabled")? != 0,
         position: r.try_get("position")?,
@@ -259,7 +260,8 @@ impl UpstreamStore for SqlStore {
         for t in &catalogue.tools {
             query(
                 "INSERT INTO upstream_tools (upstream_id, name, definition, definition_hash, approved_hash, \
-                 approval_state, enabled, position, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                 approval_state, enabled, position, updated_at, approved_definition) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
             .bind(upstream_id)
             .bind(&t.name)
@@ -270,6 +272,7 @@ impl UpstreamStore for SqlStore {
             .bind(i64::from(t.enabled))
             .bind(t.position)
             .bind(t.updated_at)
+            .bind(&t.approved_definition)
             .execute(&mut *tx)
             .await?;
         }
@@ -325,8 +328,8 @@ impl UpstreamStore for SqlStore {
 
     async fn upstream_tool_update(&self, t: &UpstreamToolRecord) -> StoreResult<()> {
         let done = query(
-            "UPDATE upstream_tools SET approved_hash = $3, approval_state = $4, enabled = $5, updated_at = $6 \
-             WHERE upstream_id = $1 AND name = $2",
+            "UPDATE upstream_tools SET approved_hash = $3, approval_state = $4, enabled = $5, updated_at = $6, \
+             approved_definition = $7 WHERE upstream_id = $1 AND name = $2",
         )
         .bind(&t.upstream_id)
         .bind(&t.name)
@@ -334,6 +337,7 @@ impl UpstreamStore for SqlStore {
         .bind(&t.approval_state)
         .bind(i64::from(t.enabled))
         .bind(t.updated_at)
+        .bind(&t.approved_definition)
         .execute(&self.pool)
         .await?;
         if done.rows_affected() == 0 {

@@ -53,6 +53,8 @@ pub struct UpstreamToolRecord {
     pub definition_hash: String,
     /// The hash that was approved; the tool is served only while it equals `definition_hash`.
     pub approved_hash: Option<String>,
+    /// The definition (JSON) that was approved, kept while the upstream's changes.
+    pub approved_definition: Option<String>,
     /// `approved`, `needs_approval` or `rejected`.
     pub approval_state: String,
     pub enabled: bool,

@@ -133,12 +133,25 @@ pub fn merge(
                 new_hash: hash.clone(),
             });
         }
+        let definition = tool.to_string();
+        let approved_definition = match approval.approved_hash.as_deref() {
+            None => None,
+            Some(approved) if approved == hash => Some(definition.clone()),
+            // Changed since approval: keep what was approved (the previous definition, when it
+            // was still the approved one).
+            Some(approved) => old.and_then(|t| {
+                t.approved_definition
+                    .clone()
+                    .or_else(|| (t.definition_hash == approved).then(|| t.definition.clone()))
+            }),
+        };
         catalogue.tools.push(UpstreamToolRecord {
             upstream_id: upstream_id.to_string(),
             name,
-            definition: tool.to_string(),
+            definition,
             definition_hash: hash,
             approved_hash: approval.approved_hash,
+            approved_definition,
             approval_state: approval.state.as_str().to_string(),
             enabled: old.is_none_or(|t| t.enabled),
             position: position as i64,

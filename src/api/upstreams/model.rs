@@ -202,13 +202,21 @@ pub struct UpstreamTool {
     pub(super) approved_hash: Option<String>,
     /// The tool as the upstream defines it now.
     pub(super) definition: Value,
+    /// The definition that was approved, when the upstream has changed it since (shown beside
+    /// `definition` before approving again).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) approved_definition: Option<Value>,
     pub(super) updated_at: String,
 }
 
 impl From<UpstreamToolRecord> for UpstreamTool {
     fn from(t: UpstreamToolRecord) -> Self {
         let definition: Value = serde_json::from_str(&t.definition).unwrap_or(Value::Null);
+        let changed = t.approved_hash.as_deref().is_some_and(|h| h != t.definition_hash);
+        let approved_definition =
+            t.approved_definition.as_deref().filter(|_| changed).and_then(|d| serde_json::from_str(d).ok());
         Self {
+            approved_definition,
             served: rules::is_served(
                 &t.approval_state,
                 t.enabled,

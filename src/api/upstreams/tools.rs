@@ -52,10 +52,10 @@ pub(super) async fn update_tool(ctx: OpCtx, input: UpdateUpstreamTool) -> ApiRes
     if let Some(state) = input.approval_state {
         tool.approval_state = state.as_str().to_string();
         // Approval pins the definition seen now.
-        tool.approved_hash = match state {
-            ApprovalState::Approved => Some(tool.definition_hash.clone()),
-            _ => tool.approved_hash,
-        };
+        if state == ApprovalState::Approved {
+            tool.approved_hash = Some(tool.definition_hash.clone());
+            tool.approved_definition = Some(tool.definition.clone());
+        }
     }
     if let Some(enabled) = input.enabled {
         tool.enabled = enabled;
