@@ -11,6 +11,7 @@ use super::form::csrf_input;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
     Servers,
+    Upstreams,
     Settings,
 }
 
@@ -68,6 +69,8 @@ pub fn page(ctx: &Ctx, title: &str, section: Section, body: Markup) -> Markup {
                         nav.sections aria-label="Sections" {
                             a href={ "/orgs/" (org.slug) "/servers" }
                                 aria-current=[(section == Section::Servers).then_some("page")] { "Servers" }
+                            a href={ "/orgs/" (org.slug) "/upstreams" }
+                                aria-current=[(section == Section::Upstreams).then_some("page")] { "Upstreams" }
                             a href={ "/orgs/" (org.slug) "/settings/tokens" }
                                 aria-current=[(section == Section::Settings).then_some("page")] { "Settings" }
                         }
@@ -101,6 +104,7 @@ pub enum ServerTab {
     Overview,
     Tools,
     Keys,
+    Upstreams,
     Plugins,
 }
 
@@ -119,6 +123,7 @@ pub fn server_header(org_slug: &str, server_id: &str, name: &str, active: Server
             (tab(ServerTab::Overview, "", "Overview"))
             (tab(ServerTab::Tools, "/tools", "Tools"))
             (tab(ServerTab::Keys, "/keys", "API Keys"))
+            (tab(ServerTab::Upstreams, "/upstreams", "Upstreams"))
             (tab(ServerTab::Plugins, "/plugins", "Plugins"))
         }
     }

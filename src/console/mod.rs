@@ -28,7 +28,7 @@ use crate::api::registry::Registry;
 use crate::app::AppState;
 use context::Ctx;
 use fault::Fault;
-use pages::{keys, plugins, servers, settings, sign_in, tools};
+use pages::{attachments, keys, plugins, servers, settings, sign_in, tools, upstream, upstreams};
 use session::Visitor;
 
 /// The console's routes, guarded by [`session::guard`].
@@ -59,6 +59,17 @@ pub fn routes(state: AppState, registry: Arc<Registry>) -> Router<AppState> {
         .route(&format!("{server}/plugins/{{pluginId}}"), get(plugins::configure).post(plugins::install))
         .route(&format!("{server}/plugins/{{pluginId}}/enabled"), post(plugins::set_enabled))
         .route(&format!("{server}/plugins/{{pluginId}}/uninstall"), post(plugins::uninstall))
+        .route(&format!("{server}/upstreams"), get(attachments::list))
+        .route(&format!("{server}/upstreams/{{upstreamId}}"), post(attachments::attach))
+        .route(&format!("{server}/upstreams/{{upstreamId}}/detach"), post(attachments::detach))
+        .route("/orgs/{org}/upstreams", get(upstreams::list).post(upstreams::create))
+        .route("/orgs/{org}/upstreams/new", get(upstreams::new))
+        .route("/orgs/{org}/upstreams/catalog", get(upstreams::catalog).post(upstreams::install))
+        .route("/orgs/{org}/upstreams/{upstreamId}", get(upstream::show))
+        .route("/orgs/{org}/upstreams/{upstreamId}/refresh", post(upstream::refresh))
+        .route("/orgs/{org}/upstreams/{upstreamId}/enabled", post(upstream::set_enabled))
+        .route("/orgs/{org}/upstreams/{upstreamId}/delete", post(upstream::delete))
+        .route("/orgs/{org}/upstreams/{upstreamId}/tools/{toolName}", post(upstream::update_tool))
         .route("/orgs/{org}/settings", get(|ctx: Ctx| async move { settings_home(ctx) }))
         .route("/orgs/{org}/settings/tokens", get(settings::tokens).post(settings::create))
         .route("/orgs/{org}/settings/tokens/{tokenId}/revoke", post(settings::revoke))

@@ -1,12 +1,15 @@
 //! The console's pages, one file per part of the product. Each handler reads what it shows and
 //! changes what it changes through registry operations ([`Ctx::run`](super::context::Ctx)).
 
+pub mod attachments;
 pub mod keys;
 pub mod plugins;
 pub mod servers;
 pub mod settings;
 pub mod sign_in;
 pub mod tools;
+pub mod upstream;
+pub mod upstreams;
 
 use maud::{Markup, html};
 

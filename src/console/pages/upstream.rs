@@ -1,0 +1,244 @@
+//! One upstream: its status and last error, Refresh, enable/disable, Delete, and its tools with
+//! their approval; a tool changed since approval is shown side by side with what was approved
+//! before it can be approved again.
+
+use axum::extract::Path;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use similar::{DiffTag, TextDiff};
+
+use super::upstreams::status_badge;
+use super::when;
+use crate::console::context::{Ctx, text};
+use crate::console::fault::Fault;
+use crate::console::form::{Fields, FormError, csrf_input, general_error, status_of};
+use crate::console::layout::Section;
+use crate::error::ApiError;
+
+/// An upstream from the path.
+#[derive(Debug, Deserialize)]
+pub struct UpstreamPath {
+    #[serde(rename = "upstreamId")]
+    upstream_id: String,
+}
+
+/// A tool of an upstream from the path.
+#[derive(Debug, Deserialize)]
+pub struct UpstreamToolPath {
+    #[serde(rename = "upstreamId")]
+    upstream_id: String,
+    #[serde(rename = "toolName")]
+    tool_name: String,
+}
+
+/// `GET /orgs/{org}/upstreams/{upstreamId}`.
+pub async fn show(ctx: Ctx, Path(path): Path<UpstreamPath>) -> Result<Response, Fault> {
+    page(&ctx, &path.upstream_id, None).await
+}
+
+async fn page(ctx: &Ctx, id: &str, error: Option<FormError>) -> Result<Response, Fault> {
+    let org = ctx.org()?;
+    let params = [("upstreamId", id)];
+    let u = ctx.run_in_org("get_upstream", &params, json!({})).await?;
+    let u = &u["upstream"];
+    let tools = ctx.run_in_org("list_upstream_tools", &params, json!({})).await?;
+    let tools: &[Value] = tools["tools"].as_array().map_or(&[], Vec::as_slice);
+    let changed: Vec<&Value> = tools.iter().filter(|t| t.get("approvedDefinition").is_some()).collect();
+    let base = format!("/orgs/{}/upstreams/{id}", org.slug);
+    let can_write = org.can("upstreams:write");
+    let enabled = u["isEnabled"].as_bool().unwrap_or(true);
+    let error = error.as_ref();
+    let body = html! {
+        p.crumbs { a href={ "/orgs/" (org.slug) "/upstreams" } { "Upstreams" } " / " }
+        div.page-head {
+            h1 { (text(&u["name"])) " " (status_badge(&text(&u["status"]))) }
+            @if can_write {
+                div.actions {
+                    form method="post" action={ (base) "/refresh" } {
+                        (csrf_input(&ctx.csrf))
+                        button.secondary type="submit" { "Refresh" }
+                    }
+                    form method="post" action={ (base) "/enabled" } {
+                        (csrf_input(&ctx.csrf))
+                        input type="hidden" name="enabled" value=(!enabled);
+                        button.secondary type="submit" { (if enabled { "Disable" } else { "Enable" }) }
+                    }
+                }
+            }
+        }
+        (general_error(error))
+        @if let Some(e) = u["lastError"].as_str() { div.alert.error role="alert" { strong { "Last error: " } (e) } }
+        @if u["status"] == "needs_auth" {
+            div.alert.warn { "This upstream needs OAuth authorization: "
+                code { "GET /api/orgs/" (org.slug) "/upstreams/" (id) "/authorize" } " gives the URL to open." }
+        }
+        dl.facts {
+            dt { "Transport" } dd { (text(&u["transport"])) }
+            @if let Some(url) = u["url"].as_str() { dt { "URL" } dd { code { (url) } } }
+            @if let Some(cmd) = u["command"].as_str() {
+                dt { "Command" } dd { code { (cmd) @for a in u["args"].as_array().into_iter().flatten() { " " (text(a)) } } }
+            }
+            dt { "Protocol" } dd { (u["protocolVersion"].as_str().unwrap_or("—")) }
+            @if let Some(info) = u["serverInfo"].as_object() {
+                dt { "Server" } dd { (info.get("name").and_then(Value::as_str).unwrap_or("")) " " (info.get("version").and_then(Value::as_str).unwrap_or("")) }
+            }
+            dt { "Approval policy" } dd { (text(&u["approvalPolicy"]).replace('_', " ")) }
+            dt { "Refreshed" } dd { (u["refreshedAt"].as_str().map_or("never".to_string(), when)) }
+            dt { "Used by" } dd { (u["dependentServers"].as_array().map_or(0, Vec::len)) " server(s)" }
+        }
+        @for t in &changed {
+            section.card.changed aria-labelledby={ "changed-" (text(&t["name"])) } {
+                h2 #{ "changed-" (text(&t["name"])) } { "“" (text(&t["name"])) "” changed since it was approved" }
+                p { "It is withheld from every server until approved again. Compare before you decide:" }
+                (side_by_side(&t["approvedDefinition"], &t["definition"]))
+                @if can_write { (tool_actions(ctx, &base, t, "Approve again")) }
+            }
+        }
+        h2 { "Tools" }
+        @if tools.is_empty() {
+            p.muted { "No tools discovered. Refresh after fixing what the last error says." }
+        } @else {
+            table.list {
+                thead { tr { th { "Tool" } th { "Approval" } th { "Served" } th { span.visually-hidden { "Actions" } } } }
+                tbody {
+                    @for t in tools {
+                        @let state = text(&t["approvalState"]);
+                        tr {
+                            td { code { (text(&t["name"])) } p.muted.small { (text(&t["description"])) } }
+                            td { span class={ "badge " (state) } { (state.replace('_', " ")) } }
+                            td { (if t["served"].as_bool().unwrap_or(false) { "yes" } else { "no" }) }
+                            td.actions { @if can_write { (tool_actions(ctx, &base, t, "Approve")) } }
+                        }
+                    }
+                }
+            }
+        }
+        @if can_write {
+            section.card.danger {
+                h2 { "Delete upstream" }
+                p { "Its tools leave every server at once." }
+                form method="post" action={ (base) "/delete" } {
+                    (csrf_input(&ctx.csrf))
+                    button.danger type="submit" data-confirm={ "Delete " (text(&u["name"])) "?" } { "Delete upstream" }
+                }
+            }
+        }
+    };
+    Ok((status_of(error), ctx.page(&text(&u["name"]), Section::Upstreams, body)).into_response())
+}
+
+fn tool_actions(ctx: &Ctx, base: &str, t: &Value, approve_label: &str) -> Markup {
+    let name = text(&t["name"]);
+    let state = text(&t["approvalState"]);
+    let enabled = t["enabled"].as_bool().unwrap_or(true);
+    let action = format!("{base}/tools/{name}");
+    let button = |field: &str, value: &str, label: &str, class: &str| {
+        html! {
+            form method="post" action=(action) {
+                (csrf_input(&ctx.csrf))
+                input type="hidden" name=(field) value=(value);
+                button class={ (class) " small" } type="submit" aria-label={ (label) " " (name) } { (label) }
+            }
+        }
+    };
+    html! {
+        @if state != "approved" { (button("approvalState", "approved", approve_label, "primary")) }
+        @if state != "rejected" { (button("approvalState", "rejected", "Reject", "secondary")) }
+        @if enabled { (button("enabled", "false", "Disable", "secondary")) } @else { (button("enabled", "true", "Enable", "secondary")) }
+    }
+}
+
+/// The approved definition and the current one, line by line, changes marked.
+fn side_by_side(approved: &Value, now: &Value) -> Markup {
+    let old = serde_json::to_string_pretty(approved).unwrap_or_default();
+    let new = serde_json::to_string_pretty(now).unwrap_or_default();
+    let diff = TextDiff::from_lines(&old, &new);
+    let old_lines: Vec<&str> = old.lines().collect();
+    let new_lines: Vec<&str> = new.lines().collect();
+    let mut rows: Vec<(Option<&str>, Option<&str>, DiffTag)> = Vec::new();
+    for op in diff.ops() {
+        let (tag, a, b) = op.as_tag_tuple();
+        let left = &old_lines[a.start.min(old_lines.len())..a.end.min(old_lines.len())];
+        let right = &new_lines[b.start.min(new_lines.len())..b.end.min(new_lines.len())];
+        for i in 0..left.len().max(right.len()) {
+            rows.push((left.get(i).copied(), right.get(i).copied(), tag));
+        }
+    }
+    let cell = |line: Option<&str>, side: &str, tag: DiffTag| {
+        let class = match (tag, line.is_some()) {
+            (DiffTag::Equal, _) | (_, false) => "",
+            _ if side == "old" => "del",
+            _ => "ins",
+        };
+        html! {
+            td class=(class) {
+                @if class == "del" { span.visually-hidden { "removed: " } }
+                @if class == "ins" { span.visually-hidden { "added: " } }
+                (line.unwrap_or(""))
+            }
+        }
+    };
+    html! {
+        table.diff {
+            thead { tr { th scope="col" { "Approved" } th scope="col" { "Now" } } }
+            tbody {
+                @for (left, right, tag) in rows {
+                    tr { (cell(left, "old", tag)) (cell(right, "new", tag)) }
+                }
+            }
+        }
+    }
+}
+
+/// `POST …/upstreams/{upstreamId}/tools/{toolName}`: approve, reject, enable or disable.
+pub async fn update_tool(
+    ctx: Ctx,
+    Path(path): Path<UpstreamToolPath>,
+    fields: Fields,
+) -> Result<Response, Fault> {
+    let mut input = json!({});
+    if let Some(state) = fields.some("approvalState") {
+        input["approvalState"] = json!(state);
+    }
+    if let Some(enabled) = fields.some("enabled") {
+        input["enabled"] = json!(enabled == "true");
+    }
+    let params = [("upstreamId", path.upstream_id.as_str()), ("toolName", path.tool_name.as_str())];
+    let result = ctx.run_in_org("update_upstream_tool", &params, input).await;
+    finish(&ctx, &path.upstream_id, result).await
+}
+
+/// `POST …/upstreams/{upstreamId}/refresh`.
+pub async fn refresh(ctx: Ctx, Path(path): Path<UpstreamPath>, _fields: Fields) -> Result<Response, Fault> {
+    let result =
+        ctx.run_in_org("refresh_upstream_tools", &[("upstreamId", &path.upstream_id)], json!({})).await;
+    finish(&ctx, &path.upstream_id, result).await
+}
+
+/// `POST …/upstreams/{upstreamId}/enabled`.
+pub async fn set_enabled(
+    ctx: Ctx,
+    Path(path): Path<UpstreamPath>,
+    fields: Fields,
+) -> Result<Response, Fault> {
+    let input = json!({ "isEnabled": fields.get("enabled") == "true" });
+    let result = ctx.run_in_org("update_upstream", &[("upstreamId", &path.upstream_id)], input).await;
+    finish(&ctx, &path.upstream_id, result).await
+}
+
+/// `POST …/upstreams/{upstreamId}/delete`.
+pub async fn delete(ctx: Ctx, Path(path): Path<UpstreamPath>, _fields: Fields) -> Result<Response, Fault> {
+    match ctx.run_in_org("delete_upstream", &[("upstreamId", &path.upstream_id)], json!({})).await {
+        Ok(_) => Ok(Redirect::to(&format!("/orgs/{}/upstreams", ctx.org()?.slug)).into_response()),
+        Err(err) => page(&ctx, &path.upstream_id, Some(FormError::place(&err, &[]))).await,
+    }
+}
+
+async fn finish(ctx: &Ctx, id: &str, result: Result<Value, ApiError>) -> Result<Response, Fault> {
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/orgs/{}/upstreams/{id}", ctx.org()?.slug)).into_response()),
+        Err(err) => page(ctx, id, Some(FormError::place(&err, &[]))).await,
+    }
+}
