@@ -174,6 +174,14 @@ async fn http_tools_present_a_secret_and_follow_its_changes(backend_kind: Backen
     assert_eq!(authorization_seen(&result), format!("Bearer {VALUE}"));
     let s = server.get(&secret_path, Some(&admin)).await.expect(200);
     assert!(s.body["secret"]["lastUsedAt"].is_string(), "a use is recorded: {}", s.text);
+    // Reads say who presents it.
+    let used_by = &s.body["secret"]["usedBy"];
+    assert_eq!(used_by[0]["kind"], "http_tool", "{used_by}");
+    assert_eq!(used_by[0]["name"], "echo");
+    assert_eq!(used_by[0]["serverName"], "Echo");
+    let list = server.get(&secret_path[..secret_path.rfind('/').unwrap()], Some(&admin)).await.expect(200);
+    let listed = list.body["secrets"].as_array().unwrap().iter().find(|x| x["usedBy"][0]["name"] == "echo");
+    assert!(listed.is_some(), "{}", list.text);
 
     // A new value is used at once (the cached server is dropped on the change).
     let rotated = "sk-test-rotated-0000000000000000-1234";

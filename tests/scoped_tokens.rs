@@ -148,6 +148,22 @@ async fn mutations_are_audited_with_outcome(backend: Backend) {
         }
     }
     assert_eq!(seen, events.iter().map(|e| e["eventId"].clone()).collect::<Vec<_>>());
+
+    // Filters: by actor kind, action, outcome (an exact code, or every failure), and time.
+    let count = |path: &str| {
+        let path = path.to_string();
+        let admin = admin.clone();
+        let server = &server;
+        async move { server.get(&path, Some(&admin)).await.expect(200).body["events"].as_array().unwrap().len() }
+    };
+    assert_eq!(count("/api/orgs/acme/audit?actor=token").await, 1);
+    assert_eq!(count("/api/orgs/acme/audit?action=update_org").await, 3);
+    assert_eq!(count("/api/orgs/acme/audit?action=update_org&outcome=success").await, 1);
+    assert_eq!(count("/api/orgs/acme/audit?outcome=failure").await, 2);
+    assert_eq!(count("/api/orgs/acme/audit?outcome=insufficient_scope").await, 1);
+    assert_eq!(count("/api/orgs/acme/audit?until=2000-01-01T00:00:00Z").await, 0);
+    assert_eq!(count("/api/orgs/acme/audit?since=2000-01-01T00:00:00Z").await, events.len());
+    server.get("/api/orgs/acme/audit?since=yesterday", Some(&admin)).await.expect_error(400, "invalid_input");
     server.get("/api/orgs/acme/audit?limit=0", Some(&admin)).await.expect_error(400, "invalid_input");
     server.get("/api/orgs/acme/audit?limit=abc", Some(&admin)).await.expect_error(400, "invalid_input");
 }

@@ -8,7 +8,7 @@ use super::registry::{Access, OpCtx, OpSpec, Registry};
 use crate::auth::Scope;
 use crate::domain::time;
 use crate::error::{ApiError, ApiResult};
-use crate::store::AuditRecord;
+use crate::store::{AuditFilter, AuditRecord};
 
 /// One audit event.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -58,7 +58,23 @@ pub struct AuditQuery {
     #[schemars(range(min = 1, max = 200))]
     limit: Option<i64>,
     /// Cursor from the previous page.
+    #[schemars(length(max = 100))]
     before: Option<String>,
+    /// Only this actor: a user or token id, or a kind (`dev`, `user`, `token`, `anonymous`).
+    #[schemars(length(min = 1, max = 100))]
+    actor: Option<String>,
+    /// Only this action (an operation name, e.g. `create_key`).
+    #[schemars(length(min = 1, max = 100))]
+    action: Option<String>,
+    /// `success`, `failure` (every refusal and error), or one error code.
+    #[schemars(length(min = 1, max = 100))]
+    outcome: Option<String>,
+    /// Only events at or after this time (ISO-8601).
+    #[schemars(extend("format" = "date-time"))]
+    since: Option<String>,
+    /// Only events before this time (ISO-8601).
+    #[schemars(extend("format" = "date-time"))]
+    until: Option<String>,
 }
 
 /// Registers the audit operations.
@@ -80,7 +96,23 @@ async fn list(ctx: OpCtx, q: AuditQuery) -> ApiResult<AuditPage> {
     if !(1..=200).contains(&limit) {
         return Err(ApiError::bad_request("limit must be between 1 and 200"));
     }
-    let mut events = ctx.state.store.audit_list(&ctx.org()?.id, q.before.as_deref(), limit + 1).await?;
+    let time = |field: &str, value: Option<String>| -> ApiResult<Option<i64>> {
+        value
+            .map(|v| {
+                time::parse_iso(&v)
+                    .ok_or_else(|| ApiError::bad_request(format!("{field} must be an ISO-8601 time")))
+            })
+            .transpose()
+    };
+    let filter = AuditFilter {
+        since: time("since", q.since)?,
+        until: time("until", q.until)?,
+        before: q.before,
+        actor: q.actor,
+        action: q.action,
+        outcome: q.outcome,
+    };
+    let mut events = ctx.state.store.audit_list(&ctx.org()?.id, &filter, limit + 1).await?;
     let more = events.len() as i64 > limit;
     events.truncate(limit as usize);
     let next_cursor = if more { events.last().map(|e| e.id.clone()) } else { None };

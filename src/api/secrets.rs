@@ -33,6 +33,39 @@ pub struct Secret {
     updated_at: String,
     /// Last time the gateway presented it; null if never.
     last_used_at: Option<String>,
+    /// What presents it (HTTP tools, plugins, upstreams); in reads, not in answers to changes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    used_by: Option<Vec<SecretUse>>,
+}
+
+/// Something that presents a secret.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretUse {
+    /// `http_tool`, `plugin` or `upstream`.
+    kind: &'static str,
+    id: String,
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server_name: Option<String>,
+}
+
+impl From<SecretUser> for SecretUse {
+    fn from(u: SecretUser) -> Self {
+        Self { kind: u.kind, id: u.id, name: u.name, server_id: u.server_id, server_name: u.server_name }
+    }
+}
+
+impl Secret {
+    /// The view with what uses the secret.
+    async fn with_users(record: SecretRecord, ctx: &OpCtx) -> ApiResult<Self> {
+        let users = secrets::secret_users(ctx.state.store.as_ref(), &record.org_id, &record.id).await?;
+        let mut view = Self::from(record);
+        view.used_by = Some(users.into_iter().map(SecretUse::from).collect());
+        Ok(view)
+    }
 }
 
 impl From<SecretRecord> for Secret {
@@ -47,6 +80,7 @@ impl From<SecretRecord> for Secret {
             created_at: time::iso(s.created_at),
             updated_at: time::iso(s.updated_at),
             last_used_at: s.last_used_at.map(time::iso),
+            used_by: None,
         }
     }
 }
@@ -177,8 +211,12 @@ async fn secret_of(ctx: &OpCtx) -> ApiResult<SecretRecord> {
 
 async fn list(ctx: OpCtx, _: NoInput) -> ApiResult<SecretList> {
     ctx.state.plane.secret_uses.flush(ctx.state.store.as_ref()).await;
-    let secrets = ctx.state.store.secret_list(&ctx.org()?.id).await?;
-    Ok(SecretList { secrets: secrets.into_iter().map(Secret::from).collect() })
+    let records = ctx.state.store.secret_list(&ctx.org()?.id).await?;
+    let mut secrets = Vec::with_capacity(records.len());
+    for record in records {
+        secrets.push(Secret::with_users(record, &ctx).await?);
+    }
+    Ok(SecretList { secrets })
 }
 
 async fn create(ctx: OpCtx, input: CreateSecret) -> ApiResult<SecretEnvelope> {
@@ -207,7 +245,7 @@ async fn create(ctx: OpCtx, input: CreateSecret) -> ApiResult<SecretEnvelope> {
 
 async fn get(ctx: OpCtx, _: NoInput) -> ApiResult<SecretEnvelope> {
     ctx.state.plane.secret_uses.flush(ctx.state.store.as_ref()).await;
-    Ok(SecretEnvelope { secret: secret_of(&ctx).await?.into() })
+    Ok(SecretEnvelope { secret: Secret::with_users(secret_of(&ctx).await?, &ctx).await? })
 }
 
 async fn update(ctx: OpCtx, input: UpdateSecret) -> ApiResult<SecretEnvelope> {

@@ -172,13 +172,30 @@ pub trait Store:
 
     /// Appends an audit event.
     async fn audit_insert(&self, event: &AuditRecord) -> StoreResult<()>;
-    /// An org's audit events, newest first, before an event id.
+    /// An org's audit events that pass `filter`, newest first.
     async fn audit_list(
         &self,
         org_id: &str,
-        before: Option<&str>,
+        filter: &AuditFilter,
         limit: i64,
     ) -> StoreResult<Vec<AuditRecord>>;
+}
+
+/// Which audit events to read; every field left `None` lets all through.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Only events older than this event id (the page cursor).
+    pub before: Option<String>,
+    /// Only this actor: an actor id, or a kind (`dev`, `user`, `token`, `anonymous`).
+    pub actor: Option<String>,
+    /// Only this action (an operation name).
+    pub action: Option<String>,
+    /// Only this outcome: `success`, `failure` (anything else), or an error code.
+    pub outcome: Option<String>,
+    /// Only events at or after this time (ms).
+    pub since: Option<i64>,
+    /// Only events before this time (ms).
+    pub until: Option<i64>,
 }
 
 /// Connects to the configured database and applies its migrations.

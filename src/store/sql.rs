@@ -456,16 +456,25 @@ impl Store for SqlStore {
     async fn audit_list(
         &self,
         org_id: &str,
-        before: Option<&str>,
+        filter: &AuditFilter,
         limit: i64,
     ) -> StoreResult<Vec<AuditRecord>> {
         let rows = query(
             "SELECT id, org_id, actor_type, actor_id, action, target, outcome, created_at FROM audit_events \
-             WHERE org_id = $1 AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
+             WHERE org_id = $1 AND ($2 IS NULL OR id < $2) \
+             AND ($4 IS NULL OR actor_id = $4 OR actor_type = $4) AND ($5 IS NULL OR action = $5) \
+             AND ($6 IS NULL OR outcome = $6 OR ($6 = 'failure' AND outcome <> 'success')) \
+             AND ($7 IS NULL OR created_at >= $7) AND ($8 IS NULL OR created_at < $8) \
+             ORDER BY id DESC LIMIT $3",
         )
         .bind(org_id)
-        .bind(before)
+        .bind(filter.before.as_deref())
         .bind(limit)
+        .bind(filter.actor.as_deref())
+        .bind(filter.action.as_deref())
+        .bind(filter.outcome.as_deref())
+        .bind(filter.since)
+        .bind(filter.until)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.iter().map(AuditRecord::from_row).collect::<Result<_, _>>()?)
