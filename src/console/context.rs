@@ -46,8 +46,13 @@ pub struct Ctx {
     pub who: String,
     /// Every org the visitor may open.
     pub orgs: Vec<OrgChoice>,
+    /// Unread notifications of the current org (counted up to [`UNREAD_SHOWN`]).
+    pub unread: usize,
     current: Option<usize>,
 }
+
+/// Unread notifications counted for the badge; more shows as "99+".
+pub const UNREAD_SHOWN: usize = 100;
 
 impl Ctx {
     /// The org the page is about (404 when the path names none of the visitor's).
@@ -118,7 +123,14 @@ impl FromRequestParts<AppState> for Ctx {
             return Err(Fault::Api(ApiError::NotFound("organization")));
         }
         let csrf = visitor.csrf(state);
-        Ok(Ctx { state: state.clone(), ops, visitor, csrf, who, orgs, current })
+        let mut ctx = Ctx { state: state.clone(), ops, visitor, csrf, who, orgs, unread: 0, current };
+        if let Some(org) = ctx.org().ok().filter(|o| o.can("notifications:read")) {
+            let input = json!({ "unread": true, "limit": UNREAD_SHOWN });
+            let org_id = org.id.clone();
+            let unread = ctx.run("list_notifications", &[("org", &org_id)], input).await?;
+            ctx.unread = unread["notifications"].as_array().map_or(0, Vec::len);
+        }
+        Ok(ctx)
     }
 }
 

@@ -4,7 +4,7 @@
 use maud::{DOCTYPE, Markup, html};
 
 use super::assets;
-use super::context::Ctx;
+use super::context::{Ctx, UNREAD_SHOWN};
 use super::form::csrf_input;
 
 /// The top-level section a page belongs to (highlighted in the navigation).
@@ -12,6 +12,9 @@ use super::form::csrf_input;
 pub enum Section {
     Servers,
     Upstreams,
+    Secrets,
+    Notifications,
+    Audit,
     Settings,
 }
 
@@ -71,6 +74,25 @@ pub fn page(ctx: &Ctx, title: &str, section: Section, body: Markup) -> Markup {
                                 aria-current=[(section == Section::Servers).then_some("page")] { "Servers" }
                             a href={ "/orgs/" (org.slug) "/upstreams" }
                                 aria-current=[(section == Section::Upstreams).then_some("page")] { "Upstreams" }
+                            @if org.can("secrets:read") {
+                                a href={ "/orgs/" (org.slug) "/secrets" }
+                                    aria-current=[(section == Section::Secrets).then_some("page")] { "Secrets" }
+                            }
+                            @if org.can("notifications:read") {
+                                a href={ "/orgs/" (org.slug) "/notifications" }
+                                    aria-current=[(section == Section::Notifications).then_some("page")] {
+                                    "Notifications"
+                                    @if ctx.unread > 0 {
+                                        " " span.count aria-label={ (ctx.unread) " unread" } {
+                                            @if ctx.unread >= UNREAD_SHOWN { "99+" } @else { (ctx.unread) }
+                                        }
+                                    }
+                                }
+                            }
+                            @if org.can("audit:read") {
+                                a href={ "/orgs/" (org.slug) "/audit" }
+                                    aria-current=[(section == Section::Audit).then_some("page")] { "Audit log" }
+                            }
                             a href={ "/orgs/" (org.slug) "/settings/tokens" }
                                 aria-current=[(section == Section::Settings).then_some("page")] { "Settings" }
                         }

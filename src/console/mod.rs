@@ -28,7 +28,10 @@ use crate::api::registry::Registry;
 use crate::app::AppState;
 use context::Ctx;
 use fault::Fault;
-use pages::{attachments, keys, plugins, servers, settings, sign_in, tools, upstream, upstreams};
+use pages::{
+    attachments, audit, keys, members, notifications, plugins, secrets, servers, settings, sign_in, tools,
+    upstream, upstreams,
+};
 use session::Visitor;
 
 /// The console's routes, guarded by [`session::guard`].
@@ -70,6 +73,17 @@ pub fn routes(state: AppState, registry: Arc<Registry>) -> Router<AppState> {
         .route("/orgs/{org}/upstreams/{upstreamId}/enabled", post(upstream::set_enabled))
         .route("/orgs/{org}/upstreams/{upstreamId}/delete", post(upstream::delete))
         .route("/orgs/{org}/upstreams/{upstreamId}/tools/{toolName}", post(upstream::update_tool))
+        .route("/orgs/{org}/secrets", get(secrets::list).post(secrets::create))
+        .route("/orgs/{org}/secrets/{secretId}", post(secrets::update))
+        .route("/orgs/{org}/secrets/{secretId}/disable", post(secrets::disable))
+        .route("/orgs/{org}/notifications", get(notifications::list))
+        .route("/orgs/{org}/notifications/webhook", post(notifications::set_webhook))
+        .route("/orgs/{org}/notifications/webhook/delete", post(notifications::delete_webhook))
+        .route("/orgs/{org}/notifications/{notificationId}/read", post(notifications::mark_read))
+        .route("/orgs/{org}/audit", get(audit::list))
+        .route("/orgs/{org}/settings/members", get(members::list).post(members::add))
+        .route("/orgs/{org}/settings/members/{userId}", post(members::update))
+        .route("/orgs/{org}/settings/members/{userId}/remove", post(members::remove))
         .route("/orgs/{org}/settings", get(|ctx: Ctx| async move { settings_home(ctx) }))
         .route("/orgs/{org}/settings/tokens", get(settings::tokens).post(settings::create))
         .route("/orgs/{org}/settings/tokens/{tokenId}/revoke", post(settings::revoke))

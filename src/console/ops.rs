@@ -23,6 +23,14 @@ impl Operations {
         Self(registry)
     }
 
+    /// The names of the operations that change something (what the audit log records).
+    pub fn mutating_names(&self) -> Vec<&'static str> {
+        let mut names: Vec<&'static str> =
+            self.0.operations().iter().filter(|op| op.spec.mutating()).map(|op| op.spec.name).collect();
+        names.sort_unstable();
+        names
+    }
+
     /// Runs operation `name` for `visitor` with path `params` and body or query `input`.
     pub async fn run(
         &self,

@@ -2,8 +2,12 @@
 //! changes what it changes through registry operations ([`Ctx::run`](super::context::Ctx)).
 
 pub mod attachments;
+pub mod audit;
 pub mod keys;
+pub mod members;
+pub mod notifications;
 pub mod plugins;
+pub mod secrets;
 pub mod servers;
 pub mod settings;
 pub mod sign_in;

@@ -3,7 +3,7 @@
 
 use axum::extract::Path;
 use axum::response::{IntoResponse, Redirect, Response};
-use maud::html;
+use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -12,6 +12,16 @@ use crate::console::context::{Ctx, text};
 use crate::console::fault::Fault;
 use crate::console::form::{Fields, FormError, csrf_input, field_error, general_error, status_of};
 use crate::console::layout::Section;
+
+/// The tabs of the Settings pages.
+pub fn settings_tabs(org_slug: &str, active: &str) -> Markup {
+    let tab = |id: &str, label: &str| {
+        html! {
+            a href={ "/orgs/" (org_slug) "/settings/" (id) } aria-current=[(id == active).then_some("page")] { (label) }
+        }
+    };
+    html! { nav.tabs aria-label="Settings" { (tab("tokens", "API tokens")) (tab("members", "Members")) } }
+}
 
 /// A token from the path.
 #[derive(Debug, Deserialize)]
@@ -45,7 +55,7 @@ async fn page(ctx: &Ctx, shown: Shown) -> Result<Response, Fault> {
     let error = shown.error.as_ref();
     let body = html! {
         h1 { "Settings" }
-        nav.tabs aria-label="Settings" { a href=(base) aria-current="page" { "API tokens" } }
+        (settings_tabs(&org.slug, "tokens"))
         section.card {
             h2 { "Management MCP server" }
             p {

@@ -144,9 +144,11 @@ fn tool_actions(ctx: &Ctx, base: &str, t: &Value, approve_label: &str) -> Markup
         }
     };
     html! {
-        @if state != "approved" { (button("approvalState", "approved", approve_label, "primary")) }
-        @if state != "rejected" { (button("approvalState", "rejected", "Reject", "secondary")) }
-        @if enabled { (button("enabled", "false", "Disable", "secondary")) } @else { (button("enabled", "true", "Enable", "secondary")) }
+        div.button-row {
+            @if state != "approved" { (button("approvalState", "approved", approve_label, "primary")) }
+            @if state != "rejected" { (button("approvalState", "rejected", "Reject", "secondary")) }
+            @if enabled { (button("enabled", "false", "Disable", "secondary")) } @else { (button("enabled", "true", "Enable", "secondary")) }
+        }
     }
 }
 
