@@ -128,25 +128,92 @@ async fn another_orgs_pages_are_not_there(backend: Backend) {
 
     let (_, _, status) = visit(&server, "/orgs/beta/servers", Some(&bea)).await;
     assert_eq!(status, 200);
-    for path in [
-        "/orgs/acme/servers",
-        &format!("/orgs/acme/servers/{acme_server}"),
-        &format!("/orgs/acme/servers/{acme_server}/keys"),
-        "/orgs/acme/settings/tokens",
-    ] {
+    // Every console page of acme, with real ids, is not there for her.
+    let s = format!("/orgs/acme/servers/{acme_server}");
+    let tool =
+        json!({"name": "t", "description": "d", "method": "GET", "endpointUrl": "https://api.example.com/x"});
+    let tool = server
+        .post(&format!("/api/orgs/acme/servers/{acme_server}/tools"), Some(&admin), tool)
+        .await
+        .expect(201);
+    let tool_id = tool.body["tool"]["toolId"].as_str().unwrap().to_string();
+    let key = server
+        .post(&format!("/api/orgs/acme/servers/{acme_server}/keys"), Some(&admin), json!({"label": "k"}))
+        .await;
+    let key_id = key.expect(201).body["key"]["keyId"].as_str().unwrap().to_string();
+    let secret = json!({"name": "s", "provider": "generic", "value": "secret-value-1"});
+    let secret = server.post("/api/orgs/acme/secrets", Some(&admin), secret).await.expect(201);
+    let secret_id = secret.body["secret"]["secretId"].as_str().unwrap().to_string();
+    let token = server
+        .post("/api/orgs/acme/tokens", Some(&admin), json!({"name": "t", "scopes": ["orgs:read"]}))
+        .await;
+    let token_id = token.expect(201).body["token"]["tokenId"].as_str().unwrap().to_string();
+    let gets = [
+        "/orgs/acme".to_string(),
+        "/orgs/acme/servers".into(),
+        "/orgs/acme/servers/new".into(),
+        s.clone(),
+        format!("{s}/tools"),
+        format!("{s}/tools/new"),
+        format!("{s}/tools/{tool_id}"),
+        format!("{s}/keys"),
+        format!("{s}/upstreams"),
+        format!("{s}/plugins"),
+        format!("{s}/plugins/fcm"),
+        "/orgs/acme/upstreams".into(),
+        "/orgs/acme/upstreams/new".into(),
+        "/orgs/acme/upstreams/catalog".into(),
+        "/orgs/acme/upstreams/ups_nope".into(),
+        "/orgs/acme/secrets".into(),
+        "/orgs/acme/notifications".into(),
+        "/orgs/acme/audit".into(),
+        "/orgs/acme/settings".into(),
+        "/orgs/acme/settings/tokens".into(),
+        "/orgs/acme/settings/members".into(),
+        "/switch?org=acme".into(),
+    ];
+    for path in &gets {
         let (_, _, status) = visit(&server, path, Some(&bea)).await;
         assert_eq!(status, 404, "{path}");
     }
-    // Her own valid token, aimed at the other org.
+    // Her own valid token, aimed at the other org: every form is 404 and changes nothing.
     let (cookies, csrf, _) = visit(&server, "/orgs/beta/servers", Some(&bea)).await;
-    let path = format!("/orgs/acme/servers/{acme_server}/keys");
-    assert_eq!(
-        post_form(&server, &path, &cookies, &[("_csrf", &csrf), ("label", "mine now")], &[]).await,
-        404
-    );
+    let posts = [
+        "/orgs/acme/servers".to_string(),
+        s.clone(),
+        format!("{s}/delete"),
+        format!("{s}/tools"),
+        format!("{s}/tools/schema"),
+        format!("{s}/tools/{tool_id}"),
+        format!("{s}/tools/{tool_id}/delete"),
+        format!("{s}/keys"),
+        format!("{s}/keys/{key_id}/archive"),
+        format!("{s}/keys/{key_id}/delete"),
+        format!("{s}/plugins/fcm"),
+        format!("{s}/plugins/fcm/enabled"),
+        format!("{s}/plugins/fcm/uninstall"),
+        "/orgs/acme/upstreams".into(),
+        "/orgs/acme/upstreams/catalog".into(),
+        format!("/orgs/acme/secrets/{secret_id}"),
+        format!("/orgs/acme/secrets/{secret_id}/disable"),
+        "/orgs/acme/secrets".into(),
+        "/orgs/acme/notifications/webhook".into(),
+        "/orgs/acme/settings/members".into(),
+        "/orgs/acme/settings/tokens".into(),
+        format!("/orgs/acme/settings/tokens/{token_id}/revoke"),
+    ];
+    let form =
+        [("_csrf", csrf.as_str()), ("name", "mine now"), ("label", "mine now"), ("value", "x-value-123")];
+    for path in &posts {
+        assert_eq!(post_form(&server, path, &cookies, &form, &[]).await, 404, "{path}");
+    }
     let keys =
         server.get(&format!("/api/orgs/acme/servers/{acme_server}/keys"), Some(&admin)).await.expect(200);
-    assert_eq!(keys.body["keys"], json!([]));
+    assert_eq!(keys.body["keys"].as_array().unwrap().len(), 1);
+    assert_eq!(keys.body["keys"][0]["status"], "active");
+    assert_eq!(server_count(&server, "acme", Some(&admin)).await, 1);
+    let tokens = server.get("/api/orgs/acme/tokens", Some(&admin)).await.expect(200);
+    assert!(tokens.body["tokens"].as_array().unwrap().iter().all(|t| t["status"] == "active"));
 }
 
 /// Signing out ends the platform session: the token stops working everywhere at once.

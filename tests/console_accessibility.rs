@@ -1,0 +1,173 @@
+//! The console's accessibility basics, checked in a real browser: every control has a label,
+//! text and buttons have enough contrast (WCAG AA, 4.5:1), and the main flow works from the
+//! keyboard alone.
+
+mod common;
+
+use std::time::Duration;
+
+use common::browser::Browser;
+use common::{Backend, TestServer};
+use fantoccini::key::Key;
+use serde_json::{Value, json};
+
+/// Controls without a label, and text whose contrast with its background is below 4.5:1.
+const AUDIT: &str = r#"
+const unlabelled = [...document.querySelectorAll('input, select, textarea, button')]
+  .filter(el => el.type !== 'hidden' && el.offsetParent !== null)
+  .filter(el => el.tagName === 'BUTTON'
+      ? !(el.textContent.trim() || el.getAttribute('aria-label'))
+      : !((el.labels && el.labels.length) || el.getAttribute('aria-label')))
+  .map(el => el.outerHTML.slice(0, 120));
+const rgb = s => (s.match(/[\d.]+/g) || []).map(Number);
+const lum = ([r, g, b]) => {
+  const c = [r, g, b].map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+  return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+};
+const background = el => {
+  for (let e = el; e; e = e.parentElement) {
+    const c = rgb(getComputedStyle(e).backgroundColor);
+    if (c.length === 3 || (c.length === 4 && c[3] > 0.5)) return c.slice(0, 3);
+  }
+  return [255, 255, 255];
+};
+const low = [...document.querySelectorAll('body *')]
+  .filter(el => el.offsetParent !== null && [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim()))
+  .map(el => {
+    const fg = rgb(getComputedStyle(el).color).slice(0, 3), bg = background(el);
+    const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+    return { text: el.textContent.trim().slice(0, 40), ratio: (a + 0.05) / (b + 0.05) };
+  })
+  .filter(x => x.ratio < 4.5);
+return { unlabelled, low };
+"#;
+
+async fn every_page_is_labelled_and_readable(backend: Backend) {
+    let server = TestServer::dev(backend).await;
+    let Some(browser) = Browser::start(&server.base).await else { return };
+    let (server_id, _) = common::gateway::create_server(&server, "Weather").await;
+    let org = "/api/orgs/default";
+    let tool = json!({"name": "get_weather", "description": "Weather", "method": "GET",
+        "endpointUrl": "https://api.example.com/w/{city}",
+        "parameters": [{"name": "city", "location": "path", "type": "string", "required": true}]});
+    let tool = server.post(&format!("{org}/servers/{server_id}/tools"), None, tool).await.expect(201);
+    let tool_id = tool.body["tool"]["toolId"].as_str().unwrap().to_string();
+    server
+        .post(&format!("{org}/servers/{server_id}/keys"), None, json!({"label": "production"}))
+        .await
+        .expect(201);
+    server
+        .post(
+            &format!("{org}/secrets"),
+            None,
+            json!({"name": "k", "provider": "generic", "value": "secret-value-1"}),
+        )
+        .await
+        .expect(201);
+    let s = format!("/orgs/default/servers/{server_id}");
+    let pages = [
+        "/orgs/default/servers".to_string(),
+        "/orgs/default/servers/new".into(),
+        s.clone(),
+        format!("{s}/tools"),
+        format!("{s}/tools/new"),
+        format!("{s}/tools/{tool_id}"),
+        format!("{s}/keys"),
+        format!("{s}/upstreams"),
+        format!("{s}/plugins"),
+        format!("{s}/plugins/fcm"),
+        "/orgs/default/upstreams".into(),
+        "/orgs/default/upstreams/new".into(),
+        "/orgs/default/upstreams/catalog".into(),
+        "/orgs/default/secrets".into(),
+        "/orgs/default/notifications".into(),
+        "/orgs/default/audit".into(),
+        "/orgs/default/settings/tokens".into(),
+        "/orgs/default/settings/members".into(),
+    ];
+    for page in &pages {
+        browser.open(page).await;
+        // Open every <details> so the forms inside are checked too.
+        browser.eval("document.querySelectorAll('details').forEach(d => d.open = true); return null").await;
+        let audit = browser.eval(AUDIT).await;
+        assert_eq!(audit["unlabelled"], json!([]), "{page}: controls without a label");
+        assert_eq!(audit["low"], json!([]), "{page}: text below 4.5:1 contrast");
+    }
+    // The audit itself finds what it looks for.
+    let planted = browser
+        .eval(&format!(
+            "const p = document.createElement('p'); p.textContent = 'faint'; p.style.color = '#bbb';
+             const i = document.createElement('input'); document.querySelector('main').append(p, i); {AUDIT}"
+        ))
+        .await;
+    assert_eq!(planted["low"][0]["text"], "faint", "{planted}");
+    assert_eq!(planted["unlabelled"].as_array().map(Vec::len), Some(1), "{planted}");
+    // The amber banner, once there is one.
+    browser.open(&format!("{s}/keys")).await;
+    browser.click_text("+ New key").await;
+    browser.fill("Label", "banner").await;
+    browser.go("Create").await;
+    let audit = browser.eval(AUDIT).await;
+    assert_eq!(audit["low"], json!([]), "the amber banner");
+    browser.close().await;
+}
+
+/// Presses keys on whatever has the focus.
+async fn press(browser: &Browser, keys: &str) {
+    browser.client.active_element().await.unwrap().send_keys(keys).await.unwrap();
+}
+
+/// Tabs until the focused element's text is `text` (at most 40 presses).
+async fn tab_to(browser: &Browser, text: &str) {
+    for _ in 0..40 {
+        press(browser, &Key::Tab.to_string()).await;
+        let focused: Value = browser.eval("return (document.activeElement.textContent || '').trim()").await;
+        if focused == text {
+            return;
+        }
+    }
+    panic!("Tab never reached {text:?}");
+}
+
+async fn the_main_flow_works_from_the_keyboard(backend: Backend) {
+    let server = TestServer::dev(backend).await;
+    let Some(browser) = Browser::start(&server.base).await else { return };
+    browser.open("/orgs/default/servers").await;
+    // The first Tab reaches the skip link.
+    press(&browser, &Key::Tab.to_string()).await;
+    assert_eq!(browser.eval("return document.activeElement.textContent").await, "Skip to content");
+    tab_to(&browser, "New server").await;
+    browser.eval("window.__ghLeaving = true; return null").await;
+    press(&browser, &Key::Enter.to_string()).await;
+    wait_for(&browser, "/orgs/default/servers/new").await;
+    // The name field has the focus; Enter submits.
+    assert_eq!(browser.eval("return document.activeElement.id").await, "name");
+    press(&browser, "Keyboard").await;
+    press(&browser, &Key::Enter.to_string()).await;
+    wait_for(&browser, "/orgs/default/servers/srv_").await;
+    assert!(browser.text().await.contains("Keyboard"));
+    tab_to(&browser, "API Keys").await;
+    press(&browser, &Key::Enter.to_string()).await;
+    wait_for(&browser, "/keys").await;
+    tab_to(&browser, "+ New key").await;
+    press(&browser, &Key::Enter.to_string()).await;
+    tab_to(&browser, "").await; // the Label input
+    assert_eq!(browser.eval("return document.activeElement.id").await, "label");
+    press(&browser, "from the keyboard").await;
+    press(&browser, &Key::Enter.to_string()).await;
+    let banner = browser.find(".banner.amber").await;
+    assert!(banner.text().await.unwrap().contains("from the keyboard"));
+    browser.close().await;
+}
+
+async fn wait_for(browser: &Browser, path_part: &str) {
+    for _ in 0..100 {
+        if browser.path().await.contains(path_part) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("never reached {path_part}; at {}", browser.path().await);
+}
+
+backend_tests!(every_page_is_labelled_and_readable, the_main_flow_works_from_the_keyboard);
