@@ -80,6 +80,20 @@ async fn usage_counts_calls_across_a_restart(backend: Backend) {
     assert_eq!(days.len(), 7);
     assert_eq!(days[6]["calls"], 7, "today is last: {series}");
     assert!(days[..6].iter().all(|d| d["calls"] == 0 && d["errors"] == 0), "zero-filled");
+    // Narrowed to a server, a key, a tool.
+    let today = |query: String| {
+        let server = &server;
+        let admin = admin.clone();
+        async move {
+            let path = format!("/api/orgs/acme/usage/timeseries?range=7d&{query}");
+            server.get(&path, Some(&admin)).await.expect(200).body["days"][6]["calls"].clone()
+        }
+    };
+    assert_eq!(today(format!("serverId={sid}")).await, 7);
+    assert_eq!(today("serverId=srv_elsewhere".into()).await, 0);
+    assert_eq!(today(format!("keyId={key_id}")).await, 7);
+    assert_eq!(today(format!("serverId={sid}&tool=echo")).await, 5);
+    assert_eq!(today("tool=(unknown)".into()).await, 2);
     assert_eq!(
         server.get("/api/orgs/acme/usage/timeseries?range=30d", Some(&admin)).await.expect(200).body["days"]
             .as_array()

@@ -99,10 +99,20 @@ pub struct Timeseries {
 /// Query of `get_usage_timeseries`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct TimeseriesQuery {
     /// `7d`, `30d` or `90d` (default `7d`).
     #[schemars(extend("enum" = ["7d", "30d", "90d"]))]
     range: Option<String>,
+    /// Only this server's calls.
+    #[schemars(length(min = 1, max = 100))]
+    server_id: Option<String>,
+    /// Only calls made with this API key.
+    #[schemars(length(min = 1, max = 100))]
+    key_id: Option<String>,
+    /// Only calls of this tool (its served name).
+    #[schemars(length(min = 1, max = 200))]
+    tool: Option<String>,
 }
 
 /// A server's data-logging setting.
@@ -203,7 +213,7 @@ pub fn register(r: &mut Registry) {
             Method::GET,
             "/api/orgs/{org}/usage/timeseries",
             Access::Org(Scope::UsageRead),
-            "The org's usage in day buckets over 7d, 30d or 90d, zero-filled.",
+            "The org's usage in day buckets over 7d, 30d or 90d, zero-filled; optionally of one server, key or tool.",
         ),
         timeseries,
     );
@@ -285,10 +295,13 @@ async fn timeseries(ctx: OpCtx, q: TimeseriesQuery) -> ApiResult<Timeseries> {
     let today = now - now.rem_euclid(DAY_MS);
     let first = today - (days - 1) * DAY_MS;
     ctx.state.plane.usage.flush(ctx.state.store.as_ref()).await;
-    let rows = ctx.state.store.usage_rows(&org, None, first).await?;
+    let rows = ctx.state.store.usage_rows(&org, q.server_id.as_deref(), first).await?;
+    let rows = rows.iter().filter(|r| {
+        q.key_id.as_deref().is_none_or(|k| r.key_id == k) && q.tool.as_deref().is_none_or(|t| r.tool == t)
+    });
     let mut by_day: BTreeMap<i64, Totals> =
         (0..days).map(|i| (first + i * DAY_MS, Totals::default())).collect();
-    for r in &rows {
+    for r in rows {
         if let Some(t) = by_day.get_mut(&r.day) {
             t.add(r);
         }
