@@ -82,6 +82,9 @@ async fn every_page_is_labelled_and_readable(backend: Backend) {
         "/orgs/default/secrets".into(),
         "/orgs/default/notifications".into(),
         "/orgs/default/audit".into(),
+        "/orgs/default/usage".into(),
+        format!("/orgs/default/usage?server={server_id}"),
+        format!("{s}/usage"),
         "/orgs/default/settings/tokens".into(),
         "/orgs/default/settings/members".into(),
     ];

@@ -167,6 +167,8 @@ async fn another_orgs_pages_are_not_there(backend: Backend) {
         "/orgs/acme/secrets".into(),
         "/orgs/acme/notifications".into(),
         "/orgs/acme/audit".into(),
+        "/orgs/acme/usage".into(),
+        format!("{s}/usage"),
         "/orgs/acme/settings".into(),
         "/orgs/acme/settings/tokens".into(),
         "/orgs/acme/settings/members".into(),

@@ -15,6 +15,7 @@ pub enum Section {
     Secrets,
     Notifications,
     Audit,
+    Usage,
     Settings,
 }
 
@@ -74,6 +75,10 @@ pub fn page(ctx: &Ctx, title: &str, section: Section, body: Markup) -> Markup {
                                 aria-current=[(section == Section::Servers).then_some("page")] { "Servers" }
                             a href={ "/orgs/" (org.slug) "/upstreams" }
                                 aria-current=[(section == Section::Upstreams).then_some("page")] { "Upstreams" }
+                            @if org.can("usage:read") {
+                                a href={ "/orgs/" (org.slug) "/usage" }
+                                    aria-current=[(section == Section::Usage).then_some("page")] { "Usage" }
+                            }
                             @if org.can("secrets:read") {
                                 a href={ "/orgs/" (org.slug) "/secrets" }
                                     aria-current=[(section == Section::Secrets).then_some("page")] { "Secrets" }
@@ -128,6 +133,7 @@ pub enum ServerTab {
     Keys,
     Upstreams,
     Plugins,
+    Usage,
 }
 
 /// A server's heading and tab bar.
@@ -147,6 +153,7 @@ pub fn server_header(org_slug: &str, server_id: &str, name: &str, active: Server
             (tab(ServerTab::Keys, "/keys", "API Keys"))
             (tab(ServerTab::Upstreams, "/upstreams", "Upstreams"))
             (tab(ServerTab::Plugins, "/plugins", "Plugins"))
+            (tab(ServerTab::Usage, "/usage", "Usage"))
         }
     }
 }

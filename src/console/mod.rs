@@ -7,6 +7,7 @@
 //! the frame, `pages/` holds one file per part of the product. See `docs/CONSOLE.md`.
 
 pub mod assets;
+pub mod chart;
 pub mod context;
 pub mod fault;
 pub mod form;
@@ -30,7 +31,7 @@ use context::Ctx;
 use fault::Fault;
 use pages::{
     attachments, audit, keys, members, notifications, plugins, secrets, servers, settings, sign_in, tools,
-    upstream, upstreams,
+    upstream, upstreams, usage,
 };
 use session::Visitor;
 
@@ -81,6 +82,8 @@ pub fn routes(state: AppState, registry: Arc<Registry>) -> Router<AppState> {
         .route("/orgs/{org}/notifications/webhook/delete", post(notifications::delete_webhook))
         .route("/orgs/{org}/notifications/{notificationId}/read", post(notifications::mark_read))
         .route("/orgs/{org}/audit", get(audit::list))
+        .route("/orgs/{org}/usage", get(usage::org))
+        .route(&format!("{server}/usage"), get(usage::server))
         .route("/orgs/{org}/settings/members", get(members::list).post(members::add))
         .route("/orgs/{org}/settings/members/{userId}", post(members::update))
         .route("/orgs/{org}/settings/members/{userId}/remove", post(members::remove))

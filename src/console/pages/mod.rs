@@ -14,6 +14,7 @@ pub mod sign_in;
 pub mod tools;
 pub mod upstream;
 pub mod upstreams;
+pub mod usage;
 
 use maud::{Markup, html};
 
