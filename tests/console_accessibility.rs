@@ -85,6 +85,9 @@ async fn every_page_is_labelled_and_readable(backend: Backend) {
         "/orgs/default/usage".into(),
         format!("/orgs/default/usage?server={server_id}"),
         format!("{s}/usage"),
+        format!("{s}/auth"),
+        format!("{s}/policies"),
+        format!("{s}/logs"),
         "/orgs/default/settings/tokens".into(),
         "/orgs/default/settings/members".into(),
     ];

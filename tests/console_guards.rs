@@ -4,63 +4,11 @@
 
 mod common;
 
+use common::console::{client, post_form, set_cookie, visit};
 use common::{Backend, Options, TestServer};
 use gatehouse::config::Mode;
-use reqwest::header::{COOKIE, HeaderMap, SET_COOKIE};
-use reqwest::redirect::Policy;
+use reqwest::header::{COOKIE, SET_COOKIE};
 use serde_json::json;
-
-/// A browser-like client that keeps no cookies of its own (the test says which it sends).
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().redirect(Policy::none()).build().unwrap()
-}
-
-/// The value of cookie `name` set by an answer.
-fn set_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers.get_all(SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|v| {
-        let (pair, _) = v.split_once(';').unwrap_or((v, ""));
-        let (k, value) = pair.split_once('=')?;
-        (k == name).then(|| value.to_string())
-    })
-}
-
-/// The anti-forgery token in a page's forms.
-fn csrf_in(html: &str) -> String {
-    let at = html.find("name=\"_csrf\" value=\"").expect("the page has a form") + 20;
-    html[at..at + 64].to_string()
-}
-
-/// Opens `path` as a fresh browser with `session` (a platform token): its cookies and token.
-async fn visit(server: &TestServer, path: &str, session: Option<&str>) -> (String, String, u16) {
-    let mut request = client().get(format!("{}{path}", server.base));
-    if let Some(token) = session {
-        request = request.header(COOKIE, format!("gh_session={token}"));
-    }
-    let response = request.send().await.unwrap();
-    let anchor = set_cookie(response.headers(), "gh_csrf").expect("an anchor cookie is set");
-    let status = response.status().as_u16();
-    let html = response.text().await.unwrap();
-    let cookies = match session {
-        Some(token) => format!("gh_csrf={anchor}; gh_session={token}"),
-        None => format!("gh_csrf={anchor}"),
-    };
-    let csrf = if html.contains("name=\"_csrf\"") { csrf_in(&html) } else { String::new() };
-    (cookies, csrf, status)
-}
-
-async fn post_form(
-    server: &TestServer,
-    path: &str,
-    cookies: &str,
-    form: &[(&str, &str)],
-    extra: &[(&str, &str)],
-) -> u16 {
-    let mut request = client().post(format!("{}{path}", server.base)).header(COOKIE, cookies).form(form);
-    for (k, v) in extra {
-        request = request.header(*k, *v);
-    }
-    request.send().await.unwrap().status().as_u16()
-}
 
 async fn server_count(server: &TestServer, org: &str, token: Option<&str>) -> usize {
     let list = server.get(&format!("/api/orgs/{org}/servers"), token).await.expect(200);
@@ -169,6 +117,9 @@ async fn another_orgs_pages_are_not_there(backend: Backend) {
         "/orgs/acme/audit".into(),
         "/orgs/acme/usage".into(),
         format!("{s}/usage"),
+        format!("{s}/auth"),
+        format!("{s}/policies"),
+        format!("{s}/logs"),
         "/orgs/acme/settings".into(),
         "/orgs/acme/settings/tokens".into(),
         "/orgs/acme/settings/members".into(),
@@ -194,6 +145,16 @@ async fn another_orgs_pages_are_not_there(backend: Backend) {
         format!("{s}/plugins/fcm"),
         format!("{s}/plugins/fcm/enabled"),
         format!("{s}/plugins/fcm/uninstall"),
+        format!("{s}/auth"),
+        format!("{s}/auth/rotate"),
+        format!("{s}/policies"),
+        format!("{s}/policies/pol_nope/delete"),
+        format!("{s}/logs/setting"),
+        format!("{s}/upstreams/ups_nope"),
+        format!("{s}/upstreams/ups_nope/detach"),
+        "/orgs/acme/upstreams/ups_nope/refresh".into(),
+        "/orgs/acme/upstreams/ups_nope/tools/echo".into(),
+        "/orgs/acme/notifications/webhook/delete".into(),
         "/orgs/acme/upstreams".into(),
         "/orgs/acme/upstreams/catalog".into(),
         format!("/orgs/acme/secrets/{secret_id}"),

@@ -7,7 +7,7 @@
 //!    concurrency 1, 16 and 64: stateless 2026-07-28 clients, then stateful 2025-06-18
 //!    sessions (one session per worker);
 //! 3. tools/list and tools/call of a server aggregating 20 such upstreams;
-//! 4. tools/list of a server with 1,000 HTTP tools;
+//! 4. tools/list of a server with 1,000 HTTP tools, and console pages (`console.rs`);
 //! 5. section 2 again against third-party upstreams, so that no figure rests on an upstream
 //!    written here: the reference server-everything (Node, TypeScript SDK, which Gatehouse
 //!    speaks 2025-11-25 to) over Streamable HTTP and over the legacy HTTP+SSE transport, and an
@@ -38,7 +38,7 @@
 //! `GATEHOUSE_BENCH_ROUNDS` times (default 3), and reports the median round of each and the
 //! ratio of every round. `GATEHOUSE_BENCH_SECS` changes the measuring time per run (default
 //! 3 s, after 1 s of warm-up);
-//! `GATEHOUSE_BENCH_ONLY=http,upstream,stateful,aggregate,list,third_party` runs some sections
+//! `GATEHOUSE_BENCH_ONLY=http,upstream,stateful,aggregate,list,console,third_party` runs some sections
 //! (and `everything`, `everything_sse` or `python_sdk` one third-party upstream);
 //! `GATEHOUSE_BENCH_CONCURRENCY=64` some concurrency levels;
 //! `GATEHOUSE_BENCH_PEERS=process` runs the HTTP backend and the MCP upstream in a process of
@@ -62,6 +62,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 mod client;
+mod console;
 mod load;
 mod peers;
 
@@ -173,6 +174,9 @@ async fn run() {
         gateway.reset_peak();
         big_list(&client, &base, gateway.pid(), backend).await;
         peaks.push(("1,000 tools, tools/list", gateway.rss_mib("VmHWM:")));
+    }
+    if section("console") {
+        console::console_pages(&client, &base, gateway.pid(), backend).await;
     }
     // Each third-party upstream runs with the section, or on its own by its name; its address
     // is known once it is started.

@@ -133,7 +133,10 @@ pub enum ServerTab {
     Keys,
     Upstreams,
     Plugins,
+    Auth,
+    Policies,
     Usage,
+    Logs,
 }
 
 /// A server's heading and tab bar.
@@ -153,7 +156,10 @@ pub fn server_header(org_slug: &str, server_id: &str, name: &str, active: Server
             (tab(ServerTab::Keys, "/keys", "API Keys"))
             (tab(ServerTab::Upstreams, "/upstreams", "Upstreams"))
             (tab(ServerTab::Plugins, "/plugins", "Plugins"))
+            (tab(ServerTab::Auth, "/auth", "Auth"))
+            (tab(ServerTab::Policies, "/policies", "Policies"))
             (tab(ServerTab::Usage, "/usage", "Usage"))
+            (tab(ServerTab::Logs, "/logs", "Logs"))
         }
     }
 }

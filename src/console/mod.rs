@@ -30,8 +30,8 @@ use crate::app::AppState;
 use context::Ctx;
 use fault::Fault;
 use pages::{
-    attachments, audit, keys, members, notifications, plugins, secrets, servers, settings, sign_in, tools,
-    upstream, upstreams, usage,
+    attachments, audit, keys, logs, members, notifications, plugins, policies, secrets, server_auth, servers,
+    settings, sign_in, tools, upstream, upstreams, usage,
 };
 use session::Visitor;
 
@@ -84,6 +84,12 @@ pub fn routes(state: AppState, registry: Arc<Registry>) -> Router<AppState> {
         .route("/orgs/{org}/audit", get(audit::list))
         .route("/orgs/{org}/usage", get(usage::org))
         .route(&format!("{server}/usage"), get(usage::server))
+        .route(&format!("{server}/logs"), get(logs::list))
+        .route(&format!("{server}/logs/setting"), post(logs::set))
+        .route(&format!("{server}/auth"), get(server_auth::show).post(server_auth::update))
+        .route(&format!("{server}/auth/rotate"), post(server_auth::rotate))
+        .route(&format!("{server}/policies"), get(policies::list).post(policies::set))
+        .route(&format!("{server}/policies/{{policyId}}/delete"), post(policies::delete))
         .route("/orgs/{org}/settings/members", get(members::list).post(members::add))
         .route("/orgs/{org}/settings/members/{userId}", post(members::update))
         .route("/orgs/{org}/settings/members/{userId}/remove", post(members::remove))

@@ -10,6 +10,7 @@
 
 pub mod backend;
 pub mod browser;
+pub mod console;
 pub mod fake_fcm;
 pub mod gateway;
 pub mod mcp;

@@ -4,10 +4,13 @@
 pub mod attachments;
 pub mod audit;
 pub mod keys;
+pub mod logs;
 pub mod members;
 pub mod notifications;
 pub mod plugins;
+pub mod policies;
 pub mod secrets;
+pub mod server_auth;
 pub mod servers;
 pub mod settings;
 pub mod sign_in;

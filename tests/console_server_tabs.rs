@@ -1,0 +1,125 @@
+//! Story: an admin configures a server from its console tabs — a policy that denies a tool, the
+//! end-user auth service's settings, data logging — each form going through the operation, a
+//! refused value shown beside its field and changing nothing.
+
+mod common;
+
+use common::backend::HttpBackend;
+use common::console::{client, post_form, visit};
+use common::mcp::McpClient;
+use common::{Backend, TestServer};
+use serde_json::json;
+
+async fn page(server: &TestServer, path: &str) -> String {
+    client().get(format!("{}{path}", server.base)).send().await.unwrap().text().await.unwrap()
+}
+
+async fn configuring_a_server_from_its_tabs(backend: Backend) {
+    let api = HttpBackend::start();
+    let server = TestServer::dev(backend).await;
+    let (id, slug) = common::gateway::create_server(&server, "Tabs").await;
+    let org = "/api/orgs/default";
+    for name in ["get_thing", "put_thing"] {
+        let tool =
+            json!({"name": name, "description": "d", "method": "GET", "endpointUrl": api.url("/thing")});
+        server.post(&format!("{org}/servers/{id}/tools"), None, tool).await.expect(201);
+    }
+    let key = server.post(&format!("{org}/servers/{id}/keys"), None, json!({"label": "k"})).await.expect(201);
+    let raw = key.body["rawValue"].as_str().unwrap().to_string();
+    let tabs = format!("/orgs/default/servers/{id}");
+    let (cookies, csrf, _) = visit(&server, &format!("{tabs}/policies"), None).await;
+
+    // Policies: deny put_*; it leaves tools/list; then delete it.
+    let form = [
+        ("_csrf", csrf.as_str()),
+        ("toolPattern", "put_*"),
+        ("action", "deny"),
+        ("requests", ""),
+        ("perSeconds", ""),
+        ("scope", "key"),
+    ];
+    assert_eq!(post_form(&server, &format!("{tabs}/policies"), &cookies, &form, &[]).await, 303);
+    let policies = server.get(&format!("{org}/servers/{id}/policies"), None).await.expect(200).body;
+    assert_eq!(policies["policies"][0]["action"], "deny", "{policies}");
+    let mut client = McpClient::new(&server, &format!("/mcp/default/{slug}"), Some(&raw), "2026-07-28");
+    let listed = client.request("tools/list", json!({})).await.expect(200).body;
+    assert_eq!(listed["result"]["tools"].as_array().unwrap().len(), 1, "{listed}");
+    let half = [
+        ("_csrf", csrf.as_str()),
+        ("toolPattern", "*"),
+        ("action", "allow"),
+        ("requests", "5"),
+        ("perSeconds", ""),
+        ("scope", "key"),
+    ];
+    assert_eq!(post_form(&server, &format!("{tabs}/policies"), &cookies, &half, &[]).await, 400);
+    let policy_id = policies["policies"][0]["policyId"].as_str().unwrap();
+    let form = [("_csrf", csrf.as_str())];
+    assert_eq!(
+        post_form(&server, &format!("{tabs}/policies/{policy_id}/delete"), &cookies, &form, &[]).await,
+        303
+    );
+    assert_eq!(
+        server.get(&format!("{org}/servers/{id}/policies"), None).await.expect(200).body["policies"],
+        json!([])
+    );
+
+    // Auth: settings saved; a lifetime out of range is refused beside its field.
+    let mut form = vec![
+        ("_csrf", csrf.as_str()),
+        ("enabled", "true"),
+        ("tokenLifetimeSeconds", "3600"),
+        ("codeLifetimeSeconds", "300"),
+        ("allowedEmailDomains", "example.com, example.org"),
+        ("emailSenderName", "Tabs"),
+        ("emailSubject", ""),
+    ];
+    assert_eq!(post_form(&server, &format!("{tabs}/auth"), &cookies, &form, &[]).await, 303);
+    let config = server.get(&format!("{org}/servers/{id}/auth-config"), None).await.expect(200).body;
+    assert_eq!(config["authConfig"]["tokenLifetimeSeconds"], 3600, "{config}");
+    assert_eq!(config["authConfig"]["allowedEmailDomains"], json!(["example.com", "example.org"]));
+    form[2] = ("tokenLifetimeSeconds", "10");
+    let refused = client_post_text(&server, &format!("{tabs}/auth"), &cookies, &form).await;
+    assert_eq!(refused.0, 400);
+    assert!(refused.1.contains(r#"id="tokenLifetimeSeconds-error""#), "{}", refused.1);
+    let page_html = page(&server, &format!("{tabs}/auth")).await;
+    assert!(page_html.contains(r#"value="3600""#), "unchanged");
+    assert!(page_html.contains("/.well-known/jwks.json"), "the JWKS URL is shown");
+
+    // Logs: keep everything for 7 days; a call shows up with its arguments.
+    let form = [("_csrf", csrf.as_str()), ("mode", "full"), ("retentionDays", "7")];
+    assert_eq!(post_form(&server, &format!("{tabs}/logs/setting"), &cookies, &form, &[]).await, 303);
+    client
+        .request("tools/call", json!({"name": "get_thing", "arguments": {"marker": "m-42"}}))
+        .await
+        .expect(200);
+    let mut logs = String::new();
+    for _ in 0..50 {
+        logs = page(&server, &format!("{tabs}/logs")).await;
+        if logs.contains("m-42") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(logs.contains("<code>get_thing</code>") && logs.contains("m-42"), "{logs}");
+    let form = [("_csrf", csrf.as_str()), ("mode", "full"), ("retentionDays", "365")];
+    assert_eq!(post_form(&server, &format!("{tabs}/logs/setting"), &cookies, &form, &[]).await, 400);
+}
+
+async fn client_post_text(
+    server: &TestServer,
+    path: &str,
+    cookies: &str,
+    form: &[(&str, &str)],
+) -> (u16, String) {
+    let r = client()
+        .post(format!("{}{path}", server.base))
+        .header(reqwest::header::COOKIE, cookies)
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+backend_tests!(configuring_a_server_from_its_tabs);
