@@ -97,6 +97,27 @@ async fn getting_started_by_clicking(backend: Backend) {
         !browser.eval("return document.documentElement.outerHTML").await.as_str().unwrap().contains(&raw)
     );
 
+    // Try it, on the Overview: list and call through the real endpoint with that key.
+    browser.open(&overview).await;
+    browser.fill("API key", &raw).await;
+    browser.click_text("List tools").await;
+    let summary = browser.find("details.try-tool summary").await;
+    assert_eq!(summary.text().await.unwrap(), "get_weather");
+    summary.click().await.unwrap();
+    let args = browser.find("#try-args-0").await;
+    args.clear().await.unwrap();
+    args.send_keys(r#"{"city": "Lima"}"#).await.unwrap();
+    browser.click_text("Call").await;
+    let mut output = String::new();
+    for _ in 0..50 {
+        output = browser.find("pre.try-output").await.text().await.unwrap();
+        if output.contains("Lima") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(output.contains("/weather/Lima"), "{output}");
+
     // The MCP URL the console showed, on this server's address; the official TypeScript client.
     let endpoint = url.replace("http://gatehouse.test", &server.base);
     let Some(out) =

@@ -173,6 +173,7 @@ fn overview_page(ctx: &Ctx, server: &Value, error: Option<&FormError>) -> Result
                 a href={ (base) "/keys" } { "Create a key" } " on the API Keys tab." }
             (client_configs(&slug, &url))
         }
+        (try_it(&format!("/mcp/{}/{}", org.slug, slug), ctx.visitor.mode == Some(crate::config::Mode::Dev)))
         section.card {
             h2 { "Settings" }
             (general_error(error))
@@ -206,6 +207,27 @@ fn overview_page(ctx: &Ctx, server: &Value, error: Option<&FormError>) -> Result
     };
     let status = status_of(error);
     Ok((status, ctx.page(&name, Section::Servers, body)).into_response())
+}
+
+/// The "Try it" panel: the script lists and calls the server's tools through the real
+/// endpoint with the key typed here (it never leaves the page but for that endpoint).
+fn try_it(endpoint: &str, dev: bool) -> Markup {
+    html! {
+        section.card #try-it data-endpoint=(endpoint) {
+            h2 { "Try it" }
+            p.hint { "Lists and calls this server's tools through its MCP endpoint, as an agent would." }
+            div.try-key {
+                label for="try-key" { "API key" @if dev { " " span.muted { "(optional in dev mode)" } } }
+                div.copy-row {
+                    input #try-key type="password" autocomplete="off" placeholder="mcp_…" spellcheck="false";
+                    button.primary #try-list type="button" { "List tools" }
+                }
+            }
+            p #try-status.hint role="status" aria-live="polite" {}
+            div #try-tools {}
+            noscript { p.muted { "Try it needs JavaScript; the client configuration above works without." } }
+        }
+    }
 }
 
 /// Ready-made configuration for the common MCP clients.

@@ -60,3 +60,96 @@ if (toolForm) {
   toolForm.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(refresh, 250); });
   toolForm.addEventListener("change", () => { clearTimeout(timer); timer = setTimeout(refresh, 50); });
 }
+
+// "Try it": lists and calls a server's tools through its real MCP endpoint (2026-07-28,
+// stateless). Everything from the server is shown as text, never as markup.
+const tryIt = document.querySelector("#try-it");
+if (tryIt) {
+  const endpoint = tryIt.dataset.endpoint;
+  const status = tryIt.querySelector("#try-status");
+  const list = tryIt.querySelector("#try-tools");
+  const keyInput = tryIt.querySelector("#try-key");
+  const meta = {
+    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+    "io.modelcontextprotocol/clientCapabilities": {},
+    "io.modelcontextprotocol/clientInfo": { name: "gatehouse-console", version: "1" },
+  };
+  let id = 0;
+  const rpc = async (method, params, name) => {
+    const headers = {
+      "Content-Type": "application/json",
+      Accept: "application/json, text/event-stream",
+      "Mcp-Protocol-Version": "2026-07-28",
+      "Mcp-Method": method,
+    };
+    if (name) headers["Mcp-Name"] = name;
+    if (keyInput.value.trim()) headers["X-API-Key"] = keyInput.value.trim();
+    const response = await fetch(endpoint, {
+      method: "POST",
+      headers,
+      credentials: "omit",
+      body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method, params: { ...params, _meta: meta } }),
+    });
+    const text = await response.text();
+    // A streamed answer: its last data line is the response.
+    const body = (response.headers.get("content-type") || "").includes("text/event-stream")
+      ? text.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5)).pop() || "{}"
+      : text;
+    let message;
+    try { message = JSON.parse(body); } catch { message = { error: { message: `HTTP ${response.status}: ${text.slice(0, 200)}` } }; }
+    if (message.error) throw new Error(message.error.message || JSON.stringify(message.error));
+    return message.result;
+  };
+  const skeleton = (schema) => {
+    const out = {};
+    for (const name of (schema && schema.required) || []) {
+      const type = schema.properties && schema.properties[name] && schema.properties[name].type;
+      out[name] = type === "number" || type === "integer" ? 0 : type === "boolean" ? false : type === "object" ? {} : type === "array" ? [] : "";
+    }
+    return JSON.stringify(out, null, 2);
+  };
+  const el = (tag, props = {}, children = []) => {
+    const node = Object.assign(document.createElement(tag), props);
+    node.append(...children);
+    return node;
+  };
+  tryIt.querySelector("#try-list").addEventListener("click", async () => {
+    list.replaceChildren();
+    status.textContent = "Listing tools…";
+    try {
+      const tools = [];
+      let cursor;
+      do {
+        const page = await rpc("tools/list", cursor ? { cursor } : {});
+        tools.push(...page.tools);
+        cursor = page.nextCursor;
+      } while (cursor && tools.length < 5000);
+      status.textContent = `${tools.length} tool${tools.length === 1 ? "" : "s"}.`;
+      tools.forEach((tool, i) => {
+        const args = el("textarea", { id: `try-args-${i}`, rows: 4, spellcheck: false, value: skeleton(tool.inputSchema) });
+        const output = el("pre", { className: "try-output", hidden: true });
+        const call = el("button", { type: "button", className: "secondary small", textContent: "Call" });
+        call.addEventListener("click", async () => {
+          output.hidden = false;
+          output.textContent = "Calling…";
+          try {
+            const result = await rpc("tools/call", { name: tool.name, arguments: JSON.parse(args.value || "{}") }, tool.name);
+            output.textContent = JSON.stringify(result, null, 2);
+          } catch (e) {
+            output.textContent = `Error: ${e.message}`;
+          }
+        });
+        list.append(el("details", { className: "try-tool" }, [
+          el("summary", {}, [el("code", { textContent: tool.name })]),
+          el("p", { className: "hint", textContent: tool.description || "" }),
+          el("label", { htmlFor: `try-args-${i}`, textContent: "Arguments (JSON)" }),
+          args,
+          el("div", { className: "actions" }, [call]),
+          output,
+        ]));
+      });
+    } catch (e) {
+      status.textContent = `Could not list tools: ${e.message}`;
+    }
+  });
+}
