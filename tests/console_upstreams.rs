@@ -69,4 +69,45 @@ async fn approving_a_changed_tool_with_the_diff(backend: Backend) {
     browser.close().await;
 }
 
-backend_tests!(approving_a_changed_tool_with_the_diff);
+/// OAuth toward an upstream from the console: Connect, continue at the authorization server,
+/// and its callback brings the person back to the upstream's page, connected.
+async fn connecting_an_oauth_upstream(backend: Backend) {
+    let upstream = PyUpstream::start_oauth();
+    let server = TestServer::dev(backend).await;
+    let Some(browser) = Browser::start(&server.base).await else { return };
+    let up = common::gateway::create_upstream(
+        &server,
+        json!({"name": "Guarded", "transport": "streamable_http", "url": upstream.url(), "auth": {"type": "oauth"}}),
+    )
+    .await;
+    let id = up["upstreamId"].as_str().unwrap().to_string();
+    browser.open(&format!("/orgs/default/upstreams/{id}")).await;
+    assert!(browser.text().await.contains("needs auth"));
+    browser.go("Connect").await;
+    let link = browser.find("#continue-authorization").await;
+    let url = link.attr("href").await.unwrap().unwrap();
+    assert!(url.starts_with(&upstream.base("/authorize?")), "{url}");
+    // The person consents at the authorization server, which sends the browser to the callback
+    // at Gatehouse's public URL (here the test's address).
+    let no_redirects =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let consent = no_redirects.get(&url).send().await.unwrap();
+    let location = consent.headers()["location"].to_str().unwrap().to_string();
+    let callback = location.strip_prefix("http://gatehouse.test").expect("the callback").to_string();
+    browser.open(&callback).await;
+    browser.wait_path(&format!("/orgs/default/upstreams/{id}?connected=connected")).await;
+    let text = browser.text().await;
+    assert!(text.contains("Authorized. The upstream is connected."), "{text}");
+    assert!(text.contains("Connect again"));
+    // A flow started over the API still answers JSON.
+    let started =
+        server.get(&format!("/api/orgs/default/upstreams/{id}/authorize"), None).await.expect(200).body;
+    let consent = no_redirects.get(started["authorizationUrl"].as_str().unwrap()).send().await.unwrap();
+    let location = consent.headers()["location"].to_str().unwrap().to_string();
+    let done = server.get(location.strip_prefix("http://gatehouse.test").unwrap(), None).await.expect(200);
+    assert_eq!(done.body["ok"], true);
+    assert!(done.body.get("returnTo").is_none());
+    browser.close().await;
+}
+
+backend_tests!(approving_a_changed_tool_with_the_diff, connecting_an_oauth_upstream);

@@ -74,6 +74,12 @@ fn operation(op: &Operation) -> Value {
     };
     let error = json!({"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
     out["responses"] = json!({ op.spec.status.as_u16().to_string(): success, "default": error });
+    if let Some(field) = op.spec.redirect_field {
+        out["responses"]["303"] = json!({
+            "description": format!("Redirect to the output's `{field}`, when the flow was started there"),
+            "headers": {"Location": {"schema": {"type": "string"}}}
+        });
+    }
     match op.spec.access {
         Access::Public => out["security"] = json!([]),
         Access::Authenticated => out["security"] = json!([{"bearer": []}, {"managementToken": []}]),

@@ -49,6 +49,9 @@ pub struct OpSpec {
     pub mcp: bool,
     /// `Cache-Control` of a successful REST answer (e.g. public keys).
     pub cache_control: Option<&'static str>,
+    /// A field of the output that, when present, makes the REST answer a 303 redirect to its
+    /// value (a path Gatehouse made; for flows a browser follows, such as an OAuth callback).
+    pub redirect_field: Option<&'static str>,
 }
 
 impl OpSpec {
@@ -69,12 +72,19 @@ impl OpSpec {
             status: StatusCode::OK,
             mcp: matches!(access, Access::Org(_)),
             cache_control: None,
+            redirect_field: None,
         }
     }
 
     /// Sets the `Cache-Control` of successful REST answers.
     pub fn cache_control(mut self, value: &'static str) -> Self {
         self.cache_control = Some(value);
+        self
+    }
+
+    /// Answers REST calls with a 303 to the output's `field` when it is there.
+    pub fn redirect_from(mut self, field: &'static str) -> Self {
+        self.redirect_field = Some(field);
         self
     }
 

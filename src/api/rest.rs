@@ -98,6 +98,11 @@ async fn handle(state: &AppState, op: &Arc<Operation>, req: RestRequest) -> ApiR
     };
     let call = Call { principal, params, input, client_ip: Some(req.connect.0.ip()), headers: req.headers };
     let output = dispatch::invoke(state, op, call).await?;
+    let redirect = op.spec.redirect_field.and_then(|f| output.get(f)).and_then(Value::as_str);
+    if let Some(location) = redirect.filter(|l| l.starts_with('/') && !l.starts_with("//")) {
+        let location = axum::http::HeaderValue::from_str(location).map_err(ApiError::internal)?;
+        return Ok((StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response());
+    }
     let mut response = if op.spec.status == StatusCode::NO_CONTENT {
         StatusCode::NO_CONTENT.into_response()
     } else {

@@ -73,6 +73,7 @@ pub fn routes(state: AppState, registry: Arc<Registry>) -> Router<AppState> {
         .route("/orgs/{org}/upstreams/{upstreamId}/refresh", post(upstream::refresh))
         .route("/orgs/{org}/upstreams/{upstreamId}/enabled", post(upstream::set_enabled))
         .route("/orgs/{org}/upstreams/{upstreamId}/delete", post(upstream::delete))
+        .route("/orgs/{org}/upstreams/{upstreamId}/connect", post(upstream::connect))
         .route("/orgs/{org}/upstreams/{upstreamId}/tools/{toolName}", post(upstream::update_tool))
         .route("/orgs/{org}/secrets", get(secrets::list).post(secrets::create))
         .route("/orgs/{org}/secrets/{secretId}", post(secrets::update))

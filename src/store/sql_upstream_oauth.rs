@@ -60,8 +60,8 @@ impl UpstreamOAuthStore for SqlStore {
     async fn oauth_flow_create(&self, f: &OAuthFlowRecord, now: i64) -> StoreResult<()> {
         query("DELETE FROM upstream_oauth_flows WHERE expires_at < $1").bind(now).execute(&self.pool).await?;
         query(
-            "INSERT INTO upstream_oauth_flows (state_hash, upstream_id, org_id, verifier, redirect_uri, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO upstream_oauth_flows (state_hash, upstream_id, org_id, verifier, redirect_uri, expires_at, \
+             return_to) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&f.state_hash)
         .bind(&f.upstream_id)
@@ -69,6 +69,7 @@ impl UpstreamOAuthStore for SqlStore {
         .bind(&f.verifier)
         .bind(&f.redirect_uri)
         .bind(f.expires_at)
+        .bind(&f.return_to)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -77,7 +78,7 @@ impl UpstreamOAuthStore for SqlStore {
     async fn oauth_flow_take(&self, state_hash: &str) -> StoreResult<Option<OAuthFlowRecord>> {
         let row = query(
             "DELETE FROM upstream_oauth_flows WHERE state_hash = $1 \
-             RETURNING state_hash, upstream_id, org_id, verifier, redirect_uri, expires_at",
+             RETURNING state_hash, upstream_id, org_id, verifier, redirect_uri, expires_at, return_to",
         )
         .bind(state_hash)
         .fetch_optional(&self.pool)
@@ -90,6 +91,7 @@ impl UpstreamOAuthStore for SqlStore {
             verifier: r.try_get("verifier")?,
             redirect_uri: r.try_get("redirect_uri")?,
             expires_at: r.try_get("expires_at")?,
+            return_to: r.try_get("return_to")?,
         }))
     }
 }

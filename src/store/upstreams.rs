@@ -184,6 +184,8 @@ pub struct OAuthFlowRecord {
     pub verifier: String,
     pub redirect_uri: String,
     pub expires_at: i64,
+    /// The console page to return to after the callback, when the console started the flow.
+    pub return_to: Option<String>,
 }
 
 /// Persistence of OAuth toward upstreams.

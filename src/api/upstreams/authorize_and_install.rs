@@ -10,9 +10,14 @@ use super::lifecycle::create_upstream;
 use super::model::*;
 use super::{bad, upstream_error, upstream_of};
 
-pub(super) async fn authorize_upstream(ctx: OpCtx, _: NoInput) -> ApiResult<Authorization> {
+pub(super) async fn authorize_upstream(ctx: OpCtx, input: AuthorizeInput) -> ApiResult<Authorization> {
     let u = upstream_of(&ctx).await?;
-    let (url, expires_at) = authorize::start(&ctx.state, &u).await.map_err(upstream_error)?;
+    // Only a path Gatehouse makes itself: the callback can never be turned into an open redirect.
+    let return_to = input
+        .console
+        .unwrap_or(false)
+        .then(|| format!("/orgs/{}/upstreams/{}", ctx.org().map_or("", |o| o.slug.as_str()), u.id));
+    let (url, expires_at) = authorize::start(&ctx.state, &u, return_to).await.map_err(upstream_error)?;
     Ok(Authorization {
         authorization_url: url,
         redirect_uri: authorize::redirect_uri(&ctx.state),
@@ -29,9 +34,10 @@ pub(super) async fn oauth_callback(ctx: OpCtx, input: CallbackInput) -> ApiResul
         return Err(ApiError::unprocessable("code and state are required"));
     };
     match authorize::finish(&ctx.state, &code, &state).await {
-        Ok(record) => {
+        Ok((record, return_to)) => {
             ctx.set_audit_org(&record.org_id);
-            Ok(CallbackResult { ok: true, upstream_id: record.id, status: record.status })
+            let return_to = return_to.map(|path| format!("{path}?connected={}", record.status));
+            Ok(CallbackResult { ok: true, upstream_id: record.id, status: record.status, return_to })
         }
         Err(authorize::CallbackError::State) => {
             Err(ApiError::unprocessable("unknown or expired authorization state; start again"))

@@ -40,7 +40,8 @@ pub fn register(r: &mut Registry) {
             crate::upstream::oauth::CALLBACK_PATH,
             Access::Public,
             "Where the authorization server returns: exchanges the code and connects the upstream.",
-        ),
+        )
+        .redirect_from("returnTo"),
         oauth_callback,
     );
     r.add(

@@ -366,6 +366,17 @@ pub struct CallbackResult {
     pub(super) upstream_id: String,
     /// The upstream's status after connecting with the new token.
     pub(super) status: String,
+    /// The console page that started the flow: the answer is then a redirect there (303).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) return_to: Option<String>,
+}
+
+/// Query of `authorize_upstream`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorizeInput {
+    /// Started from the console: the callback then sends the person back to the upstream's page.
+    pub(super) console: Option<bool>,
 }
 
 /// An upstream's sealed maps, opened: its stdio environment and its HTTP request headers.

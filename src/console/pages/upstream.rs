@@ -2,7 +2,7 @@
 //! their approval; a tool changed since approval is shown side by side with what was approved
 //! before it can be approved again.
 
-use axum::extract::Path;
+use axum::extract::{Path, Query};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -33,12 +33,31 @@ pub struct UpstreamToolPath {
     tool_name: String,
 }
 
+/// `?connected=<status>`: back from an OAuth authorization.
+#[derive(Debug, Default, Deserialize)]
+pub struct Back {
+    connected: Option<String>,
+}
+
 /// `GET /orgs/{org}/upstreams/{upstreamId}`.
-pub async fn show(ctx: Ctx, Path(path): Path<UpstreamPath>) -> Result<Response, Fault> {
-    page(&ctx, &path.upstream_id, None).await
+pub async fn show(
+    ctx: Ctx,
+    Path(path): Path<UpstreamPath>,
+    Query(back): Query<Back>,
+) -> Result<Response, Fault> {
+    page_with(&ctx, &path.upstream_id, None, back.connected.as_deref()).await
 }
 
 async fn page(ctx: &Ctx, id: &str, error: Option<FormError>) -> Result<Response, Fault> {
+    page_with(ctx, id, error, None).await
+}
+
+async fn page_with(
+    ctx: &Ctx,
+    id: &str,
+    error: Option<FormError>,
+    connected: Option<&str>,
+) -> Result<Response, Fault> {
     let org = ctx.org()?;
     let params = [("upstreamId", id)];
     let u = ctx.run_in_org("get_upstream", &params, json!({})).await?;
@@ -69,10 +88,21 @@ async fn page(ctx: &Ctx, id: &str, error: Option<FormError>) -> Result<Response,
             }
         }
         (general_error(error))
+        @if let Some(status) = connected {
+            div.alert.ok role="status" { "Authorized. The upstream is " strong { (status.replace('_', " ")) } "." }
+        }
         @if let Some(e) = u["lastError"].as_str() { div.alert.error role="alert" { strong { "Last error: " } (e) } }
-        @if u["status"] == "needs_auth" {
-            div.alert.warn { "This upstream needs OAuth authorization: "
-                code { "GET /api/orgs/" (org.slug) "/upstreams/" (id) "/authorize" } " gives the URL to open." }
+        @if u["auth"]["type"] == "oauth" {
+            div class={ "alert " (if u["status"] == "needs_auth" { "warn" } else { "info" }) } {
+                @if u["status"] == "needs_auth" { "This upstream needs you to authorize Gatehouse at its authorization server. " }
+                @else { "Gatehouse holds an OAuth grant for this upstream and refreshes it. " }
+                @if can_write {
+                    form.inline-action method="post" action={ (base) "/connect" } {
+                        (csrf_input(&ctx.csrf))
+                        button.primary.small type="submit" { (if u["status"] == "needs_auth" { "Connect" } else { "Connect again" }) }
+                    }
+                }
+            }
         }
         dl.facts {
             dt { "Transport" } dd { (text(&u["transport"])) }
@@ -228,6 +258,32 @@ pub async fn set_enabled(
     let input = json!({ "isEnabled": fields.get("enabled") == "true" });
     let result = ctx.run_in_org("update_upstream", &[("upstreamId", &path.upstream_id)], input).await;
     finish(&ctx, &path.upstream_id, result).await
+}
+
+/// `POST …/upstreams/{upstreamId}/connect`: starts OAuth toward the upstream and says where to
+/// go. A link, not a redirect: forms may only lead back to Gatehouse (CSP `form-action`).
+pub async fn connect(ctx: Ctx, Path(path): Path<UpstreamPath>, _fields: Fields) -> Result<Response, Fault> {
+    let started = ctx
+        .run_in_org("authorize_upstream", &[("upstreamId", &path.upstream_id)], json!({"console": true}))
+        .await;
+    let started = match started {
+        Ok(started) => started,
+        Err(err) => return page(&ctx, &path.upstream_id, Some(FormError::place(&err, &[]))).await,
+    };
+    let url = text(&started["authorizationUrl"]);
+    let host = url::Url::parse(&url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
+    let org = ctx.org()?;
+    let body = html! {
+        p.crumbs { a href={ "/orgs/" (org.slug) "/upstreams/" (path.upstream_id) } { "Back to the upstream" } }
+        section.card.narrow-card {
+            h1 { "Authorize at " (host) }
+            p { "You will sign in at " strong { (host) } " and allow Gatehouse to call this upstream for your organization. "
+                "It then sends you back here." }
+            p.hint { "The link is valid for 10 minutes and works once." }
+            div.actions { a.button.primary #continue-authorization href=(url) rel="noreferrer" { "Continue to " (host) } }
+        }
+    };
+    Ok(ctx.page("Authorize", Section::Upstreams, body))
 }
 
 /// `POST …/upstreams/{upstreamId}/delete`.

@@ -27,7 +27,11 @@ pub fn redirect_uri(state: &AppState) -> String {
 }
 
 /// Starts an authorization: returns the URL to open and when it stops being valid.
-pub async fn start(state: &AppState, record: &UpstreamRecord) -> Result<(String, i64), UpstreamError> {
+pub async fn start(
+    state: &AppState,
+    record: &UpstreamRecord,
+    return_to: Option<String>,
+) -> Result<(String, i64), UpstreamError> {
     let url = match (TransportKind::parse(&record.transport), &record.url) {
         (Some(TransportKind::StreamableHttp | TransportKind::Sse), Some(url)) => url.clone(),
         _ => return Err(UpstreamError::Config("only HTTP upstreams can be authorized with OAuth".into())),
@@ -85,6 +89,7 @@ pub async fn start(state: &AppState, record: &UpstreamRecord) -> Result<(String,
                 org_id: record.org_id.clone(),
                 redirect_uri: redirect.clone(),
                 expires_at,
+                return_to,
             },
             now,
         )
@@ -105,12 +110,13 @@ pub enum CallbackError {
     Upstream(#[from] UpstreamError),
 }
 
-/// Finishes an authorization: exchanges the code, stores the tokens, connects.
+/// Finishes an authorization: exchanges the code, stores the tokens, connects; says where the
+/// console that started it continues, if it did.
 pub async fn finish(
     state: &AppState,
     code: &str,
     state_token: &str,
-) -> Result<UpstreamRecord, CallbackError> {
+) -> Result<(UpstreamRecord, Option<String>), CallbackError> {
     let flow = state.store.oauth_flow_take(&crypto::sha256_hex(state_token)).await.map_err(store_err)?;
     let flow = flow.filter(|f| f.expires_at > time::now_ms()).ok_or(CallbackError::State)?;
     let verifier = state
@@ -139,7 +145,7 @@ pub async fn finish(
     let record = store_tokens(state, record, auth, tokens).await?;
     let _ = service::refresh(state, &record).await;
     let stored = state.store.upstream_get(&record.org_id, &record.id).await.map_err(store_err)?;
-    Ok(stored.unwrap_or(record))
+    Ok((stored.unwrap_or(record), flow.return_to))
 }
 
 fn open_secret(state: &AppState, upstream_id: &str, sealed: Option<&str>) -> Option<String> {
