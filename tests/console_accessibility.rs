@@ -90,6 +90,7 @@ async fn every_page_is_labelled_and_readable(backend: Backend) {
         format!("{s}/logs"),
         "/orgs/default/settings/tokens".into(),
         "/orgs/default/settings/members".into(),
+        "/orgs/default/settings/account".into(),
     ];
     for page in &pages {
         browser.open(page).await;

@@ -123,6 +123,7 @@ async fn another_orgs_pages_are_not_there(backend: Backend) {
         "/orgs/acme/settings".into(),
         "/orgs/acme/settings/tokens".into(),
         "/orgs/acme/settings/members".into(),
+        "/orgs/acme/settings/account".into(),
         "/switch?org=acme".into(),
     ];
     for path in &gets {
@@ -203,6 +204,16 @@ async fn signing_out_ends_the_session(backend: Backend) {
     server.get("/api/auth/me", Some(&token)).await.expect(401);
     let (_, _, status) = visit(&server, "/orgs/sam/servers", Some(&token)).await;
     assert_eq!(status, 303, "back to sign-in");
+
+    // Sign out everywhere ends every session of hers (two browsers and a script here).
+    let first = platform_token(&server, &sink, "sam@example.com").await;
+    let second = platform_token(&server, &sink, "sam@example.com").await;
+    let (cookies, csrf, status) = visit(&server, "/orgs/sam/settings/account", Some(&first)).await;
+    assert_eq!(status, 200);
+    let path = "/orgs/sam/settings/account/sign-out-everywhere";
+    assert_eq!(post_form(&server, path, &cookies, &[("_csrf", csrf.as_str())], &[]).await, 303);
+    server.get("/api/auth/me", Some(&first)).await.expect(401);
+    server.get("/api/auth/me", Some(&second)).await.expect(401);
 }
 
 /// Pages carry a strict policy and are never cached; assets are cached for good under names

@@ -149,6 +149,23 @@ pub fn register(r: &mut Registry) {
         .status(StatusCode::NO_CONTENT),
         sign_out,
     );
+    r.add(
+        OpSpec::new(
+            "sign_out_everywhere",
+            Method::POST,
+            "/api/auth/sign-out-everywhere",
+            Access::Authenticated,
+            "End every platform session of the caller, in every browser and script.",
+        ),
+        sign_out_everywhere,
+    );
+}
+
+/// `{"ended": n}`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Ended {
+    /// How many sessions were ended.
+    ended: u64,
 }
 
 fn keyed_code(ctx: &OpCtx, email: &str, code: &str) -> String {
@@ -269,6 +286,13 @@ async fn sign_out(ctx: OpCtx, _: NoInput) -> ApiResult<()> {
         }
     }
     Ok(())
+}
+
+async fn sign_out_everywhere(ctx: OpCtx, _: NoInput) -> ApiResult<Ended> {
+    match ctx.principal()? {
+        Principal::User(user) => Ok(Ended { ended: ctx.state.store.session_delete_user(&user.id).await? }),
+        _ => Err(ApiError::Forbidden("only a person signed in with a platform token has sessions".into())),
+    }
 }
 
 async fn me(ctx: OpCtx, _: NoInput) -> ApiResult<Me> {

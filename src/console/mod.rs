@@ -91,6 +91,8 @@ pub fn routes(state: AppState, registry: Arc<Registry>) -> Router<AppState> {
         .route(&format!("{server}/auth/rotate"), post(server_auth::rotate))
         .route(&format!("{server}/policies"), get(policies::list).post(policies::set))
         .route(&format!("{server}/policies/{{policyId}}/delete"), post(policies::delete))
+        .route("/orgs/{org}/settings/account", get(settings::account))
+        .route("/orgs/{org}/settings/account/sign-out-everywhere", post(settings::sign_out_everywhere))
         .route("/orgs/{org}/settings/members", get(members::list).post(members::add))
         .route("/orgs/{org}/settings/members/{userId}", post(members::update))
         .route("/orgs/{org}/settings/members/{userId}/remove", post(members::remove))

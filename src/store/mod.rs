@@ -145,6 +145,8 @@ pub trait Store:
     async fn session_find(&self, token_hash: &str) -> StoreResult<Option<(SessionRecord, UserRecord)>>;
     /// Ends a session.
     async fn session_delete(&self, token_hash: &str) -> StoreResult<()>;
+    /// Ends every session of a person; how many there were.
+    async fn session_delete_user(&self, user_id: &str) -> StoreResult<u64>;
 
     /// Stores a login code.
     async fn login_code_create(&self, code: &LoginCodeRecord) -> StoreResult<()>;

@@ -315,6 +315,14 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn session_delete_user(&self, user_id: &str) -> StoreResult<u64> {
+        let done = query("DELETE FROM platform_sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn login_code_create(&self, c: &LoginCodeRecord) -> StoreResult<()> {
         query(
             "INSERT INTO login_codes (id, email, code_hash, created_at, expires_at, attempts, consumed_at) \

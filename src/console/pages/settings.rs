@@ -20,7 +20,41 @@ pub fn settings_tabs(org_slug: &str, active: &str) -> Markup {
             a href={ "/orgs/" (org_slug) "/settings/" (id) } aria-current=[(id == active).then_some("page")] { (label) }
         }
     };
-    html! { nav.tabs aria-label="Settings" { (tab("tokens", "API tokens")) (tab("members", "Members")) } }
+    html! { nav.tabs aria-label="Settings" { (tab("tokens", "API tokens")) (tab("members", "Members")) (tab("account", "Your account")) } }
+}
+
+/// `GET /orgs/{org}/settings/account`: who is signed in, and signing out everywhere.
+pub async fn account(ctx: Ctx) -> Result<Response, Fault> {
+    let org = ctx.org()?;
+    let body = html! {
+        h1 { "Settings" }
+        (settings_tabs(&org.slug, "account"))
+        section.card {
+            h2 { "Your account" }
+            @if ctx.has_session() {
+                p { "Signed in as " strong { (ctx.who) } "." }
+                p { "Sessions last 30 days. If a device or browser you used is lost, end every session at once: "
+                    "every browser and script signed in as you must sign in again." }
+                form method="post" action={ "/orgs/" (org.slug) "/settings/account/sign-out-everywhere" } {
+                    (csrf_input(&ctx.csrf))
+                    button.danger type="submit" data-confirm="Sign out of every browser and script?" { "Sign out everywhere" }
+                }
+            } @else {
+                p { "Dev mode: nobody signs in, and every page is the dev admin's." }
+            }
+        }
+    };
+    Ok(ctx.page("Your account", Section::Settings, body))
+}
+
+/// `POST /orgs/{org}/settings/account/sign-out-everywhere`.
+pub async fn sign_out_everywhere(ctx: Ctx, _fields: Fields) -> Result<Response, Fault> {
+    ctx.run("sign_out_everywhere", &[], json!({})).await?;
+    let mut response = Redirect::to("/sign-in").into_response();
+    if let Ok(value) = axum::http::HeaderValue::from_str(&ctx.visitor.clear_session_cookie()) {
+        response.headers_mut().append(axum::http::header::SET_COOKIE, value);
+    }
+    Ok(response)
 }
 
 /// A token from the path.
