@@ -4,8 +4,8 @@
 #     PyJWT + cryptography (the fake Google OAuth/FCM server that checks signed assertions),
 #     and the official MCP Python SDK (`mcp`) as a test client;
 #   - Node packages from tests/support/node/package-lock.json (the official MCP TypeScript SDK,
-#     server-everything), with the drivers and fixtures beside them in .test-deps/node so their
-#     imports resolve;
+#     the MCP Inspector, server-everything), with the drivers and fixtures beside them in
+#     .test-deps/node so their imports resolve;
 #   - the MCP conformance suite and Node 22 from tests/support/conformance/package-lock.json;
 #   - schemathesis (its own virtualenv), which fuzzes the whole OpenAPI surface;
 #   - Debian's chromium and chromium-driver, the real browser the console stories drive.

@@ -118,6 +118,29 @@ async fn getting_started_by_clicking(backend: Backend) {
     }
     assert!(output.contains("/weather/Lima"), "{output}");
 
+    // The Inspector command the Overview shows, run as shown (the pinned Inspector for npx).
+    let inspector = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(".test-deps/node/node_modules/.bin/mcp-inspector");
+    if inspector.exists() {
+        let shown = browser.find("#cfg-inspector").await.prop("textContent").await.unwrap().unwrap();
+        let command = shown
+            .replace("npx @modelcontextprotocol/inspector", &inspector.display().to_string())
+            .replace("YOUR_API_KEY", &raw)
+            .replace("http://gatehouse.test", &server.base);
+        let out = std::process::Command::new("bash").arg("-c").arg(&command).output().expect("bash runs");
+        let listed = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            listed.contains("\"get_weather\""),
+            "{command}\n{listed}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    } else {
+        assert!(
+            !common::in_ci(),
+            "CI=true but the MCP Inspector is missing: run scripts/install-test-deps.sh"
+        );
+    }
+
     // The MCP URL the console showed, on this server's address; the official TypeScript client.
     let endpoint = url.replace("http://gatehouse.test", &server.base);
     let Some(out) =
