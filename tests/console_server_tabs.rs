@@ -122,4 +122,47 @@ async fn client_post_text(
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
-backend_tests!(configuring_a_server_from_its_tabs);
+/// A server with many tools: the API gives them a page at a time (with a search), and the
+/// Tools tab shows 50 a page, searching on the server.
+async fn a_long_tool_list_comes_a_page_at_a_time(backend: Backend) {
+    let server = TestServer::dev(backend).await;
+    let (id, _) = common::gateway::create_server(&server, "Many").await;
+    let tools = format!("/api/orgs/default/servers/{id}/tools");
+    for i in 0..120 {
+        let tool = json!({"name": format!("tool_{i:03}"), "description": format!("Tool number {i}"),
+            "method": "GET", "endpointUrl": "https://api.example.com/x"});
+        server.post(&tools, None, tool).await.expect(201);
+    }
+    let all = server.get(&tools, None).await.expect(200).body;
+    assert_eq!((all["tools"].as_array().unwrap().len(), all["total"].as_u64()), (120, Some(120)));
+    assert!(all.get("nextOffset").is_none());
+    let page = server.get(&format!("{tools}?limit=50&offset=50"), None).await.expect(200).body;
+    assert_eq!(page["tools"][0]["name"], "tool_050");
+    assert_eq!(page["nextOffset"], 100);
+    let last = server.get(&format!("{tools}?limit=50&offset=100"), None).await.expect(200).body;
+    assert_eq!(last["tools"].as_array().unwrap().len(), 20);
+    assert!(last.get("nextOffset").is_none());
+    let found = server.get(&format!("{tools}?q=TOOL_01&limit=5"), None).await.expect(200).body;
+    assert_eq!((found["total"].as_u64(), found["nextOffset"].as_u64()), (Some(10), Some(5)));
+    server.get(&format!("{tools}?limit=0"), None).await.expect_error(400, "invalid_input");
+
+    let tab = format!("/orgs/default/servers/{id}/tools");
+    let rows = |html: &str| html.matches("<td><a href=").count();
+    let first = page_of(&server, &tab).await;
+    assert_eq!(rows(&first), 50);
+    assert!(first.contains("Search 120 tools") && first.contains("Page 1 of 3"));
+    let third = page_of(&server, &format!("{tab}?page=3")).await;
+    assert_eq!(rows(&third), 20);
+    assert!(third.contains("tool_119"));
+    let beyond = page_of(&server, &format!("{tab}?page=9")).await;
+    assert!(beyond.contains("Page 3 of 3") && beyond.contains("tool_119"), "past the end: the last page");
+    let searched = page_of(&server, &format!("{tab}?q=number+11")).await;
+    assert_eq!(rows(&searched), 11, "number 11 and 110–119");
+    assert!(searched.contains("Search 120 tools"));
+}
+
+async fn page_of(server: &TestServer, path: &str) -> String {
+    client().get(format!("{}{path}", server.base)).send().await.unwrap().text().await.unwrap()
+}
+
+backend_tests!(configuring_a_server_from_its_tabs, a_long_tool_list_comes_a_page_at_a_time);

@@ -2,6 +2,7 @@
 //! whole HTML read): the servers list of an org with 50 servers, the Tools tab of a server with
 //! 1,000 tools (its first page of 50, the search box counting all), and the usage of a server
 //! over 90 days. Concurrency 1, on loopback, so the latency is the server's time per page.
+//! Beside each, the baseline: the REST answer the page is made from, in the same run.
 
 use std::time::Duration;
 
@@ -62,10 +63,12 @@ pub(crate) async fn console_pages(
             "arguments": {"city": "x"}, "_meta": crate::client::stateless_meta()}})
     };
     for i in 0..200 {
+        let name = format!("tool_{:04}", i % 10);
         let headers = [
             ("x-api-key", big_key.as_str()),
             ("mcp-protocol-version", crate::STATELESS),
             ("mcp-method", "tools/call"),
+            ("mcp-name", name.as_str()),
         ];
         post_json(client, &format!("{base}/mcp/default/console-big"), &headers, &call(i)).await;
     }
@@ -76,7 +79,17 @@ pub(crate) async fn console_pages(
     println!("| page | size | p50 ms | p99 ms | pages/s | gateway CPU µs/page |");
     println!("|---|---|---|---|---|---|");
     let org = format!("{base}/orgs/default");
+    let api = format!("{base}/api/orgs/default");
     page(client, pid, "servers list (51 servers)", format!("{org}/servers")).await;
+    page(client, pid, "— its REST answer, list_servers", format!("{api}/servers")).await;
     page(client, pid, "Tools tab, 1,000 tools", format!("{org}/servers/{big_id}/tools")).await;
+    page(client, pid, "— its REST answer, list_tools", format!("{api}/servers/{big_id}/tools")).await;
     page(client, pid, "usage, one server, 90 days", format!("{org}/usage?range=90d&server={big_id}")).await;
+    page(
+        client,
+        pid,
+        "— its REST answers, timeseries",
+        format!("{api}/usage/timeseries?range=90d&serverId={big_id}"),
+    )
+    .await;
 }

@@ -82,10 +82,31 @@ pub struct ToolEnvelope {
     tool: Tool,
 }
 
-/// `{"tools": […]}`.
+/// `{"tools": […], "total": n}`: every tool, or one page of those matching a search.
 #[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct ToolList {
     tools: Vec<Tool>,
+    /// How many tools match (all of them without `q`).
+    total: usize,
+    /// `offset` of the next page, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_offset: Option<usize>,
+}
+
+/// Query of `list_tools`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListTools {
+    /// Only tools whose name, description or endpoint URL contains this (any case).
+    #[schemars(length(max = 200))]
+    q: Option<String>,
+    /// Page size, 1 to 1000 (default: every tool).
+    #[schemars(range(min = 1, max = 1000))]
+    limit: Option<i64>,
+    /// Matching tools to skip (the previous page's `nextOffset`).
+    #[schemars(range(min = 0, max = 1_000_000))]
+    offset: Option<i64>,
 }
 
 /// Input of `create_tool`.
@@ -141,7 +162,7 @@ pub fn register(r: &mut Registry) {
             Method::GET,
             base,
             Access::Org(Scope::ServersRead),
-            "List a server's HTTP tools.",
+            "List a server's HTTP tools: all, or a page of those matching a search.",
         ),
         list,
     );
@@ -267,10 +288,30 @@ fn check(tool: &HttpToolRecord) -> ApiResult<()> {
         .map_err(ApiError::Unprocessable)
 }
 
-async fn list(ctx: OpCtx, _: NoInput) -> ApiResult<ToolList> {
+async fn list(ctx: OpCtx, query: ListTools) -> ApiResult<ToolList> {
+    let limit = match query.limit {
+        None => usize::MAX,
+        Some(l @ 1..=1000) => l as usize,
+        Some(_) => return Err(ApiError::bad_request("limit must be between 1 and 1000")),
+    };
+    let offset = match query.offset {
+        None => 0,
+        Some(o @ 0..=1_000_000) => o as usize,
+        Some(_) => return Err(ApiError::bad_request("offset must be between 0 and 1000000")),
+    };
     let server = server_of(&ctx).await?;
-    let tools = ctx.state.store.tool_list(&server.org_id, &server.id).await?;
-    Ok(ToolList { tools: tools.into_iter().map(Tool::from_record).collect::<ApiResult<_>>()? })
+    let mut tools = ctx.state.store.tool_list(&server.org_id, &server.id).await?;
+    if let Some(q) = query.q.as_deref().map(str::to_lowercase).filter(|q| !q.is_empty()) {
+        tools.retain(|t| {
+            [&t.name, &t.description, &t.endpoint_url].iter().any(|field| field.to_lowercase().contains(&q))
+        });
+    }
+    let total = tools.len();
+    // Only the page is turned into views: that is where a listing's time goes.
+    let page =
+        tools.into_iter().skip(offset).take(limit).map(Tool::from_record).collect::<ApiResult<Vec<_>>>()?;
+    let next_offset = (offset.saturating_add(page.len()) < total).then(|| offset + page.len());
+    Ok(ToolList { tools: page, total, next_offset })
 }
 
 async fn create(ctx: OpCtx, input: CreateTool) -> ApiResult<ToolEnvelope> {

@@ -81,6 +81,13 @@ async fn list_page(ctx: &Ctx, server_id: &str, error: Option<FormError>) -> Resu
     Ok((status_of(error), ctx.page("Plugins", Section::Servers, body)).into_response())
 }
 
+/// A plugin of the catalogue, with its configuration schema.
+async fn catalog_entry(ctx: &Ctx, plugin_id: &str) -> Result<Value, Fault> {
+    let catalog = ctx.run("list_plugins", &[], json!({})).await?;
+    let found = catalog["plugins"].as_array().into_iter().flatten().find(|p| p["id"] == plugin_id).cloned();
+    Ok(found.ok_or(ApiError::NotFound("plugin"))?)
+}
+
 /// `GET /orgs/{org}/servers/{serverId}/plugins/{pluginId}`: the configuration form.
 pub async fn configure(ctx: Ctx, Path(path): Path<PluginPath>) -> Result<Response, Fault> {
     config_page(&ctx, &path, &Map::new(), None).await
@@ -94,14 +101,7 @@ async fn config_page(
 ) -> Result<Response, Fault> {
     let org = ctx.org()?;
     let server = load(ctx, &path.server_id).await?;
-    let catalog = ctx.run("list_plugins", &[], json!({})).await?;
-    let plugin = catalog["plugins"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|p| p["id"] == path.plugin_id.as_str())
-        .cloned()
-        .ok_or(ApiError::NotFound("plugin"))?;
+    let plugin = catalog_entry(ctx, &path.plugin_id).await?;
     let params = [("serverId", path.server_id.as_str())];
     let listed = ctx.run_in_org("list_server_plugins", &params, json!({})).await?;
     let installation = listed["plugins"]
@@ -193,14 +193,7 @@ fn config_field(
 
 /// `POST /orgs/{org}/servers/{serverId}/plugins/{pluginId}`: install, or update the config.
 pub async fn install(ctx: Ctx, Path(path): Path<PluginPath>, fields: Fields) -> Result<Response, Fault> {
-    let catalog = ctx.run("list_plugins", &[], json!({})).await?;
-    let plugin = catalog["plugins"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|p| p["id"] == path.plugin_id.as_str())
-        .cloned()
-        .ok_or(ApiError::NotFound("plugin"))?;
+    let plugin = catalog_entry(&ctx, &path.plugin_id).await?;
     let mut config = Map::new();
     let mut names: Vec<&str> = Vec::new();
     for (name, prop) in plugin["configSchema"]["properties"].as_object().into_iter().flatten() {

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::servers::{ListQuery, ServerPath, load};
-use super::{Paged, matches};
+use super::{PAGE_SIZE, Paged};
 use crate::console::context::{Ctx, text};
 use crate::console::fault::Fault;
 use crate::console::form::{Fields, FormError, csrf_input, field_error, general_error, status_of};
@@ -54,18 +54,25 @@ pub async fn list(
 ) -> Result<Response, Fault> {
     let org = ctx.org()?;
     let server = load(&ctx, &path.server_id).await?;
-    let all = ctx.run_in_org("list_tools", &[("serverId", &path.server_id)], json!({})).await?;
-    let all: &[Value] = all["tools"].as_array().map_or(&[], Vec::as_slice);
-    let tools: Vec<&Value> = all
-        .iter()
-        .filter(|t| {
-            matches(
-                &format!("{} {} {}", text(&t["name"]), text(&t["description"]), text(&t["endpointUrl"])),
-                &query.q,
-            )
-        })
-        .collect();
-    let paged = Paged::new(tools.len(), query.page);
+    // One page from the operation (with the search), so a page costs one page of tools.
+    let params = [("serverId", path.server_id.as_str())];
+    let fetch = |page: usize| {
+        let input = json!({ "q": query.q, "limit": PAGE_SIZE, "offset": (page - 1) * PAGE_SIZE });
+        ctx.run_in_org("list_tools", &params, input)
+    };
+    let mut found = fetch(query.page.unwrap_or(1).max(1)).await?;
+    let matching = found["total"].as_u64().unwrap_or(0) as usize;
+    let paged = Paged::new(matching, query.page);
+    if paged.page != query.page.unwrap_or(1).max(1) {
+        found = fetch(paged.page).await?; // a page past the end shows the last one
+    }
+    let all_count = if query.q.is_empty() {
+        matching
+    } else {
+        let all = ctx.run_in_org("list_tools", &params, json!({ "limit": 1 })).await?;
+        all["total"].as_u64().unwrap_or(0) as usize
+    };
+    let tools: &[Value] = found["tools"].as_array().map_or(&[], Vec::as_slice);
     let base = format!("/orgs/{}/servers/{}/tools", org.slug, path.server_id);
     let can_write = org.can("servers:write");
     let body = html! {
@@ -74,7 +81,7 @@ pub async fn list(
             p.lead { "Each tool maps an MCP tool call to a request on your HTTP API." }
             @if can_write { a.button.primary href={ (base) "/new" } { "Add tool" } }
         }
-        @if all.is_empty() {
+        @if all_count == 0 {
             div.empty {
                 h2 { "No tools yet" }
                 p { "Add a tool: give it a snake_case name the model sees, the HTTP method and URL it calls, "
@@ -84,13 +91,13 @@ pub async fn list(
         } @else {
             form.search method="get" action=(base) role="search" {
                 label.visually-hidden for="q" { "Search tools" }
-                input #q type="search" name="q" value=(query.q) placeholder={ "Search " (all.len()) " tools" };
+                input #q type="search" name="q" value=(query.q) placeholder={ "Search " (all_count) " tools" };
                 button.secondary type="submit" { "Search" }
             }
             table.list {
                 thead { tr { th { "Name" } th { "Request" } th.num { "Parameters" } th { "Auth" } } }
                 tbody {
-                    @for t in &tools[paged.start..paged.end] {
+                    @for t in tools {
                         tr {
                             td {
                                 a href={ (base) "/" (text(&t["toolId"])) } { code { (text(&t["name"])) } }
