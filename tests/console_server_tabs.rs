@@ -144,6 +144,11 @@ async fn a_long_tool_list_comes_a_page_at_a_time(backend: Backend) {
     assert!(last.get("nextOffset").is_none());
     let found = server.get(&format!("{tools}?q=TOOL_01&limit=5"), None).await.expect(200).body;
     assert_eq!((found["total"].as_u64(), found["nextOffset"].as_u64()), (Some(10), Some(5)));
+    // `_` and `%` are looked for as themselves, not as wildcards.
+    let literal = server.get(&format!("{tools}?q=_1&limit=1"), None).await.expect(200).body;
+    assert_eq!(literal["total"], 20, "tool_100 to tool_119 only");
+    let percent = server.get(&format!("{tools}?q=%25"), None).await.expect(200).body;
+    assert_eq!(percent["total"], 0);
     server.get(&format!("{tools}?limit=0"), None).await.expect_error(400, "invalid_input");
 
     let tab = format!("/orgs/default/servers/{id}/tools");

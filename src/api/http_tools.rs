@@ -300,16 +300,16 @@ async fn list(ctx: OpCtx, query: ListTools) -> ApiResult<ToolList> {
         Some(_) => return Err(ApiError::bad_request("offset must be between 0 and 1000000")),
     };
     let server = server_of(&ctx).await?;
-    let mut tools = ctx.state.store.tool_list(&server.org_id, &server.id).await?;
-    if let Some(q) = query.q.as_deref().map(str::to_lowercase).filter(|q| !q.is_empty()) {
-        tools.retain(|t| {
-            [&t.name, &t.description, &t.endpoint_url].iter().any(|field| field.to_lowercase().contains(&q))
-        });
-    }
-    let total = tools.len();
-    // Only the page is turned into views: that is where a listing's time goes.
-    let page =
-        tools.into_iter().skip(offset).take(limit).map(Tool::from_record).collect::<ApiResult<Vec<_>>>()?;
+    let search = query.q.as_deref().map(str::to_lowercase).filter(|q| !q.is_empty());
+    // The store pages and searches, so a listing reads and converts one page of tools.
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let (records, total) = ctx
+        .state
+        .store
+        .tool_page(&server.org_id, &server.id, search.as_deref(), limit, offset as i64)
+        .await?;
+    let total = total as usize;
+    let page = records.into_iter().map(Tool::from_record).collect::<ApiResult<Vec<_>>>()?;
     let next_offset = (offset.saturating_add(page.len()) < total).then(|| offset + page.len());
     Ok(ToolList { tools: page, total, next_offset })
 }

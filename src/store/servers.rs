@@ -59,6 +59,16 @@ pub trait ServerStore {
     async fn tool_create(&self, tool: &HttpToolRecord) -> StoreResult<()>;
     /// Tools of a server, by name.
     async fn tool_list(&self, org_id: &str, server_id: &str) -> StoreResult<Vec<HttpToolRecord>>;
+    /// A page of a server's tools by name: those whose name, description or endpoint URL
+    /// contains `search` (lowercase) when given; with how many match.
+    async fn tool_page(
+        &self,
+        org_id: &str,
+        server_id: &str,
+        search: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<(Vec<HttpToolRecord>, i64)>;
     /// One tool.
     async fn tool_get(
         &self,

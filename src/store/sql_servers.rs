@@ -1,7 +1,7 @@
 //! [`ServerStore`] for [`SqlStore`].
 
 use async_trait::async_trait;
-use sqlx::{FromRow, query};
+use sqlx::{FromRow, Row, query};
 
 use super::servers::{HttpToolRecord, ServerRecord, ServerStore};
 use super::sql::{SqlStore, conflict_on};
@@ -122,6 +122,39 @@ impl ServerStore for SqlStore {
             .fetch_all(&self.pool)
             .await?;
         Ok(rows.iter().map(HttpToolRecord::from_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn tool_page(
+        &self,
+        org_id: &str,
+        server_id: &str,
+        search: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<(Vec<HttpToolRecord>, i64)> {
+        // `%`, `_` and `\` in the search are matched as themselves.
+        let pattern = search.map(|s| {
+            let escaped = s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            format!("%{escaped}%")
+        });
+        let filter = "WHERE org_id = $1 AND server_id = $2 AND ($3 IS NULL OR LOWER(name) LIKE $3 ESCAPE '\\' \
+                      OR LOWER(description) LIKE $3 ESCAPE '\\' OR LOWER(endpoint_url) LIKE $3 ESCAPE '\\')";
+        let rows = query(&format!("{TOOL_COLUMNS} {filter} ORDER BY name LIMIT $4 OFFSET $5"))
+            .bind(org_id)
+            .bind(server_id)
+            .bind(pattern.as_deref())
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await?;
+        let total: i64 = query(&format!("SELECT COUNT(*) AS n FROM http_tools {filter}"))
+            .bind(org_id)
+            .bind(server_id)
+            .bind(pattern.as_deref())
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?;
+        Ok((rows.iter().map(HttpToolRecord::from_row).collect::<Result<_, _>>()?, total))
     }
 
     async fn tool_get(
