@@ -161,6 +161,9 @@ async fn a_long_tool_list_comes_a_page_at_a_time(backend: Backend) {
     assert!(third.contains("tool_119"));
     let beyond = page_of(&server, &format!("{tab}?page=9")).await;
     assert!(beyond.contains("Page 3 of 3") && beyond.contains("tool_119"), "past the end: the last page");
+    let tool_id = page["tools"][0]["toolId"].as_str().unwrap();
+    let edit = page_of(&server, &format!("{tab}/{tool_id}")).await;
+    assert!(edit.contains(r#"value="tool_050""#) && edit.contains("Edit tool"), "{edit}");
     let searched = page_of(&server, &format!("{tab}?q=number+11")).await;
     assert_eq!(rows(&searched), 11, "number 11 and 110–119");
     assert!(searched.contains("Search 120 tools"));

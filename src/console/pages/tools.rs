@@ -126,15 +126,8 @@ pub async fn new(ctx: Ctx, Path(path): Path<ServerPath>) -> Result<Response, Fau
 /// `GET /orgs/{org}/servers/{serverId}/tools/{toolId}`.
 pub async fn edit(ctx: Ctx, Path(path): Path<ToolPath>) -> Result<Response, Fault> {
     let params = [("serverId", path.server_id.as_str()), ("toolId", path.tool_id.as_str())];
-    let tool = ctx.run_in_org("list_tools", &params[..1], json!({})).await?;
-    let tool = tool["tools"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|t| t["toolId"] == path.tool_id.as_str())
-        .cloned()
-        .ok_or(crate::error::ApiError::NotFound("tool"))?;
-    let form = ToolForm::of_tool(&tool);
+    let found = ctx.run_in_org("get_tool", &params, json!({})).await?;
+    let form = ToolForm::of_tool(&found["tool"]);
     form_page(&ctx, &path.server_id, Some(&path.tool_id), &form, None).await
 }
 
