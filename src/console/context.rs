@@ -11,29 +11,12 @@ use maud::Markup;
 use serde_json::{Value, json};
 
 use super::fault::Fault;
-use super::layout::{self, Section};
+use super::layout::{self, Frame, Section, UNREAD_SHOWN};
 use super::ops::Operations;
+pub use super::orgs::OrgChoice;
 use super::session::Visitor;
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
-
-/// An org the visitor may open, with what they may do there.
-#[derive(Debug, Clone)]
-pub struct OrgChoice {
-    pub id: String,
-    pub slug: String,
-    pub name: String,
-    /// `admin`, `member`, or `None` for a management token.
-    pub role: Option<String>,
-    scopes: Vec<String>,
-}
-
-impl OrgChoice {
-    /// Whether the visitor holds `scope` here.
-    pub fn can(&self, scope: &str) -> bool {
-        self.scopes.iter().any(|s| s == scope)
-    }
-}
 
 /// A signed-in console request.
 pub struct Ctx {
@@ -50,9 +33,6 @@ pub struct Ctx {
     pub unread: usize,
     current: Option<usize>,
 }
-
-/// Unread notifications counted for the badge; more shows as "99+".
-pub const UNREAD_SHOWN: usize = 100;
 
 impl Ctx {
     /// The org the page is about (404 when the path names none of the visitor's).
@@ -75,7 +55,15 @@ impl Ctx {
 
     /// A full page in the console's frame.
     pub fn page(&self, title: &str, section: Section, body: Markup) -> Response {
-        Html(layout::page(self, title, section, body).into_string()).into_response()
+        let frame = Frame {
+            who: &self.who,
+            orgs: &self.orgs,
+            org: self.org().ok(),
+            unread: self.unread,
+            csrf: &self.csrf,
+            signed_in: self.has_session(),
+        };
+        Html(layout::page(&frame, title, section, body).into_string()).into_response()
     }
 
     /// Whether the visitor may sign out (a person with a session, not the dev admin).

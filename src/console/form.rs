@@ -7,7 +7,9 @@ use axum::http::StatusCode;
 use maud::{Markup, html};
 
 use super::fault::Fault;
-use super::session::{CSRF_FIELD, Visitor};
+use super::layout::CSRF_FIELD;
+pub use super::layout::csrf_input;
+use super::session::Visitor;
 use crate::app::AppState;
 use crate::error::ApiError;
 
@@ -93,11 +95,6 @@ fn mentions(message: &str, field: &str) -> bool {
     message
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .any(|word| word.eq_ignore_ascii_case(field))
-}
-
-/// The hidden anti-forgery input of a form.
-pub fn csrf_input(token: &str) -> Markup {
-    html! { input type="hidden" name=(CSRF_FIELD) value=(token); }
 }
 
 /// The message under a field, announced to screen readers with it.

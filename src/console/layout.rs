@@ -4,8 +4,34 @@
 use maud::{DOCTYPE, Markup, html};
 
 use super::assets;
-use super::context::{Ctx, UNREAD_SHOWN};
-use super::form::csrf_input;
+use super::orgs::OrgChoice;
+
+/// The form field that carries the anti-forgery token.
+pub const CSRF_FIELD: &str = "_csrf";
+
+/// Unread notifications counted for the badge; more shows as "99+".
+pub const UNREAD_SHOWN: usize = 100;
+
+/// The hidden anti-forgery input of a form.
+pub fn csrf_input(token: &str) -> Markup {
+    html! { input type="hidden" name=(CSRF_FIELD) value=(token); }
+}
+
+/// What the frame around a signed-in page shows.
+pub struct Frame<'a> {
+    /// Who is signed in, as the top bar says it.
+    pub who: &'a str,
+    /// The orgs of the switcher.
+    pub orgs: &'a [OrgChoice],
+    /// The org the page is about.
+    pub org: Option<&'a OrgChoice>,
+    /// Unread notifications of that org.
+    pub unread: usize,
+    /// The anti-forgery token for the sign-out form.
+    pub csrf: &'a str,
+    /// Whether there is a session to sign out of (not in dev mode).
+    pub signed_in: bool,
+}
 
 /// The top-level section a page belongs to (highlighted in the navigation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,8 +76,8 @@ fn brand_mark() -> Markup {
 }
 
 /// A signed-in page.
-pub fn page(ctx: &Ctx, title: &str, section: Section, body: Markup) -> Markup {
-    let org = ctx.org().ok();
+pub fn page(frame: &Frame, title: &str, section: Section, body: Markup) -> Markup {
+    let org = frame.org;
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -64,7 +90,7 @@ pub fn page(ctx: &Ctx, title: &str, section: Section, body: Markup) -> Markup {
                         form.switcher method="get" action="/switch" {
                             label.visually-hidden for="org-switch" { "Organization" }
                             select #org-switch name="org" data-autosubmit {
-                                @for o in &ctx.orgs {
+                                @for o in frame.orgs {
                                     option value=(o.slug) selected[o.id == org.id] { (o.name) }
                                 }
                             }
@@ -87,9 +113,9 @@ pub fn page(ctx: &Ctx, title: &str, section: Section, body: Markup) -> Markup {
                                 a href={ "/orgs/" (org.slug) "/notifications" }
                                     aria-current=[(section == Section::Notifications).then_some("page")] {
                                     "Notifications"
-                                    @if ctx.unread > 0 {
-                                        " " span.count aria-label={ (ctx.unread) " unread" } {
-                                            @if ctx.unread >= UNREAD_SHOWN { "99+" } @else { (ctx.unread) }
+                                    @if frame.unread > 0 {
+                                        " " span.count aria-label={ (frame.unread) " unread" } {
+                                            @if frame.unread >= UNREAD_SHOWN { "99+" } @else { (frame.unread) }
                                         }
                                     }
                                 }
@@ -103,7 +129,7 @@ pub fn page(ctx: &Ctx, title: &str, section: Section, body: Markup) -> Markup {
                         }
                     }
                     div.who {
-                        span { (ctx.who) }
+                        span { (frame.who) }
                         @if let Some(org) = org {
                             @match org.role.as_deref() {
                                 Some("member") => span.badge title="Members see everything and change nothing" { "member · read-only" },
@@ -111,9 +137,9 @@ pub fn page(ctx: &Ctx, title: &str, section: Section, body: Markup) -> Markup {
                                 None => {},
                             }
                         }
-                        @if ctx.has_session() {
+                        @if frame.signed_in {
                             form method="post" action="/sign-out" {
-                                (csrf_input(&ctx.csrf))
+                                (csrf_input(frame.csrf))
                                 button.link type="submit" { "Sign out" }
                             }
                         }

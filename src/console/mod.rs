@@ -13,6 +13,7 @@ pub mod fault;
 pub mod form;
 pub mod layout;
 pub mod ops;
+pub mod orgs;
 pub mod pages;
 pub mod session;
 

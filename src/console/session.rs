@@ -25,8 +25,6 @@ use crate::crypto;
 pub const SESSION_COOKIE: &str = "gh_session";
 /// A random value per browser that anti-forgery tokens are derived from.
 pub const ANCHOR_COOKIE: &str = "gh_csrf";
-/// The form field that carries the anti-forgery token.
-pub const CSRF_FIELD: &str = "_csrf";
 
 /// The policy every console page is served with: nothing from another origin, no inline code.
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
