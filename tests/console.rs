@@ -30,7 +30,7 @@ async fn sign_in_by_code(browser: &Browser, sink: &SmtpSink, email: &str) {
     browser.go("Sign in").await;
 }
 
-/// Seed 001's getting started, by clicking: sign in with a mailed code (a default org is made
+/// Getting started, by clicking: sign in with a mailed code (a default org is made
 /// at first login), New server, Add tool, New key, copy the key from the amber banner, and an
 /// official MCP client lists and calls the tool with it.
 async fn getting_started_by_clicking(backend: Backend) {
@@ -255,7 +255,7 @@ async fn a_member_reads_but_does_not_change(backend: Backend) {
     browser.close().await;
 }
 
-/// Seed 001's plugin install: the Plugins tab lists FCM, Install opens its configuration form,
+/// Installing a plugin: the Plugins tab lists FCM, Install opens its configuration form,
 /// a bad key file is refused beside its field, the real one installs it; disable and uninstall.
 async fn installing_a_plugin_by_clicking(backend: Backend) {
     let Some(fcm) = common::fake_fcm::FakeFcm::start() else { return };

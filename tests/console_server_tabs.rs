@@ -169,8 +169,50 @@ async fn a_long_tool_list_comes_a_page_at_a_time(backend: Backend) {
     assert!(searched.contains("Search 120 tools"));
 }
 
+/// Values the console reads itself (a number, `Name: value` lines) are refused beside their
+/// field before any operation runs, and nothing is made.
+async fn unreadable_values_are_refused_beside_their_field(backend: Backend) {
+    let server = TestServer::dev(backend).await;
+    let (id, _) = common::gateway::create_server(&server, "Forms").await;
+    let (cookies, csrf, _) = visit(&server, "/orgs/default/upstreams/new", None).await;
+    let tool = [
+        ("_csrf", csrf.as_str()),
+        ("name", "get_x"),
+        ("description", "d"),
+        ("method", "GET"),
+        ("endpointUrl", "https://api.example.com/x"),
+        ("timeoutMs", "soon"),
+        ("auth_type", "none"),
+    ];
+    let (status, html) =
+        client_post_text(&server, &format!("/orgs/default/servers/{id}/tools"), &cookies, &tool).await;
+    assert_eq!(status, 400);
+    assert!(html.contains(r#"id="timeoutMs-error""#) && html.contains("whole number"), "{html}");
+    let tools = server.get(&format!("/api/orgs/default/servers/{id}/tools"), None).await.expect(200).body;
+    assert_eq!(tools["total"], 0);
+    let upstream = [
+        ("_csrf", csrf.as_str()),
+        ("name", "Remote"),
+        ("transport", "streamable_http"),
+        ("url", "https://mcp.example.com/mcp"),
+        ("requestHeaders", "Authorization Bearer x"),
+        ("auth_type", "none"),
+        ("approvalPolicy", "require_approval_all"),
+    ];
+    let (status, html) = client_post_text(&server, "/orgs/default/upstreams", &cookies, &upstream).await;
+    assert_eq!(status, 400);
+    assert!(html.contains(r#"id="requestHeaders-error""#), "{html}");
+    assert!(!html.contains("Bearer x"), "a header value typed is not written back into the page");
+    let upstreams = server.get("/api/orgs/default/upstreams", None).await.expect(200).body;
+    assert_eq!(upstreams["upstreams"], json!([]));
+}
+
 async fn page_of(server: &TestServer, path: &str) -> String {
     client().get(format!("{}{path}", server.base)).send().await.unwrap().text().await.unwrap()
 }
 
-backend_tests!(configuring_a_server_from_its_tabs, a_long_tool_list_comes_a_page_at_a_time);
+backend_tests!(
+    configuring_a_server_from_its_tabs,
+    a_long_tool_list_comes_a_page_at_a_time,
+    unreadable_values_are_refused_beside_their_field
+);

@@ -118,7 +118,7 @@ async fn unknown_people_get_no_mail_without_open_signup(backend: Backend) {
         .expect_error(401, "unauthorized");
 }
 
-/// With signup open, a newcomer's first login gives them their own organization (seed 001).
+/// With signup open, a newcomer's first login gives them their own organization.
 /// Who may create further organizations is the instance's choice: instance admins only, unless
 /// the operator lets every signed-in user.
 async fn open_signup_creates_people_who_create_orgs(backend: Backend) {

@@ -1,4 +1,4 @@
-//! A server's Plugins tab (seed 001): every plugin with its install status; **Install** opens a
+//! A server's Plugins tab: every plugin with its install status; **Install** opens a
 //! configuration form made from the plugin's schema (secret fields write-only); enable,
 //! disable, update, uninstall.
 

@@ -1,4 +1,4 @@
-//! A server's Auth tab: its end-user auth service (seed 001) — on or off, code and token
+//! A server's Auth tab: its end-user auth service — on or off, code and token
 //! lifetimes, allowed e-mail domains, the code mail's sender and subject — the endpoints and
 //! the JWKS URL to configure a backend with, and the org's signing keys.
 

@@ -115,7 +115,8 @@ fn register_page(ctx: &Ctx, typed: &Fields, error: Option<FormError>) -> Result<
         html! {
             label for=(name) { (label) }
             textarea #(name) name=(name) rows="3" spellcheck="false" aria-describedby={ (name) "-hint " (name) "-error" } {
-                @if name != "env" { (typed.get(name)) }
+                // Environment and headers often carry credentials: never written back.
+                @if name == "args" { (typed.get(name)) }
             }
             p.hint #{ (name) "-hint" } { (hint) }
             (field_error(error, name, &format!("{name}-error")))
@@ -178,12 +179,13 @@ fn lines(raw: &str) -> Vec<&str> {
     raw.lines().map(str::trim).filter(|l| !l.is_empty()).collect()
 }
 
-/// `NAME<sep>value` lines as a map; a line without the separator is an error for `field`.
+/// `NAME<sep>value` lines as a map; a line without the separator is an error for `field`,
+/// named by its number: its text may be a credential.
 fn pairs(raw: &str, sep: char, field: &str) -> Result<Map<String, Value>, FormError> {
     let mut map = Map::new();
-    for line in lines(raw) {
+    for (n, line) in lines(raw).into_iter().enumerate() {
         let (k, v) = line.split_once(sep).ok_or_else(|| {
-            FormError::invalid(field, format!("{field}: “{line}” is not written as NAME{sep}value"))
+            FormError::invalid(field, format!("{field}: line {} is not written as NAME{sep}value", n + 1))
         })?;
         map.insert(k.trim().to_string(), json!(v.trim()));
     }
