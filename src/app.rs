@@ -53,12 +53,21 @@ pub const MODE_SETTING: &str = "mode";
 
 impl App {
     /// Assembles the state.
-    pub fn new(config: Config, store: Arc<dyn Store>, master_key: MasterKey, setup_token: String) -> Self {
+    pub fn new(
+        config: Config,
+        store: Arc<dyn Store>,
+        master_key: MasterKey,
+        setup_token: String,
+    ) -> anyhow::Result<Self> {
         let mailer = Mailer::new(config.smtp_url.as_deref(), &config.smtp_from);
         let launch = LaunchPolicy::new(&config.stdio_commands, &config.stdio_env);
-        let plane = DataPlane::new(config.allow_private_networks, launch);
+        let roots = match &config.tls_ca_file {
+            Some(path) => crate::outbound::read_ca_file(path)?,
+            None => Vec::new(),
+        };
+        let plane = DataPlane::new(config.allow_private_networks, launch, roots);
         let end_user = EndUserAuth::new(store.clone(), master_key.clone(), config.public_url.clone());
-        Self {
+        Ok(Self {
             plane,
             end_user,
             plugins: PluginRuntime::default(),
@@ -71,7 +80,7 @@ impl App {
             setup_token,
             started: Instant::now(),
             mode: OnceLock::new(),
-        }
+        })
     }
 
     /// The instance mode, `None` before `/init`. Read from the database until it is known, so

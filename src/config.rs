@@ -76,6 +76,8 @@ pub struct FileConfig {
     pub idle_timeout_secs: Option<u64>,
     pub metrics_token: Option<String>,
     pub org_creation: Option<OrgCreation>,
+    pub oauth_access_token_ttl_secs: Option<u64>,
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 /// The resolved configuration the server runs with.
@@ -128,6 +130,10 @@ pub struct Config {
     pub metrics_token: Option<String>,
     /// Who may create organizations beyond dev mode.
     pub org_creation: OrgCreation,
+    /// How long an access token Gatehouse issues to an MCP client lives.
+    pub oauth_access_ttl: Duration,
+    /// PEM certificates trusted for outbound TLS beside the public roots (an internal CA).
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 /// Values given on the command line or in the environment; `None` means "not given".
@@ -205,6 +211,12 @@ pub struct Overrides {
     /// Who may create organizations: `admins` (instance admins, the default) or `users`.
     #[arg(long, env = "GATEHOUSE_ORG_CREATION", value_enum)]
     pub org_creation: Option<OrgCreation>,
+    /// Seconds an access token issued to an MCP client lives (default 3600).
+    #[arg(long, env = "GATEHOUSE_OAUTH_ACCESS_TOKEN_TTL_SECS", value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub oauth_access_token_ttl_secs: Option<u64>,
+    /// PEM file of certificates to trust for outbound TLS beside the public roots.
+    #[arg(long, env = "GATEHOUSE_TLS_CA_FILE")]
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 /// Default listen address.
@@ -217,6 +229,8 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time a kept-alive connection may stay silent.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default lifetime of the access tokens MCP clients are issued.
+pub const DEFAULT_OAUTH_ACCESS_TTL: Duration = Duration::from_secs(3600);
 /// Default base URL of Firebase Cloud Messaging.
 pub const DEFAULT_FCM_BASE_URL: &str = "https://fcm.googleapis.com";
 
@@ -305,6 +319,11 @@ impl Config {
                 .map_or(DEFAULT_IDLE_TIMEOUT, |s| Duration::from_secs(s.max(1))),
             metrics_token: o.metrics_token.clone().or(file.metrics_token).filter(|s| !s.is_empty()),
             org_creation: o.org_creation.or(file.org_creation).unwrap_or_default(),
+            oauth_access_ttl: o
+                .oauth_access_token_ttl_secs
+                .or(file.oauth_access_token_ttl_secs)
+                .map_or(DEFAULT_OAUTH_ACCESS_TTL, |s| Duration::from_secs(s.clamp(1, 86_400))),
+            tls_ca_file: o.tls_ca_file.clone().or(file.tls_ca_file),
         }
     }
 

@@ -61,6 +61,13 @@ pub fn spawn(state: &AppState) {
             if deleted > 0 {
                 tracing::info!(deleted, "call logs past retention deleted");
             }
+            // Expired OAuth codes and tokens (a rotated refresh token is kept until it expires:
+            // its reuse is what reveals a stolen copy).
+            match s.store.oauth_prune(crate::domain::time::now_ms()).await {
+                Ok(n) if n > 0 => tracing::info!(deleted = n, "expired OAuth codes and tokens deleted"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "could not prune OAuth codes and tokens"),
+            }
         }
     });
 }

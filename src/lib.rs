@@ -26,6 +26,7 @@ pub mod limiter;
 pub mod mail;
 pub mod metrics;
 pub mod notify;
+pub mod oauth;
 pub mod outbound;
 pub mod plane;
 pub mod plugins;

@@ -33,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::system::routes(openapi))
         .merge(api::rest::routes(&registry))
         .merge(api::mcp::routes(registry.clone()))
+        .merge(api::oauth::routes())
         .merge(gateway_routes())
         .merge(crate::console::routes(state.clone(), registry.clone()))
         .fallback(|uri: OriginalUri| async move { ApiError::NoRoute(uri.path().to_string()).into_response() })
@@ -84,7 +85,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     crate::keyring::verify(store.as_ref(), &master_key).await?;
     crate::keyring::seal_plain_upstream_headers(store.as_ref(), &master_key).await?;
     let setup_token = config.setup_token.clone().unwrap_or_else(|| crypto::new_token("gh_setup_"));
-    let state: AppState = Arc::new(App::new(config, store, master_key, setup_token));
+    let state: AppState = Arc::new(App::new(config, store, master_key, setup_token)?);
     bootstrap::apply_configured_mode(&state).await?;
     crate::jobs::spawn(&state);
     Ok(state)

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::auth_config;
 use super::one_time_code::{self, CodeBook, CodeMail};
 use super::registry::{Access, NoInput, OpCtx, OpSpec, Registry};
+use crate::app::AppState;
 use crate::domain::{ids, text, time};
 use crate::error::{ApiError, ApiResult};
 use crate::plane::keys::KeyInfo;
@@ -138,8 +139,8 @@ async fn same_org(ctx: &OpCtx, org_id: &str) -> ApiResult<bool> {
     Ok(ctx.state.store.org_find(named).await?.is_some_and(|o| o.id == org_id))
 }
 
-fn keyed_code(ctx: &OpCtx, server_id: &str, email: &str, code: &str) -> String {
-    one_time_code::keyed(&ctx.state.master_key, "end-user-code", &format!("{server_id}:{email}"), code)
+fn keyed_code(state: &AppState, server_id: &str, email: &str, code: &str) -> String {
+    one_time_code::keyed(&state.master_key, "end-user-code", &format!("{server_id}:{email}"), code)
 }
 
 /// End users' codes in the store.
@@ -177,31 +178,47 @@ fn email_of(raw: &str) -> ApiResult<String> {
 async fn request_code(ctx: OpCtx, input: RequestCode) -> ApiResult<Message> {
     let key = server_key(&ctx).await?;
     let store = ctx.state.store.as_ref();
-    let config = auth_config::effective(store, &key.org_id, &key.server_id).await?;
-    if !config.enabled {
-        return Err(disabled());
-    }
-    let email = email_of(&input.email)?;
-    if !auth_config::domain_allowed(&config, &email) {
-        return Err(domain_refused());
-    }
     let now = time::now_ms();
     let key_window = KEY_WINDOW.as_millis() as i64;
     if store.end_user_code_count_for_key(&key.key_id, now - key_window).await? >= CODES_PER_KEY {
         return Err(ApiError::RateLimited { retry_after_secs: KEY_WINDOW.as_secs() });
     }
+    send_code(&ctx.state, (&key.org_id, &key.server_id), &key.key_id, &input.email).await?;
+    // A key's usage count is the number of request-code calls made with it.
+    store.key_add_usage(&[(key.key_id.clone(), 1)]).await?;
+    Ok(Message { message: "Verification code sent" })
+}
+
+/// Mails an end user of a server a code, as the server's auth configuration says (enabled,
+/// allowed domains, lifetime, subject, sender), at most [`CODES_PER_EMAIL`] per window. `via`
+/// is the API key that asked, or empty when the end user signs in to connect an MCP client
+/// (the authorization page).
+pub async fn send_code(
+    state: &AppState,
+    (org_id, server_id): (&str, &str),
+    via: &str,
+    email: &str,
+) -> ApiResult<()> {
+    let store = state.store.as_ref();
+    let config = auth_config::effective(store, org_id, server_id).await?;
+    if !config.enabled {
+        return Err(disabled());
+    }
+    let email = email_of(email)?;
+    if !auth_config::domain_allowed(&config, &email) {
+        return Err(domain_refused());
+    }
+    let now = time::now_ms();
     let email_window = EMAIL_WINDOW.as_millis() as i64;
-    if store.end_user_code_count_for_email(&key.server_id, &email, now - email_window).await?
-        >= CODES_PER_EMAIL
-    {
+    if store.end_user_code_count_for_email(server_id, &email, now - email_window).await? >= CODES_PER_EMAIL {
         return Err(ApiError::RateLimited { retry_after_secs: EMAIL_WINDOW.as_secs() });
     }
     let code = one_time_code::new_code();
     let record = EndUserCodeRecord {
         id: ids::new_id("euc"),
-        server_id: key.server_id.clone(),
-        key_id: key.key_id.clone(),
-        code_hash: keyed_code(&ctx, &key.server_id, &email, &code),
+        server_id: server_id.to_string(),
+        key_id: via.to_string(),
+        code_hash: keyed_code(state, server_id, &email, &code),
         email: email.clone(),
         created_at: now,
         expires_at: now + config.code_lifetime_secs * 1000,
@@ -209,9 +226,6 @@ async fn request_code(ctx: OpCtx, input: RequestCode) -> ApiResult<Message> {
         consumed_at: None,
     };
     store.end_user_code_create(&record).await?;
-    // A key's usage count is the number of request-code calls made with it.
-    store.key_add_usage(&[(key.key_id.clone(), 1)]).await?;
-
     let minutes = (config.code_lifetime_secs + 59) / 60;
     let body = format!(
         "Your verification code is {code}.\n\nIt expires in {minutes} minutes. If you did not ask for it, ignore this mail.\n"
@@ -219,37 +233,48 @@ async fn request_code(ctx: OpCtx, input: RequestCode) -> ApiResult<Message> {
     let subject = config.email_subject.as_deref().unwrap_or(DEFAULT_SUBJECT);
     let sender_name = config.email_sender_name.as_deref();
     let mail = CodeMail { to: &email, sender_name, subject, body, code: &code };
-    one_time_code::send(&ctx.state.mailer, ctx.state.mode().await?, mail).await?;
-    Ok(Message { message: "Verification code sent" })
+    one_time_code::send(&state.mailer, state.mode().await?, mail).await
+}
+
+/// Redeems an end user's code for a server: the normalised e-mail and the API key that asked
+/// for the code (empty when none did).
+pub async fn redeem_code(
+    state: &AppState,
+    (org_id, server_id): (&str, &str),
+    email: &str,
+    code: &str,
+) -> ApiResult<(String, String)> {
+    let store = state.store.as_ref();
+    let config = auth_config::effective(store, org_id, server_id).await?;
+    if !config.enabled {
+        return Err(disabled());
+    }
+    let email = email_of(email)?;
+    let code = one_time_code::read(code)?;
+    if !auth_config::domain_allowed(&config, &email) {
+        return Err(domain_refused());
+    }
+    let now = time::now_ms();
+    let active =
+        store.end_user_code_active(server_id, &email, now).await?.ok_or_else(one_time_code::invalid)?;
+    let typed = keyed_code(state, server_id, &email, code);
+    one_time_code::redeem(&EndUserCodes(store), &active.id, &active.code_hash, &typed, now).await?;
+    Ok((email, active.key_id))
 }
 
 async fn verify_code(ctx: OpCtx, input: VerifyCode) -> ApiResult<Verified> {
     let key = server_key(&ctx).await?;
     let state = &ctx.state;
     let store = state.store.as_ref();
-    let config = auth_config::effective(store, &key.org_id, &key.server_id).await?;
-    if !config.enabled {
-        return Err(disabled());
-    }
-    let email = email_of(&input.email)?;
-    let code = one_time_code::read(&input.code)?;
-    if !auth_config::domain_allowed(&config, &email) {
-        return Err(domain_refused());
-    }
-    let now = time::now_ms();
-    let active =
-        store.end_user_code_active(&key.server_id, &email, now).await?.ok_or_else(one_time_code::invalid)?;
-    let typed = keyed_code(&ctx, &key.server_id, &email, code);
-    one_time_code::redeem(&EndUserCodes(store), &active.id, &active.code_hash, &typed, now).await?;
-    // The token is backed by the key that requested the code: if that one was archived since,
-    // the session would be dead on arrival.
-    if !state.end_user.keys.is_active(store, &key.server_id, &active.key_id).await? {
+    let (email, via) = redeem_code(state, (&key.org_id, &key.server_id), &input.email, &input.code).await?;
+    // The token is backed by the key that requested the code: if that one was archived since
+    // (or the code was asked for by no key), the session would be dead on arrival.
+    if via.is_empty() || !state.end_user.keys.is_active(store, &key.server_id, &via).await? {
         return Err(one_time_code::invalid());
     }
-    let token = state
-        .end_user
-        .issue(&key.org_id, &key.server_id, &active.key_id, &email, config.token_lifetime_secs)
-        .await?;
+    let config = auth_config::effective(store, &key.org_id, &key.server_id).await?;
+    let token =
+        state.end_user.issue(&key.org_id, &key.server_id, &via, &email, config.token_lifetime_secs).await?;
     Ok(Verified { token, email, server_id: key.server_id, org_id: key.org_id })
 }
 

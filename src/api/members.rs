@@ -155,6 +155,11 @@ async fn remove(ctx: OpCtx, _: NoInput) -> ApiResult<()> {
         ensure_other_admin(&ctx, org_id, user_id).await?;
     }
     ctx.state.store.member_remove(org_id, user_id).await?;
+    // What they connected by signing in as a member ends with their membership.
+    let now = crate::domain::time::now_ms();
+    for grant in ctx.state.store.oauth_grant_revoke_for_member(org_id, user_id, now).await? {
+        ctx.state.announce(&format!("oauth_grant:{grant}")).await?;
+    }
     Ok(())
 }
 

@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod auth_config;
+pub mod connections;
 pub mod credential;
 pub mod dispatch;
 pub mod end_user_auth;
@@ -15,6 +16,7 @@ pub mod login;
 pub mod mcp;
 pub mod members;
 pub mod notifications;
+pub mod oauth;
 pub mod one_time_code;
 pub mod openapi;
 pub mod orgs;
@@ -42,6 +44,7 @@ pub fn registry() -> Registry {
     servers::register(&mut r);
     http_tools::register(&mut r);
     keys::register(&mut r);
+    connections::register(&mut r);
     auth_config::register(&mut r);
     end_user_auth::register(&mut r);
     jwks::register(&mut r);

@@ -31,8 +31,8 @@ use crate::app::AppState;
 use context::Ctx;
 use fault::Fault;
 use pages::{
-    attachments, audit, keys, logs, members, notifications, plugins, policies, secrets, server_auth, servers,
-    settings, sign_in, tools, upstream, upstreams, usage,
+    attachments, audit, authorize, connections, keys, logs, members, notifications, plugins, policies,
+    secrets, server_auth, servers, settings, sign_in, tools, upstream, upstreams, usage,
 };
 use session::Visitor;
 
@@ -47,6 +47,8 @@ pub fn routes(state: AppState, registry: Arc<Registry>) -> Router<AppState> {
         .route("/sign-in", get(sign_in::show).post(sign_in::request_code))
         .route("/sign-in/verify", post(sign_in::verify_code))
         .route("/sign-out", post(sign_in::sign_out))
+        .route("/oauth/authorize", get(authorize::show).post(authorize::decide))
+        .route("/oauth/authorize/code", post(authorize::request_code))
         .route("/orgs/{org}", get(org_home))
         .route("/orgs/{org}/servers", get(servers::list).post(servers::create))
         .route("/orgs/{org}/servers/new", get(servers::new))
@@ -90,6 +92,15 @@ pub fn routes(state: AppState, registry: Arc<Registry>) -> Router<AppState> {
         .route(&format!("{server}/logs/setting"), post(logs::set))
         .route(&format!("{server}/auth"), get(server_auth::show).post(server_auth::update))
         .route(&format!("{server}/auth/rotate"), post(server_auth::rotate))
+        .route(&format!("{server}/client-access"), post(connections::update_access))
+        .route(
+            &format!("{server}/connections/{{connectionId}}/disconnect"),
+            post(connections::disconnect_from_server),
+        )
+        .route(
+            "/orgs/{org}/settings/account/connections/{connectionId}/disconnect",
+            post(connections::disconnect_mine),
+        )
         .route(&format!("{server}/policies"), get(policies::list).post(policies::set))
         .route(&format!("{server}/policies/{{policyId}}/delete"), post(policies::delete))
         .route("/orgs/{org}/settings/account", get(settings::account))

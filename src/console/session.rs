@@ -30,6 +30,13 @@ pub const ANCHOR_COOKIE: &str = "gh_csrf";
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                    connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/// [`CSP`] for a page whose form may also lead to `target` (a source expression: the consent
+/// page's answer redirects to the OAuth client, and browsers hold redirects after a form post to
+/// `form-action`). A page setting its own policy keeps it.
+pub fn csp_with_form_target(target: &str) -> String {
+    CSP.replace("form-action 'self'", &format!("form-action 'self' {target}"))
+}
+
 /// The anchor cookie's value, put in the request by [`guard`] (minted there when absent).
 #[derive(Clone)]
 struct Anchor(String);
@@ -178,7 +185,9 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
             out.append(header::SET_COOKIE, v);
         }
     }
-    out.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    if !out.contains_key(header::CONTENT_SECURITY_POLICY) {
+        out.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    }
     out.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     out.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     out.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));

@@ -1,5 +1,6 @@
 //! Rules that care neither about HTTP nor SQL.
 
+pub mod client_access;
 pub mod http_tool;
 pub mod ids;
 pub mod policy;

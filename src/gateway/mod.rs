@@ -5,6 +5,7 @@
 
 pub mod accounting;
 pub mod bridge;
+pub mod caller;
 pub mod context;
 pub mod endpoint;
 pub mod policy;

@@ -14,6 +14,7 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
+use super::caller::Challenge;
 use super::context::CallCtx;
 use super::endpoint::{authorize_request, http_error, one_stateful_in};
 use super::router::{self, code};
@@ -40,7 +41,7 @@ pub async fn open(
     Path((org, slug)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let (entry, caller) = match authorize_request(&state, &headers, &org, &slug).await {
+    let (entry, caller) = match authorize_request(&state, &headers, ("sse", &org, &slug)).await {
         Ok(ok) => ok,
         Err(response) => return response,
     };
@@ -96,7 +97,7 @@ pub async fn message(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let (entry, caller) = match authorize_request(&state, &headers, &org, &slug).await {
+    let (entry, caller) = match authorize_request(&state, &headers, ("sse", &org, &slug)).await {
         Ok(ok) => ok,
         Err(response) => return response,
     };
@@ -119,7 +120,10 @@ pub async fn message(
         Ok(v) => v,
         Err(e) => return http_error(StatusCode::BAD_REQUEST, code::PARSE_ERROR, format!("parse error: {e}")),
     };
-    if !caller.key_id.is_empty() {
+    if !caller.may_call_tools() && message.get("method").and_then(Value::as_str) == Some("tools/call") {
+        return Challenge { state: &state, transport: "sse", org: &org, slug: &slug }.insufficient_scope();
+    }
+    if caller.grant.is_none() && !caller.key_id.is_empty() {
         state.plane.keys.record_use(&caller.key_id);
     }
     let reply = if message.get("method").and_then(Value::as_str) == Some("initialize") {

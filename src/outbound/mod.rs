@@ -27,6 +27,19 @@ pub use policy::NetworkPolicy;
 pub use request::{Request, Response};
 
 use policy::GuardedResolver;
+use rustls_pki_types::CertificateDer;
+use std::sync::Arc;
+
+/// The certificates of a PEM file, for [`Outbound::trusting`].
+pub fn read_ca_file(path: &std::path::Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
+    use rustls_pki_types::pem::PemObject;
+    let certs = CertificateDer::pem_file_iter(path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow::anyhow!("{} is not a PEM certificate file: {e}", path.display()))?;
+    anyhow::ensure!(!certs.is_empty(), "{} holds no certificate", path.display());
+    Ok(certs)
+}
 
 /// Why an outbound request was not made or not read.
 #[derive(Debug, thiserror::Error)]
@@ -65,15 +78,30 @@ pub struct Outbound {
 }
 
 impl Outbound {
-    /// A client enforcing `policy`, pooling connections per origin.
+    /// A client enforcing `policy`, pooling connections per origin, trusting the public roots.
     pub fn new(policy: NetworkPolicy) -> Self {
+        Self::trusting(policy, Vec::new())
+    }
+
+    /// [`Outbound::new`] trusting `extra` certificate authorities too (an organization's own).
+    pub fn trusting(policy: NetworkPolicy, extra: Vec<CertificateDer<'static>>) -> Self {
         let mut http = HttpConnector::new_with_resolver(GuardedResolver { policy });
         http.enforce_http(false);
         http.set_nodelay(true);
         http.set_connect_timeout(Some(Duration::from_secs(10)));
+        let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+        let (added, ignored) = roots.add_parsable_certificates(extra);
+        if ignored > 0 {
+            tracing::warn!(added, ignored, "some extra CA certificates could not be used");
+        }
+        let tls =
+            rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .expect("rustls' default protocol versions")
+                .with_root_certificates(roots)
+                .with_no_client_auth();
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
-            .expect("rustls' default protocol versions")
+            .with_tls_config(tls)
             .https_or_http()
             .enable_http1()
             .wrap_connector(http);

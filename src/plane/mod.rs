@@ -9,6 +9,7 @@ pub mod legacy;
 pub mod parked;
 pub mod relay;
 pub mod session;
+pub mod tokens;
 
 use crate::outbound::{NetworkPolicy, Outbound};
 use crate::upstream::launch::LaunchPolicy;
@@ -18,6 +19,8 @@ use crate::upstream::pool::UpstreamPool;
 pub struct DataPlane {
     /// API keys.
     pub keys: keys::KeyCache,
+    /// OAuth access tokens of MCP clients.
+    pub tokens: tokens::TokenCache,
     /// Servers and their tools.
     pub directory: directory::Directory,
     /// Ended sessions.
@@ -41,9 +44,13 @@ pub struct DataPlane {
 }
 
 impl DataPlane {
-    /// Empty caches and a client enforcing `allow_private`.
-    pub fn new(allow_private: bool, launch: LaunchPolicy) -> Self {
-        let outbound = Outbound::new(NetworkPolicy { allow_private });
+    /// Empty caches and a client enforcing `allow_private` (trusting `extra_roots` for TLS).
+    pub fn new(
+        allow_private: bool,
+        launch: LaunchPolicy,
+        extra_roots: Vec<rustls_pki_types::CertificateDer<'static>>,
+    ) -> Self {
+        let outbound = Outbound::trusting(NetworkPolicy { allow_private }, extra_roots);
         Self {
             upstreams: UpstreamPool::new(outbound.clone(), launch),
             relay: relay::Relay::default(),
@@ -51,6 +58,7 @@ impl DataPlane {
             node_id: crate::crypto::new_token("node"),
             usage: crate::usage::Usage::default(),
             keys: keys::KeyCache::default(),
+            tokens: tokens::TokenCache::default(),
             directory: directory::Directory::default(),
             sessions: session::EndedSessions::default(),
             outbound,
@@ -63,8 +71,11 @@ impl DataPlane {
     pub fn apply(&self, change: &str) {
         if change == "*" {
             self.keys.clear();
+            self.tokens.clear();
         } else if let Some(hash) = change.strip_prefix("api_key:") {
             self.keys.invalidate(hash);
+        } else if let Some(grant) = change.strip_prefix("oauth_grant:") {
+            self.tokens.revoke_grant(grant, crate::domain::time::now_ms());
         }
         // Sessions with a GET stream open learn that their lists may have changed
         // (server/tools § List Changed Notification).

@@ -8,6 +8,7 @@
 pub mod end_user;
 pub mod keys;
 pub mod notifications;
+pub mod oauth;
 pub mod plugins;
 pub mod policies;
 pub mod postgres;
@@ -19,6 +20,7 @@ pub mod sql;
 mod sql_end_user;
 mod sql_keys;
 mod sql_notifications;
+mod sql_oauth;
 mod sql_plugins;
 mod sql_policies;
 mod sql_sealed;
@@ -38,6 +40,9 @@ use async_trait::async_trait;
 pub use end_user::{AuthConfigRecord, EndUserCodeRecord, EndUserStore, SigningKeyRecord};
 pub use keys::{ApiKeyRecord, KeyRotationRecord, KeyStore};
 pub use notifications::{NotificationRecord, NotificationStore, WebhookRecord};
+pub use oauth::{
+    CodeTake, OAuthClientRecord, OAuthCodeRecord, OAuthGrantRecord, OAuthStore, OAuthTokenRecord, RefreshTake,
+};
 pub use plugins::{PluginInstallRecord, PluginInvocationRecord, PluginStore};
 pub use policies::{PolicyRecord, PolicyStore};
 pub use records::*;
@@ -87,6 +92,7 @@ pub trait Store:
     + UsageStore
     + SecretStore
     + NotificationStore
+    + OAuthStore
     + SealedStore
     + Send
     + Sync

@@ -10,10 +10,12 @@
 
 pub mod backend;
 pub mod browser;
+pub mod cimd;
 pub mod console;
 pub mod fake_fcm;
 pub mod gateway;
 pub mod mcp;
+pub mod oauth;
 pub mod process;
 pub mod schema;
 pub mod sdk;
@@ -166,6 +168,13 @@ pub struct Options {
     pub metrics_token: Option<String>,
     /// Who may create organizations.
     pub org_creation: gatehouse::config::OrgCreation,
+    /// Serve at a port chosen before start and make `http://127.0.0.1:<port>` the public URL
+    /// (what OAuth clients compare resource and issuer URLs with).
+    pub public_url_is_base: bool,
+    /// Lifetime of OAuth access tokens (default: the product's).
+    pub oauth_access_ttl: Option<Duration>,
+    /// Extra CA certificates for outbound TLS.
+    pub tls_ca_file: Option<std::path::PathBuf>,
 }
 
 /// A running Gatehouse and a client for it.
@@ -215,8 +224,14 @@ impl TestServer {
     pub async fn start(backend: Backend, options: Options) -> Self {
         let data_dir = tempfile::tempdir().expect("tempdir");
         let db = TestDb::create(backend, data_dir.path()).await;
+        let (bind, public_url) = if options.public_url_is_base {
+            let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            (format!("127.0.0.1:{port}").parse().unwrap(), format!("http://127.0.0.1:{port}"))
+        } else {
+            ("127.0.0.1:0".parse().unwrap(), "http://gatehouse.test".to_string())
+        };
         let config = Config {
-            bind: "127.0.0.1:0".parse().unwrap(),
+            bind,
             bind_explicit: true,
             data_dir: data_dir.path().to_path_buf(),
             database_url: db.url.clone(),
@@ -225,7 +240,7 @@ impl TestServer {
             smtp_from: "Gatehouse <gatehouse@localhost>".into(),
             master_key: None,
             previous_master_key: None,
-            public_url: "http://gatehouse.test".into(),
+            public_url,
             setup_token: None,
             open_signup: options.open_signup,
             allow_private_networks: !options.deny_private_networks,
@@ -239,6 +254,8 @@ impl TestServer {
             idle_timeout: options.idle_timeout.unwrap_or(DEFAULT_IDLE_TIMEOUT),
             metrics_token: options.metrics_token,
             org_creation: options.org_creation,
+            oauth_access_ttl: options.oauth_access_ttl.unwrap_or(gatehouse::config::DEFAULT_OAUTH_ACCESS_TTL),
+            tls_ca_file: options.tls_ca_file,
         };
         let server = server::start(config.clone()).await.expect("server starts");
         let base = format!("http://{}", server.addr);

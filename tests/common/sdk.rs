@@ -62,3 +62,79 @@ pub fn python_client(url: &str, api_key: &str, tool: &str, arguments: &Value, mo
         panic!("driver printed no JSON: {stdout}\nstderr: {}", String::from_utf8_lossy(&out.stderr))
     }))
 }
+
+/// Which official SDK drives an OAuth sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sdk {
+    TypeScript,
+    Python,
+}
+
+/// Runs an SDK's OAuth driver (`ts_oauth_client.mjs`, `py_oauth_client.py`) against `url`: when it
+/// prints `{"authorize": …}`, `person` signs in and consents and returns the redirect the browser
+/// got, which is handed back. The driver's last JSON line; `None` when the SDK is missing, outside CI.
+pub async fn oauth_client<F, Fut>(
+    sdk: Sdk,
+    url: &str,
+    transport: &str,
+    tool: &str,
+    arguments: &Value,
+    metadata_url: Option<&str>,
+    mut person: F,
+) -> Option<Value>
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = String>,
+{
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let (program, script) = match sdk {
+        Sdk::TypeScript => (PathBuf::from("node"), root.join(".test-deps/node/ts_oauth_client.mjs")),
+        Sdk::Python => {
+            (root.join(".test-deps/venv/bin/python"), root.join("tests/support/py_oauth_client.py"))
+        }
+    };
+    let installed = match sdk {
+        Sdk::TypeScript => {
+            root.join(".test-deps/node/node_modules/@modelcontextprotocol/sdk").exists() && script.exists()
+        }
+        Sdk::Python => program.exists(),
+    };
+    if !installed {
+        assert!(
+            !super::in_ci(),
+            "CI=true but the MCP {sdk:?} SDK is missing: run scripts/install-test-deps.sh"
+        );
+        eprintln!("SKIPPED: the MCP {sdk:?} SDK is not installed; run scripts/install-test-deps.sh");
+        return None;
+    }
+    let mut args =
+        vec![script.display().to_string(), url.into(), transport.into(), tool.into(), arguments.to_string()];
+    args.extend(metadata_url.map(str::to_string));
+    let mut child = tokio::process::Command::new(program)
+        .args(&args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the SDK driver starts");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = Vec::new();
+    let deadline = std::time::Duration::from_secs(60);
+    while let Ok(Ok(Some(line))) = tokio::time::timeout(deadline, lines.next_line()).await {
+        let Ok(message) = serde_json::from_str::<Value>(&line) else {
+            printed.push(line);
+            continue;
+        };
+        if let Some(authorize) = message["authorize"].as_str() {
+            let redirect = person(authorize.to_string()).await;
+            stdin.write_all(format!("{redirect}\n").as_bytes()).await.unwrap();
+            stdin.flush().await.unwrap();
+            continue;
+        }
+        let _ = child.kill().await;
+        return Some(message);
+    }
+    panic!("the SDK driver printed no answer: {printed:?}")
+}

@@ -3,6 +3,8 @@
 
 pub mod attachments;
 pub mod audit;
+pub mod authorize;
+pub mod connections;
 pub mod keys;
 pub mod logs;
 pub mod members;

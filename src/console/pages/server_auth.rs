@@ -1,6 +1,7 @@
 //! A server's Auth tab: its end-user auth service — on or off, code and token
 //! lifetimes, allowed e-mail domains, the code mail's sender and subject — the endpoints and
-//! the JWKS URL to configure a backend with, and the org's signing keys.
+//! the JWKS URL to configure a backend with, who may sign in with an MCP client
+//! (`connections.rs`), and the org's signing keys.
 
 use axum::extract::Path;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -43,6 +44,7 @@ async fn page(ctx: &Ctx, server_id: &str, error: Option<FormError>) -> Result<Re
     let jwks = format!("{public}/api/orgs/{}/.well-known/jwks.json", org.id);
     let audience = format!("{public}/orgs/{}/servers/{server_id}", org.id);
     let can_write = org.can("servers:write");
+    let clients = super::connections::server_section(ctx, server_id).await?;
     let error = error.as_ref();
     let domains = c["allowedEmailDomains"]
         .as_array()
@@ -95,6 +97,7 @@ async fn page(ctx: &Ctx, server_id: &str, error: Option<FormError>) -> Result<Re
                 }
             }
         }
+        (clients)
         @if let Some(keys) = &keys {
             section.card {
                 h2 { "Signing keys of the organization" }

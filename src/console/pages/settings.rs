@@ -26,6 +26,7 @@ pub fn settings_tabs(org_slug: &str, active: &str) -> Markup {
 /// `GET /orgs/{org}/settings/account`: who is signed in, and signing out everywhere.
 pub async fn account(ctx: Ctx) -> Result<Response, Fault> {
     let org = ctx.org()?;
+    let connections = super::connections::account_section(&ctx).await?;
     let body = html! {
         h1 { "Settings" }
         (settings_tabs(&org.slug, "account"))
@@ -43,6 +44,7 @@ pub async fn account(ctx: Ctx) -> Result<Response, Fault> {
                 p { "Dev mode: nobody signs in, and every page is the dev admin's." }
             }
         }
+        (connections)
     };
     Ok(ctx.page("Your account", Section::Settings, body))
 }

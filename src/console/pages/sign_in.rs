@@ -14,17 +14,40 @@ use crate::console::form::{Fields, FormError, csrf_input, field_error, general_e
 use crate::console::layout;
 use crate::console::ops::Operations;
 use crate::console::session::Visitor;
-use axum::extract::State;
+use axum::extract::{Query, State};
+use serde::Deserialize;
+
+/// Where to go once signed in: `?next=` (or the form's `next`), when it is a path of this
+/// console — never another site.
+#[derive(Debug, Default, Deserialize)]
+pub struct Next {
+    next: Option<String>,
+}
+
+/// `next` if it is a local path.
+pub fn local_path(next: &str) -> Option<&str> {
+    let local = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && next.len() <= 4096
+        && !next.chars().any(char::is_control);
+    local.then_some(next)
+}
 
 /// `GET /sign-in`.
-pub async fn show(State(state): State<AppState>, visitor: Visitor) -> Result<Response, Fault> {
+pub async fn show(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Query(q): Query<Next>,
+) -> Result<Response, Fault> {
     if visitor.mode.is_none() {
         return Err(Fault::Api(crate::error::ApiError::NotInitialized));
     }
+    let next = q.next.as_deref().and_then(local_path).unwrap_or("/");
     if visitor.principal.is_some() {
-        return Ok(Redirect::to("/").into_response());
+        return Ok(Redirect::to(next).into_response());
     }
-    Ok(email_form(&visitor.csrf(&state), "", None))
+    Ok(email_form(&visitor.csrf(&state), "", next, None))
 }
 
 /// `POST /sign-in`: sends the code, then asks for it.
@@ -35,10 +58,11 @@ pub async fn request_code(
     fields: Fields,
 ) -> Result<Response, Fault> {
     let email = fields.get("email");
+    let next = local_path(fields.get("next")).unwrap_or("/");
     let csrf = visitor.csrf(&state);
     match ops.run(&state, &visitor, "request_login_code", &[], json!({ "email": email })).await {
-        Ok(_) => Ok(code_form(&csrf, email, None)),
-        Err(err) => Ok(email_form(&csrf, email, Some(&FormError::place(&err, &["email"])))),
+        Ok(_) => Ok(code_form(&csrf, email, next, None)),
+        Err(err) => Ok(email_form(&csrf, email, next, Some(&FormError::place(&err, &["email"])))),
     }
 }
 
@@ -50,19 +74,22 @@ pub async fn verify_code(
     fields: Fields,
 ) -> Result<Response, Fault> {
     let email = fields.get("email");
+    let next = local_path(fields.get("next")).unwrap_or("/");
     let input = json!({ "email": email, "code": fields.get("code") });
     match ops.run(&state, &visitor, "verify_login_code", &[], input).await {
         Ok(result) => {
             let token = result["token"].as_str().unwrap_or_default().to_string();
             let max_age = crate::api::login::SESSION_TTL_MS / 1000;
             let cookie = visitor.session_cookie(token, max_age);
-            let mut response = Redirect::to("/").into_response();
+            let mut response = Redirect::to(next).into_response();
             if let Ok(value) = HeaderValue::from_str(&cookie) {
                 response.headers_mut().append(header::SET_COOKIE, value);
             }
             Ok(response)
         }
-        Err(err) => Ok(code_form(&visitor.csrf(&state), email, Some(&FormError::place(&err, &["code"])))),
+        Err(err) => {
+            Ok(code_form(&visitor.csrf(&state), email, next, Some(&FormError::place(&err, &["code"]))))
+        }
     }
 }
 
@@ -86,7 +113,7 @@ pub async fn sign_out(
     Ok(response)
 }
 
-fn email_form(csrf: &str, email: &str, error: Option<&FormError>) -> Response {
+fn email_form(csrf: &str, email: &str, next: &str, error: Option<&FormError>) -> Response {
     let invalid = error.and_then(|e| e.at("email")).is_some();
     let body = html! {
         main.narrow #main {
@@ -95,6 +122,7 @@ fn email_form(csrf: &str, email: &str, error: Option<&FormError>) -> Response {
             (general_error(error))
             form.stack method="post" action="/sign-in" {
                 (csrf_input(csrf))
+                (next_input(next))
                 label for="email" { "Email" }
                 input #email type="email" name="email" value=(email) required autocomplete="email"
                     autofocus aria-invalid=[invalid.then_some("true")]
@@ -107,7 +135,7 @@ fn email_form(csrf: &str, email: &str, error: Option<&FormError>) -> Response {
     render(error, "Sign in", body)
 }
 
-fn code_form(csrf: &str, email: &str, error: Option<&FormError>) -> Response {
+fn code_form(csrf: &str, email: &str, next: &str, error: Option<&FormError>) -> Response {
     let invalid = error.is_some();
     let body = html! {
         main.narrow #main {
@@ -115,6 +143,7 @@ fn code_form(csrf: &str, email: &str, error: Option<&FormError>) -> Response {
             p.lead { "We sent a six-digit code to " strong { (email) } ". It expires in 10 minutes." }
             form.stack method="post" action="/sign-in/verify" {
                 (csrf_input(csrf))
+                (next_input(next))
                 input type="hidden" name="email" value=(email);
                 label for="code" { "Code" }
                 input #code name="code" inputmode="numeric" pattern="[0-9]{6}" maxlength="6" required
@@ -127,12 +156,17 @@ fn code_form(csrf: &str, email: &str, error: Option<&FormError>) -> Response {
             }
             form method="post" action="/sign-in" {
                 (csrf_input(csrf))
+                (next_input(next))
                 input type="hidden" name="email" value=(email);
                 button.link type="submit" { "Send a new code" }
             }
         }
     };
     render(None, "Check your email", body)
+}
+
+fn next_input(next: &str) -> Markup {
+    html! { @if next != "/" { input type="hidden" name="next" value=(next); } }
 }
 
 fn render(error: Option<&FormError>, title: &str, body: Markup) -> Response {

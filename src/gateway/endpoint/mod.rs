@@ -24,12 +24,12 @@ use gatehouse_mcp::jsonrpc::{Envelope, Payload, is_id, result_message};
 use gatehouse_mcp::{transport, version};
 
 use super::bridge;
+use super::caller::{self, Caller};
 use super::context::CallCtx;
 use super::request_headers::{API_KEY_HEADER, RequestHeaders, SESSION_HEADER};
 use super::router::{self, RpcError, STATELESS, code};
 use crate::app::AppState;
 use crate::body::{is_json_type, read_body_declared};
-use crate::config::Mode;
 use crate::domain::time;
 use crate::error::ApiError;
 use crate::plane::directory::ToolTarget;
@@ -70,79 +70,26 @@ fn origin_ok(state: &AppState, origin: Option<&HeaderValue>) -> bool {
     }
 }
 
-/// Who is calling, per the API key.
-pub(super) struct Caller {
-    pub(super) key_id: String,
-}
-
-/// Resolves the server and checks the API key (dev mode needs none).
+/// Resolves the server and checks the caller's credential ([`caller::authorize`]) for an
+/// endpoint of `transport` (`mcp`, or `sse` for the legacy transport).
 pub(super) async fn authorize_request(
     state: &AppState,
     headers: &HeaderMap,
-    org: &str,
-    slug: &str,
+    (transport, org, slug): (&str, &str, &str),
 ) -> Result<(Arc<ServerEntry>, Caller), Response> {
-    authorize(state, api_key(headers.get(API_KEY_HEADER), headers.get(header::AUTHORIZATION)), org, slug)
-        .await
+    let credential = caller::credential(headers.get(API_KEY_HEADER), headers.get(header::AUTHORIZATION));
+    caller::authorize(state, credential, (transport, org, slug)).await
 }
 
-/// [`authorize_request`] of the key the request presents.
-async fn authorize(
-    state: &AppState,
-    key: Option<&str>,
-    org: &str,
-    slug: &str,
-) -> Result<(Arc<ServerEntry>, Caller), Response> {
-    let dev = match state.mode().await {
-        Ok(Some(mode)) => mode == Mode::Dev,
-        Ok(None) => return Err(ApiError::NotInitialized.into_response()),
-        Err(err) => return Err(err.into_response()),
-    };
-    let unauthorized = |message: &str| http_error(StatusCode::UNAUTHORIZED, code::INVALID_REQUEST, message);
-    // The key is checked before the server is looked up, so callers without a valid key learn
-    // nothing about which servers exist.
-    let key = match key {
-        None if dev => None,
-        None => return Err(unauthorized("missing API key: send X-API-Key")),
-        Some(raw) => {
-            let info = state
-                .plane
-                .keys
-                .verify(state.store.as_ref(), raw)
-                .await
-                .map_err(|e| ApiError::from(e).into_response())?;
-            Some(info.ok_or_else(|| unauthorized("invalid API key for this server"))?)
+/// Whether a message (or a batch) calls a tool, which an OAuth token needs `mcp:call` for.
+pub(super) fn calls_tool(message: &Payload) -> bool {
+    match message {
+        Payload::One(envelope) => envelope.method() == Some("tools/call"),
+        Payload::Other(Value::Array(batch)) => {
+            batch.iter().any(|m| m.get("method").and_then(Value::as_str) == Some("tools/call"))
         }
-    };
-    let entry = state
-        .plane
-        .directory
-        .get(state.store.as_ref(), &state.master_key, org, slug)
-        .await
-        .map_err(|e| ApiError::from(e).into_response())?
-        .ok_or_else(|| http_error(StatusCode::NOT_FOUND, code::INVALID_REQUEST, "no such MCP server"))?;
-    let caller = match key {
-        None => Caller { key_id: String::new() },
-        Some(info) if info.server_id == entry.server.id => Caller { key_id: info.key_id.clone() },
-        Some(_) => return Err(unauthorized("invalid API key for this server")),
-    };
-    if entry.disabled() {
-        return Err(http_error(StatusCode::FORBIDDEN, code::INVALID_REQUEST, "this MCP server is disabled"));
+        Payload::Other(value) => value.get("method").and_then(Value::as_str) == Some("tools/call"),
     }
-    Ok((entry, caller))
-}
-
-/// The API key: `X-API-Key`, or `Authorization: Bearer mcp_…` for clients that only send that.
-fn api_key<'a>(
-    x_api_key: Option<&'a HeaderValue>,
-    authorization: Option<&'a HeaderValue>,
-) -> Option<&'a str> {
-    if let Some(v) = x_api_key {
-        return v.to_str().ok().map(str::trim);
-    }
-    let auth = authorization?.to_str().ok()?;
-    let (scheme, token) = auth.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 /// `POST /mcp/{org}/{server}` as the router serves it (a path that needed decoding); plain
@@ -168,7 +115,8 @@ where
     if !origin_ok(state, seen.origin) {
         return http_error(StatusCode::FORBIDDEN, code::INVALID_REQUEST, "Origin not allowed");
     }
-    let (entry, caller) = match authorize(state, api_key(seen.api_key, seen.authorization), org, slug).await {
+    let credential = caller::credential(seen.api_key, seen.authorization);
+    let (entry, caller) = match caller::authorize(state, credential, ("mcp", org, slug)).await {
         Ok(ok) => ok,
         Err(response) => return response,
     };
@@ -204,7 +152,10 @@ where
             return http_error(StatusCode::BAD_REQUEST, code::PARSE_ERROR, format!("parse error: {e}"));
         }
     };
-    if !caller.key_id.is_empty() {
+    if !caller.may_call_tools() && calls_tool(&message) {
+        return caller::Challenge { state, transport: "mcp", org, slug }.insufficient_scope();
+    }
+    if caller.grant.is_none() && !caller.key_id.is_empty() {
         state.plane.keys.record_use(&caller.key_id);
     }
     let sse = prefers_sse(seen.accept);
@@ -302,7 +253,7 @@ pub async fn get(
     let Some(id) = headers.get(SESSION_HEADER).cloned() else {
         return method_not_allowed();
     };
-    let (entry, caller) = match authorize_request(&state, &headers, &org, &slug).await {
+    let (entry, caller) = match authorize_request(&state, &headers, ("mcp", &org, &slug)).await {
         Ok(ok) => ok,
         Err(response) => return response,
     };
@@ -339,7 +290,7 @@ pub async fn delete(
     let Some(id) = headers.get(SESSION_HEADER).cloned() else {
         return method_not_allowed();
     };
-    let (entry, caller) = match authorize_request(&state, &headers, &org, &slug).await {
+    let (entry, caller) = match authorize_request(&state, &headers, ("mcp", &org, &slug)).await {
         Ok(ok) => ok,
         Err(response) => return response,
     };

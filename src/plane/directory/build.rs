@@ -206,6 +206,7 @@ pub(super) fn build(
         upstream_ids: HashSet::new(),
         rules: Vec::new(),
         log_mode: crate::usage::LogMode::Off,
+        sign_in: crate::domain::client_access::SignIn::default(),
         secrets: Vec::new(),
         validators: std::sync::Mutex::new(HashMap::new()),
         secret_ids,

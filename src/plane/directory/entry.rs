@@ -71,6 +71,8 @@ pub struct ServerEntry {
     pub rules: Vec<policy::Rule>,
     /// What of its calls is logged.
     pub log_mode: crate::usage::LogMode,
+    /// Who may connect a client by signing in (OAuth) besides API keys.
+    pub sign_in: crate::domain::client_access::SignIn,
     /// Every credential its tools and upstreams present (scrubbed from call logs).
     pub secrets: Vec<String>,
     /// Compiled inputSchemas of tools whose arguments a policy validates, by served name.

@@ -62,6 +62,9 @@ impl Directory {
             .await?
             .and_then(|d| crate::usage::LogMode::parse(&d.mode))
             .unwrap_or_default();
+        built.sign_in = crate::domain::client_access::SignIn::parse(
+            store.client_access_get(&built.server.id).await?.as_deref(),
+        );
         let entry = Arc::new(built);
         let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
         entries.entry(org.to_string()).or_default().insert(slug.to_string(), entry.clone());
