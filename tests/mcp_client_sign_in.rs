@@ -22,6 +22,7 @@ struct World {
     admin: String,
     smtp: SmtpSink,
     sid: String,
+    key: String,
     backend: HttpBackend,
     /// A browser signed in as the admin.
     jar: Jar,
@@ -32,7 +33,7 @@ async fn world(backend: Backend, options: Options) -> Option<World> {
     let options = Options { smtp_url: Some(smtp.url()), public_url_is_base: true, ..options };
     let (server, admin) = TestServer::enterprise_with(backend, options).await;
     let http = HttpBackend::start();
-    let (sid, _key) = server
+    let (sid, key) = server
         .publish_echo(
             &admin,
             &http,
@@ -40,7 +41,7 @@ async fn world(backend: Backend, options: Options) -> Option<World> {
         )
         .await;
     let jar = Jar::signed_in(&server, &admin).await;
-    Some(World { server, admin, smtp, sid, backend: http, jar })
+    Some(World { server, admin, smtp, sid, key, backend: http, jar })
 }
 
 async fn sign_in(server: &TestServer, smtp: &SmtpSink, email: &str) -> String {
@@ -551,7 +552,57 @@ async fn a_removed_member_loses_their_connections(backend: Backend) {
     assert!(r.text().await.unwrap().contains("not a member"));
 }
 
+/// Policies can name who signed in, and the logs and usage say who called.
+async fn policies_and_logs_know_who_signed_in(backend: Backend) {
+    let Some(w) = world(backend, Options::default()).await else { return };
+    let base = format!("/api/orgs/acme/servers/{}", w.sid);
+    w.server
+        .put(&format!("{base}/data-logging"), Some(&w.admin), json!({"mode": "metadata", "retentionDays": 7}))
+        .await
+        .expect(200);
+    let client_id = register(&w).await;
+    let first = connect(&w, &client_id, "echo", Answer::Allow).await;
+    let token = first["access_token"].as_str().unwrap();
+    call_echo(&w, "echo", token).await.expect(200);
+    let logs = w.server.get(&format!("{base}/logs"), Some(&w.admin)).await.expect(200).body;
+    let entry = &logs["logs"][0];
+    assert!(entry["keyId"].as_str().unwrap().starts_with("ocg_"), "{logs}");
+    assert_eq!(entry["signedIn"]["email"], "admin@example.com");
+    assert_eq!(entry["signedIn"]["clientName"], "Story Client");
+    let usage = w.server.get(&format!("{base}/usage"), Some(&w.admin)).await.expect(200).body;
+    assert!(
+        usage.to_string().contains(entry["keyId"].as_str().unwrap()),
+        "usage counts the connection: {usage}"
+    );
+
+    // A policy for this person only: their client is refused, the API key is not.
+    let policies = format!("{base}/policies");
+    let deny = json!({"toolPattern": "echo", "action": "deny", "callers": ["admin@*"]});
+    let stored = w.server.put(&policies, Some(&w.admin), deny).await.expect(200).body;
+    assert_eq!(stored["policy"]["callers"], json!(["admin@*"]));
+    let refused = call_echo(&w, "echo", token).await.expect(200);
+    assert_eq!(refused.body["result"]["isError"], true, "{}", refused.text);
+    assert!(refused.text.contains("Denied by policy"));
+    let mut by_key = McpClient::new(&w.server, "/mcp/acme/echo", Some(&w.key), "2026-07-28");
+    let r =
+        by_key.request("tools/call", json!({"name": "echo", "arguments": {"text": "key"}})).await.expect(200);
+    assert_ne!(r.body["result"]["isError"], true, "{}", r.text);
+    let bad = json!({"toolPattern": "echo", "callers": ["two words"]});
+    assert_eq!(w.server.put(&policies, Some(&w.admin), bad).await.status, 400);
+
+    // A per-person budget spans every client the person connected.
+    let limit =
+        json!({"toolPattern": "echo", "rateLimit": {"requests": 1, "perSeconds": 3600, "scope": "user"}});
+    w.server.put(&policies, Some(&w.admin), limit).await.expect(200);
+    let second = connect(&w, &client_id, "echo", Answer::Allow).await;
+    let ok = call_echo(&w, "echo", token).await.expect(200);
+    assert!(ok.body["result"].is_object(), "{}", ok.text);
+    let limited = call_echo(&w, "echo", second["access_token"].as_str().unwrap()).await.expect(200);
+    assert_eq!(limited.body["error"]["code"], -32029, "{}", limited.text);
+}
+
 backend_tests!(
+    policies_and_logs_know_who_signed_in,
     a_member_connects_a_client_and_calls_tools,
     every_refusal_names_its_oauth_error,
     who_may_sign_in_is_the_servers_setting,

@@ -28,6 +28,10 @@ pub struct Policy {
     max_argument_bytes: Option<i64>,
     /// Validate arguments against the tool's inputSchema at the gateway.
     validate_arguments: bool,
+    /// Whom the policy applies to: globs over a caller's identities — a signed-in person's
+    /// e-mail (`*@example.com`), `client:<client id>`, `connection:<id>`, `key:<API key id>`.
+    /// Empty: every caller.
+    callers: Vec<String>,
     created_at: String,
     updated_at: String,
 }
@@ -49,6 +53,7 @@ impl From<PolicyRecord> for Policy {
             rate_limit,
             max_argument_bytes: p.max_argument_bytes,
             validate_arguments: p.validate_arguments,
+            callers: p.callers.as_deref().and_then(|c| serde_json::from_str(c).ok()).unwrap_or_default(),
             created_at: time::iso(p.created_at),
             updated_at: time::iso(p.updated_at),
         }
@@ -89,6 +94,13 @@ pub struct UpdatePolicy {
     max_argument_bytes: Option<i64>,
     /// Default false.
     validate_arguments: Option<bool>,
+    /// Whom it applies to (globs over a caller's e-mail, `client:<id>`, `connection:<id>`,
+    /// `key:<id>`); absent or empty: every caller.
+    #[schemars(
+        length(max = 20),
+        inner(length(min = 1, max = 254), pattern(r"^[^\s\u0000-\u001F\u007F-\u009F]+$"))
+    )]
+    callers: Option<Vec<String>>,
 }
 
 /// Registers the policy operations.
@@ -146,6 +158,10 @@ async fn update(ctx: OpCtx, input: UpdatePolicy) -> ApiResult<PolicyEnvelope> {
     let pattern = input.tool_pattern.trim().to_string();
     policy::validate(&pattern, input.rate_limit.as_ref(), input.max_argument_bytes)
         .map_err(ApiError::BadRequest)?;
+    let callers = input.callers.filter(|c| !c.is_empty());
+    if let Some(c) = &callers {
+        policy::validate_callers(c).map_err(ApiError::BadRequest)?;
+    }
     let now = time::now_ms();
     let record = PolicyRecord {
         id: ids::new_id("pol"),
@@ -158,6 +174,7 @@ async fn update(ctx: OpCtx, input: UpdatePolicy) -> ApiResult<PolicyEnvelope> {
         rate_scope: input.rate_limit.map(|r| r.scope.as_str().to_string()),
         max_argument_bytes: input.max_argument_bytes,
         validate_arguments: input.validate_arguments.unwrap_or(false),
+        callers: callers.map(|c| serde_json::Value::from(c).to_string()),
         created_at: now,
         updated_at: now,
     };

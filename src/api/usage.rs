@@ -139,7 +139,11 @@ pub struct DataLoggingEnvelope {
 #[serde(rename_all = "camelCase")]
 pub struct CallLog {
     log_id: String,
+    /// The API key's id, or the connection's (`ocg_…`) when a client that signed in called.
     key_id: String,
+    /// Who signed in, for a connection's calls.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signed_in: Option<SignedIn>,
     method: String,
     tool: String,
     outcome: String,
@@ -151,10 +155,20 @@ pub struct CallLog {
     created_at: String,
 }
 
+/// The person and client behind a connection.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SignedIn {
+    email: String,
+    client_id: String,
+    client_name: String,
+}
+
 impl From<CallLogRecord> for CallLog {
     fn from(r: CallLogRecord) -> Self {
         Self {
             log_id: r.id,
+            signed_in: None,
             key_id: r.key_id,
             method: r.method,
             tool: r.tool,
@@ -364,5 +378,24 @@ async fn list_logs(ctx: OpCtx, f: CallLogFilters) -> ApiResult<CallLogPage> {
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next_cursor = if more { rows.last().map(|r| r.id.clone()) } else { None };
-    Ok(CallLogPage { logs: rows.into_iter().map(CallLog::from).collect(), next_cursor })
+    let mut people: std::collections::HashMap<String, Option<SignedIn>> = std::collections::HashMap::new();
+    for r in rows.iter().filter(|r| r.key_id.starts_with("ocg_")) {
+        if !people.contains_key(&r.key_id) {
+            let grant = ctx.state.store.oauth_grant_get(&r.key_id).await?;
+            let who = grant.map(|g| SignedIn {
+                email: g.email,
+                client_id: g.client_id,
+                client_name: g.client_name,
+            });
+            people.insert(r.key_id.clone(), who);
+        }
+    }
+    let logs = rows
+        .into_iter()
+        .map(|r| {
+            let signed_in = people.get(&r.key_id).cloned().flatten();
+            CallLog { signed_in, ..CallLog::from(r) }
+        })
+        .collect();
+    Ok(CallLogPage { logs, next_cursor })
 }

@@ -28,8 +28,11 @@ impl PolicyAction {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RateScope {
-    /// Each API key has its own budget.
+    /// Each API key, and each connected client, has its own budget.
     Key,
+    /// Each signed-in person has one, shared by every client they connected (an API key
+    /// counts on its own).
+    User,
     /// All callers of the server share one.
     Server,
 }
@@ -39,6 +42,7 @@ impl RateScope {
     pub fn as_str(self) -> &'static str {
         match self {
             RateScope::Key => "key",
+            RateScope::User => "user",
             RateScope::Server => "server",
         }
     }
@@ -47,6 +51,7 @@ impl RateScope {
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "key" => Some(RateScope::Key),
+            "user" => Some(RateScope::User),
             "server" => Some(RateScope::Server),
             _ => None,
         }
@@ -62,6 +67,38 @@ pub struct RateLimit {
     #[schemars(range(min = 1, max = 86_400))]
     pub per_seconds: i64,
     pub scope: RateScope,
+}
+
+/// Caller patterns a policy may name at most.
+pub const MAX_CALLERS: usize = 20;
+
+/// Checks a policy's caller patterns: globs over the identities a caller has ([`identities`]).
+pub fn validate_callers(callers: &[String]) -> Result<(), String> {
+    if callers.len() > MAX_CALLERS {
+        return Err(format!("callers may name at most {MAX_CALLERS} patterns"));
+    }
+    for c in callers {
+        if c.is_empty()
+            || c.chars().count() > 254
+            || c.chars().any(|ch| ch.is_control() || ch.is_whitespace())
+        {
+            return Err("each of callers must be 1 to 254 characters without spaces".into());
+        }
+    }
+    Ok(())
+}
+
+/// The identities a caller has, which a policy's `callers` patterns are matched against: a
+/// signed-in person's e-mail, `client:<client id>` and `connection:<id>`; an API key's
+/// `key:<id>`.
+pub fn identities(key_id: &str, signed_in: Option<(&str, &str)>) -> Vec<String> {
+    match signed_in {
+        Some((email, client)) => {
+            vec![email.to_string(), format!("client:{client}"), format!("connection:{key_id}")]
+        }
+        None if key_id.is_empty() => vec![],
+        None => vec![format!("key:{key_id}")],
+    }
 }
 
 /// Largest argument limit a policy may set (the body limit bounds it anyway).
@@ -128,6 +165,19 @@ pub struct Rule {
     pub rate: Option<RateLimit>,
     pub max_argument_bytes: Option<i64>,
     pub validate_arguments: bool,
+    /// Caller patterns; empty applies to every caller.
+    pub callers: Vec<String>,
+}
+
+impl Rule {
+    /// Whether the rule applies to a caller with `who` identities (`None`: whoever it is — only
+    /// rules for every caller apply, as when deciding what a tool list shows).
+    fn applies_to(&self, who: Option<&[String]>) -> bool {
+        if self.callers.is_empty() {
+            return true;
+        }
+        who.is_some_and(|ids| self.callers.iter().any(|p| ids.iter().any(|id| glob_matches(p, id))))
+    }
 }
 
 /// What the matching policies require of one call.
@@ -140,10 +190,10 @@ pub struct Verdict<'a> {
     pub validate_arguments: bool,
 }
 
-/// Combines every rule matching `tool`.
-pub fn evaluate<'a>(rules: &'a [Rule], tool: &str) -> Verdict<'a> {
+/// Combines every rule matching `tool` and applying to the caller `who`.
+pub fn evaluate<'a>(rules: &'a [Rule], tool: &str, who: Option<&[String]>) -> Verdict<'a> {
     let mut v = Verdict::default();
-    for r in rules.iter().filter(|r| glob_matches(&r.pattern, tool)) {
+    for r in rules.iter().filter(|r| glob_matches(&r.pattern, tool) && r.applies_to(who)) {
         if r.action == PolicyAction::Deny && v.denied_by.is_none() {
             v.denied_by = Some(&r.pattern);
         }
@@ -185,17 +235,18 @@ mod tests {
             rate: Some(RateLimit { requests: 5, per_seconds: 60, scope: RateScope::Key }),
             max_argument_bytes: max,
             validate_arguments: validate,
+            callers: vec![],
         };
         let rules = vec![
             rule("p1", "*", PolicyAction::Allow, Some(1000), false),
             rule("p2", "db__*", PolicyAction::Deny, Some(10), true),
         ];
-        let v = evaluate(&rules, "db__drop");
+        let v = evaluate(&rules, "db__drop", None);
         assert_eq!(v.denied_by, Some("db__*"));
         assert_eq!(v.max_argument_bytes, Some(10));
         assert!(v.validate_arguments);
         assert_eq!(v.rates.len(), 2);
-        let v = evaluate(&rules, "web__search");
+        let v = evaluate(&rules, "web__search", None);
         assert_eq!(v.denied_by, None);
         assert_eq!(v.max_argument_bytes, Some(1000));
         assert!(!v.validate_arguments);
@@ -207,5 +258,27 @@ mod tests {
         );
         assert!(validate("x", None, Some(0)).is_err());
         assert!(validate("x*", None, Some(100)).is_ok());
+    }
+
+    #[test]
+    fn caller_patterns_narrow_a_rule() {
+        let deny = Rule {
+            id: "p".into(),
+            pattern: "*".into(),
+            action: PolicyAction::Deny,
+            rate: None,
+            max_argument_bytes: None,
+            validate_arguments: false,
+            callers: vec!["*@contractor.example".into(), "key:key_1".into()],
+        };
+        let rules = vec![deny];
+        let contractor = identities("ocg_1", Some(("ann@contractor.example", "https://c.example/app.json")));
+        let staff = identities("ocg_2", Some(("bob@acme.example", "ghc_x")));
+        assert_eq!(evaluate(&rules, "t", Some(&contractor)).denied_by, Some("*"));
+        assert_eq!(evaluate(&rules, "t", Some(&staff)).denied_by, None);
+        assert_eq!(evaluate(&rules, "t", Some(&identities("key_1", None))).denied_by, Some("*"));
+        assert_eq!(evaluate(&rules, "t", None).denied_by, None, "a listing shows what some callers may call");
+        assert!(validate_callers(&["a b".into()]).is_err());
+        assert!(validate_callers(&vec!["x".into(); 21]).is_err());
     }
 }

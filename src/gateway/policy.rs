@@ -32,7 +32,8 @@ pub async fn enforce(
     if entry.rules.is_empty() {
         return Ok(None);
     }
-    let verdict = policy::evaluate(&entry.rules, tool);
+    let who = caller(state, key).await?;
+    let verdict = policy::evaluate(&entry.rules, tool, Some(&who.identities));
     if let Some(pattern) = verdict.denied_by {
         return Ok(Some(json!({
             "isError": true,
@@ -51,11 +52,37 @@ pub async fn enforce(
     if verdict.validate_arguments {
         validate(entry, tool, arguments)?;
     }
-    if let Err(limited) = count(state, &entry.server, key, tool, &verdict.rates).await? {
+    if let Err(limited) =
+        count(state, &entry.server, (key, who.person.as_deref()), tool, &verdict.rates).await?
+    {
         return Err(RpcError::new(RATE_LIMITED, limited.message())
             .with_data(json!({"retryAfterMs": limited.retry_after_ms})));
     }
     Ok(None)
+}
+
+/// Who a call comes from, as policies see it.
+struct Caller {
+    identities: Vec<String>,
+    /// The signed-in person's e-mail (a `user` rate limit's budget).
+    person: Option<String>,
+}
+
+/// The caller behind `key`: an API key's id, or a connected client's grant id (`ocg_…`),
+/// whose person and client the token cache knows.
+async fn caller(state: &AppState, key: &str) -> Result<Caller, RpcError> {
+    if !key.starts_with("ocg_") {
+        return Ok(Caller { identities: policy::identities(key, None), person: None });
+    }
+    let grant = state
+        .plane
+        .tokens
+        .subject(state.store.as_ref(), key)
+        .await
+        .map_err(|e| RpcError::new(code::INTERNAL_ERROR, format!("policy check failed: {e}")))?
+        .ok_or_else(|| RpcError::new(code::INVALID_REQUEST, "this connection has been revoked"))?;
+    let identities = policy::identities(key, Some((&grant.email, &grant.client_id)));
+    Ok(Caller { identities, person: Some(grant.email.clone()) })
 }
 
 /// A call refused by a rate limit.
@@ -81,16 +108,18 @@ impl Limited {
 pub async fn count(
     state: &AppState,
     server: &crate::store::ServerRecord,
-    key: &str,
+    (key, person): (&str, Option<&str>),
     tool: &str,
     rates: &[(&str, policy::RateLimit)],
 ) -> Result<Result<(), Limited>, RpcError> {
     let now = time::now_ms();
+    let person_budget = person.map(|p| format!("user:{p}"));
     for (policy_id, rate) in rates {
         let window_ms = rate.per_seconds * 1000;
         let window = now / window_ms;
         let who = match rate.scope {
             RateScope::Key => key,
+            RateScope::User => person_budget.as_deref().unwrap_or(key),
             RateScope::Server => "*",
         };
         let counter = format!("{policy_id}:{who}:{window}");

@@ -35,6 +35,8 @@ const MAX_NEGATIVE: usize = 10_000;
 #[derive(Default)]
 pub struct TokenCache {
     entries: RwLock<HashMap<String, Option<Arc<AccessGrant>>>>,
+    /// The same grants by id: who a call counted under a connection's id comes from.
+    by_grant: RwLock<HashMap<String, Arc<AccessGrant>>>,
     negatives: Mutex<usize>,
 }
 
@@ -76,7 +78,32 @@ impl TokenCache {
         Ok(found.filter(|g| g.expires_at > now))
     }
 
+    /// Who connected with the grant `grant_id` (from memory once a token of it was seen, else
+    /// from the store), unless it is revoked.
+    pub async fn subject(&self, store: &dyn Store, grant_id: &str) -> StoreResult<Option<Arc<AccessGrant>>> {
+        if let Some(g) = self.by_grant.read().unwrap_or_else(|p| p.into_inner()).get(grant_id) {
+            return Ok(Some(g.clone()));
+        }
+        Ok(store.oauth_grant_get(grant_id).await?.filter(|g| g.revoked_at.is_none()).map(|g| {
+            Arc::new(AccessGrant {
+                grant_id: g.id,
+                org_id: g.org_id,
+                server_id: g.server_id,
+                scopes: g.scopes,
+                subject_kind: g.subject_kind,
+                user_id: g.user_id,
+                email: g.email,
+                client_id: g.client_id,
+                client_name: g.client_name,
+                expires_at: 0,
+            })
+        }))
+    }
+
     fn remember(&self, hash: String, found: Option<Arc<AccessGrant>>) {
+        if let Some(g) = &found {
+            self.by_grant.write().unwrap_or_else(|p| p.into_inner()).insert(g.grant_id.clone(), g.clone());
+        }
         let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
         if found.is_none() {
             let mut negatives = self.negatives.lock().unwrap_or_else(|p| p.into_inner());
@@ -91,6 +118,7 @@ impl TokenCache {
 
     /// Forgets every token of a grant (revoked), and expired ones on the way.
     pub fn revoke_grant(&self, grant_id: &str, now: i64) {
+        self.by_grant.write().unwrap_or_else(|p| p.into_inner()).remove(grant_id);
         self.entries
             .write()
             .unwrap_or_else(|p| p.into_inner())
@@ -100,6 +128,7 @@ impl TokenCache {
     /// Forgets everything (after a gap in the change feed).
     pub fn clear(&self) {
         self.entries.write().unwrap_or_else(|p| p.into_inner()).clear();
+        self.by_grant.write().unwrap_or_else(|p| p.into_inner()).clear();
         *self.negatives.lock().unwrap_or_else(|p| p.into_inner()) = 0;
     }
 }

@@ -19,6 +19,8 @@ pub struct PolicyRecord {
     pub rate_scope: Option<String>,
     pub max_argument_bytes: Option<i64>,
     pub validate_arguments: bool,
+    /// JSON array of caller patterns; `None` applies to every caller.
+    pub callers: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }

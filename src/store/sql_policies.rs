@@ -9,7 +9,7 @@ use super::policies::{PolicyRecord, PolicyStore};
 use super::sql::SqlStore;
 
 const COLUMNS: &str = "SELECT id, org_id, server_id, tool_pattern, action, rate_requests, rate_per_seconds, \
-     rate_scope, max_argument_bytes, validate_arguments, created_at, updated_at FROM policies";
+     rate_scope, max_argument_bytes, validate_arguments, callers, created_at, updated_at FROM policies";
 
 fn row(r: &AnyRow) -> Result<PolicyRecord, sqlx::Error> {
     Ok(PolicyRecord {
@@ -23,6 +23,7 @@ fn row(r: &AnyRow) -> Result<PolicyRecord, sqlx::Error> {
         rate_scope: r.try_get("rate_scope")?,
         max_argument_bytes: r.try_get("max_argument_bytes")?,
         validate_arguments: r.try_get::<i64, _>("validate_arguments")? != 0,
+        callers: r.try_get("callers")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
     })
@@ -33,13 +34,13 @@ impl PolicyStore for SqlStore {
     async fn policy_upsert(&self, p: &PolicyRecord) -> StoreResult<PolicyRecord> {
         let stored = query(
             "INSERT INTO policies (id, org_id, server_id, tool_pattern, action, rate_requests, rate_per_seconds, \
-             rate_scope, max_argument_bytes, validate_arguments, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             rate_scope, max_argument_bytes, validate_arguments, created_at, updated_at, callers) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
              ON CONFLICT (server_id, tool_pattern) DO UPDATE SET action = $5, rate_requests = $6, \
              rate_per_seconds = $7, rate_scope = $8, max_argument_bytes = $9, validate_arguments = $10, \
-             updated_at = $12 \
+             updated_at = $12, callers = $13 \
              RETURNING id, org_id, server_id, tool_pattern, action, rate_requests, rate_per_seconds, rate_scope, \
-             max_argument_bytes, validate_arguments, created_at, updated_at",
+             max_argument_bytes, validate_arguments, callers, created_at, updated_at",
         )
         .bind(&p.id)
         .bind(&p.org_id)
@@ -53,6 +54,7 @@ impl PolicyStore for SqlStore {
         .bind(i64::from(p.validate_arguments))
         .bind(p.created_at)
         .bind(p.updated_at)
+        .bind(&p.callers)
         .fetch_one(&self.pool)
         .await?;
         Ok(row(&stored)?)

@@ -76,7 +76,8 @@ async fn governed(
         return Ok(());
     }
     let tool = format!("plugins/{plugin_id}");
-    let verdict = crate::domain::policy::evaluate(&rules, &tool);
+    // Plugins are invoked with the server's API key, whose identity is all there is.
+    let verdict = crate::domain::policy::evaluate(&rules, &tool, None);
     if let Some(pattern) = verdict.denied_by {
         return Err(ApiError::Forbidden(format!(
             "Denied by policy {pattern}: {tool} is not allowed on this server"
@@ -91,7 +92,7 @@ async fn governed(
         }
     }
     let server = ctx.state.store.server_get(org_id, server_id).await?.ok_or(ApiError::NotFound("server"))?;
-    match crate::gateway::policy::count(&ctx.state, &server, key_id, &tool, &verdict.rates).await {
+    match crate::gateway::policy::count(&ctx.state, &server, (key_id, None), &tool, &verdict.rates).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(limited)) => {
             Err(ApiError::RateLimited { retry_after_secs: (limited.retry_after_ms as u64).div_ceil(1000) })

@@ -42,6 +42,7 @@ pub fn rule(p: crate::store::PolicyRecord) -> Option<policy::Rule> {
         rate,
         max_argument_bytes: p.max_argument_bytes,
         validate_arguments: p.validate_arguments,
+        callers: p.callers.as_deref().and_then(|c| serde_json::from_str(c).ok()).unwrap_or_default(),
     })
 }
 

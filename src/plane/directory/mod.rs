@@ -55,7 +55,9 @@ impl Directory {
         built.rules = rules;
         // A tool a policy denies is not served at all: not listed either.
         built.tool_listings.retain(|t| {
-            t["name"].as_str().is_none_or(|name| policy::evaluate(&built.rules, name).denied_by.is_none())
+            t["name"]
+                .as_str()
+                .is_none_or(|name| policy::evaluate(&built.rules, name, None).denied_by.is_none())
         });
         built.log_mode = store
             .data_logging_get(&built.server.id)
