@@ -1,4 +1,5 @@
-//! Story: the whole management API, as its OpenAPI document describes it, is fuzzed by
+//! Story: the whole management API, as its OpenAPI document describes it, and the authorization
+//! server's endpoints, as theirs do, are fuzzed by
 //! schemathesis (pinned, installed by `scripts/install-test-deps.sh`) in dev and enterprise
 //! mode, against real resources so that operations get past their 404s. Every answer must
 //! match the document (status, content type, body schema), no request the document admits may
@@ -75,6 +76,15 @@ async fn resources(server: &TestServer, token: Option<&str>) -> (Vec<(&'static s
         .await
         .expect(200)
         .body;
+    let client = server
+        .post(
+            &format!("{org}/oauth-clients"),
+            token,
+            json!({"clientName": "Fuzzed client", "redirectUris": ["http://127.0.0.1/cb"]}),
+        )
+        .await
+        .expect(201)
+        .body;
     let me = server.get("/api/auth/me", token).await.expect(200).body;
     let api_key = key.body["rawValue"].as_str().unwrap().to_string();
     let parameters = vec![
@@ -87,6 +97,9 @@ async fn resources(server: &TestServer, token: Option<&str>) -> (Vec<(&'static s
         ("policyId", id(policy, "policy", "policyId")),
         ("userId", me["user"]["userId"].as_str().unwrap_or("usr_none").to_string()),
         ("serverId", sid),
+        ("clientId", id(client, "client", "clientId")),
+        ("connectionId", "ocg_none".to_string()),
+        ("server", "fuzzed".to_string()),
         ("toolName", "echo".to_string()),
         ("pluginId", "fcm".to_string()),
         ("notificationId", "ntf_none".to_string()),
@@ -118,22 +131,32 @@ expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "50
     toml
 }
 
-fn run(server: &TestServer, config_file: &std::path::Path, methods: &[&str]) {
+/// Every check: the management API admits no schema-valid request it then refuses.
+const ALL_CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,\
+                          response_schema_conformance,positive_data_acceptance";
+/// The authorization server's endpoints refuse what only the server can know is wrong (a code
+/// that was never issued, a token that is not one) with the OAuth errors their document
+/// states, so acceptance of schema-valid input is not asked of them.
+const OAUTH_CHECKS: &str =
+    "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance";
+
+fn run(
+    server: &TestServer,
+    config_file: &std::path::Path,
+    (document, checks): (&str, &str),
+    methods: &[&str],
+) {
     let binary = schemathesis().expect("checked by the caller");
     // Run in the configuration's own temporary folder: schemathesis keeps a cache where it runs.
     let output = Command::new(binary)
         .current_dir(config_file.parent().unwrap())
         .args(["--config-file", config_file.to_str().unwrap(), "run"])
-        .arg(format!("{}/api/openapi.json", server.base))
+        .arg(format!("{}{document}", server.base))
         // One worker: with two threads, hypothesis 6's lambda-source introspection can fail
         // with an internal "AST constructor recursion depth mismatch" that is no finding.
         .args(["-n", EXAMPLES, "--seed", "1", "-w", "1", "--no-color"])
         .args(["--phases", "examples,coverage,fuzzing"])
-        .args([
-            "--checks",
-            "not_a_server_error,status_code_conformance,content_type_conformance,\
-             response_schema_conformance,positive_data_acceptance",
-        ])
+        .args(["--checks", checks])
         .args(methods)
         .output()
         .expect("schemathesis runs");
@@ -150,8 +173,10 @@ async fn fuzz(server: TestServer, token: Option<String>) {
     std::fs::write(&file, config(&parameters, token.as_deref(), &api_key)).unwrap();
     // The runs block on a child process: the server keeps serving on the runtime's workers.
     tokio::task::block_in_place(|| {
-        run(&server, &file, &["--exclude-method", "DELETE"]);
-        run(&server, &file, &["--include-method", "DELETE"]);
+        let management = ("/api/openapi.json", ALL_CHECKS);
+        run(&server, &file, management, &["--exclude-method", "DELETE"]);
+        run(&server, &file, management, &["--include-method", "DELETE"]);
+        run(&server, &file, ("/oauth/openapi.json", OAUTH_CHECKS), &[]);
     });
 }
 

@@ -17,6 +17,7 @@ pub mod mcp;
 pub mod members;
 pub mod notifications;
 pub mod oauth;
+pub mod oauth_openapi;
 pub mod one_time_code;
 pub mod openapi;
 pub mod orgs;

@@ -47,6 +47,14 @@ pub fn routes() -> Router<AppState> {
         .route("/oauth/register", post(register).options(preflight))
         .route("/oauth/token", post(token).options(preflight))
         .route("/oauth/revoke", post(revoke).options(preflight))
+        .route("/oauth/openapi.json", get(openapi))
+}
+
+/// The endpoints' own OpenAPI document.
+async fn openapi() -> Response {
+    static DOCUMENT: std::sync::LazyLock<serde_json::Value> =
+        std::sync::LazyLock::new(super::oauth_openapi::document);
+    cors(Json(DOCUMENT.clone()).into_response())
 }
 
 /// The issuer: Gatehouse's public URL.
