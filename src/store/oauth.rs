@@ -152,7 +152,8 @@ pub trait OAuthStore {
     async fn oauth_grant_list_for_user(&self, user_id: &str) -> StoreResult<Vec<OAuthGrantRecord>>;
     /// Live grants of a server, newest first.
     async fn oauth_grant_list_for_server(&self, server_id: &str) -> StoreResult<Vec<OAuthGrantRecord>>;
-    /// Deletes tokens and codes that expired before `before`.
+    /// Deletes tokens and codes that expired before `before`, and clients that registered
+    /// themselves a month before it and have no live connection.
     async fn oauth_prune(&self, before: i64) -> StoreResult<u64>;
 
     /// Who may sign in to a server with OAuth (`None`: the default).

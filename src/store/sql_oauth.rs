@@ -18,6 +18,9 @@ const GRANT_COLUMNS: &str = "id, org_id, server_id, client_id, client_name, subj
 const CODE_COLUMNS: &str = "code_hash, client_id, org_id, server_id, redirect_uri, code_challenge, scopes, \
      subject_kind, user_id, email, created_at, expires_at, used_at, grant_id";
 
+/// A registered client without a connection is forgotten after this long.
+const UNUSED_CLIENT_MS: i64 = 30 * 24 * 3600 * 1000;
+
 const INSERT_TOKEN: &str =
     "INSERT INTO oauth_tokens (hash, grant_id, kind, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)";
 
@@ -299,7 +302,17 @@ impl OAuthStore for SqlStore {
             query("DELETE FROM oauth_tokens WHERE expires_at < $1").bind(before).execute(&self.pool).await?;
         let codes =
             query("DELETE FROM oauth_codes WHERE expires_at < $1").bind(before).execute(&self.pool).await?;
-        Ok(tokens.rows_affected() + codes.rows_affected())
+        // Anyone may register a client: one that never got a connection in a month goes, so
+        // registrations cannot pile up. Clients with live connections stay (their refreshes
+        // name them).
+        let clients = query(
+            "DELETE FROM oauth_clients WHERE kind IN ('dynamic', 'metadata') AND created_at < $1 \
+             AND NOT EXISTS (SELECT 1 FROM oauth_grants g WHERE g.client_id = oauth_clients.id AND g.revoked_at IS NULL)",
+        )
+        .bind(before - UNUSED_CLIENT_MS)
+        .execute(&self.pool)
+        .await?;
+        Ok(tokens.rows_affected() + codes.rows_affected() + clients.rows_affected())
     }
 
     async fn client_access_get(&self, server_id: &str) -> StoreResult<Option<String>> {
