@@ -612,9 +612,17 @@ async fn registrations_and_connections_stay_in_bounds(backend: Backend) {
     let store = w.server.state().store.clone();
     store.oauth_prune(gatehouse::domain::time::now_ms() + month).await.unwrap();
     let refresh = tokens["refresh_token"].as_str().unwrap();
-    let r = token_request(&w, &[("grant_type", "refresh_token"), ("refresh_token", refresh), ("client_id", &used)]).await;
+    let r = token_request(
+        &w,
+        &[("grant_type", "refresh_token"), ("refresh_token", refresh), ("client_id", &used)],
+    )
+    .await;
     assert_eq!(r.status, 400, "the used client is kept (its refresh token has expired by then): {}", r.text);
-    let r = token_request(&w, &[("grant_type", "refresh_token"), ("refresh_token", "gh_rt_x"), ("client_id", &unused)]).await;
+    let r = token_request(
+        &w,
+        &[("grant_type", "refresh_token"), ("refresh_token", "gh_rt_x"), ("client_id", &unused)],
+    )
+    .await;
     assert_eq!((r.status, r.body["error"].as_str()), (401, Some("invalid_client")), "the unused one is gone");
 
     // Another person cannot see or end the admin's connection.
@@ -622,7 +630,10 @@ async fn registrations_and_connections_stay_in_bounds(backend: Backend) {
     let mine = w.server.get("/api/me/connections", Some(&w.admin)).await.expect(200).body;
     let id = mine["connections"][0]["connectionId"].as_str().unwrap().to_string();
     let eve = sign_in(&w.server, &w.smtp, "eve@example.com").await;
-    assert_eq!(w.server.get("/api/me/connections", Some(&eve)).await.expect(200).body["connections"], json!([]));
+    assert_eq!(
+        w.server.get("/api/me/connections", Some(&eve)).await.expect(200).body["connections"],
+        json!([])
+    );
     w.server.delete(&format!("/api/me/connections/{id}"), Some(&eve)).await.expect_error(404, "not_found");
     call_echo(&w, "echo", tokens["access_token"].as_str().unwrap()).await.expect(200);
 }

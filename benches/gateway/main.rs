@@ -38,7 +38,7 @@
 //! `GATEHOUSE_BENCH_ROUNDS` times (default 3), and reports the median round of each and the
 //! ratio of every round. `GATEHOUSE_BENCH_SECS` changes the measuring time per run (default
 //! 3 s, after 1 s of warm-up);
-//! `GATEHOUSE_BENCH_ONLY=http,upstream,stateful,aggregate,list,console,third_party` runs some sections
+//! `GATEHOUSE_BENCH_ONLY=http,upstream,stateful,aggregate,list,console,oauth,third_party` runs some sections
 //! (and `everything`, `everything_sse` or `python_sdk` one third-party upstream);
 //! `GATEHOUSE_BENCH_CONCURRENCY=64` some concurrency levels;
 //! `GATEHOUSE_BENCH_PEERS=process` runs the HTTP backend and the MCP upstream in a process of
@@ -64,6 +64,7 @@ use serde_json::{Value, json};
 mod client;
 mod console;
 mod load;
+mod oauth;
 mod peers;
 
 use client::*;
@@ -177,6 +178,9 @@ async fn run() {
     }
     if section("console") {
         console::console_pages(&client, &base, gateway.pid(), backend).await;
+    }
+    if section("oauth") {
+        oauth::signed_in_calls(&client, &base, gateway.pid(), backend).await;
     }
     // Each third-party upstream runs with the section, or on its own by its name; its address
     // is known once it is started.

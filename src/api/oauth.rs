@@ -29,8 +29,10 @@ use crate::oauth::{OAuthError, error, resource, scope};
 
 /// Registrations one IP may make per window (the endpoint is open to anyone).
 pub const REGISTRATIONS_PER_IP: usize = 20;
-/// Token and revocation requests one IP may make per window.
-pub const TOKEN_REQUESTS_PER_IP: usize = 300;
+/// Token and revocation requests one IP may make per window: room for every client of a
+/// large office behind one address refreshing hourly; tokens are unguessable, so this only
+/// bounds load.
+pub const TOKEN_REQUESTS_PER_IP: usize = 6000;
 const WINDOW: Duration = Duration::from_secs(15 * 60);
 
 type Peer = ConnectInfo<std::net::SocketAddr>;
