@@ -31,8 +31,8 @@ use crate::app::AppState;
 use context::Ctx;
 use fault::Fault;
 use pages::{
-    attachments, audit, authorize, connections, keys, logs, members, notifications, plugins, policies,
-    secrets, server_auth, servers, settings, sign_in, tools, upstream, upstreams, usage,
+    attachments, audit, authorize, connections, keys, logs, members, notifications, oauth_clients, plugins,
+    policies, secrets, server_auth, servers, settings, sign_in, tools, upstream, upstreams, usage,
 };
 use session::Visitor;
 
@@ -110,6 +110,8 @@ pub fn routes(state: AppState, registry: Arc<Registry>) -> Router<AppState> {
         .route("/orgs/{org}/settings/members/{userId}/remove", post(members::remove))
         .route("/orgs/{org}/settings", get(|ctx: Ctx| async move { settings_home(ctx) }))
         .route("/orgs/{org}/settings/tokens", get(settings::tokens).post(settings::create))
+        .route("/orgs/{org}/settings/oauth-clients", get(oauth_clients::list).post(oauth_clients::create))
+        .route("/orgs/{org}/settings/oauth-clients/{clientId}/delete", post(oauth_clients::delete))
         .route("/orgs/{org}/settings/tokens/{tokenId}/revoke", post(settings::revoke))
         .layer(axum::middleware::from_fn_with_state(state, session::guard))
         .layer(Extension(ops::Operations::new(registry)))

@@ -19,6 +19,7 @@ pub mod oauth;
 pub mod process;
 pub mod schema;
 pub mod sdk;
+pub mod sign_in;
 pub mod smtp;
 pub mod upstreams;
 

@@ -9,6 +9,7 @@ pub mod keys;
 pub mod logs;
 pub mod members;
 pub mod notifications;
+pub mod oauth_clients;
 pub mod plugins;
 pub mod policies;
 pub mod secrets;

@@ -152,10 +152,10 @@ pub async fn load(ctx: &Ctx, server_id: &str) -> Result<Value, Fault> {
 /// `GET /orgs/{org}/servers/{serverId}`: the Overview tab.
 pub async fn overview(ctx: Ctx, Path(path): Path<ServerPath>) -> Result<Response, Fault> {
     let server = load(&ctx, &path.server_id).await?;
-    overview_page(&ctx, &server, None)
+    overview_page(&ctx, &server, None).await
 }
 
-fn overview_page(ctx: &Ctx, server: &Value, error: Option<&FormError>) -> Result<Response, Fault> {
+async fn overview_page(ctx: &Ctx, server: &Value, error: Option<&FormError>) -> Result<Response, Fault> {
     let org = ctx.org()?;
     let id = text(&server["serverId"]);
     let name = text(&server["name"]);
@@ -163,12 +163,22 @@ fn overview_page(ctx: &Ctx, server: &Value, error: Option<&FormError>) -> Result
     let url = format!("{}/mcp/{}/{}", ctx.state.config.public_url, org.slug, slug);
     let base = format!("/orgs/{}/servers/{id}", org.slug);
     let can_write = org.can("servers:write");
+    let access = ctx.run_in_org("get_client_access", &[("serverId", &id)], json!({})).await?;
+    let sign_in = match access["signIn"].as_str() {
+        Some("members") => Some("members of this organization"),
+        Some("end_users") => Some("this server's end users"),
+        _ => None,
+    };
     let body = html! {
         (server_header(&org.slug, &id, &name, ServerTab::Overview))
         @if !text(&server["description"]).is_empty() { p.lead { (text(&server["description"])) } }
         section.card {
             h2 { "Connect" }
             (copyable("mcp-url", "MCP URL", &url))
+            @if let Some(who) = sign_in {
+                p.hint { "Claude, ChatGPT, VS Code, Cursor and other clients need only this URL: " (who)
+                    " sign in and allow the client (" a href={ (base) "/auth#client-access" } { "who may" } "). " }
+            }
             p.hint { "Agents send their server API key in the " code { "X-API-Key" } " header. "
                 a href={ (base) "/keys" } { "Create a key" } " on the API Keys tab." }
             (client_configs(&slug, &url))
@@ -285,6 +295,7 @@ pub async fn update(ctx: Ctx, Path(path): Path<ServerPath>, fields: Fields) -> R
         Err(err) => {
             let server = load(&ctx, &path.server_id).await?;
             overview_page(&ctx, &server, Some(&FormError::place(&err, &["name", "description", "status"])))
+                .await
         }
     }
 }

@@ -20,7 +20,11 @@ pub fn settings_tabs(org_slug: &str, active: &str) -> Markup {
             a href={ "/orgs/" (org_slug) "/settings/" (id) } aria-current=[(id == active).then_some("page")] { (label) }
         }
     };
-    html! { nav.tabs aria-label="Settings" { (tab("tokens", "API tokens")) (tab("members", "Members")) (tab("account", "Your account")) } }
+    html! {
+        nav.tabs aria-label="Settings" {
+            (tab("tokens", "API tokens")) (tab("members", "Members")) (tab("oauth-clients", "OAuth clients")) (tab("account", "Your account"))
+        }
+    }
 }
 
 /// `GET /orgs/{org}/settings/account`: who is signed in, and signing out everywhere.
