@@ -65,8 +65,23 @@ async fn every_page_is_labelled_and_readable(backend: Backend) {
         .await
         .expect(201);
     let s = format!("/orgs/default/servers/{server_id}");
+    // An MCP client's consent page (dev mode's person is signed in already).
+    let client = json!({"client_name": "Desk App", "redirect_uris": ["http://127.0.0.1/callback"], "token_endpoint_auth_method": "none"});
+    let client = server.post("/oauth/register", None, client).await.expect(201).body;
+    let mut consent = url::Url::parse("http://x/oauth/authorize").unwrap();
+    consent
+        .query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", client["client_id"].as_str().unwrap())
+        .append_pair("redirect_uri", "http://127.0.0.1:5000/callback")
+        .append_pair("code_challenge", &common::oauth::pkce().1)
+        .append_pair("code_challenge_method", "S256")
+        .append_pair("resource", &format!("{}/mcp/default/weather", server.config.public_url));
+    let consent = format!("{}?{}", consent.path(), consent.query().unwrap());
     let pages = [
-        "/orgs/default/servers".to_string(),
+        consent,
+        "/orgs/default/settings/oauth-clients".into(),
+        "/orgs/default/servers".into(),
         "/orgs/default/servers/new".into(),
         s.clone(),
         format!("{s}/tools"),
@@ -92,6 +107,12 @@ async fn every_page_is_labelled_and_readable(backend: Backend) {
         "/orgs/default/settings/members".into(),
         "/orgs/default/settings/account".into(),
     ];
+    browser.open(&pages[0]).await;
+    assert!(
+        browser.text().await.contains("Desk App wants to connect to Weather"),
+        "{}",
+        browser.text().await
+    );
     for page in &pages {
         browser.open(page).await;
         // Open every <details> so the forms inside are checked too.
