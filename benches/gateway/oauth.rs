@@ -97,7 +97,7 @@ pub(crate) async fn signed_in_calls(
         client,
         &format!("{base}/api/orgs/default/servers/{server_id}/tools"),
         &[],
-        &json!({"name": "get_weather", "description": "Weather for a city", "method": "GET",
+        &json!({"name": "get_weather", "description": "Weather for a city", "method": "POST",
                 "endpointUrl": format!("http://{backend}/weather/{{city}}"),
                 "parameters": [{"name": "city", "location": "path", "type": "string", "required": true}]}),
     )
