@@ -162,8 +162,11 @@ async fn sessions_are_404_when_unknown_or_ended(backend_kind: Backend) {
     )
     .await;
     assert_eq!(r.status, 200);
-    // No session at all (and not 2026-07-28): 400.
-    assert_eq!(raw_post(&server, Some(&key), &[JSON], list).await.status, 400);
+    // No session but a stateful version: 400 (it must initialize again). No session and no
+    // version at all: answered on its own (a person's curl).
+    let stateful = [JSON, ("mcp-protocol-version", "2025-06-18")];
+    assert_eq!(raw_post(&server, Some(&key), &stateful, list).await.status, 400);
+    assert_eq!(raw_post(&server, Some(&key), &[JSON], list).await.status, 200);
 
     // Sessions survive a restart: any node can open them.
     drop(client);

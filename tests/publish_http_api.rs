@@ -327,7 +327,52 @@ async fn a_long_catalogue_is_listed_page_by_page(backend_kind: Backend) {
     }
 }
 
+/// The getting-started request as a person sends it with curl — an API key, a JSON-RPC
+/// `tools/list`, no `initialize`, no session, no protocol header, no `Accept` — gets the tools;
+/// a call works the same way. Only a stateful version header without its session is refused.
+async fn the_getting_started_curl_lists_and_calls(backend_kind: Backend) {
+    let backend = HttpBackend::start();
+    let (server, admin) = TestServer::enterprise(backend_kind).await;
+    let (_server_id, key) = publish(&server, &admin, &backend).await;
+    let curl = |body: Value, extra: Option<(&str, &str)>| {
+        let mut r = server
+            .request(reqwest::Method::POST, "/mcp/acme/weather")
+            .header("X-API-Key", &key)
+            .header("Content-Type", "application/json")
+            .body(body.to_string());
+        if let Some((k, v)) = extra {
+            r = r.header(k, v);
+        }
+        async move { TestServer::read(r.send().await.unwrap()).await }
+    };
+    let listed = curl(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}), None).await.expect(200);
+    assert!(listed.headers.get("mcp-session-id").is_none(), "no session is made");
+    assert_eq!(listed.body["id"], 1);
+    assert_eq!(listed.body["result"]["tools"][0]["name"], "get_weather");
+    assert_valid("2025-03-26", "JSONRPCResponse", &listed.body);
+    let call = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+        "params": {"name": "get_weather", "arguments": {"city": "Buenos Aires", "units": "celsius"}}});
+    let called = curl(call.clone(), None).await.expect(200);
+    assert!(
+        called.body["result"]["content"][0]["text"].as_str().unwrap().contains("/weather/Buenos%20Aires"),
+        "{}",
+        called.text
+    );
+    assert_valid("2025-03-26", "CallToolResult", &called.body["result"]);
+    let noted = curl(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}), None).await;
+    assert_eq!(noted.status, 202);
+    // A client naming a stateful revision has lost its session: it must initialize again.
+    curl(call, Some(("MCP-Protocol-Version", "2025-06-18"))).await.expect(400);
+    // Without the key, the same request is refused.
+    let anonymous = server
+        .request(reqwest::Method::POST, "/mcp/acme/weather")
+        .header("Content-Type", "application/json")
+        .body(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).to_string());
+    assert_eq!(TestServer::read(anonymous.send().await.unwrap()).await.status, 401);
+}
+
 backend_tests!(
+    the_getting_started_curl_lists_and_calls,
     every_stateful_revision_lists_and_calls,
     stateless_revision_discovers_lists_and_calls,
     http_errors_are_tool_errors_and_bad_arguments_never_reach_the_api,

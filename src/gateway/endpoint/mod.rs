@@ -3,10 +3,12 @@
 //! Which revision a POST speaks is decided per request (see `docs/PROTOCOL.md`):
 //! an `Mcp-Session-Id` means the stateful revision sealed in it; `initialize` starts a stateful
 //! session; a request whose `_meta` carries `io.modelcontextprotocol/protocolVersion` (or that
-//! declares `MCP-Protocol-Version: 2026-07-28`) is stateless 2026-07-28; anything else lacks a
-//! session and is refused. This folder does HTTP only; methods live in [`super::router`]. Here: the request read,
-//! authorized and routed to a revision; `stateful.rs`, `stateless.rs` and `relayed.rs` answer it,
-//! `answer.rs` shapes the HTTP answers.
+//! declares `MCP-Protocol-Version: 2026-07-28`) is stateless 2026-07-28; a request with neither
+//! a session nor a version header is answered on its own in 2025-03-26 (`stateful.rs`,
+//! `sessionless`); one naming an older revision without its session is refused. This folder
+//! does HTTP only; methods live in [`super::router`]. Here: the request read, authorized and
+//! routed to a revision; `stateful.rs`, `stateless.rs` and `relayed.rs` answer it, `answer.rs`
+//! shapes the HTTP answers.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -212,6 +214,9 @@ where
     let header_version = seen.version.and_then(|v| v.to_str().ok());
     if meta_version(envelope.params.as_ref()).is_some() || header_version == Some(STATELESS) {
         return stateless(state, &entry, &caller, (&headers, &seen), envelope, sse, bytes.len()).await;
+    }
+    if header_version.is_none() {
+        return sessionless(state, &entry, &caller, envelope, sse).await;
     }
     http_error(
         StatusCode::BAD_REQUEST,

@@ -57,6 +57,28 @@ pub(super) async fn initialize(
     rpc_response(200, result_message(id, result), sse, Some(&session_id))
 }
 
+/// What a request without a session and without a protocol version is answered in: transports
+/// § Protocol Version Header tells servers to assume 2025-03-26 when nothing says otherwise.
+pub(super) const ASSUMED: &str = "2025-03-26";
+
+/// A request with neither a session nor a protocol version — the getting-started `tools/list`
+/// a person sends with curl and an API key — answered on its own, without a session, in
+/// [`ASSUMED`]. What needs a session (server-to-client requests, the GET stream, batches) still
+/// needs `initialize`, and clients that initialize get one as before.
+pub(super) async fn sessionless(
+    state: &AppState,
+    entry: &Arc<ServerEntry>,
+    caller: &Caller,
+    envelope: Envelope,
+    sse: bool,
+) -> Response {
+    let ctx = CallCtx::for_key(&caller.key_id);
+    match Box::pin(one_stateful_in(state, entry, ASSUMED, ctx, envelope.into_value())).await {
+        Some((status, message)) => rpc_response(status, message, sse, None),
+        None => StatusCode::ACCEPTED.into_response(),
+    }
+}
+
 /// Most messages in one batch.
 pub const MAX_BATCH: usize = 100;
 /// Most messages in one batch that reach a tool, a prompt, a resource or an upstream: each
