@@ -28,7 +28,10 @@ async fn server_with_tool(server: &TestServer, admin: &str, backend: &HttpBacken
 
 async fn seed_001_key_lifecycle(backend_kind: Backend) {
     let backend = HttpBackend::start();
-    let (server, admin) = TestServer::enterprise(backend_kind).await;
+    // request-code mails a code: a real SMTP sink takes it.
+    let Some(smtp) = common::smtp::SmtpSink::start() else { return };
+    let options = common::Options { smtp_url: Some(smtp.url()), ..Default::default() };
+    let (server, admin) = TestServer::enterprise_with(backend_kind, options).await;
     let sid = server_with_tool(&server, &admin, &backend).await;
     let keys = format!("/api/orgs/acme/servers/{sid}/keys");
 
@@ -54,12 +57,28 @@ async fn seed_001_key_lifecycle(backend_kind: Backend) {
     let spare_id = spare.body["key"]["keyId"].as_str().unwrap();
     server.delete(&format!("{keys}/{spare_id}"), Some(&admin)).await.expect(204);
 
-    // Use the key on the data plane; usageCount counts it.
+    // MCP traffic counts as calls (with when), not as usage.
     let mut client = McpClient::new(&server, "/mcp/acme/echo", Some(&raw), "2025-06-18");
     client.initialize().await.expect(200);
     client.request("tools/call", json!({"name": "echo", "arguments": {}})).await.expect(200);
     let list = server.get(&keys, Some(&admin)).await.expect(200);
-    assert!(list.body["keys"][0]["usageCount"].as_i64().unwrap() >= 1, "{}", list.text);
+    let k = &list.body["keys"][0];
+    assert!(k["callCount"].as_i64().unwrap() >= 2, "{}", list.text);
+    assert!(k["lastUsedAt"].as_str().is_some(), "{}", list.text);
+    assert_eq!(k["usageCount"], 0, "usage counts request-code calls only");
+
+    // Usage is the request-code calls made with the key, as the seed says.
+    let code = server
+        .request(reqwest::Method::POST, &format!("/api/orgs/acme/servers/{sid}/auth/request-code"))
+        .header("X-API-Key", &raw)
+        .json(&json!({"email": "user@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(code.status().as_u16(), 200);
+    smtp.next_mail();
+    let list = server.get(&keys, Some(&admin)).await.expect(200);
+    assert_eq!(list.body["keys"][0]["usageCount"], 1, "{}", list.text);
 
     // A used key cannot be deleted…
     let r = server.delete(&format!("{keys}/{key_id}"), Some(&admin)).await.expect(409);
@@ -70,7 +89,7 @@ async fn seed_001_key_lifecycle(backend_kind: Backend) {
     let r = server.patch(&format!("{keys}/{key_id}"), Some(&admin), json!({})).await.expect(409);
     assert_eq!(r.body["error"], "Key is already archived");
     let list = server.get(&keys, Some(&admin)).await.expect(200);
-    assert_eq!(list.body["keys"][0]["status"], "archived");
+    assert_eq!(list.body["keys"][0]["status"], "revoked");
 
     // The archived key stops working at once, session or not.
     let r = client.request("tools/list", json!({})).await;

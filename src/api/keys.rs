@@ -26,10 +26,15 @@ pub struct Key {
     server_id: String,
     org_id: String,
     label: String,
-    /// `active` or `archived`.
+    /// `active`, or `revoked` once archived.
     status: String,
     created_at: String,
+    /// `request-code` calls made with the key; a key with any can only be archived.
     usage_count: i64,
+    /// MCP requests made with the key.
+    call_count: i64,
+    /// When it last made one.
+    last_used_at: Option<String>,
 }
 
 impl From<ApiKeyRecord> for Key {
@@ -39,9 +44,12 @@ impl From<ApiKeyRecord> for Key {
             server_id: k.server_id,
             org_id: k.org_id,
             label: k.label,
-            status: k.status,
+            // Stored as `archived`; the seed calls an archived key revoked.
+            status: if k.status == "archived" { "revoked".into() } else { k.status },
             created_at: time::iso(k.created_at),
             usage_count: k.usage_count,
+            call_count: k.call_count,
+            last_used_at: k.last_used_at.map(time::iso),
         }
     }
 }
@@ -76,16 +84,17 @@ pub struct CreateKey {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ArchiveKey {
-    /// Validated by deserialisation: only `archived` is accepted.
+    /// Validated by deserialisation: only `archived` (or `revoked`) is accepted.
     #[serde(rename = "status")]
     _status: Option<ArchivedOnly>,
 }
 
-/// The only status a key can be moved to.
+/// The only status a key can be moved to (`revoked` is the same, by the name keys show).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ArchivedOnly {
     Archived,
+    Revoked,
 }
 
 /// `{"ok": true}`.
@@ -193,6 +202,8 @@ fn new_key(server_id: &str, org_id: &str, label: String) -> (ApiKeyRecord, Strin
         usage_count: 0,
         created_at: time::now_ms(),
         archived_at: None,
+        call_count: 0,
+        last_used_at: None,
     };
     (record, raw)
 }

@@ -1,7 +1,7 @@
 //! The API-key cache of the data plane: `X-API-Key` checks answered from memory, filled from
 //! the store on first sight of a key, dropped on every node when the key is archived, deleted
-//! or rotated (change event `api_key:<sha256>`). Uses are counted in memory and flushed in
-//! batches, never written on the hot path.
+//! or rotated (change event `api_key:<sha256>`). Requests are counted in memory and flushed in
+//! batches into the keys' call counts, never written on the hot path.
 
 use hashbrown::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -78,7 +78,8 @@ impl KeyCache {
         }
     }
 
-    /// Writes buffered use counts to the store; on failure they are kept for the next flush.
+    /// Writes buffered request counts to the keys' call counts (not their usage count, which
+    /// counts `request-code` calls); on failure they are kept for the next flush.
     pub async fn flush_usage(&self, store: &dyn Store) {
         let batch: Vec<(String, i64)> = {
             let mut usage = self.usage.lock().unwrap_or_else(|p| p.into_inner());
@@ -87,7 +88,9 @@ impl KeyCache {
         if batch.is_empty() {
             return;
         }
-        if let Err(err) = store.key_add_usage(&batch).await {
+        let now = crate::domain::time::now_ms();
+        let calls: Vec<(String, i64, i64)> = batch.iter().map(|(k, n)| (k.clone(), *n, now)).collect();
+        if let Err(err) = store.key_add_calls(&calls).await {
             tracing::warn!(error = %err, "could not flush key usage; will retry");
             let mut usage = self.usage.lock().unwrap_or_else(|p| p.into_inner());
             for (k, n) in batch {

@@ -14,9 +14,13 @@ pub struct ApiKeyRecord {
     pub key_hash: String,
     /// `active` or `archived`.
     pub status: String,
+    /// `request-code` calls made with the key (a used key can only be archived).
     pub usage_count: i64,
     pub created_at: i64,
     pub archived_at: Option<i64>,
+    /// MCP requests made with the key.
+    pub call_count: i64,
+    pub last_used_at: Option<i64>,
 }
 
 /// One rotation: which key replaced which, by whom.
@@ -48,6 +52,8 @@ pub trait KeyStore {
     async fn key_delete_unused(&self, server_id: &str, key_id: &str) -> StoreResult<bool>;
     /// Adds buffered uses to keys' counts.
     async fn key_add_usage(&self, counts: &[(String, i64)]) -> StoreResult<()>;
+    /// Adds MCP requests to keys' call counts: (key id, requests, when last used).
+    async fn key_add_calls(&self, calls: &[(String, i64, i64)]) -> StoreResult<()>;
     /// Creates `new`, archives `old_key_id` and records the rotation, atomically; false when
     /// the old key was not active.
     async fn key_rotate(

@@ -7,7 +7,8 @@ use super::StoreResult;
 use super::keys::{ApiKeyRecord, KeyRotationRecord, KeyStore};
 use super::sql::SqlStore;
 
-const KEY_COLUMNS: &str = "SELECT id, server_id, org_id, label, key_hash, status, usage_count, created_at, archived_at FROM api_keys";
+const KEY_COLUMNS: &str = "SELECT id, server_id, org_id, label, key_hash, status, usage_count, created_at, archived_at, \
+     call_count, last_used_at FROM api_keys";
 
 const INSERT_KEY: &str = "INSERT INTO api_keys (id, server_id, org_id, label, key_hash, status, usage_count, created_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
@@ -83,6 +84,24 @@ impl KeyStore for SqlStore {
                 .bind(*n)
                 .execute(&mut *tx)
                 .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn key_add_calls(&self, calls: &[(String, i64, i64)]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for (key_id, n, at) in calls {
+            query(
+                "UPDATE api_keys SET call_count = call_count + $2, \
+                 last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at < $3 THEN $3 ELSE last_used_at END \
+                 WHERE id = $1",
+            )
+            .bind(key_id)
+            .bind(*n)
+            .bind(*at)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(())

@@ -76,7 +76,7 @@ async fn page(ctx: &Ctx, server_id: &str, shown: Shown<'_>) -> Result<Response, 
             }
         } @else {
             table.list {
-                thead { tr { th { "Label" } th { "Status" } th { "Created" } th.num { "Usage" } th { span.visually-hidden { "Actions" } } } }
+                thead { tr { th { "Label" } th { "Status" } th { "Created" } th.num title="request-code calls" { "Usage" } th.num { "MCP calls" } th { "Last used" } th { span.visually-hidden { "Actions" } } } }
                 tbody {
                     @for key in keys {
                         @let id = text(&key["keyId"]);
@@ -87,6 +87,8 @@ async fn page(ctx: &Ctx, server_id: &str, shown: Shown<'_>) -> Result<Response, 
                             td { span class={ "badge " (status) } { (status) } }
                             td.nowrap { (when(&text(&key["createdAt"]))) }
                             td.num { (used) }
+                            td.num { (key["callCount"].as_i64().unwrap_or(0)) }
+                            td.nowrap { (key["lastUsedAt"].as_str().map_or("never".to_string(), when)) }
                             td.actions {
                                 @if can_write && status == "active" {
                                     @if used == 0 {
