@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::mcp::McpClient;
 use common::oauth::{Answer, answer_consent, consent_as_member, pkce, query_param};
 use common::sign_in::*;
-use common::{Backend, Options};
+use common::{Backend, Options, TestServer};
 use serde_json::{Value, json};
 
 async fn a_member_connects_a_client_and_calls_tools(backend: Backend) {
@@ -218,6 +218,18 @@ async fn every_refusal_names_its_oauth_error(backend: Backend) {
     let form = [("token", tokens["refresh_token"].as_str().unwrap()), ("client_id", client_id.as_str())];
     let r = w.server.request(reqwest::Method::POST, "/oauth/revoke").form(&form).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 200);
+    // A revocation naming no token, or sent as JSON: invalid_request.
+    let r = w
+        .server
+        .request(reqwest::Method::POST, "/oauth/revoke")
+        .form(&[("client_id", client_id.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let r = TestServer::read(r).await;
+    assert_eq!((r.status, r.body["error"].as_str()), (400, Some("invalid_request")));
+    let r = w.server.post("/oauth/revoke", None, json!({"token": "x", "client_id": client_id})).await;
+    assert_eq!((r.status, r.body["error"].as_str()), (400, Some("invalid_request")));
     let again = [
         ("grant_type", "refresh_token"),
         ("refresh_token", tokens["refresh_token"].as_str().unwrap()),

@@ -118,7 +118,7 @@ async fn resource_metadata(
             cors(Json(body).into_response())
         }
         Ok(_) => not_found(),
-        Err(e) => cors(store_failure(e.into())),
+        Err(e) => cors(refused(e.into())),
     }
 }
 
@@ -153,27 +153,14 @@ async fn token(
     headers: HeaderMap,
     form: Result<Form<TokenForm>, FormRejection>,
 ) -> Response {
-    if let Err(wait) =
-        state.limiter.check(&format!("oauth-token:{}", peer.0.ip()), TOKEN_REQUESTS_PER_IP, WINDOW)
-    {
-        return cors(too_many(wait));
-    }
-    let Ok(Form(form)) = form else {
-        return cors(refused(error::invalid_request("the body must be application/x-www-form-urlencoded")));
-    };
     let now = time::now_ms();
-    let client = match client_of(
-        &state,
-        &headers,
-        form.client_id.as_deref(),
-        form.client_secret.as_deref(),
-        now,
-    )
-    .await
-    {
-        Ok(c) => c,
-        Err(e) => return cors(refused(e)),
-    };
+    let (form, client) =
+        match caller(&state, &peer, &headers, form, |f: &TokenForm| (&f.client_id, &f.client_secret), now)
+            .await
+        {
+            Ok(ok) => ok,
+            Err(refusal) => return refusal,
+        };
     let issuer = grants::Issuer {
         public_url: &state.config.public_url,
         access_ttl_secs: state.config.oauth_access_ttl.as_secs() as i64,
@@ -208,27 +195,14 @@ async fn revoke(
     headers: HeaderMap,
     form: Result<Form<RevokeForm>, FormRejection>,
 ) -> Response {
-    if let Err(wait) =
-        state.limiter.check(&format!("oauth-token:{}", peer.0.ip()), TOKEN_REQUESTS_PER_IP, WINDOW)
-    {
-        return cors(too_many(wait));
-    }
-    let Ok(Form(form)) = form else {
-        return cors(refused(error::invalid_request("the body must be application/x-www-form-urlencoded")));
-    };
     let now = time::now_ms();
-    let client = match client_of(
-        &state,
-        &headers,
-        form.client_id.as_deref(),
-        form.client_secret.as_deref(),
-        now,
-    )
-    .await
-    {
-        Ok(c) => c,
-        Err(e) => return cors(refused(e)),
-    };
+    let (form, client) =
+        match caller(&state, &peer, &headers, form, |f: &RevokeForm| (&f.client_id, &f.client_secret), now)
+            .await
+        {
+            Ok(ok) => ok,
+            Err(refusal) => return refusal,
+        };
     let Some(token) = form.token.filter(|t| !t.is_empty()) else {
         return cors(refused(error::invalid_request("token is missing")));
     };
@@ -240,6 +214,33 @@ async fn revoke(
             cors(StatusCode::OK.into_response())
         }
         Err(e) => cors(refused(e)),
+    }
+}
+
+/// What the token and revocation endpoints do first: the address's budget, the form, and the
+/// client that sent it, authenticated (`credentials` picks the form's `client_id` and
+/// `client_secret`). The refusal, when one of them fails.
+async fn caller<T>(
+    state: &AppState,
+    peer: &Peer,
+    headers: &HeaderMap,
+    form: Result<Form<T>, FormRejection>,
+    credentials: impl Fn(&T) -> (&Option<String>, &Option<String>),
+    now: i64,
+) -> Result<(T, Client), Response> {
+    let key = format!("oauth-token:{}", peer.0.ip());
+    if let Err(wait) = state.limiter.check(&key, TOKEN_REQUESTS_PER_IP, WINDOW) {
+        return Err(cors(too_many(wait)));
+    }
+    let Ok(Form(form)) = form else {
+        return Err(cors(refused(error::invalid_request(
+            "the body must be application/x-www-form-urlencoded",
+        ))));
+    };
+    let (id, secret) = credentials(&form);
+    match client_of(state, headers, id.as_deref(), secret.as_deref(), now).await {
+        Ok(client) => Ok((form, client)),
+        Err(e) => Err(cors(refused(e))),
     }
 }
 
@@ -308,10 +309,6 @@ pub fn refused(e: OAuthError) -> Response {
         tracing::error!(error = %err, "authorization server: store failure");
     }
     oauth_error(status, e.code(), &e.description())
-}
-
-fn store_failure(e: OAuthError) -> Response {
-    refused(e)
 }
 
 fn oauth_error(status: StatusCode, code: &str, description: &str) -> Response {

@@ -34,7 +34,7 @@ pub struct Caller {
 impl Caller {
     /// Whether this caller may call tools (API keys and dev mode may; a token needs `mcp:call`).
     pub fn may_call_tools(&self) -> bool {
-        self.grant.as_ref().is_none_or(|g| scope::Scopes::parse(&g.scopes).call)
+        self.grant.as_ref().is_none_or(|g| g.scopes.call)
     }
 }
 

@@ -12,6 +12,7 @@
 mod policy;
 mod pool;
 mod request;
+mod tls;
 
 use std::time::Duration;
 
@@ -28,18 +29,7 @@ pub use request::{Request, Response};
 
 use policy::GuardedResolver;
 use rustls_pki_types::CertificateDer;
-use std::sync::Arc;
-
-/// The certificates of a PEM file, for [`Outbound::trusting`].
-pub fn read_ca_file(path: &std::path::Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
-    use rustls_pki_types::pem::PemObject;
-    let certs = CertificateDer::pem_file_iter(path)
-        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| anyhow::anyhow!("{} is not a PEM certificate file: {e}", path.display()))?;
-    anyhow::ensure!(!certs.is_empty(), "{} holds no certificate", path.display());
-    Ok(certs)
-}
+pub use tls::read_ca_file;
 
 /// Why an outbound request was not made or not read.
 #[derive(Debug, thiserror::Error)]
@@ -89,17 +79,7 @@ impl Outbound {
         http.enforce_http(false);
         http.set_nodelay(true);
         http.set_connect_timeout(Some(Duration::from_secs(10)));
-        let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
-        let (added, ignored) = roots.add_parsable_certificates(extra);
-        if ignored > 0 {
-            tracing::warn!(added, ignored, "some extra CA certificates could not be used");
-        }
-        let tls =
-            rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-                .with_safe_default_protocol_versions()
-                .expect("rustls' default protocol versions")
-                .with_root_certificates(roots)
-                .with_no_client_auth();
+        let tls = tls::client_config(extra);
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_or_http()

@@ -100,8 +100,8 @@ impl KeyCache {
     }
 }
 
-/// [`crate::crypto::sha256_hex`] into a buffer on the stack.
-fn sha256_hex_into<'a>(value: &str, out: &'a mut [u8; 64]) -> &'a str {
+/// [`crate::crypto::sha256_hex`] into a buffer on the stack (API keys and access tokens).
+pub(super) fn sha256_hex_into<'a>(value: &str, out: &'a mut [u8; 64]) -> &'a str {
     hex::encode_to_slice(Sha256::digest(value.as_bytes()), out).expect("64 bytes hold a SHA-256 in hex");
     std::str::from_utf8(out).expect("hex is ASCII")
 }

@@ -7,8 +7,9 @@
 use hashbrown::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
-use crate::crypto;
-use crate::store::{Store, StoreResult};
+use super::keys::sha256_hex_into;
+use crate::oauth::scope::Scopes;
+use crate::store::{OAuthGrantRecord, Store, StoreResult};
 
 /// What a valid access token grants.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,8 +17,8 @@ pub struct AccessGrant {
     pub grant_id: String,
     pub org_id: String,
     pub server_id: String,
-    /// Space-separated scopes.
-    pub scopes: String,
+    /// What the person allowed, read once from the grant.
+    pub scopes: Scopes,
     /// `member` or `end_user`.
     pub subject_kind: String,
     pub user_id: Option<String>,
@@ -26,6 +27,24 @@ pub struct AccessGrant {
     pub client_name: String,
     /// Unix milliseconds.
     pub expires_at: i64,
+}
+
+impl AccessGrant {
+    /// The grant as the data plane keeps it; `expires_at` is its token's (0 when none is known).
+    fn of(g: OAuthGrantRecord, expires_at: i64) -> Arc<Self> {
+        Arc::new(AccessGrant {
+            scopes: Scopes::parse(&g.scopes),
+            grant_id: g.id,
+            org_id: g.org_id,
+            server_id: g.server_id,
+            subject_kind: g.subject_kind,
+            user_id: g.user_id,
+            email: g.email,
+            client_id: g.client_id,
+            client_name: g.client_name,
+            expires_at,
+        })
+    }
 }
 
 /// Unknown hashes remembered at most (then forgotten wholesale).
@@ -48,30 +67,18 @@ impl TokenCache {
         raw: &str,
         now: i64,
     ) -> StoreResult<Option<Arc<AccessGrant>>> {
-        let hash = crypto::sha256_hex(raw);
-        let cached = self.entries.read().unwrap_or_else(|p| p.into_inner()).get(&hash).cloned();
+        let mut hex = [0u8; 64];
+        let hash = sha256_hex_into(raw, &mut hex);
+        let cached = self.entries.read().unwrap_or_else(|p| p.into_inner()).get(hash).cloned();
         let found = match cached {
             Some(hit) => hit,
             None => {
                 let found = store
-                    .oauth_token_find(&hash)
+                    .oauth_token_find(hash)
                     .await?
                     .filter(|(t, g)| t.kind == "access" && g.revoked_at.is_none())
-                    .map(|(t, g)| {
-                        Arc::new(AccessGrant {
-                            grant_id: g.id,
-                            org_id: g.org_id,
-                            server_id: g.server_id,
-                            scopes: g.scopes,
-                            subject_kind: g.subject_kind,
-                            user_id: g.user_id,
-                            email: g.email,
-                            client_id: g.client_id,
-                            client_name: g.client_name,
-                            expires_at: t.expires_at,
-                        })
-                    });
-                self.remember(hash, found.clone());
+                    .map(|(t, g)| AccessGrant::of(g, t.expires_at));
+                self.remember(hash.to_string(), found.clone());
                 found
             }
         };
@@ -84,20 +91,11 @@ impl TokenCache {
         if let Some(g) = self.by_grant.read().unwrap_or_else(|p| p.into_inner()).get(grant_id) {
             return Ok(Some(g.clone()));
         }
-        Ok(store.oauth_grant_get(grant_id).await?.filter(|g| g.revoked_at.is_none()).map(|g| {
-            Arc::new(AccessGrant {
-                grant_id: g.id,
-                org_id: g.org_id,
-                server_id: g.server_id,
-                scopes: g.scopes,
-                subject_kind: g.subject_kind,
-                user_id: g.user_id,
-                email: g.email,
-                client_id: g.client_id,
-                client_name: g.client_name,
-                expires_at: 0,
-            })
-        }))
+        Ok(store
+            .oauth_grant_get(grant_id)
+            .await?
+            .filter(|g| g.revoked_at.is_none())
+            .map(|g| AccessGrant::of(g, 0)))
     }
 
     fn remember(&self, hash: String, found: Option<Arc<AccessGrant>>) {
