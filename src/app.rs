@@ -7,6 +7,7 @@ use crate::auth::end_user::EndUserAuth;
 use crate::config::{Config, Mode};
 use crate::crypto::MasterKey;
 use crate::error::ApiError;
+use crate::integrations::app_check::AppCheck;
 use crate::limiter::Limiter;
 use crate::mail::Mailer;
 use crate::metrics::Metrics;
@@ -39,6 +40,8 @@ pub struct App {
     pub end_user: EndUserAuth,
     /// What plugins keep between invocations (access tokens).
     pub plugins: PluginRuntime,
+    /// Firebase App Check tokens verified against Firebase's cached keys.
+    pub app_check: AppCheck,
     /// The token a non-loopback `/init` must present.
     pub setup_token: String,
     /// When the process started.
@@ -71,6 +74,7 @@ impl App {
             plane,
             end_user,
             plugins: PluginRuntime::default(),
+            app_check: AppCheck::new(config.app_check_jwks_url.clone()),
             config,
             store,
             master_key,

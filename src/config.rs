@@ -69,6 +69,8 @@ pub struct FileConfig {
     pub mcp_server_enabled: Option<bool>,
     pub max_body_bytes: Option<usize>,
     pub fcm_base_url: Option<String>,
+    pub revenuecat_api_url: Option<String>,
+    pub app_check_jwks_url: Option<String>,
     pub stdio_commands: Option<Vec<String>>,
     pub stdio_env: Option<Vec<String>>,
     pub max_connections: Option<usize>,
@@ -116,6 +118,10 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Base URL of Firebase Cloud Messaging (the FCM plugin posts to `{base}/v1/projects/…`).
     pub fcm_base_url: String,
+    /// Base URL of RevenueCat's REST API (entitlements are read from `{base}/v1/subscribers/…`).
+    pub revenuecat_api_url: String,
+    /// Where Firebase App Check publishes the keys its tokens are signed with.
+    pub app_check_jwks_url: String,
     /// stdio commands upstreams may run: program names, or `*` for any (the dev-mode default).
     pub stdio_commands: Vec<String>,
     /// Environment variable names every stdio upstream may set, beyond its template's own.
@@ -187,6 +193,12 @@ pub struct Overrides {
     /// Base URL of Firebase Cloud Messaging (default https://fcm.googleapis.com).
     #[arg(long, env = "GATEHOUSE_FCM_BASE_URL")]
     pub fcm_base_url: Option<String>,
+    /// Base URL of RevenueCat's REST API (default https://api.revenuecat.com).
+    #[arg(long, env = "GATEHOUSE_REVENUECAT_API_URL")]
+    pub revenuecat_api_url: Option<String>,
+    /// Firebase App Check's JWKS (default https://firebaseappcheck.googleapis.com/v1/jwks).
+    #[arg(long, env = "GATEHOUSE_APP_CHECK_JWKS_URL")]
+    pub app_check_jwks_url: Option<String>,
     /// Comma-separated programs stdio upstreams may run (`*` for any; default: any in dev mode,
     /// none otherwise).
     #[arg(long, env = "GATEHOUSE_STDIO_COMMANDS", value_delimiter = ',')]
@@ -233,6 +245,10 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 pub const DEFAULT_OAUTH_ACCESS_TTL: Duration = Duration::from_secs(3600);
 /// Default base URL of Firebase Cloud Messaging.
 pub const DEFAULT_FCM_BASE_URL: &str = "https://fcm.googleapis.com";
+/// RevenueCat's REST API.
+pub const DEFAULT_REVENUECAT_API_URL: &str = "https://api.revenuecat.com";
+/// Firebase App Check's public keys.
+pub const DEFAULT_APP_CHECK_JWKS_URL: &str = "https://firebaseappcheck.googleapis.com/v1/jwks";
 
 impl Config {
     /// Resolves the configuration: defaults < file < environment/flags.
@@ -286,6 +302,20 @@ impl Config {
                 .unwrap_or_else(|| DEFAULT_FCM_BASE_URL.into())
                 .trim_end_matches('/')
                 .to_string(),
+            revenuecat_api_url: o
+                .revenuecat_api_url
+                .clone()
+                .or(file.revenuecat_api_url)
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| DEFAULT_REVENUECAT_API_URL.into())
+                .trim_end_matches('/')
+                .to_string(),
+            app_check_jwks_url: o
+                .app_check_jwks_url
+                .clone()
+                .or(file.app_check_jwks_url)
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| DEFAULT_APP_CHECK_JWKS_URL.into()),
             stdio_commands: o
                 .stdio_commands
                 .clone()

@@ -1,6 +1,6 @@
 //! The work a node does besides answering requests: following the store's change feed into
 //! its caches and connections, reaping idle upstream connections and refreshing their OAuth
-//! tokens, flushing buffered usage, pruning call logs past retention.
+//! tokens, flushing buffered usage and analytics events, pruning call logs past retention.
 
 use std::time::Duration;
 
@@ -50,6 +50,14 @@ pub fn spawn(state: &AppState) {
         loop {
             tick.tick().await;
             s.plane.usage.flush(s.store.as_ref()).await;
+        }
+    });
+    let s = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(crate::integrations::posthog::FLUSH_EVERY);
+        loop {
+            tick.tick().await;
+            s.plane.analytics.flush(&s.plane.outbound).await;
         }
     });
     let s = state.clone();

@@ -20,6 +20,7 @@ pub mod domain;
 pub mod error;
 pub mod front;
 pub mod gateway;
+pub mod integrations;
 pub mod jobs;
 pub mod keyring;
 pub mod limiter;

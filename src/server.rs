@@ -139,6 +139,7 @@ pub async fn serve(
     state.plane.keys.flush_usage(state.store.as_ref()).await;
     state.plane.secret_uses.flush(state.store.as_ref()).await;
     state.plane.usage.flush(state.store.as_ref()).await;
+    state.plane.analytics.flush(&state.plane.outbound).await;
     // stdio upstreams are children of this process: stop them; end upstream sessions.
     state.plane.upstreams.close_all().await;
     state.store.close().await;

@@ -135,7 +135,9 @@ fn truncated(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
-fn bounded_json(v: Option<&Value>, secrets: &[String]) -> Option<String> {
+/// A value as a call log keeps it: JSON text with the credentials it must not hold redacted,
+/// or a note of its size when it is too long.
+pub fn bounded_json(v: Option<&Value>, secrets: &[String]) -> Option<String> {
     let mut text = serde_json::to_string(v?).ok()?;
     for secret in secrets.iter().filter(|s| s.len() >= 4) {
         if text.contains(secret.as_str()) {

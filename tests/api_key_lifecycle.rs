@@ -165,7 +165,7 @@ async fn keys_belong_to_one_server_and_one_org(backend_kind: Backend) {
         .mint_token(
             &admin,
             "rival",
-            &["servers:read", "servers:write", "keys:read", "keys:write", "keys:rotate"],
+            &["servers:read", "servers:write", "servers:delete", "keys:read", "keys:write", "keys:rotate"],
         )
         .await;
     for path in [

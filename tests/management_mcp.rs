@@ -50,6 +50,7 @@ async fn tools_mirror_the_registry_and_scopes_are_rechecked(backend: Backend) {
     let registry = gatehouse::api::registry();
     let mut expected: Vec<String> =
         registry.operations().iter().filter(|o| o.spec.mcp).map(|o| o.spec.name.to_string()).collect();
+    expected.extend(gatehouse::api::compat::management_tools::ALIASES.iter().map(|a| a.name.to_string()));
     listed.sort();
     expected.sort();
     assert_eq!(listed, expected);
@@ -59,7 +60,7 @@ async fn tools_mirror_the_registry_and_scopes_are_rechecked(backend: Backend) {
     let add =
         list.body["result"]["tools"].as_array().unwrap().iter().find(|t| t["name"] == "add_member").unwrap();
     assert!(add["description"].as_str().unwrap().contains("members:write"));
-    assert_eq!(add["inputSchema"]["required"][0], "org");
+    assert_eq!(add["inputSchema"]["required"], json!(["email", "role"]), "org defaults to the token's");
 
     // Allowed by scope.
     let call = rpc(
@@ -111,8 +112,18 @@ async fn protocol_errors(backend: Backend) {
     assert_eq!(r.body["error"]["code"], -32602);
     assert!(r.body["error"]["message"].as_str().unwrap().contains("nope"));
     common::schema::assert_valid("2025-06-18", "JSONRPCError", &r.body);
-    let r = rpc(&server, &token, json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "list_members", "arguments": {}}})).await;
+    // A required argument missing is invalid params (the org defaults to the token's).
+    let r = rpc(&server, &token, json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "get_server", "arguments": {}}})).await;
     assert_eq!(r.body["error"]["code"], -32602);
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("serverId"), "{}", r.text);
+    let r = rpc(&server, &token, json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "get_app", "arguments": {}}})).await;
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("appId"), "{}", r.text);
+    let r = rpc(&server, &token, json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "list_members", "arguments": {}}})).await;
+    assert_eq!(
+        r.body["result"]["structuredContent"]["members"][0]["email"], "admin@example.com",
+        "{}",
+        r.text
+    );
     let r = rpc(&server, &token, json!({"jsonrpc": "2.0", "id": 1, "method": "resources/list"})).await;
     assert_eq!(r.body["error"]["code"], -32601);
     let r = rpc(&server, &token, json!([{"jsonrpc": "2.0", "id": 1, "method": "ping"}])).await.expect(400);

@@ -22,6 +22,12 @@ pub const TOKEN_LIFETIME_RANGE: std::ops::RangeInclusive<i64> = 300..=30 * 24 * 
 pub const CODE_LIFETIME_RANGE: std::ops::RangeInclusive<i64> = 60..=60 * 60;
 /// Most allowed e-mail domains.
 pub const MAX_DOMAINS: usize = 100;
+/// Most App Check app ids.
+pub const MAX_APP_IDS: usize = 20;
+/// A Firebase project number.
+const PROJECT_NUMBER_PATTERN: &str = r"^[0-9]{1,20}$";
+/// A Firebase app id, e.g. `1:123456789012:android:0a1b2c3d4e5f`.
+const APP_ID_PATTERN: &str = r"^[0-9]+:[0-9]+:[a-z]+:[0-9A-Za-z]+$";
 
 /// The settings in force for a server: stored, or the defaults.
 pub async fn effective(store: &dyn Store, org_id: &str, server_id: &str) -> StoreResult<AuthConfigRecord> {
@@ -34,6 +40,9 @@ pub async fn effective(store: &dyn Store, org_id: &str, server_id: &str) -> Stor
         allowed_email_domains: Vec::new(),
         email_sender_name: None,
         email_subject: None,
+        app_check_enabled: false,
+        app_check_project_number: None,
+        app_check_app_ids: Vec::new(),
         updated_at: 0,
     }))
 }
@@ -62,6 +71,8 @@ pub struct AuthConfig {
     email_sender_name: Option<String>,
     /// Subject of the code mail.
     email_subject: Option<String>,
+    /// Firebase App Check on request-code and verify-code.
+    app_check: AppCheckConfig,
     /// When it was last changed (absent while the defaults apply).
     updated_at: Option<String>,
 }
@@ -77,9 +88,40 @@ impl From<AuthConfigRecord> for AuthConfig {
             allowed_email_domains: c.allowed_email_domains,
             email_sender_name: c.email_sender_name,
             email_subject: c.email_subject,
+            app_check: AppCheckConfig {
+                enabled: c.app_check_enabled,
+                project_number: c.app_check_project_number,
+                app_ids: c.app_check_app_ids,
+            },
             updated_at: (c.updated_at > 0).then(|| time::iso(c.updated_at)),
         }
     }
+}
+
+/// Firebase App Check: when enabled, request-code and verify-code need an `X-Firebase-AppCheck`
+/// token Firebase issued to an app of the project.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AppCheckConfig {
+    enabled: bool,
+    /// The Firebase project number tokens must be issued for.
+    project_number: Option<String>,
+    /// App ids accepted; empty accepts every app of the project.
+    app_ids: Vec<String>,
+}
+
+/// Changes to App Check: fields left out keep their value.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UpdateAppCheck {
+    /// Enabling needs a project number (given now or before).
+    enabled: Option<bool>,
+    /// Digits, as the Firebase console shows them.
+    #[schemars(pattern(PROJECT_NUMBER_PATTERN))]
+    project_number: Option<String>,
+    /// Up to 20 app ids such as `1:123456789012:android:0a1b2c3d`; empty accepts every app.
+    #[schemars(length(max = 20), inner(length(max = 100), pattern(APP_ID_PATTERN)))]
+    app_ids: Option<Vec<String>>,
 }
 
 /// `{"authConfig": …}`.
@@ -115,6 +157,8 @@ pub struct UpdateAuthConfig {
     /// Up to 200 characters; empty string restores the default.
     #[schemars(length(max = 200), pattern(r"^(?:[ \t\r\n]*|[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*)$"))]
     email_subject: Option<String>,
+    /// Firebase App Check.
+    app_check: Option<UpdateAppCheck>,
 }
 
 /// Registers the auth-config operations.
@@ -208,9 +252,58 @@ async fn update(ctx: OpCtx, input: UpdateAuthConfig) -> ApiResult<AuthConfigAnsw
     config.email_sender_name =
         optional_text(input.email_sender_name, "emailSenderName", 100, config.email_sender_name)?;
     config.email_subject = optional_text(input.email_subject, "emailSubject", 200, config.email_subject)?;
+    if let Some(app_check) = input.app_check {
+        update_app_check(&mut config, app_check)?;
+    }
     config.updated_at = time::now_ms();
     store.auth_config_put(&config).await?;
     Ok(AuthConfigAnswer { auth_config: config.into() })
+}
+
+/// [`PROJECT_NUMBER_PATTERN`].
+fn is_project_number(s: &str) -> bool {
+    (1..=20).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// [`APP_ID_PATTERN`].
+fn is_app_id(s: &str) -> bool {
+    let parts: Vec<&str> = s.split(':').collect();
+    let all = |p: &str, f: fn(&u8) -> bool| !p.is_empty() && p.as_bytes().iter().all(f);
+    parts.len() == 4
+        && all(parts[0], u8::is_ascii_digit)
+        && all(parts[1], u8::is_ascii_digit)
+        && all(parts[2], u8::is_ascii_lowercase)
+        && all(parts[3], u8::is_ascii_alphanumeric)
+}
+
+fn update_app_check(config: &mut AuthConfigRecord, input: UpdateAppCheck) -> ApiResult<()> {
+    if let Some(number) = input.project_number {
+        if !is_project_number(&number) {
+            return Err(ApiError::bad_request("appCheck.projectNumber must be 1 to 20 digits"));
+        }
+        config.app_check_project_number = Some(number);
+    }
+    if let Some(ids) = input.app_ids {
+        if ids.len() > MAX_APP_IDS {
+            return Err(ApiError::bad_request(format!(
+                "appCheck.appIds may name at most {MAX_APP_IDS} apps"
+            )));
+        }
+        if let Some(bad) = ids.iter().find(|id| id.len() > 100 || !is_app_id(id)) {
+            return Err(ApiError::bad_request(format!("appCheck.appIds: {bad:?} is not a Firebase app id")));
+        }
+        let mut ids = ids;
+        ids.sort();
+        ids.dedup();
+        config.app_check_app_ids = ids;
+    }
+    if let Some(enabled) = input.enabled {
+        if enabled && config.app_check_project_number.is_none() {
+            return Err(ApiError::bad_request("appCheck.projectNumber is required to enable App Check"));
+        }
+        config.app_check_enabled = enabled;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -223,5 +316,10 @@ mod tests {
         for bad in ["", "com", "a..b", "-a.com", "a.com.", "a b.com", "ex_ample.com"] {
             assert!(domain(bad).is_err(), "{bad}");
         }
+        assert!(is_app_id("1:123456789012:android:0a1b2c3d4e5f"));
+        for bad in ["1:2:web", "1:x:web:ab", "1:2:Web:ab", "1:2:web:a-b", ""] {
+            assert!(!is_app_id(bad), "{bad}");
+        }
+        assert!(is_project_number("123456789012") && !is_project_number("12a") && !is_project_number(""));
     }
 }

@@ -19,6 +19,7 @@ use super::registry::{Access, NoInput, OpCtx, OpSpec, Registry};
 use crate::app::AppState;
 use crate::domain::{ids, text, time};
 use crate::error::{ApiError, ApiResult};
+use crate::integrations::app_check::{self, AppCheckError};
 use crate::plane::keys::KeyInfo;
 use crate::store::{EndUserCodeRecord, Store, StoreResult};
 
@@ -175,8 +176,30 @@ fn email_of(raw: &str) -> ApiResult<String> {
     text::normalize_email(raw).ok_or_else(|| ApiError::bad_request("email is not a valid e-mail address"))
 }
 
+/// Firebase App Check, where the server turned it on: the request must carry a token Firebase
+/// issued to one of the server's apps.
+async fn app_check(ctx: &OpCtx, key: &KeyInfo) -> ApiResult<()> {
+    let config = auth_config::effective(ctx.state.store.as_ref(), &key.org_id, &key.server_id).await?;
+    let Some(project_number) =
+        config.app_check_project_number.as_deref().filter(|_| config.app_check_enabled)
+    else {
+        return Ok(());
+    };
+    let expected = app_check::Expected { project_number, app_ids: &config.app_check_app_ids };
+    let token = ctx.header(app_check::HEADER);
+    match ctx.state.app_check.verify(&ctx.state.plane.outbound, token, &expected).await {
+        Ok(_) => Ok(()),
+        Err(e @ AppCheckError::Unavailable(_)) => {
+            tracing::warn!(error = %e, "App Check keys unavailable");
+            Err(ApiError::Unavailable { code: "app_check_unavailable", message: e.to_string() })
+        }
+        Err(e) => Err(ApiError::Unauthorized(e.to_string())),
+    }
+}
+
 async fn request_code(ctx: OpCtx, input: RequestCode) -> ApiResult<Message> {
     let key = server_key(&ctx).await?;
+    app_check(&ctx, &key).await?;
     let store = ctx.state.store.as_ref();
     let now = time::now_ms();
     let key_window = KEY_WINDOW.as_millis() as i64;
@@ -264,6 +287,7 @@ pub async fn redeem_code(
 
 async fn verify_code(ctx: OpCtx, input: VerifyCode) -> ApiResult<Verified> {
     let key = server_key(&ctx).await?;
+    app_check(&ctx, &key).await?;
     let state = &ctx.state;
     let store = state.store.as_ref();
     let (email, via) = redeem_code(state, (&key.org_id, &key.server_id), &input.email, &input.code).await?;

@@ -23,8 +23,9 @@ use gatehouse_mcp::transport::headers::PROTOCOL_VERSION;
 use gatehouse_mcp::version::{ProtocolVersion, STATEFUL};
 use serde_json::{Map, Value, json};
 
+use super::compat::management_tools::{ALIASES, APP_ID, operation_of};
 use super::dispatch::{self, Call};
-use super::registry::Registry;
+use super::registry::{Access, Operation, Registry};
 use crate::app::AppState;
 use crate::auth;
 use crate::body::{is_json, read_body};
@@ -146,27 +147,77 @@ fn initialize(params: &Map<String, Value>) -> Value {
     model::to_value(&result)
 }
 
-/// The tool list, generated from the registry.
+/// The tool list, generated from the registry: every operation offered over MCP, then the
+/// same operations under the names of the compatible management API.
 pub fn tools(registry: &Registry) -> Vec<Value> {
-    registry
-        .operations()
-        .iter()
-        .filter(|op| op.spec.mcp)
-        .map(|op| {
-            let scope = match op.spec.access {
-                super::registry::Access::Org(scope) => format!(" Requires the {scope} scope."),
-                _ => String::new(),
-            };
-            let summary = format!("{}{scope} REST: {} {}", op.spec.summary, op.spec.method, op.spec.path);
-            let tool = Tool {
-                description: Some(summary),
-                output_schema: (op.output_schema.get("type") == Some(&json!("object")))
-                    .then(|| op.output_schema.clone()),
-                ..Tool::new(op.spec.name, op.tool_input_schema())
-            };
-            model::to_value(&tool)
-        })
-        .collect()
+    let native =
+        registry.operations().iter().filter(|op| op.spec.mcp).map(|op| tool(op, op.spec.name, false));
+    let aliases = ALIASES.iter().filter_map(|alias| {
+        let op = registry.get(alias.operation).filter(|op| op.spec.mcp)?;
+        Some(tool(op, alias.name, true))
+    });
+    native.chain(aliases).collect()
+}
+
+/// One operation as a tool named `name`; an alias takes `appId` for `serverId`.
+fn tool(op: &Operation, name: &str, alias: bool) -> Value {
+    let scope = match op.spec.access {
+        Access::Org(scope) => match scope.aliases() {
+            [] => format!(" Requires the {scope} scope."),
+            aliases => format!(" Requires the {scope} scope (also granted as {}).", aliases.join(", ")),
+        },
+        _ => String::new(),
+    };
+    let same = if alias { format!(" The same as {}.", op.spec.name) } else { String::new() };
+    let summary = format!("{}{scope}{same} REST: {} {}", op.spec.summary, op.spec.method, op.spec.path);
+    let tool = Tool {
+        description: Some(summary),
+        output_schema: (op.output_schema.get("type") == Some(&json!("object")))
+            .then(|| op.output_schema.clone()),
+        ..Tool::new(name, input_schema(op, alias))
+    };
+    model::to_value(&tool)
+}
+
+/// A tool's input schema: the operation's, with `org` optional (a management token's own org is
+/// the default) and, for an alias, `serverId` named `appId`.
+fn input_schema(op: &Operation, alias: bool) -> Value {
+    let mut schema = op.tool_input_schema();
+    let rename = |name: &str| if alias && name == "serverId" { APP_ID.to_string() } else { name.to_string() };
+    if let Some(required) = schema.get_mut("required").and_then(Value::as_array_mut) {
+        required.retain(|r| r != "org");
+        for r in required.iter_mut() {
+            if let Some(name) = r.as_str() {
+                *r = json!(rename(name));
+            }
+        }
+    }
+    if let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+        if let Some(org) = props.get_mut("org") {
+            org["description"] = json!(
+                "The organization (id or slug); defaults to the management token's own, or in dev mode to `default`."
+            );
+        }
+        if alias {
+            if let Some(server) = props.remove("serverId") {
+                props.insert(APP_ID.into(), server);
+            }
+        }
+    }
+    schema
+}
+
+/// The org a call means when its arguments name none: a management token's own org; in dev
+/// mode the default org; a person's only org.
+async fn default_org(state: &AppState, principal: &auth::Principal) -> Option<String> {
+    match principal {
+        auth::Principal::Token(token) => Some(token.org_id.clone()),
+        auth::Principal::Dev => Some(crate::bootstrap::DEFAULT_ORG_SLUG.to_string()),
+        auth::Principal::User(user) => match state.store.org_list_for_user(&user.id).await {
+            Ok(orgs) if orgs.len() == 1 => orgs.into_iter().next().map(|o| o.id),
+            _ => None,
+        },
+    }
 }
 
 async fn call_tool(
@@ -181,8 +232,9 @@ async fn call_tool(
         .get("name")
         .and_then(Value::as_str)
         .ok_or_else(|| invalid("params.name is required".into()))?;
+    let (operation, alias) = operation_of(name);
     let op = registry
-        .get(name)
+        .get(operation)
         .filter(|op| op.spec.mcp)
         .ok_or_else(|| invalid(format!("unknown tool: {name}")))?;
     let mut arguments = match params.get("arguments") {
@@ -190,13 +242,26 @@ async fn call_tool(
         Some(Value::Object(map)) => map.clone(),
         Some(_) => return Err(invalid("arguments must be an object".into())),
     };
+    if alias {
+        if let Some(app) = arguments.remove(APP_ID) {
+            arguments.insert("serverId".into(), app);
+        }
+    }
+    if op.path_params.iter().any(|p| p == "org") && !arguments.contains_key("org") {
+        if let Some(org) = default_org(state, &principal).await {
+            arguments.insert("org".into(), Value::String(org));
+        }
+    }
     let mut path_params = HashMap::new();
     for p in &op.path_params {
         match arguments.remove(p) {
             Some(Value::String(v)) if !v.is_empty() => {
                 path_params.insert(p.clone(), v);
             }
-            _ => return Err(invalid(format!("argument {p} is required and must be a string"))),
+            _ => {
+                let p = if alias && p == "serverId" { APP_ID } else { p.as_str() };
+                return Err(invalid(format!("argument {p} is required and must be a string")));
+            }
         }
     }
     let call = Call {

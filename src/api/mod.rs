@@ -5,11 +5,13 @@
 
 pub mod audit;
 pub mod auth_config;
+pub mod compat;
 pub mod connections;
 pub mod credential;
 pub mod dispatch;
 pub mod end_user_auth;
 pub mod http_tools;
+pub mod integrations;
 pub mod jwks;
 pub mod keys;
 pub mod login;
@@ -47,6 +49,7 @@ pub fn registry() -> Registry {
     keys::register(&mut r);
     connections::register(&mut r);
     auth_config::register(&mut r);
+    integrations::register(&mut r);
     end_user_auth::register(&mut r);
     jwks::register(&mut r);
     plugins::register(&mut r);

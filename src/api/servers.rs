@@ -135,7 +135,7 @@ pub fn register(r: &mut Registry) {
             "delete_server",
             Method::DELETE,
             "/api/orgs/{org}/servers/{serverId}",
-            Access::Org(Scope::ServersWrite),
+            Access::Org(Scope::ServersDelete),
             "Delete a server with its tools and keys.",
         )
         .status(StatusCode::NO_CONTENT),

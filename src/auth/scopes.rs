@@ -3,11 +3,11 @@
 use serde::{Deserialize, Serialize};
 
 macro_rules! scopes {
-    ($($variant:ident = $name:literal : $doc:literal,)*) => {
+    ($($variant:ident = $name:literal $(| $alias:literal)* : $doc:literal,)*) => {
         /// A permission a management token or role can carry.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
         pub enum Scope {
-            $(#[doc = $doc] #[serde(rename = $name)] $variant,)*
+            $(#[doc = $doc] #[serde(rename = $name $(, alias = $alias)*)] $variant,)*
         }
 
         impl Scope {
@@ -17,6 +17,12 @@ macro_rules! scopes {
             /// The wire name, e.g. `servers:read`.
             pub fn as_str(self) -> &'static str {
                 match self { $(Scope::$variant => $name,)* }
+            }
+
+            /// Other names the scope is accepted under (those of the management API the
+            /// compatibility surfaces speak for, e.g. `apps:read`); never written back.
+            pub fn aliases(self) -> &'static [&'static str] {
+                match self { $(Scope::$variant => &[$($alias),*],)* }
             }
 
             /// What the scope allows.
@@ -34,15 +40,16 @@ scopes! {
     MembersWrite = "members:write": "Add, remove and change the role of members.",
     TokensRead = "tokens:read": "List management tokens.",
     TokensWrite = "tokens:write": "Create and revoke management tokens (never beyond the creator's own scopes).",
-    ServersRead = "servers:read": "Read servers and their tools.",
-    ServersWrite = "servers:write": "Create, change and delete servers and their tools.",
+    ServersRead = "servers:read" | "apps:read": "Read servers and their tools.",
+    ServersWrite = "servers:write" | "apps:write": "Create and change servers and their tools.",
+    ServersDelete = "servers:delete" | "apps:delete": "Delete servers with their tools and keys.",
     KeysRead = "keys:read": "List API keys.",
     KeysWrite = "keys:write": "Create, archive and delete API keys.",
     KeysRotate = "keys:rotate": "Rotate API keys and read the rotation log.",
     UpstreamsRead = "upstreams:read": "Read upstream MCP servers and their catalogue.",
     UpstreamsWrite = "upstreams:write": "Register upstreams and approve their tools.",
-    SecretsRead = "secrets:read": "List secrets (masked).",
-    SecretsWrite = "secrets:write": "Create, change and disable secrets.",
+    SecretsRead = "secrets:read" | "provider_keys:read": "List secrets (masked).",
+    SecretsWrite = "secrets:write" | "provider_keys:write": "Create, change and disable secrets.",
     PoliciesRead = "policies:read": "Read policies.",
     PoliciesWrite = "policies:write": "Change policies.",
     PluginsRead = "plugins:read": "Read plugin installations and invocations.",
@@ -54,14 +61,33 @@ scopes! {
 }
 
 impl Scope {
-    /// Parses a wire name.
+    /// Parses a wire name or an alias.
     pub fn parse(name: &str) -> Option<Scope> {
-        Scope::ALL.iter().copied().find(|s| s.as_str() == name)
+        Scope::ALL.iter().copied().find(|s| s.as_str() == name || s.aliases().contains(&name))
     }
 
     /// Whether this scope only reads.
     pub fn is_read(self) -> bool {
         self.as_str().ends_with(":read")
+    }
+}
+
+/// Names and aliases, so that a schema admits what deserialising admits.
+impl schemars::JsonSchema for Scope {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Scope".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names: Vec<&str> = Scope::ALL
+            .iter()
+            .flat_map(|s| std::iter::once(s.as_str()).chain(s.aliases().iter().copied()))
+            .collect();
+        schemars::json_schema!({
+            "type": "string",
+            "description": "A management scope, by name or alias (an alias is stored as the name).",
+            "enum": names,
+        })
     }
 }
 
@@ -84,5 +110,9 @@ mod tests {
             assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
         }
         assert_eq!(Scope::parse("nope:read"), None);
+        assert_eq!(Scope::parse("apps:delete"), Some(Scope::ServersDelete));
+        let alias: Scope = serde_json::from_value(serde_json::json!("provider_keys:write")).unwrap();
+        assert_eq!(alias, Scope::SecretsWrite);
+        assert_eq!(serde_json::to_value(alias).unwrap(), "secrets:write");
     }
 }

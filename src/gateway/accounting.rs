@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use crate::app::AppState;
+use crate::integrations::posthog;
 use crate::plane::directory::ServerEntry;
 use gatehouse_mcp::jsonrpc::RpcError;
 
@@ -110,6 +111,24 @@ pub(super) fn record_outcome(
         result: outcome.logged,
         secrets: &entry.secrets,
     });
+    if let Some(to) = &entry.analytics {
+        let full = entry.log_mode == crate::usage::LogMode::Full;
+        let bounded = |v| crate::usage::bounded_json(v, &entry.secrets);
+        let person = key.starts_with("ocg_").then(|| state.plane.tokens.cached(key)).flatten();
+        let event = posthog::event(posthog::CallFacts {
+            distinct_id: person.as_ref().map_or(if key.is_empty() { "anonymous" } else { key }, |g| &g.email),
+            org_id: &entry.server.org_id,
+            server_id: &entry.server.id,
+            method,
+            tool: target,
+            outcome: outcome.label,
+            latency_ms: elapsed.as_millis() as i64,
+            bytes: (bytes_in, bytes_out),
+            payload: full.then(|| (bounded(arguments), bounded(outcome.logged))),
+            timestamp: &crate::domain::time::iso(crate::domain::time::now_ms()),
+        });
+        state.plane.analytics.push(to, event);
+    }
 }
 
 /// What usage counts a call under, from its params.

@@ -81,7 +81,17 @@ async fn caller(state: &AppState, key: &str) -> Result<Caller, RpcError> {
         .await
         .map_err(|e| RpcError::new(code::INTERNAL_ERROR, format!("policy check failed: {e}")))?
         .ok_or_else(|| RpcError::new(code::INVALID_REQUEST, "this connection has been revoked"))?;
-    let identities = policy::identities(key, Some((&grant.email, &grant.client_id)));
+    let mut identities = policy::identities(key, Some((&grant.email, &grant.client_id)));
+    // The person as an app user: the entitlement category RevenueCat last reported for them.
+    let category = state
+        .plane
+        .entitlements
+        .category(state.store.as_ref(), &grant.server_id, &grant.email)
+        .await
+        .map_err(|e| RpcError::new(code::INTERNAL_ERROR, format!("policy check failed: {e}")))?;
+    if let Some(category) = category {
+        identities.push(format!("entitlement:{category}"));
+    }
     Ok(Caller { identities, person: Some(grant.email.clone()) })
 }
 

@@ -182,21 +182,9 @@ fn describe(err: &OutboundError) -> String {
     }
 }
 
-/// How long a document may be used: its `Cache-Control: max-age` within bounds; `no-store` or
-/// `no-cache` as briefly as allowed.
+/// How long a document may be used: its `Cache-Control` within bounds.
 fn cache_lifetime(headers: &axum::http::HeaderMap) -> Duration {
-    let control = headers.get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let mut age = None;
-    for directive in control.split(',').map(str::trim) {
-        let lower = directive.to_ascii_lowercase();
-        if lower == "no-store" || lower == "no-cache" {
-            return MIN_CACHE;
-        }
-        if let Some(v) = lower.strip_prefix("max-age=") {
-            age = v.trim_matches('"').parse::<u64>().ok();
-        }
-    }
-    age.map(Duration::from_secs).unwrap_or(Duration::from_secs(3600)).clamp(MIN_CACHE, MAX_CACHE)
+    crate::outbound::cache_lifetime(headers, Duration::from_secs(3600), MIN_CACHE..=MAX_CACHE)
 }
 
 fn checked_redirects(uris: &[String]) -> Result<(), String> {

@@ -4,6 +4,7 @@
 //! [`crate::app::App`]; nothing here knows of either.
 
 pub mod directory;
+pub mod entitlements;
 pub mod keys;
 pub mod legacy;
 pub mod parked;
@@ -41,6 +42,10 @@ pub struct DataPlane {
     pub secret_uses: crate::secrets::SecretUses,
     /// Usage rollups and call logs waiting to be written.
     pub usage: crate::usage::Usage,
+    /// Calls waiting to be sent to PostHog as events.
+    pub analytics: crate::integrations::posthog::Exporter,
+    /// App users' entitlement categories.
+    pub entitlements: entitlements::Entitlements,
 }
 
 impl DataPlane {
@@ -64,6 +69,8 @@ impl DataPlane {
             outbound,
             legacy: legacy::LegacySessions::default(),
             secret_uses: crate::secrets::SecretUses::default(),
+            analytics: Default::default(),
+            entitlements: Default::default(),
         }
     }
 
@@ -86,6 +93,7 @@ impl DataPlane {
             }
         }
         self.sessions.apply(change);
+        self.entitlements.apply(change);
     }
 
     /// Follows changes that close upstream connections (an upstream deleted or disabled, a

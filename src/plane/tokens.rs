@@ -98,6 +98,11 @@ impl TokenCache {
             .map(|g| AccessGrant::of(g, 0)))
     }
 
+    /// Who connected with the grant `grant_id`, if a token of it was seen on this node.
+    pub fn cached(&self, grant_id: &str) -> Option<Arc<AccessGrant>> {
+        self.by_grant.read().unwrap_or_else(|p| p.into_inner()).get(grant_id).cloned()
+    }
+
     fn remember(&self, hash: String, found: Option<Arc<AccessGrant>>) {
         if let Some(g) = &found {
             self.by_grant.write().unwrap_or_else(|p| p.into_inner()).insert(g.grant_id.clone(), g.clone());

@@ -39,6 +39,12 @@ pub struct AuthConfigRecord {
     pub allowed_email_domains: Vec<String>,
     pub email_sender_name: Option<String>,
     pub email_subject: Option<String>,
+    /// Firebase App Check required on request-code and verify-code.
+    pub app_check_enabled: bool,
+    /// The Firebase project number App Check tokens must be issued for.
+    pub app_check_project_number: Option<String>,
+    /// Firebase app ids (`sub`) accepted; empty accepts every app of the project.
+    pub app_check_app_ids: Vec<String>,
     pub updated_at: i64,
 }
 

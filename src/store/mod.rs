@@ -6,6 +6,7 @@
 //! [`sqlite`] and [`postgres`].
 
 pub mod end_user;
+pub mod integrations;
 pub mod keys;
 pub mod notifications;
 pub mod oauth;
@@ -18,6 +19,7 @@ pub mod secrets;
 pub mod servers;
 pub mod sql;
 mod sql_end_user;
+mod sql_integrations;
 mod sql_keys;
 mod sql_notifications;
 mod sql_oauth;
@@ -38,6 +40,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use end_user::{AuthConfigRecord, EndUserCodeRecord, EndUserStore, SigningKeyRecord};
+pub use integrations::{EntitlementRecord, IntegrationRecord, IntegrationStore};
 pub use keys::{ApiKeyRecord, KeyRotationRecord, KeyStore};
 pub use notifications::{NotificationRecord, NotificationStore, WebhookRecord};
 pub use oauth::{
@@ -87,6 +90,7 @@ pub trait Store:
     + UpstreamStore
     + UpstreamOAuthStore
     + EndUserStore
+    + IntegrationStore
     + PluginStore
     + PolicyStore
     + UsageStore

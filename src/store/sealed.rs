@@ -36,6 +36,13 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
     },
     SealedColumn { table: "secrets", id_column: "id", column: "value", purpose: "secret", only: None },
     SealedColumn {
+        table: "server_integrations",
+        id_column: "id",
+        column: "api_key",
+        purpose: "integration-key",
+        only: None,
+    },
+    SealedColumn {
         table: "http_tools",
         id_column: "id",
         column: "auth_credential",

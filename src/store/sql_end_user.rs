@@ -27,6 +27,13 @@ fn config_row(r: &AnyRow) -> Result<AuthConfigRecord, sqlx::Error> {
         allowed_email_domains: domains.split_whitespace().map(str::to_string).collect(),
         email_sender_name: r.try_get("email_sender_name")?,
         email_subject: r.try_get("email_subject")?,
+        app_check_enabled: r.try_get::<i64, _>("app_check_enabled")? != 0,
+        app_check_project_number: r.try_get("app_check_project_number")?,
+        app_check_app_ids: r
+            .try_get::<String, _>("app_check_app_ids")?
+            .split_whitespace()
+            .map(str::to_string)
+            .collect(),
         updated_at: r.try_get("updated_at")?,
     })
 }
@@ -111,7 +118,8 @@ impl EndUserStore for SqlStore {
     async fn auth_config_get(&self, server_id: &str) -> StoreResult<Option<AuthConfigRecord>> {
         let row = query(
             "SELECT server_id, org_id, enabled, token_lifetime_secs, code_lifetime_secs, allowed_email_domains, \
-             email_sender_name, email_subject, updated_at FROM server_auth_configs WHERE server_id = $1",
+             email_sender_name, email_subject, app_check_enabled, app_check_project_number, app_check_app_ids, \
+             updated_at FROM server_auth_configs WHERE server_id = $1",
         )
         .bind(server_id)
         .fetch_optional(&self.pool)
@@ -122,12 +130,15 @@ impl EndUserStore for SqlStore {
     async fn auth_config_put(&self, c: &AuthConfigRecord) -> StoreResult<()> {
         query(
             "INSERT INTO server_auth_configs (server_id, org_id, enabled, token_lifetime_secs, code_lifetime_secs, \
-             allowed_email_domains, email_sender_name, email_subject, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             allowed_email_domains, email_sender_name, email_subject, app_check_enabled, app_check_project_number, \
+             app_check_app_ids, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
              ON CONFLICT (server_id) DO UPDATE SET enabled = excluded.enabled, \
              token_lifetime_secs = excluded.token_lifetime_secs, code_lifetime_secs = excluded.code_lifetime_secs, \
              allowed_email_domains = excluded.allowed_email_domains, email_sender_name = excluded.email_sender_name, \
-             email_subject = excluded.email_subject, updated_at = excluded.updated_at",
+             email_subject = excluded.email_subject, app_check_enabled = excluded.app_check_enabled, \
+             app_check_project_number = excluded.app_check_project_number, \
+             app_check_app_ids = excluded.app_check_app_ids, updated_at = excluded.updated_at",
         )
         .bind(&c.server_id)
         .bind(&c.org_id)
@@ -137,6 +148,9 @@ impl EndUserStore for SqlStore {
         .bind(c.allowed_email_domains.join(" "))
         .bind(&c.email_sender_name)
         .bind(&c.email_subject)
+        .bind(i64::from(c.app_check_enabled))
+        .bind(&c.app_check_project_number)
+        .bind(c.app_check_app_ids.join(" "))
         .bind(c.updated_at)
         .execute(&self.pool)
         .await?;

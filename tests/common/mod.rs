@@ -176,6 +176,10 @@ pub struct Options {
     pub oauth_access_ttl: Option<Duration>,
     /// Extra CA certificates for outbound TLS.
     pub tls_ca_file: Option<std::path::PathBuf>,
+    /// RevenueCat's API (a loopback vendor's).
+    pub revenuecat_api_url: Option<String>,
+    /// Firebase App Check's JWKS (a loopback vendor's).
+    pub app_check_jwks_url: Option<String>,
 }
 
 /// A running Gatehouse and a client for it.
@@ -248,6 +252,12 @@ impl TestServer {
             mcp_server_enabled: options.mcp_server_enabled,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             fcm_base_url: options.fcm_base_url.unwrap_or_else(|| DEFAULT_FCM_BASE_URL.into()),
+            revenuecat_api_url: options
+                .revenuecat_api_url
+                .unwrap_or_else(|| gatehouse::config::DEFAULT_REVENUECAT_API_URL.into()),
+            app_check_jwks_url: options
+                .app_check_jwks_url
+                .unwrap_or_else(|| gatehouse::config::DEFAULT_APP_CHECK_JWKS_URL.into()),
             stdio_commands: options.stdio_commands.unwrap_or_else(|| vec!["*".into()]),
             stdio_env: options.stdio_env,
             max_connections: options.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),

@@ -208,6 +208,7 @@ pub(super) fn build(
         rules: Vec::new(),
         log_mode: crate::usage::LogMode::Off,
         sign_in: crate::domain::client_access::SignIn::default(),
+        analytics: None,
         secrets: Vec::new(),
         validators: std::sync::Mutex::new(HashMap::new()),
         secret_ids,

@@ -73,6 +73,8 @@ pub struct ServerEntry {
     pub log_mode: crate::usage::LogMode,
     /// Who may connect a client by signing in (OAuth) besides API keys.
     pub sign_in: crate::domain::client_access::SignIn,
+    /// Where its calls are sent as analytics events (PostHog), when it is integrated.
+    pub analytics: Option<Arc<crate::integrations::posthog::Destination>>,
     /// Every credential its tools and upstreams present (scrubbed from call logs).
     pub secrets: Vec<String>,
     /// Compiled inputSchemas of tools whose arguments a policy validates, by served name.

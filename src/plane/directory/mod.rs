@@ -67,6 +67,7 @@ impl Directory {
         built.sign_in = crate::domain::client_access::SignIn::parse(
             store.client_access_get(&built.server.id).await?.as_deref(),
         );
+        built.analytics = analytics(store, master_key, &built.server.id).await?;
         let entry = Arc::new(built);
         let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
         entries.entry(org.to_string()).or_default().insert(slug.to_string(), entry.clone());
@@ -110,4 +111,20 @@ impl Directory {
         dropped.dedup();
         dropped
     }
+}
+
+/// Where a server's calls go as PostHog events: an enabled integration whose key opens.
+async fn analytics(
+    store: &dyn Store,
+    master_key: &MasterKey,
+    server_id: &str,
+) -> StoreResult<Option<Arc<crate::integrations::posthog::Destination>>> {
+    use crate::integrations::stored;
+    let Some(record) = store.integration_get(server_id, stored::POSTHOG).await? else { return Ok(None) };
+    if !record.enabled {
+        return Ok(None);
+    }
+    let settings: stored::PostHogSettings = stored::settings(&record);
+    Ok(stored::open_key(master_key, &record)
+        .map(|api_key| Arc::new(crate::integrations::posthog::Destination { host: settings.host, api_key })))
 }
