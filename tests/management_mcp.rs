@@ -159,7 +159,132 @@ async fn disabled_by_default(backend: Backend) {
     server.get("/api/mcp", Some(&admin)).await.expect_error(404, "not_found");
 }
 
-backend_tests!(tools_mirror_the_registry_and_scopes_are_rechecked, protocol_errors, disabled_by_default);
+/// The management API's reference document, as written: its catalogue of 23 tools with their
+/// scopes, its scope names on tokens, and its curl examples copied exactly.
+async fn the_documented_catalogue_works_as_documented(backend: Backend) {
+    let (server, admin) = enabled(backend).await;
+    server.create_org(&admin, "acme").await;
+    let documented = [
+        ("list_apps", "apps:read"),
+        ("create_app", "apps:write"),
+        ("get_app", "apps:read"),
+        ("update_app", "apps:write"),
+        ("delete_app", "apps:delete"),
+        ("get_app_usage", "usage:read"),
+        ("get_usage_timeseries", "usage:read"),
+        ("rotate_key", "keys:rotate"),
+        ("list_key_rotations", "keys:rotate"),
+        ("read_policy", "policies:read"),
+        ("update_policy", "policies:write"),
+        ("delete_policy", "policies:write"),
+        ("list_provider_keys", "provider_keys:read"),
+        ("set_provider_key", "provider_keys:write"),
+        ("delete_provider_key", "provider_keys:write"),
+        ("get_auth_config", "apps:read"),
+        ("update_auth_config", "apps:write"),
+        ("get_data_logging", "apps:read"),
+        ("update_data_logging", "apps:write"),
+        ("update_revenuecat_config", "apps:write"),
+        ("trigger_revenuecat_refresh", "apps:write"),
+        ("update_posthog_config", "apps:write"),
+        ("list_notifications", "notifications:read"),
+    ];
+    // A token minted with the document's scope names holds them under Gatehouse's names.
+    let scopes: Vec<&str> = documented.iter().map(|(_, s)| *s).collect();
+    let minted = server
+        .post("/api/orgs/acme/tokens", Some(&admin), json!({"name": "agent", "scopes": scopes}))
+        .await
+        .expect(201);
+    let stored = minted.body["token"]["scopes"].as_array().unwrap();
+    assert!(
+        stored.contains(&json!("servers:delete")) && stored.contains(&json!("secrets:write")),
+        "{stored:?}"
+    );
+    assert!(!stored.contains(&json!("apps:read")), "aliases are stored as the scope's name");
+    let token = minted.body["rawValue"].as_str().unwrap().to_string();
+
+    // "Initialize a session", "Discover tools", "Call a tool", as the document sends them.
+    let send = |body: &'static str| {
+        let r = server
+            .request(reqwest::Method::POST, "/api/mcp")
+            .header("X-Management-Token", &token)
+            .header("Content-Type", "application/json")
+            .body(body);
+        async move { TestServer::read(r.send().await.unwrap()).await.expect(200) }
+    };
+    let init = send(
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize",
+"params":{"protocolVersion":"2025-06-18","capabilities":{},
+"clientInfo":{"name":"curl","version":"1.0"}}}"#,
+    )
+    .await;
+    assert_eq!(init.body["result"]["protocolVersion"], "2025-06-18");
+    let list = send(r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#).await;
+    common::schema::assert_valid("2025-06-18", "ListToolsResult", &list.body["result"]);
+    let tools = list.body["result"]["tools"].as_array().unwrap();
+    for (name, scope) in documented {
+        let tool = tools.iter().find(|t| t["name"] == name).unwrap_or_else(|| panic!("{name} is listed"));
+        assert!(tool["description"].as_str().unwrap().contains(scope), "{name} names {scope}: {tool}");
+    }
+    let call = send(
+        r#"{"jsonrpc":"2.0","id":3,"method":"tools/call",
+"params":{"name":"list_apps","arguments":{}}}"#,
+    )
+    .await;
+    common::schema::assert_valid("2025-06-18", "CallToolResult", &call.body["result"]);
+    assert_eq!(call.body["result"]["structuredContent"]["servers"], json!([]), "{}", call.text);
+
+    // An app made, read and deleted by the document's names.
+    let app = rpc(
+        &server,
+        &token,
+        json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call",
+        "params": {"name": "create_app", "arguments": {"name": "Weather"}}}),
+    )
+    .await
+    .expect(200);
+    let app_id = app.body["result"]["structuredContent"]["server"]["serverId"].as_str().unwrap().to_string();
+    let got = rpc(
+        &server,
+        &token,
+        json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call",
+        "params": {"name": "get_app", "arguments": {"appId": app_id}}}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(got.body["result"]["structuredContent"]["server"]["name"], "Weather");
+    let get_app = tools.iter().find(|t| t["name"] == "get_app").unwrap();
+    assert_eq!(get_app["inputSchema"]["required"], json!(["appId"]));
+
+    // A token without apps:delete cannot delete it: refused as a tool error, as every scope is.
+    let reader = server.mint_token(&admin, "acme", &["apps:read", "apps:write"]).await;
+    let refused = rpc(
+        &server,
+        &reader,
+        json!({"jsonrpc": "2.0", "id": 6, "method": "tools/call",
+        "params": {"name": "delete_app", "arguments": {"appId": app_id}}}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(refused.body["result"]["isError"], true, "{}", refused.text);
+    assert!(refused.text.contains("servers:delete"), "{}", refused.text);
+    let deleted = rpc(
+        &server,
+        &token,
+        json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+        "params": {"name": "delete_app", "arguments": {"appId": app_id}}}),
+    )
+    .await
+    .expect(200);
+    assert_ne!(deleted.body["result"]["isError"], true, "{}", deleted.text);
+}
+
+backend_tests!(
+    tools_mirror_the_registry_and_scopes_are_rechecked,
+    protocol_errors,
+    disabled_by_default,
+    the_documented_catalogue_works_as_documented
+);
 
 /// The schema oracle itself must be able to fail.
 #[test]

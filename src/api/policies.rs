@@ -122,7 +122,7 @@ pub fn register(r: &mut Registry) {
             Method::PUT,
             base,
             Access::Org(Scope::PoliciesWrite),
-            "Create or replace the policy of a tool pattern (upsert by toolPattern).",
+            "Create or replace the policy of a tool pattern for its callers (upsert by toolPattern and callers).",
         ),
         update,
     );
@@ -144,8 +144,10 @@ async fn read(ctx: OpCtx, input: ReadPolicy) -> ApiResult<serde_json::Value> {
     let all = ctx.state.store.policy_list(&server.org_id, &server.id).await?;
     let out = match input.tool_pattern {
         Some(pattern) => {
-            let one =
-                all.into_iter().find(|p| p.tool_pattern == pattern).ok_or(ApiError::NotFound("policy"))?;
+            // The pattern's policy for every caller, else its first for some callers.
+            let mut of_pattern: Vec<_> = all.into_iter().filter(|p| p.tool_pattern == pattern).collect();
+            of_pattern.sort_by_key(|p| p.callers.is_some());
+            let one = of_pattern.into_iter().next().ok_or(ApiError::NotFound("policy"))?;
             serde_json::to_value(PolicyEnvelope { policy: one.into() })
         }
         None => serde_json::to_value(PolicyList { policies: all.into_iter().map(Policy::from).collect() }),
@@ -158,9 +160,12 @@ async fn update(ctx: OpCtx, input: UpdatePolicy) -> ApiResult<PolicyEnvelope> {
     let pattern = input.tool_pattern.trim().to_string();
     policy::validate(&pattern, input.rate_limit.as_ref(), input.max_argument_bytes)
         .map_err(ApiError::BadRequest)?;
-    let callers = input.callers.filter(|c| !c.is_empty());
-    if let Some(c) = &callers {
+    let mut callers = input.callers.filter(|c| !c.is_empty());
+    if let Some(c) = &mut callers {
         policy::validate_callers(c).map_err(ApiError::BadRequest)?;
+        // Sorted and once each: the same callers name the same policy however they are listed.
+        c.sort();
+        c.dedup();
     }
     let now = time::now_ms();
     let record = PolicyRecord {

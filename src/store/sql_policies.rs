@@ -34,9 +34,9 @@ impl PolicyStore for SqlStore {
     async fn policy_upsert(&self, p: &PolicyRecord) -> StoreResult<PolicyRecord> {
         let stored = query(
             "INSERT INTO policies (id, org_id, server_id, tool_pattern, action, rate_requests, rate_per_seconds, \
-             rate_scope, max_argument_bytes, validate_arguments, created_at, updated_at, callers) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-             ON CONFLICT (server_id, tool_pattern) DO UPDATE SET action = $5, rate_requests = $6, \
+             rate_scope, max_argument_bytes, validate_arguments, created_at, updated_at, callers, callers_key) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+             ON CONFLICT (server_id, tool_pattern, callers_key) DO UPDATE SET action = $5, rate_requests = $6, \
              rate_per_seconds = $7, rate_scope = $8, max_argument_bytes = $9, validate_arguments = $10, \
              updated_at = $12, callers = $13 \
              RETURNING id, org_id, server_id, tool_pattern, action, rate_requests, rate_per_seconds, rate_scope, \
@@ -55,6 +55,7 @@ impl PolicyStore for SqlStore {
         .bind(p.created_at)
         .bind(p.updated_at)
         .bind(&p.callers)
+        .bind(p.callers.as_deref().unwrap_or_default())
         .fetch_one(&self.pool)
         .await?;
         Ok(row(&stored)?)

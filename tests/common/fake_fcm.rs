@@ -20,7 +20,8 @@ pub struct FakeFcm {
     _stdin: ChildStdin,
 }
 
-fn python() -> Option<PathBuf> {
+/// The Python that has PyJWT and cryptography (the test-deps venv, else the system one).
+pub fn python() -> Option<PathBuf> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let venv = root.join(".test-deps/venv/bin/python");
     let python = if venv.exists() { venv } else { PathBuf::from("python3") };

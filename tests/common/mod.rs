@@ -22,6 +22,7 @@ pub mod sdk;
 pub mod sign_in;
 pub mod smtp;
 pub mod upstreams;
+pub mod vendors;
 
 use std::time::Duration;
 
