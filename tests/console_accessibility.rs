@@ -101,6 +101,7 @@ async fn every_page_is_labelled_and_readable(backend: Backend) {
         format!("/orgs/default/usage?server={server_id}"),
         format!("{s}/usage"),
         format!("{s}/auth"),
+        format!("{s}/integrations"),
         format!("{s}/policies"),
         format!("{s}/logs"),
         "/orgs/default/settings/tokens".into(),

@@ -104,6 +104,45 @@ async fn configuring_a_server_from_its_tabs(backend: Backend) {
     assert!(logs.contains("<code>get_thing</code>") && logs.contains("m-42"), "{logs}");
     let form = [("_csrf", csrf.as_str()), ("mode", "full"), ("retentionDays", "365")];
     assert_eq!(post_form(&server, &format!("{tabs}/logs/setting"), &cookies, &form, &[]).await, 400);
+
+    // Integrations: keys go in and never come back; App Check needs its project number.
+    let integrations = format!("{tabs}/integrations");
+    let host = api.url("");
+    let form = [
+        ("_csrf", csrf.as_str()),
+        ("enabled", "true"),
+        ("apiKey", "phc_console_key_9876"),
+        ("host", host.as_str()),
+    ];
+    assert_eq!(post_form(&server, &format!("{integrations}/posthog"), &cookies, &form, &[]).await, 303);
+    let form =
+        [("_csrf", csrf.as_str()), ("enabled", "true"), ("apiKey", ""), ("categoryOrder", "pro, plus")];
+    assert_eq!(post_form(&server, &format!("{integrations}/revenuecat"), &cookies, &form, &[]).await, 400);
+    let form = [
+        ("_csrf", csrf.as_str()),
+        ("enabled", "false"),
+        ("apiKey", "sk_console_5555"),
+        ("categoryOrder", "pro, plus"),
+    ];
+    assert_eq!(post_form(&server, &format!("{integrations}/revenuecat"), &cookies, &form, &[]).await, 303);
+    let stored = server.get(&format!("{org}/servers/{id}/integrations"), None).await.expect(200).body;
+    assert_eq!(stored["posthog"]["enabled"], true, "{stored}");
+    assert_eq!(stored["revenuecat"]["categoryOrder"], json!(["pro", "plus"]));
+    let shown = page(&server, &integrations).await;
+    assert!(shown.contains("…9876") && !shown.contains("phc_console_key"), "{shown}");
+    let form = [("_csrf", csrf.as_str()), ("enabled", "true"), ("projectNumber", ""), ("appIds", "")];
+    let refused = client_post_text(&server, &format!("{integrations}/app-check"), &cookies, &form).await;
+    assert_eq!(refused.0, 400);
+    assert!(refused.1.contains(r#"id="projectNumber-error""#), "{}", refused.1);
+    let form = [
+        ("_csrf", csrf.as_str()),
+        ("enabled", "true"),
+        ("projectNumber", "123456789012"),
+        ("appIds", "1:123456789012:web:abc"),
+    ];
+    assert_eq!(post_form(&server, &format!("{integrations}/app-check"), &cookies, &form, &[]).await, 303);
+    let config = server.get(&format!("{org}/servers/{id}/auth-config"), None).await.expect(200).body;
+    assert_eq!(config["authConfig"]["appCheck"]["appIds"], json!(["1:123456789012:web:abc"]), "{config}");
 }
 
 async fn client_post_text(

@@ -390,7 +390,8 @@ async fn the_auth_config_shapes_the_service(backend: Backend) {
         json!({
             "serverId": t.server, "orgId": t.org, "enabled": true,
             "tokenLifetimeSeconds": 86400, "codeLifetimeSeconds": 600,
-            "allowedEmailDomains": [], "emailSenderName": null, "emailSubject": null, "updatedAt": null
+            "allowedEmailDomains": [], "emailSenderName": null, "emailSubject": null, "updatedAt": null,
+            "appCheck": {"enabled": false, "projectNumber": null, "appIds": []}
         })
     );
     let r = server

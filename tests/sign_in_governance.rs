@@ -178,7 +178,10 @@ async fn policies_and_logs_know_who_signed_in(backend: Backend) {
     let bad = json!({"toolPattern": "echo", "callers": ["two words"]});
     assert_eq!(w.server.put(&policies, Some(&w.admin), bad).await.status, 400);
 
-    // A per-person budget spans every client the person connected.
+    // A per-person budget spans every client the person connected (the deny, for other
+    // callers than the budget's, is its own policy: removed first).
+    let deny_id = stored["policy"]["policyId"].as_str().unwrap();
+    w.server.delete(&format!("{policies}/{deny_id}"), Some(&w.admin)).await.expect(204);
     let limit =
         json!({"toolPattern": "echo", "rateLimit": {"requests": 1, "perSeconds": 3600, "scope": "user"}});
     w.server.put(&policies, Some(&w.admin), limit).await.expect(200);

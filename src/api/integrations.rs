@@ -99,7 +99,12 @@ pub struct UpdatePostHog {
 pub struct RefreshEntitlements {
     /// The app user id RevenueCat knows the end user by (with Gatehouse's auth service, their
     /// e-mail address).
-    #[schemars(length(min = 1, max = 256), pattern(r"^[^\u0000-\u001F\u007F]+$"))]
+    #[schemars(
+        length(min = 1, max = 256),
+        pattern(
+            r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+        )
+    )]
     app_user_id: String,
 }
 
@@ -270,15 +275,21 @@ async fn update_posthog(ctx: OpCtx, input: UpdatePostHog) -> ApiResult<PostHogAn
     let mut settings: PostHogSettings = stored::settings(&record);
     if let Some(host) = input.host {
         let host = host.trim().trim_end_matches('/').to_string();
-        let url = url::Url::parse(&host).map_err(|_| ApiError::bad_request("host must be an http(s) URL"))?;
+        // The schema admits any http(s)-looking text; what is not a usable URL is 422.
+        let url =
+            url::Url::parse(&host).map_err(|_| ApiError::unprocessable("host must be an http(s) URL"))?;
         if !matches!(url.scheme(), "http" | "https") || url.host().is_none() || host.len() > 2048 {
-            return Err(ApiError::bad_request("host must be an http(s) URL"));
+            return Err(ApiError::unprocessable("host must be an http(s) URL"));
         }
         if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
-            return Err(ApiError::bad_request("host must not carry a query, fragment or credentials"));
+            return Err(ApiError::unprocessable("host must not carry a query, fragment or credentials"));
         }
         // Events go through the outbound network policy; a host it refuses is refused now.
-        ctx.state.plane.outbound.check_url(&host).map_err(|e| ApiError::bad_request(format!("host: {e}")))?;
+        ctx.state
+            .plane
+            .outbound
+            .check_url(&host)
+            .map_err(|e| ApiError::unprocessable(format!("host: {e}")))?;
         settings.host = host;
     }
     record.settings = serde_json::to_string(&settings).map_err(|e| ApiError::Internal(e.into()))?;
@@ -292,7 +303,10 @@ async fn update_posthog(ctx: OpCtx, input: UpdatePostHog) -> ApiResult<PostHogAn
 async fn refresh(ctx: OpCtx, input: RefreshEntitlements) -> ApiResult<EntitlementAnswer> {
     let server = server_of(&ctx).await?;
     let app_user_id = input.app_user_id.trim().to_string();
-    if app_user_id.is_empty() || app_user_id.len() > 256 || app_user_id.chars().any(char::is_control) {
+    if app_user_id.is_empty()
+        || app_user_id.chars().count() > 256
+        || app_user_id.chars().any(char::is_control)
+    {
         return Err(ApiError::bad_request(
             "appUserId must be 1 to 256 characters without control characters",
         ));

@@ -160,6 +160,7 @@ pub enum ServerTab {
     Upstreams,
     Plugins,
     Auth,
+    Integrations,
     Policies,
     Usage,
     Logs,
@@ -183,6 +184,7 @@ pub fn server_header(org_slug: &str, server_id: &str, name: &str, active: Server
             (tab(ServerTab::Upstreams, "/upstreams", "Upstreams"))
             (tab(ServerTab::Plugins, "/plugins", "Plugins"))
             (tab(ServerTab::Auth, "/auth", "Auth"))
+            (tab(ServerTab::Integrations, "/integrations", "Integrations"))
             (tab(ServerTab::Policies, "/policies", "Policies"))
             (tab(ServerTab::Usage, "/usage", "Usage"))
             (tab(ServerTab::Logs, "/logs", "Logs"))

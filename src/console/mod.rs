@@ -31,8 +31,9 @@ use crate::app::AppState;
 use context::Ctx;
 use fault::Fault;
 use pages::{
-    attachments, audit, authorize, connections, keys, logs, members, notifications, oauth_clients, plugins,
-    policies, secrets, server_auth, servers, settings, sign_in, tools, upstream, upstreams, usage,
+    attachments, audit, authorize, connections, integrations, keys, logs, members, notifications,
+    oauth_clients, plugins, policies, secrets, server_auth, servers, settings, sign_in, tools, upstream,
+    upstreams, usage,
 };
 use session::Visitor;
 
@@ -92,6 +93,11 @@ pub fn routes(state: AppState, registry: Arc<Registry>) -> Router<AppState> {
         .route(&format!("{server}/logs/setting"), post(logs::set))
         .route(&format!("{server}/auth"), get(server_auth::show).post(server_auth::update))
         .route(&format!("{server}/auth/rotate"), post(server_auth::rotate))
+        .route(&format!("{server}/integrations"), get(integrations::show))
+        .route(&format!("{server}/integrations/revenuecat"), post(integrations::revenuecat))
+        .route(&format!("{server}/integrations/revenuecat/refresh"), post(integrations::refresh))
+        .route(&format!("{server}/integrations/posthog"), post(integrations::posthog))
+        .route(&format!("{server}/integrations/app-check"), post(integrations::app_check))
         .route(&format!("{server}/client-access"), post(connections::update_access))
         .route(
             &format!("{server}/connections/{{connectionId}}/disconnect"),

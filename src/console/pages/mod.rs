@@ -5,6 +5,7 @@ pub mod attachments;
 pub mod audit;
 pub mod authorize;
 pub mod connections;
+pub mod integrations;
 pub mod keys;
 pub mod logs;
 pub mod members;
