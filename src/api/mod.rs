@@ -12,6 +12,7 @@ pub mod dispatch;
 pub mod end_user_auth;
 pub mod http_tools;
 pub mod integrations;
+pub mod invoke;
 pub mod jwks;
 pub mod keys;
 pub mod login;
@@ -50,6 +51,7 @@ pub fn registry() -> Registry {
     connections::register(&mut r);
     auth_config::register(&mut r);
     integrations::register(&mut r);
+    invoke::register(&mut r);
     end_user_auth::register(&mut r);
     jwks::register(&mut r);
     plugins::register(&mut r);

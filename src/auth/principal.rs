@@ -81,7 +81,10 @@ impl Principal {
 pub fn role_scopes(role: Role) -> Vec<Scope> {
     match role {
         Role::Admin => Scope::ALL.to_vec(),
-        Role::Member => Scope::ALL.iter().copied().filter(|s| s.is_read()).collect(),
+        // Members read everything and call tools (as they may by signing in with an MCP client).
+        Role::Member => {
+            Scope::ALL.iter().copied().filter(|s| s.is_read() || *s == Scope::ToolsCall).collect()
+        }
     }
 }
 

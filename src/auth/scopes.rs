@@ -46,6 +46,7 @@ scopes! {
     KeysRead = "keys:read": "List API keys.",
     KeysWrite = "keys:write": "Create, archive and delete API keys.",
     KeysRotate = "keys:rotate": "Rotate API keys and read the rotation log.",
+    ToolsCall = "tools:call": "Call servers' tools from the management API (governed and counted like any call).",
     UpstreamsRead = "upstreams:read": "Read upstream MCP servers and their catalogue.",
     UpstreamsWrite = "upstreams:write": "Register upstreams and approve their tools.",
     SecretsRead = "secrets:read" | "provider_keys:read": "List secrets (masked).",
