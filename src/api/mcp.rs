@@ -207,19 +207,6 @@ fn input_schema(op: &Operation, alias: bool) -> Value {
     schema
 }
 
-/// The org a call means when its arguments name none: a management token's own org; in dev
-/// mode the default org; a person's only org.
-async fn default_org(state: &AppState, principal: &auth::Principal) -> Option<String> {
-    match principal {
-        auth::Principal::Token(token) => Some(token.org_id.clone()),
-        auth::Principal::Dev => Some(crate::bootstrap::DEFAULT_ORG_SLUG.to_string()),
-        auth::Principal::User(user) => match state.store.org_list_for_user(&user.id).await {
-            Ok(orgs) if orgs.len() == 1 => orgs.into_iter().next().map(|o| o.id),
-            _ => None,
-        },
-    }
-}
-
 async fn call_tool(
     state: &AppState,
     registry: &Registry,
@@ -248,7 +235,7 @@ async fn call_tool(
         }
     }
     if op.path_params.iter().any(|p| p == "org") && !arguments.contains_key("org") {
-        if let Some(org) = default_org(state, &principal).await {
+        if let Some(org) = super::compat::default_org(state, &principal).await {
             arguments.insert("org".into(), Value::String(org));
         }
     }

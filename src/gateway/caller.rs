@@ -106,6 +106,23 @@ pub async fn authorize(
     }
 }
 
+/// The org a credential belongs to (an API key's or an access token's), for endpoints that
+/// name no org: `Ok(None)` without a credential, a 401 for one that is not valid.
+pub async fn org_of(state: &AppState, credential: Option<&str>) -> Result<Option<String>, Response> {
+    let invalid = || http_error(StatusCode::UNAUTHORIZED, code::INVALID_REQUEST, "invalid credential");
+    match credential {
+        None => Ok(None),
+        Some(token) if token.starts_with(ACCESS_PREFIX) => {
+            let grant = state.plane.tokens.verify(state.store.as_ref(), token, time::now_ms()).await;
+            Ok(Some(grant.map_err(store_error)?.ok_or_else(invalid)?.org_id.clone()))
+        }
+        Some(raw) => {
+            let key = state.plane.keys.verify(state.store.as_ref(), raw).await.map_err(store_error)?;
+            Ok(Some(key.ok_or_else(invalid)?.org_id.clone()))
+        }
+    }
+}
+
 /// Whether a grant of `subject_kind` still fits the server's setting.
 fn signs_in(setting: SignIn, subject_kind: &str) -> bool {
     match setting {

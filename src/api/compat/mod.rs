@@ -1,5 +1,86 @@
 //! The surfaces of other management APIs that Gatehouse speaks for (docs/COMPATIBILITY.md):
 //! each is a thin mapping onto the operation registry — names, paths, envelopes — and never a
-//! second implementation of a rule.
+//! second implementation of a rule. [`Runner`] is how they call an operation: the same
+//! [`super::dispatch::invoke`] as REST, so org access, scopes and audit are the registry's.
 
 pub mod management_tools;
+pub mod mcpjungle;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use axum::http::HeaderMap;
+use serde_json::Value;
+
+use super::dispatch::{self, Call};
+use super::registry::Registry;
+use crate::app::AppState;
+use crate::auth::{self, Principal};
+use crate::error::{ApiError, ApiResult};
+
+/// Runs registry operations for one request of a compatible surface.
+pub struct Runner {
+    pub state: AppState,
+    registry: Arc<Registry>,
+    pub principal: Option<Principal>,
+    client_ip: Option<IpAddr>,
+}
+
+impl Runner {
+    /// The runner of a request: its credential resolved as REST resolves it.
+    pub async fn of(
+        state: &AppState,
+        registry: &Arc<Registry>,
+        headers: &HeaderMap,
+        client_ip: Option<IpAddr>,
+    ) -> ApiResult<Self> {
+        let principal = auth::authenticate(state.store.as_ref(), state.mode().await?, headers).await?;
+        Ok(Self { state: state.clone(), registry: registry.clone(), principal, client_ip })
+    }
+
+    /// Runs the operation `name` with path parameters and input, as REST would.
+    pub async fn run(&self, name: &str, params: &[(&str, &str)], input: Value) -> ApiResult<Value> {
+        let op = self
+            .registry
+            .get(name)
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("no operation {name}")))?;
+        let call = Call {
+            principal: self.principal.clone(),
+            params: params
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+                .collect::<HashMap<_, _>>(),
+            input: Ok(input),
+            client_ip: self.client_ip,
+            headers: HeaderMap::new(),
+        };
+        dispatch::invoke(&self.state, op, call).await
+    }
+
+    /// The org a request of a surface without orgs means: [`default_org`], or 401 without a
+    /// credential, or a 400 that says how to choose one.
+    pub async fn org(&self) -> ApiResult<String> {
+        let principal = self.principal.as_ref().ok_or_else(|| {
+            ApiError::Unauthorized("credentials required: Authorization: Bearer <token>".into())
+        })?;
+        default_org(&self.state, principal).await.ok_or_else(|| {
+            ApiError::bad_request(
+                "this person belongs to several organizations: use a management token of the one you mean",
+            )
+        })
+    }
+}
+
+/// The org a call means when it names none: a management token's own org; in dev mode the
+/// default org; a person's only org.
+pub async fn default_org(state: &AppState, principal: &Principal) -> Option<String> {
+    match principal {
+        Principal::Token(token) => Some(token.org_id.clone()),
+        Principal::Dev => Some(crate::bootstrap::DEFAULT_ORG_SLUG.to_string()),
+        Principal::User(user) => match state.store.org_list_for_user(&user.id).await {
+            Ok(orgs) if orgs.len() == 1 => orgs.into_iter().next().map(|o| o.id),
+            _ => None,
+        },
+    }
+}

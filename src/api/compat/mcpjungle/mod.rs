@@ -1,0 +1,109 @@
+//! The MCPJungle surface (docs/COMPATIBILITY.md): its REST API under `/api/v0` and its MCP
+//! proxy endpoints, mapped onto an org of Gatehouse. An MCPJungle *server* is an upstream of the
+//! org; its tools are served by the org's proxy server (slug [`PROXY_SLUG`]) under
+//! `{name}__{tool}`, which is what the global `/mcp`, `/sse` and `/message` serve. The org is
+//! the credential's (in dev mode, `default`).
+
+mod proxy;
+mod servers;
+mod tools;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Extension};
+use axum::http::HeaderMap;
+use axum::routing::{any, get, post};
+use serde_json::{Value, json};
+
+use super::Runner;
+use crate::api::registry::Registry;
+use crate::app::AppState;
+use crate::error::{ApiError, ApiResult};
+
+/// The slug of the server that serves every MCPJungle-registered upstream's tools.
+pub const PROXY_SLUG: &str = "mcpjungle";
+/// What separates an MCPJungle server's name from its tool's.
+pub const SEPARATOR: &str = "__";
+
+/// The routes, with the registry they run.
+pub fn routes(registry: Arc<Registry>) -> Router<AppState> {
+    Router::new()
+        .route("/api/v0/servers", get(servers::list).post(servers::register))
+        .route("/api/v0/servers/{name}", axum::routing::delete(servers::deregister))
+        .route("/api/v0/servers/{name}/enable", post(servers::enable))
+        .route("/api/v0/servers/{name}/disable", post(servers::disable))
+        .route("/api/v0/tools", get(tools::list))
+        .route("/api/v0/tool", get(tools::get))
+        .route("/api/v0/tools/invoke", post(tools::invoke))
+        .route("/api/v0/tools/enable", post(tools::enable))
+        .route("/api/v0/tools/disable", post(tools::disable))
+        .route("/mcp", any(proxy::mcp))
+        .route("/sse", get(proxy::sse))
+        .route("/message", post(proxy::message))
+        .layer(Extension(registry))
+}
+
+/// A request's runner.
+async fn runner(
+    state: &AppState,
+    registry: &Arc<Registry>,
+    headers: &HeaderMap,
+    peer: ConnectInfo<SocketAddr>,
+) -> ApiResult<Runner> {
+    Runner::of(state, registry, headers, Some(peer.0.ip())).await
+}
+
+/// Whether `name` is an MCPJungle server name: letters, digits, `-` and `_`, without the
+/// separator.
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 100
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && !name.contains(SEPARATOR)
+}
+
+/// The prefix an upstream's tools are served under on the proxy server (Gatehouse's prefixes
+/// are snake_case: `My-Server` serves `my_server__tool`).
+pub fn prefix_of(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        let c = if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' };
+        if !(c == '_' && (out.is_empty() || out.ends_with('_'))) {
+            out.push(c);
+        }
+    }
+    let mut out = out.trim_end_matches('_').to_string();
+    if !out.starts_with(|c: char| c.is_ascii_lowercase()) {
+        out.insert_str(0, "s_");
+    }
+    out.truncate(40);
+    out.trim_end_matches('_').to_string()
+}
+
+/// The org's upstreams, as `list_upstreams` answers.
+async fn upstreams(r: &Runner, org: &str) -> ApiResult<Vec<Value>> {
+    let list = r.run("list_upstreams", &[("org", org)], json!({})).await?;
+    Ok(list["upstreams"].as_array().cloned().unwrap_or_default())
+}
+
+/// The upstream named `name` (404 as MCPJungle says it).
+async fn upstream_named(r: &Runner, org: &str, name: &str) -> ApiResult<Value> {
+    upstreams(r, org).await?.into_iter().find(|u| u["name"] == name).ok_or(ApiError::NotFound("MCP server"))
+}
+
+/// The org's proxy server's id, made when `create` and it does not exist yet.
+async fn proxy_server(r: &Runner, org: &str, create: bool) -> ApiResult<Option<String>> {
+    let servers = r.run("list_servers", &[("org", org)], json!({})).await?;
+    let found = servers["servers"].as_array().and_then(|list| {
+        list.iter().find(|s| s["slug"] == PROXY_SLUG).and_then(|s| s["serverId"].as_str()).map(str::to_string)
+    });
+    if found.is_some() || !create {
+        return Ok(found);
+    }
+    let input = json!({"name": "MCPJungle proxy", "slug": PROXY_SLUG,
+        "description": "Every MCP server registered through the MCPJungle API, at /mcp."});
+    let made = r.run("create_server", &[("org", org)], input).await?;
+    Ok(made["server"]["serverId"].as_str().map(str::to_string))
+}

@@ -1,0 +1,188 @@
+//! Story: someone who runs MCPJungle points its CLI's requests and their agents at Gatehouse:
+//! servers registered through `/api/v0`, tools listed, invoked, disabled and enabled there, and
+//! served together at the global `/mcp` (and `/sse`) — against a real upstream process.
+
+mod common;
+
+use common::mcp::McpClient;
+use common::upstreams::PyUpstream;
+use common::{Backend, TestServer};
+use serde_json::{Value, json};
+
+fn names(list: &Value) -> Vec<String> {
+    list.as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_string()).collect()
+}
+
+async fn registered_servers_are_served_at_the_global_endpoint(backend: Backend) {
+    let server = TestServer::dev(backend).await;
+    let upstream = PyUpstream::start();
+
+    // Register, as `mcpjungle register` sends it.
+    let body = json!({"name": "calc-server", "transport": "streamable_http", "description": "Calculator",
+                      "url": upstream.url()});
+    let made = server.post("/api/v0/servers", None, body.clone()).await.expect(201);
+    assert_eq!(made.body["server"]["name"], "calc-server");
+    assert_eq!(made.body["server"]["transport"], "streamable_http");
+    assert_eq!(made.body["server"]["enabled"], true);
+    assert_eq!(made.body["server"]["url"], upstream.url());
+    server.post("/api/v0/servers", None, body.clone()).await.expect_error(409, "conflict");
+    let bad = json!({"name": "a__b", "transport": "streamable_http", "url": upstream.url()});
+    server.post("/api/v0/servers", None, bad).await.expect_error(400, "invalid_input");
+    let bad = json!({"name": "nourl", "transport": "streamable_http"});
+    server.post("/api/v0/servers", None, bad).await.expect_error(400, "invalid_input");
+    let listed = server.get("/api/v0/servers", None).await.expect(200);
+    assert_eq!(names(&listed.body), ["calc-server"]);
+
+    // Its tools, by MCPJungle's names.
+    let tools = server.get("/api/v0/tools", None).await.expect(200);
+    let tool_names = names(&tools.body);
+    assert!(tool_names.contains(&"calc_server__echo".to_string()), "{tool_names:?}");
+    let echo = server.get("/api/v0/tool?name=calc_server__echo", None).await.expect(200);
+    assert_eq!(echo.body["enabled"], true);
+    assert_eq!(echo.body["input_schema"]["required"], json!(["message"]));
+    server.get("/api/v0/tool?name=calc_server__nope", None).await.expect_error(404, "not_found");
+    server.get("/api/v0/tools?server=nope", None).await.expect_error(404, "not_found");
+    let by_server = server.get("/api/v0/tools?server=calc-server", None).await.expect(200);
+    assert_eq!(names(&by_server.body).len(), tool_names.len());
+
+    // Invoked over REST.
+    let invoke = json!({"name": "calc_server__echo", "message": "hi"});
+    let done = server.post("/api/v0/tools/invoke", None, invoke.clone()).await.expect(200);
+    assert_eq!(done.body["content"][0]["text"], "Echo: hi", "{}", done.text);
+    let sum =
+        server.post("/api/v0/tools/invoke", None, json!({"name": "calc_server__add", "a": 2, "b": 3})).await;
+    assert_eq!(sum.expect(200).body["structuredContent"]["sum"], 5);
+    let missing = server.post("/api/v0/tools/invoke", None, json!({"message": "x"})).await;
+    missing.expect_error(400, "invalid_input");
+
+    // Served at the global /mcp, every revision's way.
+    let mut client = McpClient::new(&server, "/mcp", None, "2025-06-18");
+    client.initialize().await.expect(200);
+    let listed = client.request("tools/list", json!({})).await.expect(200);
+    let served = names(&listed.body["result"]["tools"]);
+    assert!(served.contains(&"calc_server__echo".to_string()), "{served:?}");
+    let call = client
+        .request("tools/call", json!({"name": "calc_server__echo", "arguments": {"message": "yo"}}))
+        .await;
+    assert_eq!(call.expect(200).body["result"]["content"][0]["text"], "Echo: yo");
+
+    // Disabled, a tool leaves the proxy; enabled, it is back.
+    let off =
+        server.post("/api/v0/tools/disable?entity=calc_server__echo", None, json!({})).await.expect(200);
+    assert_eq!(off.body, json!(["calc_server__echo"]));
+    let echo = server.get("/api/v0/tool?name=calc_server__echo", None).await.expect(200);
+    assert_eq!(echo.body["enabled"], false);
+    let mut fresh = McpClient::new(&server, "/mcp", None, "2025-06-18");
+    fresh.initialize().await.expect(200);
+    let listed = fresh.request("tools/list", json!({})).await.expect(200);
+    assert!(!names(&listed.body["result"]["tools"]).contains(&"calc_server__echo".to_string()));
+    server.post("/api/v0/tools/invoke", None, invoke.clone()).await.expect_error(404, "not_found");
+    server.post("/api/v0/tools/enable?entity=calc-server", None, json!({})).await.expect(200);
+    server.post("/api/v0/tools/invoke", None, invoke.clone()).await.expect(200);
+    server.post("/api/v0/tools/enable", None, json!({})).await.expect_error(400, "invalid_input");
+
+    // A whole server disabled and enabled.
+    let off = server.post("/api/v0/servers/calc-server/disable", None, json!({})).await.expect(200);
+    assert_eq!(off.body["name"], "calc-server");
+    let affected = off.body["tools_affected"].as_array().unwrap();
+    assert!(affected.contains(&json!("calc_server__echo")), "{}", off.text);
+    assert_eq!(off.body["prompts_affected"], json!([]));
+    let listed = server.get("/api/v0/servers", None).await.expect(200);
+    assert_eq!(listed.body[0]["enabled"], false);
+    server.post("/api/v0/servers/calc-server/enable", None, json!({})).await.expect(200);
+    server.post("/api/v0/servers/nope/enable", None, json!({})).await.expect_error(404, "not_found");
+
+    // The legacy transport: /sse names where to post.
+    let sse = server.request(reqwest::Method::GET, "/sse").send().await.unwrap();
+    assert_eq!(sse.status(), 200);
+    assert!(sse.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    let mut stream = sse.bytes_stream();
+    use futures_util::StreamExt;
+    let first = String::from_utf8(stream.next().await.unwrap().unwrap().to_vec()).unwrap();
+    assert!(first.contains("event: endpoint") && first.contains("/message?sessionId="), "{first}");
+    let endpoint = first.lines().find_map(|l| l.strip_prefix("data: ")).unwrap().trim().to_string();
+    let session = endpoint.split("sessionId=").nth(1).unwrap();
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2024-11-05",
+        "capabilities": {}, "clientInfo": {"name": "legacy", "version": "1"}}});
+    let posted = server
+        .request(reqwest::Method::POST, &format!("/message?sessionId={session}"))
+        .json(&init)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 202);
+    let answer = String::from_utf8(stream.next().await.unwrap().unwrap().to_vec()).unwrap();
+    assert!(answer.contains("\"protocolVersion\""), "{answer}");
+
+    // Deregistered: gone from every list.
+    server.delete("/api/v0/servers/calc-server", None).await.expect(204);
+    assert_eq!(server.get("/api/v0/servers", None).await.expect(200).body, json!([]));
+    assert_eq!(server.get("/api/v0/tools", None).await.expect(200).body, json!([]));
+    server.delete("/api/v0/servers/calc-server", None).await.expect_error(404, "not_found");
+}
+
+/// Enterprise mode: a bearer token on every request, the user role reads and invokes, the admin
+/// role registers; agents reach /mcp with a key of the org's proxy server.
+async fn enterprise_mode_needs_tokens_and_roles(backend: Backend) {
+    let (server, admin) = TestServer::enterprise(backend).await;
+    server.create_org(&admin, "acme").await;
+    let upstream = PyUpstream::start();
+    server.get("/api/v0/servers", None).await.expect_error(401, "unauthorized");
+    let user = server.mint_token(&admin, "acme", &["servers:read", "upstreams:read", "tools:call"]).await;
+    let body = json!({"name": "calc", "transport": "streamable_http", "url": upstream.url()});
+    server.post("/api/v0/servers", Some(&user), body.clone()).await.expect_error(403, "insufficient_scope");
+    let admin_token = server
+        .mint_token(
+            &admin,
+            "acme",
+            &[
+                "servers:read",
+                "servers:write",
+                "upstreams:read",
+                "upstreams:write",
+                "keys:write",
+                "tools:call",
+            ],
+        )
+        .await;
+    server.post("/api/v0/servers", Some(&admin_token), body).await.expect(201);
+    let listed = server.get("/api/v0/servers", Some(&user)).await.expect(200);
+    assert_eq!(names(&listed.body), ["calc"]);
+    let done = server
+        .post("/api/v0/tools/invoke", Some(&user), json!({"name": "calc__echo", "message": "as user"}))
+        .await
+        .expect(200);
+    assert_eq!(done.body["content"][0]["text"], "Echo: as user");
+
+    // The global /mcp wants a credential; a key of the proxy server serves its org.
+    let r = McpClient::new(&server, "/mcp", None, "2025-06-18").request("tools/list", json!({})).await;
+    assert_eq!(r.status, 401);
+    let servers = server.get("/api/orgs/acme/servers", Some(&admin)).await.expect(200).body;
+    let proxy = servers["servers"].as_array().unwrap().iter().find(|s| s["slug"] == "mcpjungle").unwrap();
+    let sid = proxy["serverId"].as_str().unwrap();
+    let key = server
+        .post(&format!("/api/orgs/acme/servers/{sid}/keys"), Some(&admin), json!({"label": "agent"}))
+        .await;
+    let key = key.expect(201).body["rawValue"].as_str().unwrap().to_string();
+    let mut agent = McpClient::new(&server, "/mcp", Some(&key), "2025-06-18");
+    agent.initialize().await.expect(200);
+    let listed = agent.request("tools/list", json!({})).await.expect(200);
+    assert!(names(&listed.body["result"]["tools"]).contains(&"calc__echo".to_string()));
+    let bad = McpClient::new(&server, "/mcp", Some("mcp_not_a_key"), "2025-06-18")
+        .request("tools/list", json!({}))
+        .await;
+    assert_eq!(bad.status, 401);
+
+    // Another org's token sees its own org only: nothing of acme's.
+    server.create_org(&admin, "rival").await;
+    let rival = server.mint_token(&admin, "rival", &["servers:read", "upstreams:read", "tools:call"]).await;
+    assert_eq!(server.get("/api/v0/servers", Some(&rival)).await.expect(200).body, json!([]));
+    assert_eq!(server.get("/api/v0/tools", Some(&rival)).await.expect(200).body, json!([]));
+    let r = server
+        .post("/api/v0/tools/invoke", Some(&rival), json!({"name": "calc__echo", "message": "x"}))
+        .await;
+    r.expect_error(404, "not_found");
+    server.delete("/api/v0/servers/calc", Some(&rival)).await.expect_error(404, "not_found");
+}
+
+backend_tests!(registered_servers_are_served_at_the_global_endpoint, enterprise_mode_needs_tokens_and_roles);
