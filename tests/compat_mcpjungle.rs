@@ -185,4 +185,71 @@ async fn enterprise_mode_needs_tokens_and_roles(backend: Backend) {
     server.delete("/api/v0/servers/calc", Some(&rival)).await.expect_error(404, "not_found");
 }
 
-backend_tests!(registered_servers_are_served_at_the_global_endpoint, enterprise_mode_needs_tokens_and_roles);
+/// Tool groups: named subsets served at their own endpoints, following their servers.
+async fn tool_groups_serve_subsets(backend: Backend) {
+    let server = TestServer::dev(backend).await;
+    let upstream = PyUpstream::start();
+    let body = json!({"name": "calc", "transport": "streamable_http", "url": upstream.url()});
+    server.post("/api/v0/servers", None, body).await.expect(201);
+
+    let group = json!({"name": "math", "description": "Sums only", "included_tools": ["calc__add"]});
+    let made = server.post("/api/v0/tool-groups", None, group.clone()).await.expect(201);
+    let endpoint = made.body["streamable_http_endpoint"].as_str().unwrap();
+    assert!(endpoint.ends_with("/v0/groups/math/mcp"), "{}", made.text);
+    assert!(made.body["sse_endpoint"].as_str().unwrap().ends_with("/v0/groups/math/sse"));
+    server.post("/api/v0/tool-groups", None, group).await.expect_error(409, "conflict");
+    let empty = json!({"name": "empty"});
+    server.post("/api/v0/tool-groups", None, empty).await.expect_error(400, "invalid_input");
+    let unknown = json!({"name": "ghost", "included_tools": ["calc__nope"]});
+    server.post("/api/v0/tool-groups", None, unknown).await.expect_error(400, "invalid_input");
+
+    let got = server.get("/api/v0/tool-groups/math", None).await.expect(200);
+    assert_eq!(got.body["included_tools"], json!(["calc__add"]));
+    assert_eq!(got.body["description"], "Sums only");
+    assert!(got.body["streamable_http_endpoint"].is_string());
+    let effective = server.get("/api/v0/tool-groups/math/effective-tools", None).await.expect(200);
+    assert_eq!(effective.body["tools"], json!(["calc__add"]));
+    let mut client = McpClient::new(&server, "/v0/groups/math/mcp", None, "2025-06-18");
+    client.initialize().await.expect(200);
+    let listed = client.request("tools/list", json!({})).await.expect(200);
+    assert_eq!(names(&listed.body["result"]["tools"]), ["calc__add"]);
+    let sum = client.request("tools/call", json!({"name": "calc__add", "arguments": {"a": 1, "b": 2}})).await;
+    assert_eq!(sum.expect(200).body["result"]["structuredContent"]["sum"], 3);
+
+    // A whole server but one tool: the group follows the server, less the exclusion.
+    let change = json!({"name": "math", "description": "All but die", "included_servers": ["calc"],
+                        "excluded_tools": ["calc__die"]});
+    let updated = server.put("/api/v0/tool-groups/math", None, change).await.expect(200);
+    assert_eq!(updated.body["old"]["included_tools"], json!(["calc__add"]));
+    assert_eq!(updated.body["new"]["included_servers"], json!(["calc"]));
+    assert_eq!(updated.body["new"]["excluded_tools"], json!(["calc__die"]));
+    let effective = server.get("/api/v0/tool-groups/math/effective-tools", None).await.expect(200);
+    let tools = effective.body["tools"].as_array().unwrap();
+    assert!(
+        tools.contains(&json!("calc__echo")) && !tools.contains(&json!("calc__die")),
+        "{}",
+        effective.text
+    );
+    let mut fresh = McpClient::new(&server, "/v0/groups/math/mcp", None, "2025-06-18");
+    fresh.initialize().await.expect(200);
+    let listed = names(&fresh.request("tools/list", json!({})).await.expect(200).body["result"]["tools"]);
+    assert!(
+        listed.contains(&"calc__echo".to_string()) && !listed.contains(&"calc__die".to_string()),
+        "{listed:?}"
+    );
+    let listed = server.get("/api/v0/tool-groups", None).await.expect(200);
+    assert_eq!(names(&listed.body), ["math"], "the proxy server is not a group");
+
+    server.delete("/api/v0/tool-groups/math", None).await.expect(204);
+    server.get("/api/v0/tool-groups/math", None).await.expect_error(404, "not_found");
+    let gone = McpClient::new(&server, "/v0/groups/math/mcp", None, "2025-06-18")
+        .request("tools/list", json!({}))
+        .await;
+    assert_eq!(gone.status, 404);
+}
+
+backend_tests!(
+    tool_groups_serve_subsets,
+    registered_servers_are_served_at_the_global_endpoint,
+    enterprise_mode_needs_tokens_and_roles
+);

@@ -4,6 +4,7 @@
 //! `{name}__{tool}`, which is what the global `/mcp`, `/sse` and `/message` serve. The org is
 //! the credential's (in dev mode, `default`).
 
+mod groups;
 mod proxy;
 mod servers;
 mod tools;
@@ -39,7 +40,13 @@ pub fn routes(registry: Arc<Registry>) -> Router<AppState> {
         .route("/api/v0/tools/invoke", post(tools::invoke))
         .route("/api/v0/tools/enable", post(tools::enable))
         .route("/api/v0/tools/disable", post(tools::disable))
+        .route("/api/v0/tool-groups", get(groups::list).post(groups::create))
+        .route("/api/v0/tool-groups/{name}", get(groups::get).put(groups::update).delete(groups::delete))
+        .route("/api/v0/tool-groups/{name}/effective-tools", get(groups::effective_tools))
         .route("/mcp", any(proxy::mcp))
+        .route("/v0/groups/{name}/mcp", any(proxy::group_mcp))
+        .route("/v0/groups/{name}/sse", get(proxy::group_sse))
+        .route("/v0/groups/{name}/message", post(proxy::group_message))
         .route("/sse", get(proxy::sse))
         .route("/message", post(proxy::message))
         .layer(Extension(registry))

@@ -1,7 +1,8 @@
 //! MCPJungle's proxy endpoints: `/mcp` (Streamable HTTP), `/sse` and `/message` (the legacy
-//! transport) serve the org's proxy server — the org of the credential (an API key of that
-//! server, or a client's access token), in dev mode `default` — through the data plane's own
-//! handlers, so nothing about the protocol differs from `/mcp/{org}/mcpjungle`.
+//! transport) serve the org's proxy server, `/v0/groups/{name}/…` a tool group's server — in
+//! the org of the credential (an API key of that server, or a client's access token; in dev mode
+//! `default`) — through the data plane's own handlers, so nothing about the protocol differs
+//! from `/mcp/{org}/{server}`.
 
 use axum::body::Body;
 use axum::extract::{Path, Query, Request, State};
@@ -10,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::PROXY_SLUG;
+use super::groups::slug_of;
 use crate::app::AppState;
 use crate::config::Mode;
 use crate::error::ApiError;
@@ -35,28 +37,52 @@ async fn org(state: &AppState, headers: &HeaderMap) -> Result<String, Response> 
     }
 }
 
-/// `ANY /mcp`.
-pub async fn mcp(State(state): State<AppState>, request: Request) -> Response {
+/// Serves Streamable HTTP for the server `slug` of the credential's org.
+async fn streamable(state: AppState, request: Request, slug: String) -> Response {
     let (parts, body) = request.into_parts();
     let org = match org(&state, &parts.headers).await {
         Ok(org) => org,
         Err(response) => return response,
     };
-    let path = Path((org, PROXY_SLUG.to_string()));
+    let path = Path((org, slug));
     match parts.method {
-        Method::POST => endpoint::post_request(&state, &path.0.0, PROXY_SLUG, parts.headers, body).await,
+        Method::POST => endpoint::post_request(&state, &path.0.0, &path.0.1, parts.headers, body).await,
         Method::GET => endpoint::get(State(state), path, parts.headers).await,
         Method::DELETE => endpoint::delete(State(state), path, parts.headers).await,
         other => endpoint::other(other).await,
     }
 }
 
-/// `GET /sse`.
-pub async fn sse(State(state): State<AppState>, headers: HeaderMap) -> Response {
+/// Opens the legacy stream of the server `slug` of the credential's org.
+async fn open(state: AppState, headers: HeaderMap, slug: String) -> Response {
     match org(&state, &headers).await {
-        Ok(org) => sse::open(State(state), Path((org, PROXY_SLUG.to_string())), headers).await,
+        Ok(org) => sse::open(State(state), Path((org, slug)), headers).await,
         Err(response) => response,
     }
+}
+
+/// A message of the legacy transport for the server `slug` of the credential's org.
+async fn post_message(
+    state: AppState,
+    query: Query<sse::MessageQuery>,
+    headers: HeaderMap,
+    body: Body,
+    slug: String,
+) -> Response {
+    match org(&state, &headers).await {
+        Ok(org) => sse::message(State(state), Path((org, slug)), query, headers, body).await,
+        Err(response) => response,
+    }
+}
+
+/// `ANY /mcp`.
+pub async fn mcp(State(state): State<AppState>, request: Request) -> Response {
+    streamable(state, request, PROXY_SLUG.to_string()).await
+}
+
+/// `GET /sse`.
+pub async fn sse(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    open(state, headers, PROXY_SLUG.to_string()).await
 }
 
 /// `POST /message?sessionId=…`.
@@ -66,10 +92,34 @@ pub async fn message(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    match org(&state, &headers).await {
-        Ok(org) => {
-            sse::message(State(state), Path((org, PROXY_SLUG.to_string())), query, headers, body).await
-        }
-        Err(response) => response,
-    }
+    post_message(state, query, headers, body, PROXY_SLUG.to_string()).await
+}
+
+/// `ANY /v0/groups/{name}/mcp`: the group's server.
+pub async fn group_mcp(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    request: Request,
+) -> Response {
+    streamable(state, request, slug_of(&name)).await
+}
+
+/// `GET /v0/groups/{name}/sse`.
+pub async fn group_sse(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    open(state, headers, slug_of(&name)).await
+}
+
+/// `POST /v0/groups/{name}/message?sessionId=…`.
+pub async fn group_message(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    query: Query<sse::MessageQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    post_message(state, query, headers, body, slug_of(&name)).await
 }
