@@ -55,6 +55,22 @@ async fn registered_servers_are_served_at_the_global_endpoint(backend: Backend) 
     let missing = server.post("/api/v0/tools/invoke", None, json!({"message": "x"})).await;
     missing.expect_error(400, "invalid_input");
 
+    // Its prompts, listed and rendered.
+    let prompts = server.get("/api/v0/prompts", None).await.expect(200);
+    assert_eq!(names(&prompts.body), ["calc_server__greet"], "{}", prompts.text);
+    assert_eq!(prompts.body[0]["arguments"][0]["name"], "who");
+    let by_server = server.get("/api/v0/prompts?server=calc-server", None).await.expect(200);
+    assert_eq!(names(&by_server.body), ["calc_server__greet"]);
+    server.get("/api/v0/prompt?name=calc_server__greet", None).await.expect(200);
+    server.get("/api/v0/prompt?name=nope", None).await.expect_error(404, "not_found");
+    let render = json!({"name": "calc_server__greet", "arguments": {"who": "Ada"}});
+    let rendered = server.post("/api/v0/prompts/render", None, render).await.expect(200);
+    assert_eq!(rendered.body["messages"][0]["content"]["text"], "Hello, Ada!", "{}", rendered.text);
+    let servers = server.get("/api/orgs/default/servers", None).await.expect(200).body;
+    let proxy = servers["servers"].as_array().unwrap().iter().find(|s| s["slug"] == "mcpjungle").unwrap();
+    let native = format!("/api/orgs/default/servers/{}/prompts", proxy["serverId"].as_str().unwrap());
+    assert_eq!(names(&server.get(&native, None).await.expect(200).body["prompts"]), ["calc_server__greet"]);
+
     // Served at the global /mcp, every revision's way.
     let mut client = McpClient::new(&server, "/mcp", None, "2025-06-18");
     client.initialize().await.expect(200);

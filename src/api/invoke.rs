@@ -1,7 +1,8 @@
-//! Calling a server's tool from the management API (`invoke_tool`): the same call an MCP client
-//! makes — the served tool (HTTP tool or upstream's), the server's policies, usage, call log and
-//! analytics — run by [`crate::gateway::router::handle`], counted under the principal
-//! (`user:<id>`, `token:<id>`, `dev`), for scripts, the CLI and the compatible REST surfaces.
+//! A server used from the management API as an MCP client uses it: `invoke_tool` (the served
+//! tool — HTTP tool or upstream's — under the server's policies, with usage, call log and
+//! analytics), `list_server_prompts` and `render_prompt`, all run by
+//! [`crate::gateway::router::handle`] and counted under the principal (`user:<id>`,
+//! `token:<id>`, `dev`), for scripts, the CLI and the compatible REST surfaces.
 
 use axum::http::Method;
 use schemars::JsonSchema;
@@ -43,8 +44,55 @@ pub struct ToolResult {
     is_error: bool,
 }
 
-/// Registers the operation.
+/// Input of `render_prompt`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RenderPrompt {
+    /// The prompt's name as the server serves it (`prompts/list`).
+    #[schemars(length(min = 1, max = 256))]
+    name: String,
+    /// Its arguments (MCP prompt arguments are strings).
+    #[serde(default)]
+    arguments: Option<std::collections::BTreeMap<String, String>>,
+}
+
+/// `{"prompts": […]}` as the server lists them (`name`, `description`, `arguments`).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct PromptList {
+    prompts: Vec<Value>,
+}
+
+/// A rendered prompt, as MCP's `GetPromptResult`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RenderedPrompt {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+    /// `{role, content}` messages.
+    messages: Vec<Value>,
+}
+
+/// Registers the operations.
 pub fn register(r: &mut Registry) {
+    r.add(
+        OpSpec::new(
+            "list_server_prompts",
+            Method::GET,
+            "/api/orgs/{org}/servers/{serverId}/prompts",
+            Access::Org(Scope::ServersRead),
+            "List the prompts a server serves (its upstreams', namespaced).",
+        ),
+        list_prompts,
+    );
+    r.add(
+        OpSpec::new(
+            "render_prompt",
+            Method::POST,
+            "/api/orgs/{org}/servers/{serverId}/prompts/render",
+            Access::Org(Scope::ToolsCall),
+            "Render one of a server's prompts with arguments, as an MCP client would.",
+        ),
+        render_prompt,
+    );
     r.add(
         OpSpec::new(
             "invoke_tool",
@@ -76,8 +124,9 @@ fn refused(error: RpcError) -> ApiError {
     }
 }
 
-async fn invoke(ctx: OpCtx, input: InvokeTool) -> ApiResult<ToolResult> {
-    let server = server_of(&ctx).await?;
+/// The server of the path as the data plane serves it (409 when disabled).
+async fn served(ctx: &OpCtx) -> ApiResult<std::sync::Arc<crate::plane::directory::ServerEntry>> {
+    let server = server_of(ctx).await?;
     let state = &ctx.state;
     let entry = state
         .plane
@@ -88,6 +137,37 @@ async fn invoke(ctx: OpCtx, input: InvokeTool) -> ApiResult<ToolResult> {
     if entry.disabled() {
         return Err(ApiError::conflict("the server is disabled"));
     }
+    Ok(entry)
+}
+
+async fn list_prompts(ctx: OpCtx, _: super::registry::NoInput) -> ApiResult<PromptList> {
+    Ok(PromptList { prompts: served(&ctx).await?.prompt_listings.clone() })
+}
+
+async fn render_prompt(ctx: OpCtx, input: RenderPrompt) -> ApiResult<RenderedPrompt> {
+    let entry = served(&ctx).await?;
+    if entry.prompt(&input.name).is_none() {
+        return Err(ApiError::NotFound("prompt"));
+    }
+    let mut params = Map::new();
+    params.insert("name".into(), Value::String(input.name));
+    params.insert(
+        "arguments".into(),
+        serde_json::to_value(input.arguments.unwrap_or_default()).unwrap_or_default(),
+    );
+    let mut call = CallCtx::for_key(&counted_as(&ctx)?);
+    let result = router::handle(&ctx.state, &entry, RESULT_REVISION, &mut call, "prompts/get", &params)
+        .await
+        .map_err(refused)?;
+    Ok(RenderedPrompt {
+        description: result.get("description").and_then(Value::as_str).map(str::to_string),
+        messages: result.get("messages").and_then(Value::as_array).cloned().unwrap_or_default(),
+    })
+}
+
+async fn invoke(ctx: OpCtx, input: InvokeTool) -> ApiResult<ToolResult> {
+    let entry = served(&ctx).await?;
+    let state = &ctx.state;
     if entry.target(&input.name).is_none() {
         return Err(ApiError::NotFound("tool"));
     }

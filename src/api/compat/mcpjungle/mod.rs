@@ -5,6 +5,7 @@
 //! the credential's (in dev mode, `default`).
 
 mod groups;
+mod prompts;
 mod proxy;
 mod servers;
 mod tools;
@@ -40,6 +41,9 @@ pub fn routes(registry: Arc<Registry>) -> Router<AppState> {
         .route("/api/v0/tools/invoke", post(tools::invoke))
         .route("/api/v0/tools/enable", post(tools::enable))
         .route("/api/v0/tools/disable", post(tools::disable))
+        .route("/api/v0/prompts", get(prompts::list))
+        .route("/api/v0/prompt", get(prompts::get))
+        .route("/api/v0/prompts/render", post(prompts::render))
         .route("/api/v0/tool-groups", get(groups::list).post(groups::create))
         .route("/api/v0/tool-groups/{name}", get(groups::get).put(groups::update).delete(groups::delete))
         .route("/api/v0/tool-groups/{name}/effective-tools", get(groups::effective_tools))
