@@ -264,7 +264,123 @@ async fn tool_groups_serve_subsets(backend: Backend) {
     assert_eq!(gone.status, 404);
 }
 
+/// Enterprise users (read and invoke, by token) and clients (agents, limited to the servers
+/// of their allow list at the global /mcp).
+async fn users_and_clients(backend: Backend) {
+    let (server, admin) = TestServer::enterprise(backend).await;
+    server.create_org(&admin, "acme").await;
+    let upstream = PyUpstream::start();
+    for name in ["calc", "other"] {
+        let body = json!({"name": name, "transport": "streamable_http", "url": upstream.url()});
+        server.post("/api/v0/servers", Some(&admin), body).await.expect(201);
+    }
+
+    // A user: made by the admin, reads and invokes, cannot register.
+    let alice = server.post("/api/v0/users", Some(&admin), json!({"username": "alice"})).await.expect(201);
+    assert_eq!(alice.body["role"], "user");
+    let token = alice.body["access_token"].as_str().unwrap().to_string();
+    let me = server.get("/api/v0/users/whoami", Some(&token)).await.expect(200);
+    assert_eq!(me.body, json!({"username": "alice", "role": "user"}));
+    let me = server.get("/api/v0/users/whoami", Some(&admin)).await.expect(200);
+    assert_eq!(me.body["role"], "admin");
+    server.get("/api/v0/servers", Some(&token)).await.expect(200);
+    let invoke = json!({"name": "calc__echo", "message": "alice"});
+    server.post("/api/v0/tools/invoke", Some(&token), invoke.clone()).await.expect(200);
+    let body = json!({"name": "third", "transport": "streamable_http", "url": upstream.url()});
+    server.post("/api/v0/servers", Some(&token), body).await.expect_error(403, "insufficient_scope");
+    server
+        .post("/api/v0/users", Some(&token), json!({"username": "mallory"}))
+        .await
+        .expect_error(403, "insufficient_scope");
+    server
+        .post("/api/v0/users", Some(&admin), json!({"username": "alice"}))
+        .await
+        .expect_error(409, "conflict");
+    let custom = json!({"username": "bob", "access_token": "my-own-token"});
+    server.post("/api/v0/users", Some(&admin), custom).await.expect_error(422, "unprocessable");
+    let users = server.get("/api/v0/users", Some(&admin)).await.expect(200);
+    assert!(
+        users.body.as_array().unwrap().contains(&json!({"username": "alice", "role": "user"})),
+        "{}",
+        users.text
+    );
+    assert!(
+        users.body.as_array().unwrap().contains(&json!({"username": "admin@example.com", "role": "admin"}))
+    );
+
+    // A new token for alice: the old one stops; deleted, the new one stops too.
+    let renewed = server.put("/api/v0/users/alice", Some(&admin), json!({})).await.expect(200);
+    let renewed = renewed.body["access_token"].as_str().unwrap().to_string();
+    server.get("/api/v0/servers", Some(&token)).await.expect_error(401, "unauthorized");
+    server.get("/api/v0/servers", Some(&renewed)).await.expect(200);
+    server.delete("/api/v0/users/alice", Some(&admin)).await.expect(204);
+    server.get("/api/v0/servers", Some(&renewed)).await.expect_error(401, "unauthorized");
+    server.delete("/api/v0/users/alice", Some(&admin)).await.expect_error(404, "not_found");
+
+    // Clients: one limited to calc, one allowed everything.
+    let agent = json!({"name": "agent", "description": "CI bot", "allow_list": ["calc"]});
+    let agent = server.post("/api/v0/clients", Some(&admin), agent).await.expect(201);
+    assert_eq!(agent.body["allow_list"], json!(["calc"]));
+    let agent_key = agent.body["access_token"].as_str().unwrap().to_string();
+    let everything = json!({"name": "all", "allow_list": ["*"]});
+    let all_key =
+        server.post("/api/v0/clients", Some(&admin), everything).await.expect(201).body["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    let served = |key: String| {
+        let server = &server;
+        async move {
+            let mut c = McpClient::new(server, "/mcp", Some(&key), "2025-06-18");
+            c.initialize().await.expect(200);
+            let mut list =
+                names(&c.request("tools/list", json!({})).await.expect(200).body["result"]["tools"]);
+            list.retain(|n| n.ends_with("__echo"));
+            list
+        }
+    };
+    assert_eq!(served(agent_key.clone()).await, ["calc__echo"]);
+    assert_eq!(served(all_key.clone()).await, ["calc__echo", "other__echo"]);
+    let clients = server.get("/api/v0/clients", Some(&admin)).await.expect(200);
+    assert_eq!(clients.body.as_array().unwrap().len(), 2, "{}", clients.text);
+    assert!(!clients.text.contains(&agent_key), "a client's token is shown once");
+    server
+        .post("/api/v0/clients", Some(&admin), json!({"name": "agent", "allow_list": ["*"]}))
+        .await
+        .expect_error(409, "conflict");
+    let unknown = json!({"name": "ghost", "allow_list": ["nope"]});
+    server.post("/api/v0/clients", Some(&admin), unknown).await.expect_error(404, "not_found");
+
+    let moved =
+        server.put("/api/v0/clients/agent", Some(&admin), json!({"allow_list": ["other"]})).await.expect(200);
+    assert_eq!(moved.body["allow_list"], json!(["other"]));
+    assert_eq!(served(agent_key.clone()).await, ["other__echo"]);
+    server.delete("/api/v0/clients/agent", Some(&admin)).await.expect(204);
+    let r = McpClient::new(&server, "/mcp", Some(&agent_key), "2025-06-18")
+        .request("tools/list", json!({}))
+        .await;
+    assert_eq!(r.status, 401);
+    server.delete("/api/v0/clients/all", Some(&admin)).await.expect(204);
+    let r =
+        McpClient::new(&server, "/mcp", Some(&all_key), "2025-06-18").request("tools/list", json!({})).await;
+    assert_eq!(r.status, 401);
+    assert_eq!(server.get("/api/v0/clients", Some(&admin)).await.expect(200).body, json!([]));
+    let groups = server.get("/api/v0/tool-groups", Some(&admin)).await.expect(200);
+    assert_eq!(groups.body, json!([]), "neither the proxy nor clients are groups");
+}
+
+async fn users_and_clients_are_enterprise_only(backend: Backend) {
+    let server = TestServer::dev(backend).await;
+    server.get("/api/v0/users", None).await.expect_error(400, "invalid_input");
+    server
+        .post("/api/v0/clients", None, json!({"name": "x", "allow_list": ["*"]}))
+        .await
+        .expect_error(400, "invalid_input");
+}
+
 backend_tests!(
+    users_and_clients,
+    users_and_clients_are_enterprise_only,
     tool_groups_serve_subsets,
     registered_servers_are_served_at_the_global_endpoint,
     enterprise_mode_needs_tokens_and_roles

@@ -106,19 +106,24 @@ pub async fn authorize(
     }
 }
 
-/// The org a credential belongs to (an API key's or an access token's), for endpoints that
-/// name no org: `Ok(None)` without a credential, a 401 for one that is not valid.
-pub async fn org_of(state: &AppState, credential: Option<&str>) -> Result<Option<String>, Response> {
+/// The org and server a credential belongs to (an API key's, or an access token's), for
+/// endpoints that name neither: `Ok(None)` without a credential, a 401 for one that is not valid.
+pub async fn owner_of(
+    state: &AppState,
+    credential: Option<&str>,
+) -> Result<Option<(String, String)>, Response> {
     let invalid = || http_error(StatusCode::UNAUTHORIZED, code::INVALID_REQUEST, "invalid credential");
     match credential {
         None => Ok(None),
         Some(token) if token.starts_with(ACCESS_PREFIX) => {
             let grant = state.plane.tokens.verify(state.store.as_ref(), token, time::now_ms()).await;
-            Ok(Some(grant.map_err(store_error)?.ok_or_else(invalid)?.org_id.clone()))
+            let grant = grant.map_err(store_error)?.ok_or_else(invalid)?;
+            Ok(Some((grant.org_id.clone(), grant.server_id.clone())))
         }
         Some(raw) => {
             let key = state.plane.keys.verify(state.store.as_ref(), raw).await.map_err(store_error)?;
-            Ok(Some(key.ok_or_else(invalid)?.org_id.clone()))
+            let key = key.ok_or_else(invalid)?;
+            Ok(Some((key.org_id.clone(), key.server_id.clone())))
         }
     }
 }

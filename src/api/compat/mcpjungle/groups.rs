@@ -50,16 +50,13 @@ fn endpoints(state: &AppState, name: &str) -> Value {
            "sse_message_endpoint": format!("{base}/message")})
 }
 
-/// The org's servers that are groups (every one but the proxy), by slug.
+/// The org's servers that are groups: every one but the proxy and clients' own.
 async fn group_servers(r: &Runner, org: &str) -> ApiResult<Vec<Value>> {
     let list = r.run("list_servers", &[("org", org)], json!({})).await?;
-    Ok(list["servers"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|s| s["slug"] != PROXY_SLUG)
-        .cloned()
-        .collect())
+    let client = format!("{}-", super::access::CLIENT_SLUG);
+    let is_group =
+        |s: &&Value| s["slug"].as_str().is_some_and(|slug| slug != PROXY_SLUG && !slug.starts_with(&client));
+    Ok(list["servers"].as_array().into_iter().flatten().filter(is_group).cloned().collect())
 }
 
 async fn group_server(r: &Runner, org: &str, name: &str) -> ApiResult<Value> {

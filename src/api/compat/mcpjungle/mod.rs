@@ -2,8 +2,10 @@
 //! proxy endpoints, mapped onto an org of Gatehouse. An MCPJungle *server* is an upstream of the
 //! org; its tools are served by the org's proxy server (slug [`PROXY_SLUG`]) under
 //! `{name}__{tool}`, which is what the global `/mcp`, `/sse` and `/message` serve. The org is
-//! the credential's (in dev mode, `default`).
+//! the credential's (in dev mode, `default`). Tool groups (`groups.rs`) and clients with an allow
+//! list (`access.rs`) are servers of the org composed of those upstreams.
 
+mod access;
 mod groups;
 mod prompts;
 mod proxy;
@@ -47,6 +49,17 @@ pub fn routes(registry: Arc<Registry>) -> Router<AppState> {
         .route("/api/v0/tool-groups", get(groups::list).post(groups::create))
         .route("/api/v0/tool-groups/{name}", get(groups::get).put(groups::update).delete(groups::delete))
         .route("/api/v0/tool-groups/{name}/effective-tools", get(groups::effective_tools))
+        .route("/api/v0/users", get(access::list_users).post(access::create_user))
+        .route("/api/v0/users/whoami", get(access::whoami))
+        .route(
+            "/api/v0/users/{username}",
+            axum::routing::put(access::update_user).delete(access::delete_user),
+        )
+        .route("/api/v0/clients", get(access::list_clients).post(access::create_client))
+        .route(
+            "/api/v0/clients/{name}",
+            axum::routing::put(access::update_client).delete(access::delete_client),
+        )
         .route("/mcp", any(proxy::mcp))
         .route("/v0/groups/{name}/mcp", any(proxy::group_mcp))
         .route("/v0/groups/{name}/sse", get(proxy::group_sse))

@@ -1,8 +1,9 @@
 //! MCPJungle's proxy endpoints: `/mcp` (Streamable HTTP), `/sse` and `/message` (the legacy
-//! transport) serve the org's proxy server, `/v0/groups/{name}/…` a tool group's server — in
-//! the org of the credential (an API key of that server, or a client's access token; in dev mode
-//! `default`) — through the data plane's own handlers, so nothing about the protocol differs
-//! from `/mcp/{org}/{server}`.
+//! transport) serve the server the credential belongs to — the org's proxy server, or a
+//! client's own server of the upstreams it may use; in dev mode without one, the default org's
+//! proxy server — and `/v0/groups/{name}/…` a tool group's server in the credential's org,
+//! through the data plane's own handlers, so nothing about the protocol differs from
+//! `/mcp/{org}/{server}`.
 
 use axum::body::Body;
 use axum::extract::{Path, Query, Request, State};
@@ -18,15 +19,20 @@ use crate::error::ApiError;
 use crate::gateway::request_headers::RequestHeaders;
 use crate::gateway::{caller, endpoint, sse};
 
-/// The org the request's credential belongs to (`default` in dev mode without one).
-async fn org(state: &AppState, headers: &HeaderMap) -> Result<String, Response> {
+/// Whom a request reaches: the org and server its credential belongs to (an MCPJungle client's
+/// key is a key of its own server, or of the proxy server), or in dev mode without one the
+/// default org's `fallback` server.
+async fn target(state: &AppState, headers: &HeaderMap, fallback: &str) -> Result<(String, String), Response> {
     let seen = RequestHeaders::of(headers);
     let credential = caller::credential(seen.api_key, seen.authorization);
-    if let Some(org) = caller::org_of(state, credential).await? {
-        return Ok(org);
+    if let Some((org, server)) = caller::owner_of(state, credential).await? {
+        let found =
+            state.store.server_get(&org, &server).await.map_err(|e| ApiError::from(e).into_response())?;
+        let slug = found.map(|s| s.slug).ok_or_else(|| ApiError::NotFound("server").into_response())?;
+        return Ok((org, slug));
     }
     match state.mode().await {
-        Ok(Some(Mode::Dev)) => Ok(crate::bootstrap::DEFAULT_ORG_SLUG.to_string()),
+        Ok(Some(Mode::Dev)) => Ok((crate::bootstrap::DEFAULT_ORG_SLUG.to_string(), fallback.to_string())),
         Ok(Some(_)) => {
             let error = json!({"jsonrpc": "2.0", "id": null,
                 "error": {"code": -32600, "message": "an API key is required (X-API-Key or Authorization: Bearer)"}});
@@ -37,14 +43,23 @@ async fn org(state: &AppState, headers: &HeaderMap) -> Result<String, Response> 
     }
 }
 
-/// Serves Streamable HTTP for the server `slug` of the credential's org.
-async fn streamable(state: AppState, request: Request, slug: String) -> Response {
+/// The org of the request's credential, for an endpoint that names its server (`slug`).
+async fn org(state: &AppState, headers: &HeaderMap, slug: &str) -> Result<String, Response> {
+    target(state, headers, slug).await.map(|(org, _)| org)
+}
+
+/// Serves Streamable HTTP: the group `Some(slug)` of the credential's org, or (`None`) the
+/// server the credential belongs to.
+async fn streamable(state: AppState, request: Request, group: Option<String>) -> Response {
     let (parts, body) = request.into_parts();
-    let org = match org(&state, &parts.headers).await {
-        Ok(org) => org,
+    let found = match &group {
+        Some(slug) => org(&state, &parts.headers, slug).await.map(|org| (org, slug.clone())),
+        None => target(&state, &parts.headers, PROXY_SLUG).await,
+    };
+    let path = match found {
+        Ok(found) => Path(found),
         Err(response) => return response,
     };
-    let path = Path((org, slug));
     match parts.method {
         Method::POST => endpoint::post_request(&state, &path.0.0, &path.0.1, parts.headers, body).await,
         Method::GET => endpoint::get(State(state), path, parts.headers).await,
@@ -53,36 +68,44 @@ async fn streamable(state: AppState, request: Request, slug: String) -> Response
     }
 }
 
-/// Opens the legacy stream of the server `slug` of the credential's org.
-async fn open(state: AppState, headers: HeaderMap, slug: String) -> Response {
-    match org(&state, &headers).await {
-        Ok(org) => sse::open(State(state), Path((org, slug)), headers).await,
+/// Opens the legacy stream of the group `Some(slug)`, or of the credential's server.
+async fn open(state: AppState, headers: HeaderMap, group: Option<String>) -> Response {
+    let found = match &group {
+        Some(slug) => org(&state, &headers, slug).await.map(|org| (org, slug.clone())),
+        None => target(&state, &headers, PROXY_SLUG).await,
+    };
+    match found {
+        Ok(found) => sse::open(State(state), Path(found), headers).await,
         Err(response) => response,
     }
 }
 
-/// A message of the legacy transport for the server `slug` of the credential's org.
+/// A message of the legacy transport for the group `Some(slug)`, or the credential's server.
 async fn post_message(
     state: AppState,
     query: Query<sse::MessageQuery>,
     headers: HeaderMap,
     body: Body,
-    slug: String,
+    group: Option<String>,
 ) -> Response {
-    match org(&state, &headers).await {
-        Ok(org) => sse::message(State(state), Path((org, slug)), query, headers, body).await,
+    let found = match &group {
+        Some(slug) => org(&state, &headers, slug).await.map(|org| (org, slug.clone())),
+        None => target(&state, &headers, PROXY_SLUG).await,
+    };
+    match found {
+        Ok(found) => sse::message(State(state), Path(found), query, headers, body).await,
         Err(response) => response,
     }
 }
 
 /// `ANY /mcp`.
 pub async fn mcp(State(state): State<AppState>, request: Request) -> Response {
-    streamable(state, request, PROXY_SLUG.to_string()).await
+    streamable(state, request, None).await
 }
 
 /// `GET /sse`.
 pub async fn sse(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    open(state, headers, PROXY_SLUG.to_string()).await
+    open(state, headers, None).await
 }
 
 /// `POST /message?sessionId=…`.
@@ -92,7 +115,7 @@ pub async fn message(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    post_message(state, query, headers, body, PROXY_SLUG.to_string()).await
+    post_message(state, query, headers, body, None).await
 }
 
 /// `ANY /v0/groups/{name}/mcp`: the group's server.
@@ -101,7 +124,7 @@ pub async fn group_mcp(
     Path(name): Path<String>,
     request: Request,
 ) -> Response {
-    streamable(state, request, slug_of(&name)).await
+    streamable(state, request, Some(slug_of(&name))).await
 }
 
 /// `GET /v0/groups/{name}/sse`.
@@ -110,7 +133,7 @@ pub async fn group_sse(
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    open(state, headers, slug_of(&name)).await
+    open(state, headers, Some(slug_of(&name))).await
 }
 
 /// `POST /v0/groups/{name}/message?sessionId=…`.
@@ -121,5 +144,5 @@ pub async fn group_message(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    post_message(state, query, headers, body, slug_of(&name)).await
+    post_message(state, query, headers, body, Some(slug_of(&name))).await
 }
