@@ -49,7 +49,9 @@ pub enum ApiError {
     #[error("too many requests; retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
     /// 503 before `/init`.
-    #[error("Gatehouse is not initialised yet: POST /init first")]
+    #[error(
+        "Gatehouse is not initialised yet: POST /init with {{\"mode\": \"enterprise\", \"adminEmail\": \"…\"}} or {{\"mode\": \"dev\"}} (or run `gatehouse init --admin-email …`)"
+    )]
     NotInitialized,
     /// 503 for a dependency that is down or not configured.
     #[error("{message}")]

@@ -26,6 +26,15 @@ enum Command {
     Serve(Overrides),
     /// Apply database migrations and exit.
     Migrate(Overrides),
+    /// Initialise a fresh instance in enterprise mode with its first admin, as `POST /init`
+    /// does, and print the admin's platform token (once, on standard output).
+    Init {
+        #[command(flatten)]
+        overrides: Overrides,
+        /// The first admin's e-mail address.
+        #[arg(long)]
+        admin_email: String,
+    },
     /// Maintain secrets and the master key.
     #[command(subcommand)]
     Secrets(SecretsCommand),
@@ -51,6 +60,8 @@ fn main() -> anyhow::Result<()> {
         .with_env_filter(
             EnvFilter::try_from_env("GATEHOUSE_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
         )
+        // The log is for people; standard output is left to what a command answers.
+        .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
     let runtime = runtime()?;
@@ -64,6 +75,7 @@ fn main() -> anyhow::Result<()> {
                 tracing::info!(database = %config.database_url_for_log(), "migrations applied");
                 Ok(())
             }
+            Command::Init { overrides, admin_email } => init(&overrides, &admin_email).await,
             Command::Secrets(SecretsCommand::RotateMasterKey { overrides, new_key_file }) => {
                 rotate_master_key(&overrides, new_key_file.as_deref()).await
             }
@@ -100,6 +112,16 @@ async fn serve(overrides: &Overrides) -> anyhow::Result<()> {
     let state = server::prepare(config).await?;
     server::announce(&state, addr).await;
     server::serve(listener, state, server::shutdown_signal()).await
+}
+
+async fn init(overrides: &Overrides, admin_email: &str) -> anyhow::Result<()> {
+    let config = Config::load(overrides)?;
+    let state = server::prepare(config).await?;
+    let token = gatehouse::bootstrap::init_enterprise(&state, admin_email).await?;
+    state.store.close().await;
+    // The token goes to standard output alone, for a script to capture; never to the log.
+    println!("{token}");
+    Ok(())
 }
 
 async fn rotate_master_key(

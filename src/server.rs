@@ -160,7 +160,18 @@ pub async fn announce(state: &AppState, addr: SocketAddr) {
             );
         }
     }
-    if mode.is_none() {
+    if mode.is_none() && state.config.mode == Some(Mode::Enterprise) {
+        let base = &state.config.public_url;
+        tracing::warn!(
+            "GATEHOUSE_MODE=enterprise but not initialised yet: create the first admin with \
+             `gatehouse init --admin-email you@example.com` (prints the admin token), or \
+             POST {base}/init {{\"mode\": \"enterprise\", \"adminEmail\": \"you@example.com\"}}{}",
+            if addr.ip().is_loopback() { "" } else { " with X-Setup-Token" }
+        );
+        if !addr.ip().is_loopback() && state.config.setup_token.is_none() {
+            tracing::warn!(setup_token = %state.setup_token, "the setup token of this start");
+        }
+    } else if mode.is_none() {
         if addr.ip().is_loopback() {
             tracing::info!("not initialised: POST /init (loopback callers need no setup token)");
         } else if state.config.setup_token.is_none() {

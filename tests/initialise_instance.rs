@@ -149,3 +149,55 @@ backend_tests!(
     metrics_count_requests_by_route_and_status,
     openapi_lists_every_operation,
 );
+
+/// `GATEHOUSE_MODE=enterprise` on a fresh instance says how to finish, and `gatehouse init`
+/// finishes it: the admin's token on standard output, ready for the MCPJungle API at once.
+#[tokio::test]
+async fn enterprise_mode_says_how_to_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_str().unwrap();
+    let mut p =
+        common::process::Process::start_with(&["serve"], dir.path(), &[("GATEHOUSE_MODE", "enterprise")]);
+    p.wait_for_log("gatehouse init --admin-email");
+    let client = reqwest::Client::new();
+    let r = client.get(format!("{}/api/v0/servers", p.base)).send().await.unwrap();
+    assert_eq!(r.status(), 503);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("POST /init") && body.contains("adminEmail"), "{body}");
+
+    let init = |email: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+            .args(["init", "--admin-email", email])
+            .env("GATEHOUSE_DATA_DIR", data_dir)
+            .env("GATEHOUSE_MODE", "enterprise")
+            .env("NO_COLOR", "1")
+            .env_remove("GATEHOUSE_DATABASE_URL")
+            .env_remove("GATEHOUSE_MASTER_KEY")
+            .output()
+            .unwrap()
+    };
+    let out = init("admin@example.com");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert!(token.starts_with("gh_pt_") && !token.contains('\n'), "only the token on stdout: {token}");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(&token), "the token is never logged");
+
+    // The running node learns of it; the admin works at once, in a default org.
+    let r = client.get(format!("{}/api/v0/servers", p.base)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let orgs: serde_json::Value = client
+        .get(format!("{}/api/orgs", p.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(orgs["orgs"][0]["slug"], "default", "{orgs}");
+    let again = init("other@example.com");
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already initialised"));
+    let r = client.post(format!("{}/init", p.base)).json(&json!({"mode": "dev"})).send().await.unwrap();
+    assert_eq!(r.status(), 409);
+}

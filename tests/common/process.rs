@@ -1,4 +1,4 @@
-//! `gatehouse serve --dev` as a real child process, with its log captured.
+//! `gatehouse serve` as a real child process, with its log captured.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -15,8 +15,13 @@ pub struct Process {
 
 impl Process {
     pub fn start(data_dir: &std::path::Path, extra: &[(&str, &str)]) -> Self {
+        Self::start_with(&["serve", "--dev"], data_dir, extra)
+    }
+
+    /// Starts `gatehouse <args>` (a `serve` of some kind).
+    pub fn start_with(args: &[&str], data_dir: &std::path::Path, extra: &[(&str, &str)]) -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
-        cmd.args(["serve", "--dev"])
+        cmd.args(args)
             .env("GATEHOUSE_BIND", "127.0.0.1:0")
             .env("GATEHOUSE_DATA_DIR", data_dir)
             .env("NO_COLOR", "1")

@@ -28,14 +28,16 @@ pub struct Runner {
 }
 
 impl Runner {
-    /// The runner of a request: its credential resolved as REST resolves it.
+    /// The runner of a request: its credential resolved as REST resolves it (503 before
+    /// `/init`).
     pub async fn of(
         state: &AppState,
         registry: &Arc<Registry>,
         headers: &HeaderMap,
         client_ip: Option<IpAddr>,
     ) -> ApiResult<Self> {
-        let principal = auth::authenticate(state.store.as_ref(), state.mode().await?, headers).await?;
+        let mode = state.require_mode().await?;
+        let principal = auth::authenticate(state.store.as_ref(), Some(mode), headers).await?;
         Ok(Self { state: state.clone(), registry: registry.clone(), principal, client_ip })
     }
 
@@ -64,11 +66,21 @@ impl Runner {
         let principal = self.principal.as_ref().ok_or_else(|| {
             ApiError::Unauthorized("credentials required: Authorization: Bearer <token>".into())
         })?;
-        default_org(&self.state, principal).await.ok_or_else(|| {
-            ApiError::bad_request(
-                "this person belongs to several organizations: use a management token of the one you mean",
-            )
-        })
+        if let Some(org) = default_org(&self.state, principal).await {
+            return Ok(org);
+        }
+        Err(ApiError::bad_request(match self.orgs_of_person().await?.len() {
+            0 => "this person belongs to no organization yet: create one (POST /api/orgs)",
+            _ => "this person belongs to several organizations: use a management token of the one you mean",
+        }))
+    }
+
+    /// The orgs the person behind the request belongs to (none for other principals).
+    pub async fn orgs_of_person(&self) -> ApiResult<Vec<crate::store::OrgRecord>> {
+        match &self.principal {
+            Some(Principal::User(user)) => Ok(self.state.store.org_list_for_user(&user.id).await?),
+            _ => Ok(Vec::new()),
+        }
     }
 }
 

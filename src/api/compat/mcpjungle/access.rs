@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{PROXY_SLUG, Runner, prefix_of, proxy_server, runner, upstream_named, valid_name};
+use super::{PROXY_SLUG, Runner, org, prefix_of, proxy_server, runner, upstream_named, valid_name};
 use crate::api::registry::Registry;
 use crate::app::AppState;
 use crate::auth::Principal;
@@ -109,7 +109,7 @@ pub async fn create_user(
 ) -> ApiResult<Response> {
     let r = runner(&state, &registry, &headers, peer).await?;
     enterprise(&r).await?;
-    let org = r.org().await?;
+    let org = org(&r).await?;
     let input: UserInput = parse(&body)?;
     no_custom_token(input.access_token.as_deref())?;
     let username = input
@@ -131,7 +131,7 @@ pub async fn list_users(
 ) -> ApiResult<Json<Value>> {
     let r = runner(&state, &registry, &headers, peer).await?;
     enterprise(&r).await?;
-    let org = r.org().await?;
+    let org = org(&r).await?;
     let members = r.run("list_members", &[("org", &org)], json!({})).await?;
     let mut out: Vec<Value> = members["members"]
         .as_array()
@@ -154,7 +154,7 @@ pub async fn update_user(
 ) -> ApiResult<Json<Value>> {
     let r = runner(&state, &registry, &headers, peer).await?;
     enterprise(&r).await?;
-    let org = r.org().await?;
+    let org = org(&r).await?;
     let input: UserInput = parse(&body)?;
     no_custom_token(input.access_token.as_deref())?;
     let tokens = user_tokens(&r, &org).await?;
@@ -173,7 +173,7 @@ pub async fn delete_user(
 ) -> ApiResult<StatusCode> {
     let r = runner(&state, &registry, &headers, peer).await?;
     enterprise(&r).await?;
-    let org = r.org().await?;
+    let org = org(&r).await?;
     let tokens = user_tokens(&r, &org).await?;
     let (_, id) = tokens.iter().find(|(u, _)| *u == username).ok_or(ApiError::NotFound("user"))?;
     r.run("revoke_token", &[("org", &org), ("tokenId", id)], json!({})).await?;
@@ -189,7 +189,7 @@ pub async fn whoami(
 ) -> ApiResult<Json<Value>> {
     let r = runner(&state, &registry, &headers, peer).await?;
     enterprise(&r).await?;
-    let org = r.org().await?;
+    let org = org(&r).await?;
     let me = match r.principal.as_ref() {
         Some(Principal::Token(t)) => match t.name.strip_prefix(&format!("{USER_TOKEN} ")) {
             Some(user) => json!({"username": user, "role": "user"}),
@@ -296,7 +296,7 @@ pub async fn create_client(
 ) -> ApiResult<Response> {
     let r = runner(&state, &registry, &headers, peer).await?;
     enterprise(&r).await?;
-    let org = r.org().await?;
+    let org = org(&r).await?;
     let input: ClientInput = parse(&body)?;
     if input.is_custom_access_token {
         no_custom_token(Some("custom"))?;
@@ -355,7 +355,7 @@ pub async fn list_clients(
 ) -> ApiResult<Json<Value>> {
     let r = runner(&state, &registry, &headers, peer).await?;
     enterprise(&r).await?;
-    let org = r.org().await?;
+    let org = org(&r).await?;
     let mut out = Vec::new();
     for (name, key) in client_keys(&r, &org).await? {
         let allow = allow_list(&r, &org, &key).await?;
@@ -377,7 +377,7 @@ pub async fn update_client(
 ) -> ApiResult<Json<Value>> {
     let r = runner(&state, &registry, &headers, peer).await?;
     enterprise(&r).await?;
-    let org = r.org().await?;
+    let org = org(&r).await?;
     let input: ClientInput = parse(&body)?;
     no_custom_token(input.access_token.as_deref())?;
     let keys = client_keys(&r, &org).await?;
@@ -413,7 +413,7 @@ pub async fn delete_client(
 ) -> ApiResult<StatusCode> {
     let r = runner(&state, &registry, &headers, peer).await?;
     enterprise(&r).await?;
-    let org = r.org().await?;
+    let org = org(&r).await?;
     let keys = client_keys(&r, &org).await?;
     let (_, key) = keys.iter().find(|(n, _)| *n == name).ok_or(ApiError::NotFound("client"))?;
     if key.own_server {

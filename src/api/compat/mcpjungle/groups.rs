@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{PROXY_SLUG, Runner, SEPARATOR, prefix_of, runner, upstreams, valid_name};
+use super::{PROXY_SLUG, Runner, SEPARATOR, org, prefix_of, runner, upstreams, valid_name};
 use crate::api::registry::Registry;
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
@@ -203,7 +203,7 @@ pub async fn create(
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
     let r = runner(&state, &registry, &headers, peer).await?;
-    let org = r.org().await?;
+    let org = org(&r).await?;
     let input = parse(&body)?;
     let name = input.name.clone().filter(|n| valid_name(n)).ok_or_else(|| {
         ApiError::bad_request("name is required: letters, digits, '-' and '_' (without __)")
@@ -235,7 +235,7 @@ pub async fn list(
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
     let r = runner(&state, &registry, &headers, peer).await?;
-    let org = r.org().await?;
+    let org = org(&r).await?;
     let mut out = Vec::new();
     for server in group_servers(&r, &org).await? {
         out.push(definition(&r, &org, &server).await?);
@@ -252,7 +252,7 @@ pub async fn get(
     Path(name): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let r = runner(&state, &registry, &headers, peer).await?;
-    let org = r.org().await?;
+    let org = org(&r).await?;
     let server = group_server(&r, &org, &name).await?;
     let mut group = definition(&r, &org, &server).await?;
     if let (Some(g), Value::Object(e)) = (group.as_object_mut(), endpoints(&state, &name)) {
@@ -271,7 +271,7 @@ pub async fn update(
     body: axum::body::Bytes,
 ) -> ApiResult<Json<Value>> {
     let r = runner(&state, &registry, &headers, peer).await?;
-    let org = r.org().await?;
+    let org = org(&r).await?;
     let input = parse(&body)?;
     if input.name.as_deref().is_some_and(|n| n != name) {
         return Err(ApiError::bad_request("a tool group cannot be renamed"));
@@ -297,7 +297,7 @@ pub async fn delete(
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
     let r = runner(&state, &registry, &headers, peer).await?;
-    let org = r.org().await?;
+    let org = org(&r).await?;
     let server = group_server(&r, &org, &name).await?;
     let sid = server["serverId"].as_str().unwrap_or_default();
     r.run("delete_server", &[("org", &org), ("serverId", sid)], json!({})).await?;
@@ -314,7 +314,7 @@ pub async fn effective_tools(
     Path(name): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let r = runner(&state, &registry, &headers, peer).await?;
-    let org = r.org().await?;
+    let org = org(&r).await?;
     let server = group_server(&r, &org, &name).await?;
     let group = definition(&r, &org, &server).await?;
     let excluded: Vec<&str> =

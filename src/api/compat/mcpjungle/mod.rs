@@ -131,3 +131,20 @@ async fn proxy_server(r: &Runner, org: &str, create: bool) -> ApiResult<Option<S
     let made = r.run("create_server", &[("org", org)], input).await?;
     Ok(made["server"]["serverId"].as_str().map(str::to_string))
 }
+
+/// The org an MCPJungle request means ([`Runner::org`]). MCPJungle has one namespace, ready
+/// after `/init`: an instance admin who has no org yet (right after `/init`) gets the `default`
+/// org, made by `create_org` as them, at their first request.
+async fn org(r: &Runner) -> ApiResult<String> {
+    if let Some(crate::auth::Principal::User(user)) = &r.principal {
+        if user.instance_admin && r.orgs_of_person().await?.is_empty() {
+            let input = json!({"name": "Default", "slug": crate::bootstrap::DEFAULT_ORG_SLUG});
+            let made = r.run("create_org", &[], input).await?;
+            return made["org"]["orgId"]
+                .as_str()
+                .map(str::to_string)
+                .ok_or_else(|| ApiError::internal(anyhow::anyhow!("create_org answered no id")));
+        }
+    }
+    r.org().await
+}

@@ -11,7 +11,7 @@ use axum::http::HeaderMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Runner, SEPARATOR, prefix_of, proxy_server, runner, upstream_named};
+use super::{Runner, SEPARATOR, org, prefix_of, proxy_server, runner, upstream_named};
 use crate::api::registry::Registry;
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
@@ -61,7 +61,7 @@ pub async fn list(
     Query(q): Query<ServerQuery>,
 ) -> ApiResult<Json<Value>> {
     let r = runner(&state, &registry, &headers, peer).await?;
-    let org = r.org().await?;
+    let org = org(&r).await?;
     let mut all = prompts(&r, &org).await?;
     if let Some(server) = q.server.filter(|s| !s.is_empty()) {
         upstream_named(&r, &org, &server).await?;
@@ -84,7 +84,7 @@ pub async fn get(
         .name
         .filter(|n| !n.is_empty())
         .ok_or_else(|| ApiError::bad_request("missing 'name' query parameter"))?;
-    let org = r.org().await?;
+    let org = org(&r).await?;
     prompts(&r, &org)
         .await?
         .into_iter()
@@ -110,7 +110,7 @@ pub async fn render(
         .name
         .filter(|n| !n.is_empty())
         .ok_or_else(|| ApiError::bad_request("missing 'name' field in request body"))?;
-    let org = r.org().await?;
+    let org = org(&r).await?;
     let proxy = proxy_server(&r, &org, false).await?.ok_or(ApiError::NotFound("prompt"))?;
     let rendered = r
         .run(

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{SEPARATOR, prefix_of, proxy_server, runner, upstream_named, upstreams, valid_name};
+use super::{SEPARATOR, org, prefix_of, proxy_server, runner, upstream_named, upstreams, valid_name};
 use crate::api::registry::Registry;
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
@@ -78,7 +78,7 @@ pub async fn list(
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
     let r = runner(&state, &registry, &headers, peer).await?;
-    let org = r.org().await?;
+    let org = org(&r).await?;
     Ok(Json(Value::Array(upstreams(&r, &org).await?.iter().map(server_view).collect())))
 }
 
@@ -148,7 +148,7 @@ pub async fn register(
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
     let r = runner(&state, &registry, &headers, peer).await?;
-    let org = r.org().await?;
+    let org = org(&r).await?;
     let input: Register = crate::api::strict_json::from_slice(&body)
         .map_err(|e| e.to_string())
         .and_then(|v| serde_json::from_value(v).map_err(|e| e.to_string()))
@@ -207,7 +207,7 @@ pub async fn deregister(
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
     let r = runner(&state, &registry, &headers, peer).await?;
-    let org = r.org().await?;
+    let org = org(&r).await?;
     let upstream = upstream_named(&r, &org, &name).await?;
     remove(&r, &org, &upstream).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -223,7 +223,7 @@ async fn set_enabled(
     enabled: bool,
 ) -> ApiResult<Json<Value>> {
     let r = runner(&state, &registry, &headers, peer).await?;
-    let org = r.org().await?;
+    let org = org(&r).await?;
     let upstream = upstream_named(&r, &org, &name).await?;
     let id = upstream["upstreamId"].as_str().unwrap_or_default();
     r.run("update_upstream", &[("org", &org), ("upstreamId", id)], json!({"isEnabled": enabled})).await?;

@@ -11,7 +11,7 @@ use axum::http::HeaderMap;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{Runner, SEPARATOR, prefix_of, proxy_server, runner, upstreams};
+use super::{Runner, SEPARATOR, org, prefix_of, proxy_server, runner, upstreams};
 use crate::api::registry::Registry;
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
@@ -85,7 +85,7 @@ pub async fn list(
     Query(q): Query<ServerQuery>,
 ) -> ApiResult<Json<Value>> {
     let r = runner(&state, &registry, &headers, peer).await?;
-    let org = r.org().await?;
+    let org = org(&r).await?;
     let found = tools_of(&r, &org, q.server.as_deref().filter(|s| !s.is_empty())).await?;
     Ok(Json(Value::Array(found.into_iter().map(|f| f.view).collect())))
 }
@@ -103,7 +103,7 @@ pub async fn get(
         .name
         .filter(|n| !n.is_empty())
         .ok_or_else(|| ApiError::bad_request("missing 'name' query parameter"))?;
-    let org = r.org().await?;
+    let org = org(&r).await?;
     let found = tools_of(&r, &org, None).await?;
     found.into_iter().find(|f| f.name == name).map(|f| Json(f.view)).ok_or(ApiError::NotFound("tool"))
 }
@@ -127,7 +127,7 @@ pub async fn invoke(
         Some(_) => return Err(ApiError::bad_request("'name' field must be a string")),
         None => return Err(ApiError::bad_request("missing 'name' field in request body")),
     };
-    let org = r.org().await?;
+    let org = org(&r).await?;
     let proxy = proxy_server(&r, &org, false).await?.ok_or(ApiError::NotFound("tool"))?;
     let input = json!({"name": name, "arguments": args});
     let result = r.run("invoke_tool", &[("org", &org), ("serverId", &proxy)], input).await?;
@@ -146,7 +146,7 @@ async fn set_enabled(r: &Runner, entity: Option<String>, enabled: bool) -> ApiRe
     let entity = entity
         .filter(|e| !e.is_empty())
         .ok_or_else(|| ApiError::bad_request("missing 'entity' query parameter"))?;
-    let org = r.org().await?;
+    let org = org(r).await?;
     let all = tools_of(r, &org, None).await?;
     let chosen: Vec<&Found> = if entity.contains(SEPARATOR) {
         all.iter().filter(|f| f.name == entity).collect()
