@@ -63,14 +63,14 @@ pub const DEFAULT_TIMEOUT_MS: i64 = 30_000;
 pub const MAX_TIMEOUT_MS: i64 = 600_000;
 
 /// Headers an upstream configuration may not set: hop-by-hop and framing headers that would
-/// break the transport, and the ones Gatehouse sets itself.
+/// break the transport, and the ones Gatehouse sets itself. (`Accept` may be set: the media
+/// types the transport needs are always sent with the configured ones.)
 const RESERVED_HEADERS: &[&str] = &[
     "host",
     "content-length",
     "content-type",
     "transfer-encoding",
     "connection",
-    "accept",
     headers::SESSION_ID,
     headers::PROTOCOL_VERSION,
     headers::METHOD,

@@ -13,7 +13,7 @@ use super::{StoreError, StoreResult};
 const UPSTREAM_COLUMNS: &str = "SELECT id, org_id, name, description, transport, url, command, args, \
      env_sealed, headers_sealed, auth_type, auth_header, auth_credential, auth_secret_id, approval_policy, \
      is_enabled, status, last_error, protocol_version, server_info, template_id, timeout_ms, created_at, updated_at, \
-     refreshed_at FROM upstreams";
+     refreshed_at, created_by FROM upstreams";
 const TOOL_COLUMNS: &str = "SELECT upstream_id, name, definition, definition_hash, approved_hash, \
      approved_definition, approval_state, enabled, position, updated_at FROM upstream_tools";
 const ATTACHMENT_COLUMNS: &str =
@@ -46,6 +46,7 @@ fn upstream_row(r: &AnyRow) -> Result<UpstreamRecord, sqlx::Error> {
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
         refreshed_at: r.try_get("refreshed_at")?,
+        created_by: r.try_get("created_by")?,
     })
 }
 
@@ -71,8 +72,8 @@ impl UpstreamStore for SqlStore {
             "INSERT INTO upstreams (id, org_id, name, description, transport, url, command, args, env_sealed, \
              headers_sealed, auth_type, auth_header, auth_credential, approval_policy, is_enabled, status, \
              last_error, protocol_version, server_info, template_id, timeout_ms, created_at, updated_at, \
-             refreshed_at, auth_secret_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-             $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)",
+             refreshed_at, auth_secret_id, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
+             $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)",
         )
         .bind(&u.id)
         .bind(&u.org_id)
@@ -99,6 +100,7 @@ impl UpstreamStore for SqlStore {
         .bind(u.updated_at)
         .bind(u.refreshed_at)
         .bind(&u.auth_secret_id)
+        .bind(&u.created_by)
         .execute(&self.pool)
         .await
         .map_err(conflict_on("an upstream with this name"))?;

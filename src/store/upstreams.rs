@@ -41,6 +41,8 @@ pub struct UpstreamRecord {
     pub created_at: i64,
     pub updated_at: i64,
     pub refreshed_at: Option<i64>,
+    /// Who registered it: `user:<id>`, `token:<id>` or `dev`.
+    pub created_by: Option<String>,
 }
 
 /// A tool an upstream offers, with its approval state.

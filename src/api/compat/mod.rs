@@ -4,6 +4,7 @@
 //! [`super::dispatch::invoke`] as REST, so org access, scopes and audit are the registry's.
 
 pub mod management_tools;
+pub mod mcp_servers;
 pub mod mcpjungle;
 
 use std::collections::HashMap;

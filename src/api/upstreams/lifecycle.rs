@@ -219,6 +219,10 @@ pub(super) async fn create_upstream(
         created_at: now,
         updated_at: now,
         refreshed_at: None,
+        created_by: ctx.principal.as_ref().map(|p| {
+            let actor = p.actor();
+            actor.id.map_or_else(|| actor.kind.to_string(), |id| format!("{}:{id}", actor.kind))
+        }),
     };
     check(&ctx, &u, &opened)?;
     opened.seal_into(&ctx, &mut u);

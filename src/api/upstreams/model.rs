@@ -69,6 +69,8 @@ pub struct Upstream {
     pub(super) created_at: String,
     pub(super) updated_at: String,
     pub(super) refreshed_at: Option<String>,
+    /// Who registered it (`user:<id>`, `token:<id>`, `dev`), when known.
+    pub(super) created_by: Option<String>,
 }
 
 fn sensitive_header(name: &str) -> bool {
@@ -108,6 +110,7 @@ impl Upstream {
             created_at: time::iso(u.created_at),
             updated_at: time::iso(u.updated_at),
             refreshed_at: u.refreshed_at.map(time::iso),
+            created_by: u.created_by,
         }
     }
 }

@@ -35,10 +35,10 @@ impl LegacySse {
         let url = spec.url.clone().ok_or_else(|| UpstreamError::Config("url is required".into()))?;
         let base = url::Url::parse(&url).map_err(|e| UpstreamError::Config(format!("invalid URL: {e}")))?;
         let mut req = outbound.request(Method::GET, &url).map_err(outbound_error)?;
-        for (k, v) in &spec.headers {
+        for (k, v) in spec.headers.iter().filter(super::not_accept) {
             req = req.header(k.as_str(), v.as_str());
         }
-        let req = req.header("accept", "text/event-stream");
+        let req = req.header("accept", super::accept_with("text/event-stream", &spec.headers).as_str());
         let response = match tokio::time::timeout(spec.timeout, outbound.send(req)).await {
             Err(_) => return Err(UpstreamError::Timeout(spec.timeout.as_millis() as u64)),
             Ok(r) => r.map_err(outbound_error)?,

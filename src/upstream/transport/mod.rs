@@ -237,6 +237,26 @@ pub(crate) fn deliver_json(peer: &Peer, bytes: &[u8], sink: Option<&CallSink>) -
 }
 
 /// Maps an outbound failure to an upstream error.
+/// The `Accept` a request sends: the media types the transport `required`, then any other the
+/// upstream's configuration adds (one header, so a server reading only the first sees all).
+pub(crate) fn accept_with(required: &str, configured: &[(String, String)]) -> String {
+    let mut value = required.to_string();
+    let extra = configured.iter().filter(|(k, _)| k.eq_ignore_ascii_case("accept"));
+    for media in extra.flat_map(|(_, v)| v.split(',')).map(str::trim).filter(|m| !m.is_empty()) {
+        let known = value.split(',').any(|have| have.trim().eq_ignore_ascii_case(media));
+        if !known {
+            value.push_str(", ");
+            value.push_str(media);
+        }
+    }
+    value
+}
+
+/// A configured header other than `Accept` (which [`accept_with`] sends).
+pub(crate) fn not_accept((name, _): &&(String, String)) -> bool {
+    !name.eq_ignore_ascii_case("accept")
+}
+
 pub(crate) fn outbound_error(err: crate::outbound::OutboundError) -> UpstreamError {
     match err {
         crate::outbound::OutboundError::Forbidden(m) => {
@@ -259,4 +279,20 @@ pub(crate) fn excerpt(bytes: &[u8]) -> String {
         out.push('…');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_keeps_what_the_transport_needs_and_adds_the_rest() {
+        let configured = vec![("Accept".to_string(), "application/json, application/x-ndjson".to_string())];
+        assert_eq!(
+            accept_with("application/json, text/event-stream", &configured),
+            "application/json, text/event-stream, application/x-ndjson"
+        );
+        assert_eq!(accept_with("text/event-stream", &[]), "text/event-stream");
+        assert!(!not_accept(&&configured[0]));
+    }
 }

@@ -155,12 +155,12 @@ fn post_target(
     configured: &[(String, String)],
 ) -> Result<(Target, String), UpstreamError> {
     let mut request = outbound.request(Method::POST, url).map_err(outbound_error)?;
-    for (name, value) in configured {
+    for (name, value) in configured.iter().filter(super::not_accept) {
         request = request.header(name.as_str(), value.as_str());
     }
     let request = request
         .header(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"))
-        .header(http::header::ACCEPT, HeaderValue::from_static(ACCEPT));
+        .header(http::header::ACCEPT, super::accept_with(ACCEPT, configured).as_str());
     request.into_target().map_err(|e| UpstreamError::Config(e.to_string()))
 }
 
