@@ -35,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::mcp::routes(registry.clone()))
         .merge(api::compat::mcpjungle::routes(registry.clone()))
         .merge(api::compat::mcp_servers::routes(registry.clone()))
+        .merge(api::compat::installations::routes(registry.clone()))
         .merge(api::oauth::routes())
         .merge(gateway_routes())
         .merge(crate::console::routes(state.clone(), registry.clone()))

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::registry::{Access, NoInput, OpCtx, OpSpec, Registry};
 use crate::auth::Scope;
 use crate::auth::principal::MANAGEMENT_TOKEN_PREFIX;
+use crate::auth::scopes::ScopeGrant;
 use crate::crypto;
 use crate::domain::{ids, text, time};
 use crate::error::{ApiError, ApiResult};
@@ -72,9 +73,9 @@ pub struct CreateToken {
     /// What the token is for.
     #[schemars(length(min = 1, max = 200), pattern(crate::domain::text::NAME_PATTERN))]
     name: String,
-    /// Scopes granted; never more than the creator's own.
+    /// Scopes granted (names, aliases or groups); never more than the creator's own.
     #[schemars(length(min = 1))]
-    scopes: Vec<Scope>,
+    scopes: Vec<ScopeGrant>,
     /// Optional ISO-8601 expiry, in the future.
     #[schemars(extend("format" = "date-time"))]
     expires_at: Option<String>,
@@ -164,7 +165,8 @@ async fn create(ctx: OpCtx, input: CreateToken) -> ApiResult<CreatedToken> {
     if input.scopes.is_empty() {
         return Err(ApiError::bad_request("scopes must name at least one scope"));
     }
-    if let Some(beyond) = input.scopes.iter().find(|s| !access.allows(**s)) {
+    let granted: Vec<Scope> = input.scopes.iter().flat_map(|g| g.scopes().iter().copied()).collect();
+    if let Some(beyond) = granted.iter().find(|s| !access.allows(**s)) {
         return Err(ApiError::ForbiddenCode {
             code: "insufficient_scope",
             message: format!("cannot grant {beyond}: the caller does not hold it"),
@@ -182,7 +184,7 @@ async fn create(ctx: OpCtx, input: CreateToken) -> ApiResult<CreatedToken> {
             Some(at)
         }
     };
-    let mut scopes: Vec<String> = input.scopes.iter().map(|s| s.as_str().to_string()).collect();
+    let mut scopes: Vec<String> = granted.iter().map(|s| s.as_str().to_string()).collect();
     scopes.sort();
     scopes.dedup();
     let raw = crypto::new_token(MANAGEMENT_TOKEN_PREFIX);

@@ -92,6 +92,67 @@ impl schemars::JsonSchema for Scope {
     }
 }
 
+/// Names that stand for several scopes at once: the broader scopes of the compatible APIs
+/// (docs/COMPATIBILITY.md). A token minted with one holds the scopes it stands for.
+pub const GROUPS: &[(&str, &[Scope])] = &[
+    ("project:read", &[Scope::UpstreamsRead, Scope::ServersRead]),
+    (
+        "project:write",
+        &[
+            Scope::UpstreamsRead,
+            Scope::UpstreamsWrite,
+            Scope::ServersRead,
+            Scope::ServersWrite,
+            Scope::ToolsCall,
+        ],
+    ),
+];
+
+/// A scope as a token request names it: a scope, an alias of one, or a group ([`GROUPS`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeGrant(Vec<Scope>);
+
+impl ScopeGrant {
+    /// Reads a name.
+    pub fn parse(name: &str) -> Option<Self> {
+        if let Some(scope) = Scope::parse(name) {
+            return Some(Self(vec![scope]));
+        }
+        GROUPS.iter().find(|(group, _)| *group == name).map(|(_, scopes)| Self(scopes.to_vec()))
+    }
+
+    /// The scopes it grants.
+    pub fn scopes(&self) -> &[Scope] {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for ScopeGrant {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        Self::parse(&name).ok_or_else(|| serde::de::Error::custom(format!("unknown scope {name:?}")))
+    }
+}
+
+impl schemars::JsonSchema for ScopeGrant {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ScopeGrant".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names: Vec<&str> = Scope::ALL
+            .iter()
+            .flat_map(|s| std::iter::once(s.as_str()).chain(s.aliases().iter().copied()))
+            .chain(GROUPS.iter().map(|(g, _)| *g))
+            .collect();
+        schemars::json_schema!({
+            "type": "string",
+            "description": "A management scope, an alias of one, or a group of several (stored as the scopes it stands for).",
+            "enum": names,
+        })
+    }
+}
+
 impl std::fmt::Display for Scope {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -115,5 +176,10 @@ mod tests {
         let alias: Scope = serde_json::from_value(serde_json::json!("provider_keys:write")).unwrap();
         assert_eq!(alias, Scope::SecretsWrite);
         assert_eq!(serde_json::to_value(alias).unwrap(), "secrets:write");
+        let group: ScopeGrant = serde_json::from_value(serde_json::json!("project:write")).unwrap();
+        assert!(
+            group.scopes().contains(&Scope::UpstreamsWrite) && group.scopes().contains(&Scope::ToolsCall)
+        );
+        assert!(serde_json::from_value::<ScopeGrant>(serde_json::json!("project:admin")).is_err());
     }
 }

@@ -3,6 +3,7 @@
 //! second implementation of a rule. [`Runner`] is how they call an operation: the same
 //! [`super::dispatch::invoke`] as REST, so org access, scopes and audit are the registry's.
 
+pub mod installations;
 pub mod management_tools;
 pub mod mcp_servers;
 pub mod mcpjungle;

@@ -1,0 +1,561 @@
+//! MCP server installations (docs/COMPATIBILITY.md): `/api/environments/{environment_id}/…` and
+//! `/api/projects/{project_id}/mcp_server_installations…`, where an environment or project is
+//! an org (id or slug) and an installation an upstream of it. Scopes are the native ones
+//! (`project:read` and `project:write` are accepted as names of `upstreams:read` and
+//! `upstreams:write`). Calls through `proxy` go to the org's installations server (slug
+//! [`PROXY_SLUG`]), which serves every installation's approved tools.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{ConnectInfo, Extension, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::Runner;
+use crate::api::registry::Registry;
+use crate::app::AppState;
+use crate::error::{ApiError, ApiResult};
+
+/// The server that serves every installation's tools.
+pub const PROXY_SLUG: &str = "mcp-installations";
+/// Installations listed at most per page.
+pub const MAX_LIMIT: usize = 1000;
+/// Installations per page unless `limit` says.
+const DEFAULT_LIMIT: usize = 100;
+
+/// The routes under both prefixes.
+pub fn routes(registry: Arc<Registry>) -> Router<AppState> {
+    let mut router = Router::new();
+    for prefix in [
+        "/api/environments/{scope}/mcp_server_installations",
+        "/api/projects/{scope}/mcp_server_installations",
+    ] {
+        router = router
+            .route(prefix, get(list).post(create))
+            .route(&format!("{prefix}/install_custom"), post(install_custom))
+            .route(&format!("{prefix}/install_template"), post(install_template))
+            .route(&format!("{prefix}/{{id}}"), get(read).patch(update).delete(delete))
+            .route(&format!("{prefix}/{{id}}/proxy"), post(proxy))
+            .route(&format!("{prefix}/{{id}}/tools"), get(tools))
+            .route(&format!("{prefix}/{{id}}/tools/refresh"), post(refresh))
+            .route(&format!("{prefix}/{{id}}/tools/{{tool_name}}"), patch(update_tool));
+    }
+    router.layer(Extension(registry))
+}
+
+/// `?limit=&offset=`.
+#[derive(Debug, Deserialize)]
+struct Page {
+    limit: Option<usize>,
+    offset: Option<usize>,
+}
+
+/// Create (and `proxy`'s documented parameters).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InstallationInput {
+    display_name: Option<String>,
+    url: Option<String>,
+    description: Option<String>,
+    auth_type: Option<String>,
+    is_enabled: Option<bool>,
+}
+
+/// `install_custom`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CustomInput {
+    name: String,
+    url: String,
+    #[serde(default)]
+    auth_type: Option<String>,
+    #[serde(default)]
+    api_key: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    client_id: String,
+    #[serde(default)]
+    client_secret: String,
+    #[serde(default)]
+    install_source: Option<String>,
+    #[serde(default)]
+    posthog_code_callback_url: String,
+}
+
+/// `install_template`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TemplateInput {
+    template_id: String,
+    #[serde(default)]
+    api_key: String,
+    #[serde(default)]
+    install_source: Option<String>,
+    #[serde(default)]
+    posthog_code_callback_url: String,
+}
+
+/// `{approval_state}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ToolInput {
+    approval_state: String,
+}
+
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
+    let value = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Object(Map::new())
+    } else {
+        crate::api::strict_json::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("invalid input: {e}")))?
+    };
+    serde_json::from_value(value).map_err(|e| ApiError::bad_request(format!("invalid input: {e}")))
+}
+
+/// The request's runner and the org its environment or project names.
+async fn scoped(
+    state: &AppState,
+    registry: &Arc<Registry>,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    scope: &str,
+) -> ApiResult<(Runner, String)> {
+    let r = Runner::of(state, registry, headers, Some(peer.ip())).await?;
+    // The id or slug resolved to the id; whether the caller may reach it is for each operation
+    // run in it (404 when it is not theirs, as natively).
+    let org = state.store.org_find(scope).await?.ok_or(ApiError::NotFound("organization"))?;
+    Ok((r, org.id))
+}
+
+/// An upstream as an installation.
+fn view(u: &Value) -> Value {
+    let auth = match u["auth"]["type"].as_str() {
+        Some("oauth") => "oauth",
+        Some("none") | None => "none",
+        Some(_) => "api_key",
+    };
+    json!({
+        "id": u["upstreamId"],
+        "template_id": u["templateId"],
+        "display_name": u["name"],
+        "url": u["url"],
+        "description": u["description"],
+        "auth_type": auth,
+        "is_enabled": u["isEnabled"],
+        "status": u["status"],
+        "last_error": u["lastError"],
+        "needs_reauth": u["status"] == "needs_auth",
+        "created_at": u["createdAt"],
+        "updated_at": u["updatedAt"],
+    })
+}
+
+/// `create_upstream` input for an HTTP installation.
+fn create_input(
+    name: &str,
+    url: &str,
+    description: &str,
+    auth_type: &str,
+    api_key: &str,
+) -> ApiResult<Value> {
+    let mut input =
+        json!({"name": name, "url": url, "description": description, "transport": "streamable_http"});
+    match auth_type {
+        "none" | "" => {}
+        "api_key" => {
+            if api_key.is_empty() {
+                return Err(ApiError::bad_request("api_key is required when auth_type is api_key"));
+            }
+            input["auth"] = json!({"type": "bearer", "credential": api_key});
+        }
+        "oauth" => input["auth"] = json!({"type": "oauth"}),
+        other => return Err(ApiError::bad_request(format!("auth_type {other:?}: none, api_key or oauth"))),
+    }
+    Ok(input)
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Extension(registry): Extension<Arc<Registry>>,
+    peer: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(scope): Path<String>,
+    Query(page): Query<Page>,
+) -> ApiResult<Json<Value>> {
+    let (r, org) = scoped(&state, &registry, &headers, peer.0, &scope).await?;
+    let limit = page.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::bad_request(format!("limit must be 1 to {MAX_LIMIT}")));
+    }
+    let offset = page.offset.unwrap_or(0);
+    let all = r.run("list_upstreams", &[("org", &org)], json!({})).await?;
+    let all = all["upstreams"].as_array().cloned().unwrap_or_default();
+    let count = all.len();
+    let results: Vec<Value> = all.iter().skip(offset).take(limit).map(view).collect();
+    let link = |o: usize| {
+        json!(format!(
+            "{}/api/projects/{scope}/mcp_server_installations?limit={limit}&offset={o}",
+            state.config.public_url
+        ))
+    };
+    let next = if offset + limit < count { link(offset + limit) } else { Value::Null };
+    let previous = if offset > 0 { link(offset.saturating_sub(limit)) } else { Value::Null };
+    Ok(Json(json!({"count": count, "next": next, "previous": previous, "results": results})))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Extension(registry): Extension<Arc<Registry>>,
+    peer: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(scope): Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let (r, org) = scoped(&state, &registry, &headers, peer.0, &scope).await?;
+    let input: InstallationInput = parse(&body)?;
+    let name = input.display_name.ok_or_else(|| ApiError::bad_request("display_name is required"))?;
+    let url = input.url.ok_or_else(|| ApiError::bad_request("url is required"))?;
+    let mut create = create_input(
+        &name,
+        &url,
+        &input.description.unwrap_or_default(),
+        input.auth_type.as_deref().unwrap_or("none"),
+        "",
+    )?;
+    if let Some(enabled) = input.is_enabled {
+        create["isEnabled"] = json!(enabled);
+    }
+    let made = installed(&r, &org, create).await?;
+    Ok((StatusCode::CREATED, Json(view(&made))).into_response())
+}
+
+/// Creates the upstream and serves it on the installations server.
+async fn installed(r: &Runner, org: &str, create: Value) -> ApiResult<Value> {
+    let made = r.run("create_upstream", &[("org", org)], create).await?;
+    let upstream = made["upstream"].clone();
+    let id = upstream["upstreamId"].as_str().unwrap_or_default();
+    let proxy = proxy_server(r, org).await?;
+    let prefix = prefix_of(upstream["name"].as_str().unwrap_or_default(), id);
+    let params = [("org", org), ("serverId", proxy.as_str()), ("upstreamId", id)];
+    if let Err(e) = r.run("attach_upstream", &params, json!({"prefix": prefix})).await {
+        let _ = r.run("delete_upstream", &[("org", org), ("upstreamId", id)], json!({})).await;
+        return Err(e);
+    }
+    Ok(upstream)
+}
+
+/// The prefix an installation's tools are served under on the installations server: its id's
+/// tail, which no other installation shares (display names may repeat or change).
+fn prefix_of(_name: &str, id: &str) -> String {
+    let tail: String = id
+        .chars()
+        .rev()
+        .filter(char::is_ascii_alphanumeric)
+        .take(12)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    format!("i{}", tail.to_ascii_lowercase())
+}
+
+/// The org's installations server, made at the first installation.
+async fn proxy_server(r: &Runner, org: &str) -> ApiResult<String> {
+    let servers = r.run("list_servers", &[("org", org)], json!({})).await?;
+    let found = servers["servers"]
+        .as_array()
+        .and_then(|l| l.iter().find(|s| s["slug"] == PROXY_SLUG))
+        .and_then(|s| s["serverId"].as_str())
+        .map(str::to_string);
+    if let Some(id) = found {
+        return Ok(id);
+    }
+    let input = json!({"name": "MCP server installations", "slug": PROXY_SLUG,
+        "description": "Every MCP server installation of the project, through /proxy."});
+    let made = r.run("create_server", &[("org", org)], input).await?;
+    Ok(made["server"]["serverId"].as_str().unwrap_or_default().to_string())
+}
+
+async fn read(
+    State(state): State<AppState>,
+    Extension(registry): Extension<Arc<Registry>>,
+    peer: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path((scope, id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let (r, org) = scoped(&state, &registry, &headers, peer.0, &scope).await?;
+    let got = r.run("get_upstream", &[("org", &org), ("upstreamId", &id)], json!({})).await?;
+    Ok(Json(view(&got["upstream"])))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Extension(registry): Extension<Arc<Registry>>,
+    peer: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path((scope, id)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<Value>> {
+    let (r, org) = scoped(&state, &registry, &headers, peer.0, &scope).await?;
+    let input: InstallationInput = parse(&body)?;
+    if input.url.is_some() || input.auth_type.is_some() {
+        return Err(ApiError::bad_request("only display_name, description and is_enabled can be changed"));
+    }
+    let mut change = Map::new();
+    if let Some(v) = input.display_name {
+        change.insert("name".into(), json!(v));
+    }
+    if let Some(v) = input.description {
+        change.insert("description".into(), json!(v));
+    }
+    if let Some(v) = input.is_enabled {
+        change.insert("isEnabled".into(), json!(v));
+    }
+    let changed =
+        r.run("update_upstream", &[("org", &org), ("upstreamId", &id)], Value::Object(change)).await?;
+    Ok(Json(view(&changed["upstream"])))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    Extension(registry): Extension<Arc<Registry>>,
+    peer: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path((scope, id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let (r, org) = scoped(&state, &registry, &headers, peer.0, &scope).await?;
+    r.run("get_upstream", &[("org", &org), ("upstreamId", &id)], json!({})).await?;
+    let proxy = proxy_server(&r, &org).await?;
+    let detached = r
+        .run("detach_upstream", &[("org", &org), ("serverId", &proxy), ("upstreamId", &id)], json!({}))
+        .await;
+    if let Err(e) = detached {
+        if !matches!(e, ApiError::NotFound(_)) {
+            return Err(e);
+        }
+    }
+    r.run("delete_upstream", &[("org", &org), ("upstreamId", &id)], json!({})).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A tool of an installation.
+fn tool_view(t: &Value) -> Value {
+    let d = &t["definition"];
+    json!({
+        "tool_name": t["name"],
+        "description": d["description"],
+        "input_schema": d["inputSchema"],
+        "approval_state": t["approvalState"],
+        "enabled": t["enabled"],
+        "served": t["served"],
+        "definition_hash": t["definitionHash"],
+        "updated_at": t["updatedAt"],
+    })
+}
+
+async fn tools(
+    State(state): State<AppState>,
+    Extension(registry): Extension<Arc<Registry>>,
+    peer: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path((scope, id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let (r, org) = scoped(&state, &registry, &headers, peer.0, &scope).await?;
+    let listed = r.run("list_upstream_tools", &[("org", &org), ("upstreamId", &id)], json!({})).await?;
+    Ok(Json(json!(listed["tools"].as_array().into_iter().flatten().map(tool_view).collect::<Vec<_>>())))
+}
+
+async fn update_tool(
+    State(state): State<AppState>,
+    Extension(registry): Extension<Arc<Registry>>,
+    peer: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path((scope, id, tool)): Path<(String, String, String)>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<Value>> {
+    let (r, org) = scoped(&state, &registry, &headers, peer.0, &scope).await?;
+    let input: ToolInput = parse(&body)?;
+    let params = [("org", org.as_str()), ("upstreamId", id.as_str()), ("toolName", tool.as_str())];
+    let changed =
+        r.run("update_upstream_tool", &params, json!({"approvalState": input.approval_state})).await?;
+    Ok(Json(tool_view(&changed["tool"])))
+}
+
+async fn refresh(
+    State(state): State<AppState>,
+    Extension(registry): Extension<Arc<Registry>>,
+    peer: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path((scope, id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let (r, org) = scoped(&state, &registry, &headers, peer.0, &scope).await?;
+    r.run("refresh_upstream_tools", &[("org", &org), ("upstreamId", &id)], json!({})).await?;
+    let listed = r.run("list_upstream_tools", &[("org", &org), ("upstreamId", &id)], json!({})).await?;
+    Ok(Json(json!(listed["tools"].as_array().into_iter().flatten().map(tool_view).collect::<Vec<_>>())))
+}
+
+/// The installation's part of the installations server's tools, by their names at the
+/// installation.
+async fn served_tools(r: &Runner, org: &str, id: &str) -> ApiResult<(String, String, Vec<Value>)> {
+    let got = r.run("get_upstream", &[("org", org), ("upstreamId", id)], json!({})).await?;
+    let prefix = format!("{}__", prefix_of(got["upstream"]["name"].as_str().unwrap_or_default(), id));
+    let proxy = proxy_server(r, org).await?;
+    let listed = r.run("list_upstream_tools", &[("org", org), ("upstreamId", id)], json!({})).await?;
+    let tools = listed["tools"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| t["served"] == true)
+        .map(|t| {
+            let d = &t["definition"];
+            let mut tool = json!({"name": t["name"], "inputSchema": d["inputSchema"]});
+            if let Some(desc) = d["description"].as_str() {
+                tool["description"] = json!(desc);
+            }
+            tool
+        })
+        .collect();
+    Ok((proxy, prefix, tools))
+}
+
+/// `POST …/{id}/proxy`: one JSON-RPC request to the installation (`initialize`, `ping`,
+/// `tools/list`, `tools/call`), answered in JSON-RPC; the call runs `invoke_tool` on the
+/// installations server, so approval, policies and usage hold.
+async fn proxy(
+    State(state): State<AppState>,
+    Extension(registry): Extension<Arc<Registry>>,
+    peer: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path((scope, id)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<Value>> {
+    let (r, org) = scoped(&state, &registry, &headers, peer.0, &scope).await?;
+    let message = match crate::api::strict_json::from_slice(&body) {
+        Ok(Value::Object(m)) => m,
+        _ => return Ok(Json(rpc_error(Value::Null, -32700, "expected one JSON-RPC request"))),
+    };
+    let rpc_id = message.get("id").cloned().unwrap_or(Value::Null);
+    let method = message.get("method").and_then(Value::as_str).unwrap_or_default();
+    let params = message.get("params").cloned().unwrap_or(json!({}));
+    let (proxy, prefix, tools) = served_tools(&r, &org, &id).await?;
+    let result = match method {
+        "initialize" => json!({"protocolVersion": "2025-06-18", "capabilities": {"tools": {}},
+                               "serverInfo": {"name": "gatehouse-installation", "version": env!("CARGO_PKG_VERSION")}}),
+        "ping" => json!({}),
+        "tools/list" => json!({"tools": tools}),
+        "tools/call" => {
+            let Some(name) = params["name"].as_str() else {
+                return Ok(Json(rpc_error(rpc_id, -32602, "params.name is required")));
+            };
+            if !tools.iter().any(|t| t["name"] == name) {
+                return Ok(Json(rpc_error(rpc_id, -32602, &format!("unknown tool: {name}"))));
+            }
+            let input = json!({"name": format!("{prefix}{name}"), "arguments": params.get("arguments").cloned().unwrap_or(json!({}))});
+            match r.run("invoke_tool", &[("org", &org), ("serverId", &proxy)], input).await {
+                Ok(done) => done,
+                Err(ApiError::Unprocessable(m)) => return Ok(Json(rpc_error(rpc_id, -32602, &m))),
+                Err(e) => return Err(e),
+            }
+        }
+        other => return Ok(Json(rpc_error(rpc_id, -32601, &format!("method not found: {other}")))),
+    };
+    Ok(Json(json!({"jsonrpc": "2.0", "id": rpc_id, "result": result})))
+}
+
+fn rpc_error(id: Value, code: i64, message: &str) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
+}
+
+/// Where a person goes next when an installation needs OAuth: the answer of `install_*`.
+async fn installed_answer(r: &Runner, org: &str, upstream: Value, callback: &str) -> ApiResult<Response> {
+    if !callback.is_empty() {
+        return Err(ApiError::unprocessable(
+            "posthog_code_callback_url is not supported yet: authorize through GET /api/orgs/{org}/upstreams/{upstreamId}/authorize",
+        ));
+    }
+    let _ = (r, org);
+    Ok((StatusCode::CREATED, Json(view(&upstream))).into_response())
+}
+
+fn check_source(source: Option<&str>) -> ApiResult<()> {
+    match source {
+        None | Some("posthog" | "posthog-code") => Ok(()),
+        Some(other) => {
+            Err(ApiError::bad_request(format!("install_source {other:?}: posthog or posthog-code")))
+        }
+    }
+}
+
+async fn install_custom(
+    State(state): State<AppState>,
+    Extension(registry): Extension<Arc<Registry>>,
+    peer: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(scope): Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let (r, org) = scoped(&state, &registry, &headers, peer.0, &scope).await?;
+    let input: CustomInput = parse(&body)?;
+    check_source(input.install_source.as_deref())?;
+    if !input.client_id.is_empty() || !input.client_secret.is_empty() {
+        return Err(ApiError::unprocessable(
+            "pre-registered OAuth clients are not supported: Gatehouse registers itself (CIMD or DCR)",
+        ));
+    }
+    let auth_type =
+        input.auth_type.as_deref().unwrap_or(if input.api_key.is_empty() { "none" } else { "api_key" });
+    let create = create_input(&input.name, &input.url, &input.description, auth_type, &input.api_key)?;
+    let made = installed(&r, &org, create).await?;
+    installed_answer(&r, &org, made, &input.posthog_code_callback_url).await
+}
+
+async fn install_template(
+    State(state): State<AppState>,
+    Extension(registry): Extension<Arc<Registry>>,
+    peer: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(scope): Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let (r, org) = scoped(&state, &registry, &headers, peer.0, &scope).await?;
+    let input: TemplateInput = parse(&body)?;
+    check_source(input.install_source.as_deref())?;
+    let template = crate::upstream::catalog::template(&input.template_id).ok_or_else(|| {
+        ApiError::bad_request(format!("unknown template_id {}; see GET /api/catalog", input.template_id))
+    })?;
+    let mut settings = Map::new();
+    if !input.api_key.is_empty() {
+        let secret: Vec<_> = template.settings.iter().filter(|s| s.secret).collect();
+        let [only] = secret.as_slice() else {
+            return Err(ApiError::unprocessable(
+                "this template takes no single API key: install it natively with its settings",
+            ));
+        };
+        settings.insert(only.name.to_string(), json!(input.api_key));
+    }
+    let made = r
+        .run(
+            "install_template",
+            &[("org", &org)],
+            json!({"templateId": input.template_id, "settings": settings}),
+        )
+        .await?;
+    let upstream = made["upstream"].clone();
+    let id = upstream["upstreamId"].as_str().unwrap_or_default();
+    let proxy = proxy_server(&r, &org).await?;
+    let prefix = prefix_of(upstream["name"].as_str().unwrap_or_default(), id);
+    r.run(
+        "attach_upstream",
+        &[("org", &org), ("serverId", &proxy), ("upstreamId", id)],
+        json!({"prefix": prefix}),
+    )
+    .await?;
+    installed_answer(&r, &org, upstream, &input.posthog_code_callback_url).await
+}
