@@ -12,6 +12,7 @@ pub mod app;
 pub mod auth;
 pub mod body;
 pub mod bootstrap;
+pub mod cli;
 pub mod config;
 pub mod connection;
 pub mod console;

@@ -1,7 +1,7 @@
 //! The `gatehouse` binary: `serve`, `migrate`, `secrets rotate-master-key`.
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use gatehouse::config::{Config, Overrides};
 use gatehouse::{server, store};
 use tracing_subscriber::EnvFilter;
@@ -63,7 +63,17 @@ fn main() -> anyhow::Result<()> {
         // The log is for people; standard output is left to what a command answers.
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
+    // The binary's own commands, and a command per registry operation (src/cli).
+    let registry = gatehouse::api::registry();
+    let root = gatehouse::cli::extend(Cli::command(), &registry);
+    let matches = root.clone().get_matches();
+    if let Some((name, _)) = matches.subcommand() {
+        if gatehouse::cli::runs(name, &registry) {
+            let code = runtime()?.block_on(gatehouse::cli::run(&matches, &registry, root));
+            std::process::exit(code);
+        }
+    }
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let runtime = runtime()?;
     runtime.block_on(async {
         match cli.command {
