@@ -115,4 +115,53 @@ async fn installations_are_upstreams_of_the_project(backend: Backend) {
         .expect_error(404, "not_found");
 }
 
-backend_tests!(installations_are_upstreams_of_the_project);
+/// An installation behind OAuth: the person authorizes it in the browser and comes back to the
+/// caller's local listener; nowhere else may the flow send them.
+async fn oauth_installations_return_to_the_caller(backend: Backend) {
+    let (server, admin) = TestServer::enterprise(backend).await;
+    server.create_org(&admin, "acme").await;
+    let writer = server.mint_token(&admin, "acme", &["project:write"]).await;
+    let upstream = PyUpstream::start_oauth();
+    let base = "/api/projects/acme/mcp_server_installations";
+    let no_redirects =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let callback = "http://127.0.0.1:5555/callback";
+
+    let body = json!({"name": "Guarded", "url": upstream.url(), "auth_type": "oauth",
+                      "install_source": "posthog-code", "posthog_code_callback_url": callback});
+    let pending = server.post(&format!("{base}/install_custom"), Some(&writer), body).await.expect(200);
+    assert_eq!(pending.body["status"], "needs_auth", "{}", pending.text);
+    let authorize = pending.body["redirect_url"].as_str().unwrap();
+    assert!(authorize.starts_with(&upstream.base("/authorize?")), "{authorize}");
+    let id = pending.body["id"].as_str().unwrap().to_string();
+
+    // The authorization server sends the browser to Gatehouse's callback, which sends it on to
+    // the caller's listener, saying the installation is connected.
+    let consent = no_redirects.get(authorize).send().await.unwrap();
+    let location = consent.headers()["location"].to_str().unwrap().to_string();
+    let path = location.strip_prefix("http://gatehouse.test").expect("Gatehouse's callback");
+    let back = no_redirects.get(format!("{}{path}", server.base)).send().await.unwrap();
+    assert_eq!(back.status(), 303);
+    assert_eq!(back.headers()["location"].to_str().unwrap(), format!("{callback}?connected=connected"));
+    let got = server.get(&format!("{base}/{id}"), Some(&writer)).await.expect(200);
+    assert_eq!(got.body["status"], "connected");
+
+    // Again through GET …/authorize: a redirect to the authorization server.
+    let again = no_redirects
+        .get(format!(
+            "{}{base}/authorize?installation_id={id}&posthog_code_callback_url={callback}",
+            server.base
+        ))
+        .bearer_auth(&writer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 302);
+    assert!(again.headers()["location"].to_str().unwrap().starts_with(&upstream.base("/authorize?")));
+    let evil =
+        format!("{base}/authorize?installation_id={id}&posthog_code_callback_url=https://evil.example/cb");
+    server.get(&evil, Some(&writer)).await.expect_error(422, "unprocessable");
+    server.get(&format!("{base}/authorize"), Some(&writer)).await.expect_error(400, "invalid_input");
+}
+
+backend_tests!(installations_are_upstreams_of_the_project, oauth_installations_return_to_the_caller);

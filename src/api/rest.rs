@@ -99,7 +99,8 @@ async fn handle(state: &AppState, op: &Arc<Operation>, req: RestRequest) -> ApiR
     let call = Call { principal, params, input, client_ip: Some(req.connect.0.ip()), headers: req.headers };
     let output = dispatch::invoke(state, op, call).await?;
     let redirect = op.spec.redirect_field.and_then(|f| output.get(f)).and_then(Value::as_str);
-    if let Some(location) = redirect.filter(|l| l.starts_with('/') && !l.starts_with("//")) {
+    let public = &state.config.public_url;
+    if let Some(location) = redirect.filter(|l| crate::oauth::redirect::returnable(l, public)) {
         let location = axum::http::HeaderValue::from_str(location).map_err(ApiError::internal)?;
         return Ok((StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response());
     }

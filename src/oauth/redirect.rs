@@ -41,6 +41,23 @@ pub fn matches(registered: &[String], requested: &str) -> bool {
     })
 }
 
+/// Whether a browser may be sent to `target` when a flow Gatehouse ran ends: a path of
+/// Gatehouse's own, a URL under its public URL, or an http(s) listener on a loopback address (a
+/// local app's, any port) — never elsewhere, so a flow cannot be made an open redirect.
+pub fn returnable(target: &str, public_url: &str) -> bool {
+    if target.starts_with('/') {
+        return !target.starts_with("//") && !target.contains('\\');
+    }
+    let Ok(url) = Url::parse(target) else { return false };
+    if url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
+        return false;
+    }
+    let own = public_url.trim_end_matches('/');
+    let under_own =
+        target == own || target.starts_with(&format!("{own}/")) || target.starts_with(&format!("{own}?"));
+    under_own || (matches!(url.scheme(), "http" | "https") && is_loopback(&url))
+}
+
 fn is_loopback(url: &Url) -> bool {
     is_loopback_ip(url) || url.host() == Some(Host::Domain("localhost"))
 }
@@ -66,6 +83,30 @@ mod tests {
         assert!(matches(&reg, "https://app.example/cb"));
         assert!(!matches(&reg, "https://app.example/cb/"));
         assert!(!matches(&reg, "https://app.example:444/cb"));
+    }
+
+    #[test]
+    fn flows_return_only_home_or_to_loopback() {
+        let public = "https://gh.example";
+        for ok in [
+            "/orgs/a/upstreams/u",
+            "https://gh.example/x",
+            "http://127.0.0.1:5555/cb",
+            "http://localhost:9/cb?x=1",
+        ] {
+            assert!(returnable(ok, public), "{ok}");
+        }
+        for bad in [
+            "//evil.example",
+            "https://evil.example/cb",
+            "https://gh.example.evil.example/",
+            "http://127.0.0.1/#f",
+            "http://u:p@127.0.0.1/",
+            "javascript:alert(1)",
+            "/\\evil.example",
+        ] {
+            assert!(!returnable(bad, public), "{bad}");
+        }
     }
 
     #[test]

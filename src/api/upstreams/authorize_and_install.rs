@@ -12,11 +12,19 @@ use super::{bad, upstream_error, upstream_of};
 
 pub(super) async fn authorize_upstream(ctx: OpCtx, input: AuthorizeInput) -> ApiResult<Authorization> {
     let u = upstream_of(&ctx).await?;
-    // Only a path Gatehouse makes itself: the callback can never be turned into an open redirect.
-    let return_to = input
-        .console
-        .unwrap_or(false)
-        .then(|| format!("/orgs/{}/upstreams/{}", ctx.org().map_or("", |o| o.slug.as_str()), u.id));
+    // A path Gatehouse makes itself, or a return URL it allows: never an open redirect.
+    let return_to = match input.return_url {
+        Some(url) if crate::oauth::redirect::returnable(&url, &ctx.state.config.public_url) => Some(url),
+        Some(url) => {
+            return Err(ApiError::unprocessable(format!(
+                "returnUrl {url:?} must be under Gatehouse's public URL or a loopback http(s) address"
+            )));
+        }
+        None => input
+            .console
+            .unwrap_or(false)
+            .then(|| format!("/orgs/{}/upstreams/{}", ctx.org().map_or("", |o| o.slug.as_str()), u.id)),
+    };
     let (url, expires_at) = authorize::start(&ctx.state, &u, return_to).await.map_err(upstream_error)?;
     Ok(Authorization {
         authorization_url: url,
@@ -36,7 +44,10 @@ pub(super) async fn oauth_callback(ctx: OpCtx, input: CallbackInput) -> ApiResul
     match authorize::finish(&ctx.state, &code, &state).await {
         Ok((record, return_to)) => {
             ctx.set_audit_org(&record.org_id);
-            let return_to = return_to.map(|path| format!("{path}?connected={}", record.status));
+            let return_to = return_to.map(|to| {
+                let joiner = if to.contains('?') { '&' } else { '?' };
+                format!("{to}{joiner}connected={}", record.status)
+            });
             Ok(CallbackResult { ok: true, upstream_id: record.id, status: record.status, return_to })
         }
         Err(authorize::CallbackError::State) => {

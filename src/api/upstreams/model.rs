@@ -380,6 +380,11 @@ pub struct CallbackResult {
 pub struct AuthorizeInput {
     /// Started from the console: the callback then sends the person back to the upstream's page.
     pub(super) console: Option<bool>,
+    /// Where the callback sends the browser instead: a URL under Gatehouse's public URL, or an
+    /// http(s) listener on a loopback address (a local app's).
+    #[serde(rename = "returnUrl")]
+    #[schemars(length(max = 2048))]
+    pub(super) return_url: Option<String>,
 }
 
 /// An upstream's sealed maps, opened: its stdio environment and its HTTP request headers.

@@ -42,6 +42,7 @@ pub fn routes(registry: Arc<Registry>) -> Router<AppState> {
             .route(prefix, get(list).post(create))
             .route(&format!("{prefix}/install_custom"), post(install_custom))
             .route(&format!("{prefix}/install_template"), post(install_template))
+            .route(&format!("{prefix}/authorize"), get(authorize))
             .route(&format!("{prefix}/{{id}}"), get(read).patch(update).delete(delete))
             .route(&format!("{prefix}/{{id}}/proxy"), post(tools::proxy))
             .route(&format!("{prefix}/{{id}}/tools"), get(tools::list))
@@ -340,15 +341,67 @@ async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Where a person goes next when an installation needs OAuth: the answer of `install_*`.
+/// The answer of `install_*`: 201 with the installation when it is ready; 200 with it and a
+/// `redirect_url` to open when it needs the person to authorize it (OAuth), after which the
+/// browser returns to `callback` when one is given (else to the console).
 async fn installed_answer(r: &Runner, org: &str, upstream: Value, callback: &str) -> ApiResult<Response> {
-    if !callback.is_empty() {
-        return Err(ApiError::unprocessable(
-            "posthog_code_callback_url is not supported yet: authorize through GET /api/orgs/{org}/upstreams/{upstreamId}/authorize",
-        ));
+    if upstream["auth"]["type"] != "oauth" || upstream["status"] == "connected" {
+        return Ok((StatusCode::CREATED, Json(view(&upstream))).into_response());
     }
-    let _ = (r, org);
-    Ok((StatusCode::CREATED, Json(view(&upstream))).into_response())
+    let id = upstream["upstreamId"].as_str().unwrap_or_default();
+    let url = start_authorization(r, org, id, callback).await?;
+    let mut answer = view(&upstream);
+    answer["redirect_url"] = json!(url);
+    Ok((StatusCode::OK, Json(answer)).into_response())
+}
+
+/// Starts the OAuth flow of an installation: the URL to send the browser to.
+async fn start_authorization(r: &Runner, org: &str, id: &str, callback: &str) -> ApiResult<String> {
+    let input = if callback.is_empty() { json!({"console": true}) } else { json!({"returnUrl": callback}) };
+    let started = r.run("authorize_upstream", &[("org", org), ("upstreamId", id)], input).await?;
+    started["authorizationUrl"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("authorize_upstream answered no URL")))
+}
+
+/// `?installation_id=&template_id=&install_source=&posthog_code_callback_url=`.
+#[derive(Debug, Deserialize)]
+pub(super) struct AuthorizeQuery {
+    install_source: Option<String>,
+    installation_id: Option<String>,
+    template_id: Option<String>,
+    #[serde(default)]
+    posthog_code_callback_url: String,
+}
+
+/// `GET …/authorize`: (re)starts an installation's OAuth flow and sends the browser to the
+/// authorization server (302); it comes back through Gatehouse's callback to
+/// `posthog_code_callback_url` (a loopback listener or under Gatehouse's URL) or the console.
+async fn authorize(
+    State(state): State<AppState>,
+    Extension(registry): Extension<Arc<Registry>>,
+    peer: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(scope): Path<String>,
+    Query(q): Query<AuthorizeQuery>,
+) -> ApiResult<Response> {
+    let (r, org) = scoped(&state, &registry, &headers, peer.0, &scope).await?;
+    check_source(q.install_source.as_deref())?;
+    let id = match (q.installation_id, q.template_id) {
+        (Some(id), None) => id,
+        (None, Some(template)) => {
+            crate::upstream::catalog::template(&template)
+                .ok_or_else(|| ApiError::bad_request(format!("unknown template_id {template}")))?;
+            return Err(ApiError::unprocessable(
+                "catalogue templates run on this host and need no authorization: install_template installs them",
+            ));
+        }
+        _ => return Err(ApiError::bad_request("pass installation_id or template_id")),
+    };
+    let url = start_authorization(&r, &org, &id, &q.posthog_code_callback_url).await?;
+    let location = axum::http::HeaderValue::from_str(&url).map_err(ApiError::internal)?;
+    Ok((StatusCode::FOUND, [(axum::http::header::LOCATION, location)]).into_response())
 }
 
 fn check_source(source: Option<&str>) -> ApiResult<()> {
