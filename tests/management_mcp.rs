@@ -189,6 +189,14 @@ async fn the_documented_catalogue_works_as_documented(backend: Backend) {
         ("update_posthog_config", "apps:write"),
         ("list_notifications", "notifications:read"),
     ];
+    // The scope list names the aliases and the groups.
+    let listed = server.get("/api/scopes", Some(&admin)).await.expect(200).body;
+    let servers_read =
+        listed["scopes"].as_array().unwrap().iter().find(|s| s["name"] == "servers:read").unwrap();
+    assert_eq!(servers_read["aliases"], json!(["apps:read"]));
+    let group = listed["groups"].as_array().unwrap().iter().find(|g| g["name"] == "project:write").unwrap();
+    assert!(group["scopes"].as_array().unwrap().contains(&json!("tools:call")), "{listed}");
+
     // A token minted with the document's scope names holds them under Gatehouse's names.
     let scopes: Vec<&str> = documented.iter().map(|(_, s)| *s).collect();
     let minted = server

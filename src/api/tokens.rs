@@ -86,12 +86,22 @@ pub struct CreateToken {
 pub struct ScopeInfo {
     name: &'static str,
     description: &'static str,
+    /// Other names a token may be minted with for it (those of compatible APIs).
+    aliases: Vec<&'static str>,
 }
 
-/// `{"scopes": […]}`.
+/// A name that stands for several scopes at once.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ScopeGroup {
+    name: &'static str,
+    scopes: Vec<&'static str>,
+}
+
+/// `{"scopes": […], "groups": […]}`.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ScopeList {
     scopes: Vec<ScopeInfo>,
+    groups: Vec<ScopeGroup>,
 }
 
 /// `{"ok": true}`.
@@ -148,7 +158,15 @@ async fn list_scopes(_: super::registry::OpCtx, _: NoInput) -> ApiResult<ScopeLi
     Ok(ScopeList {
         scopes: Scope::ALL
             .iter()
-            .map(|s| ScopeInfo { name: s.as_str(), description: s.description() })
+            .map(|s| ScopeInfo {
+                name: s.as_str(),
+                description: s.description(),
+                aliases: s.aliases().to_vec(),
+            })
+            .collect(),
+        groups: crate::auth::scopes::GROUPS
+            .iter()
+            .map(|(name, scopes)| ScopeGroup { name, scopes: scopes.iter().map(|s| s.as_str()).collect() })
             .collect(),
     })
 }
