@@ -295,8 +295,9 @@ async fn create(
     Extension(registry): Extension<Arc<Registry>>,
     peer: ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    raw: axum::body::Body,
 ) -> Result<Response, Failure> {
+    let body = crate::api::compat::read(&state, &headers, raw).await?;
     let r = runner(&state, &registry, &headers, peer.0).await?;
     let org = r.org().await?;
     let config = parse(&body)?.config;
@@ -347,8 +348,9 @@ async fn update(
     peer: ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    body: axum::body::Bytes,
+    raw: axum::body::Body,
 ) -> Result<Response, Failure> {
+    let body = crate::api::compat::read(&state, &headers, raw).await?;
     let r = runner(&state, &registry, &headers, peer.0).await?;
     let org = r.org().await?;
     let input = upstream_input(&r, &org, parse(&body)?.config).await?;

@@ -86,6 +86,11 @@ impl Runner {
     }
 }
 
+/// A request body, within the configured limit (413 in the envelope beyond it).
+pub async fn read(state: &AppState, headers: &HeaderMap, raw: axum::body::Body) -> ApiResult<bytes::Bytes> {
+    crate::body::read_body(headers, raw, state.config.max_body_bytes).await
+}
+
 /// The org a call means when it names none: a management token's own org; in dev mode the
 /// default org; a person's only org.
 pub async fn default_org(state: &AppState, principal: &Principal) -> Option<String> {

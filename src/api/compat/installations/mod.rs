@@ -212,8 +212,9 @@ async fn create(
     peer: ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Path(scope): Path<String>,
-    body: axum::body::Bytes,
+    raw: axum::body::Body,
 ) -> ApiResult<Response> {
+    let body = crate::api::compat::read(&state, &headers, raw).await?;
     let (r, org) = scoped(&state, &registry, &headers, peer.0, &scope).await?;
     let input: InstallationInput = parse(&body)?;
     let name = input.display_name.ok_or_else(|| ApiError::bad_request("display_name is required"))?;
@@ -297,8 +298,9 @@ async fn update(
     peer: ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Path((scope, id)): Path<(String, String)>,
-    body: axum::body::Bytes,
+    raw: axum::body::Body,
 ) -> ApiResult<Json<Value>> {
+    let body = crate::api::compat::read(&state, &headers, raw).await?;
     let (r, org) = scoped(&state, &registry, &headers, peer.0, &scope).await?;
     let input: InstallationInput = parse(&body)?;
     if input.url.is_some() || input.auth_type.is_some() {
@@ -419,8 +421,9 @@ async fn install_custom(
     peer: ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Path(scope): Path<String>,
-    body: axum::body::Bytes,
+    raw: axum::body::Body,
 ) -> ApiResult<Response> {
+    let body = crate::api::compat::read(&state, &headers, raw).await?;
     let (r, org) = scoped(&state, &registry, &headers, peer.0, &scope).await?;
     let input: CustomInput = parse(&body)?;
     check_source(input.install_source.as_deref())?;
@@ -442,8 +445,9 @@ async fn install_template(
     peer: ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Path(scope): Path<String>,
-    body: axum::body::Bytes,
+    raw: axum::body::Body,
 ) -> ApiResult<Response> {
+    let body = crate::api::compat::read(&state, &headers, raw).await?;
     let (r, org) = scoped(&state, &registry, &headers, peer.0, &scope).await?;
     let input: TemplateInput = parse(&body)?;
     check_source(input.install_source.as_deref())?;

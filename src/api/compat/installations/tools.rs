@@ -56,8 +56,9 @@ pub(super) async fn update(
     peer: ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Path((scope, id, tool)): Path<(String, String, String)>,
-    body: axum::body::Bytes,
+    raw: axum::body::Body,
 ) -> ApiResult<Json<Value>> {
+    let body = crate::api::compat::read(&state, &headers, raw).await?;
     let (r, org) = scoped(&state, &registry, &headers, peer.0, &scope).await?;
     let input: ToolInput = parse(&body)?;
     let params = [("org", org.as_str()), ("upstreamId", id.as_str()), ("toolName", tool.as_str())];
@@ -112,8 +113,9 @@ pub(super) async fn proxy(
     peer: ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Path((scope, id)): Path<(String, String)>,
-    body: axum::body::Bytes,
+    raw: axum::body::Body,
 ) -> ApiResult<Json<Value>> {
+    let body = crate::api::compat::read(&state, &headers, raw).await?;
     let (r, org) = scoped(&state, &registry, &headers, peer.0, &scope).await?;
     let message = match crate::api::strict_json::from_slice(&body) {
         Ok(Value::Object(m)) => m,

@@ -105,8 +105,9 @@ pub async fn create_user(
     Extension(registry): Extension<Arc<Registry>>,
     peer: ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    raw: axum::body::Body,
 ) -> ApiResult<Response> {
+    let body = crate::api::compat::read(&state, &headers, raw).await?;
     let r = runner(&state, &registry, &headers, peer).await?;
     enterprise(&r).await?;
     let org = org(&r).await?;
@@ -150,8 +151,9 @@ pub async fn update_user(
     peer: ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Path(username): Path<String>,
-    body: axum::body::Bytes,
+    raw: axum::body::Body,
 ) -> ApiResult<Json<Value>> {
+    let body = crate::api::compat::read(&state, &headers, raw).await?;
     let r = runner(&state, &registry, &headers, peer).await?;
     enterprise(&r).await?;
     let org = org(&r).await?;
@@ -292,8 +294,9 @@ pub async fn create_client(
     Extension(registry): Extension<Arc<Registry>>,
     peer: ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    raw: axum::body::Body,
 ) -> ApiResult<Response> {
+    let body = crate::api::compat::read(&state, &headers, raw).await?;
     let r = runner(&state, &registry, &headers, peer).await?;
     enterprise(&r).await?;
     let org = org(&r).await?;
@@ -373,8 +376,9 @@ pub async fn update_client(
     peer: ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Path(name): Path<String>,
-    body: axum::body::Bytes,
+    raw: axum::body::Body,
 ) -> ApiResult<Json<Value>> {
+    let body = crate::api::compat::read(&state, &headers, raw).await?;
     let r = runner(&state, &registry, &headers, peer).await?;
     enterprise(&r).await?;
     let org = org(&r).await?;

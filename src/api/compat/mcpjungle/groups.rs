@@ -200,8 +200,9 @@ pub async fn create(
     Extension(registry): Extension<Arc<Registry>>,
     peer: ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    raw: axum::body::Body,
 ) -> ApiResult<Response> {
+    let body = crate::api::compat::read(&state, &headers, raw).await?;
     let r = runner(&state, &registry, &headers, peer).await?;
     let org = org(&r).await?;
     let input = parse(&body)?;
@@ -268,8 +269,9 @@ pub async fn update(
     peer: ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Path(name): Path<String>,
-    body: axum::body::Bytes,
+    raw: axum::body::Body,
 ) -> ApiResult<Json<Value>> {
+    let body = crate::api::compat::read(&state, &headers, raw).await?;
     let r = runner(&state, &registry, &headers, peer).await?;
     let org = org(&r).await?;
     let input = parse(&body)?;

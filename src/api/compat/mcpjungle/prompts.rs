@@ -99,8 +99,9 @@ pub async fn render(
     Extension(registry): Extension<Arc<Registry>>,
     peer: ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    raw: axum::body::Body,
 ) -> ApiResult<Json<Value>> {
+    let body = crate::api::compat::read(&state, &headers, raw).await?;
     let r = runner(&state, &registry, &headers, peer).await?;
     let input: Render = crate::api::strict_json::from_slice(&body)
         .map_err(|e| e.to_string())

@@ -145,8 +145,9 @@ pub async fn register(
     peer: ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Query(force): Query<Force>,
-    body: axum::body::Bytes,
+    raw: axum::body::Body,
 ) -> ApiResult<Response> {
+    let body = crate::api::compat::read(&state, &headers, raw).await?;
     let r = runner(&state, &registry, &headers, peer).await?;
     let org = org(&r).await?;
     let input: Register = crate::api::strict_json::from_slice(&body)

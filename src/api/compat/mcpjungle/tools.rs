@@ -114,8 +114,9 @@ pub async fn invoke(
     Extension(registry): Extension<Arc<Registry>>,
     peer: ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    raw: axum::body::Body,
 ) -> ApiResult<Json<Value>> {
+    let body = crate::api::compat::read(&state, &headers, raw).await?;
     let r = runner(&state, &registry, &headers, peer).await?;
     let mut args: Map<String, Value> = match crate::api::strict_json::from_slice(&body) {
         Ok(Value::Object(map)) => map,
