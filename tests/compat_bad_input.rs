@@ -65,7 +65,7 @@ async fn junk_is_refused_in_the_envelope(backend: Backend) {
             assert_eq!(status, 413, "{path}: {text}");
             assert!(text.contains("payload_too_large"), "{path}: {text}");
         }
-        for body in BODIES.iter().copied() {
+        for body in BODIES {
             let r = server
                 .request(method.clone(), path)
                 .header("Content-Type", "application/json")
