@@ -94,11 +94,12 @@ async fn installations_are_upstreams_of_the_project(backend: Backend) {
     let installed = server.post(&format!("{base}/install_custom"), Some(&writer), custom).await.expect(201);
     assert_eq!(installed.body["auth_type"], "api_key");
     assert!(!installed.text.contains("sk-installed-1234"));
-    let oauth_client = json!({"name": "X", "url": upstream.url(), "auth_type": "oauth", "client_id": "c", "client_secret": "s"});
+    let misplaced =
+        json!({"name": "X", "url": upstream.url(), "auth_type": "api_key", "api_key": "k", "client_id": "c"});
     server
-        .post(&format!("{base}/install_custom"), Some(&writer), oauth_client)
+        .post(&format!("{base}/install_custom"), Some(&writer), misplaced)
         .await
-        .expect_error(422, "unprocessable");
+        .expect_error(400, "invalid_input");
     let bad_template = json!({"template_id": "no-such-template"});
     server
         .post(&format!("{base}/install_template"), Some(&writer), bad_template)
@@ -162,6 +163,32 @@ async fn oauth_installations_return_to_the_caller(backend: Backend) {
         format!("{base}/authorize?installation_id={id}&posthog_code_callback_url=https://evil.example/cb");
     server.get(&evil, Some(&writer)).await.expect_error(422, "unprocessable");
     server.get(&format!("{base}/authorize"), Some(&writer)).await.expect_error(400, "invalid_input");
+
+    // A client registered by hand at the authorization server is the one used.
+    let by_hand: Value = reqwest::Client::new()
+        .post(upstream.base("/register"))
+        .json(&json!({"redirect_uris": ["http://gatehouse.test/api/upstreams/oauth/callback"], "client_name": "by hand"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let client_id = by_hand["client_id"].as_str().unwrap();
+    let body = json!({"name": "Guarded by hand", "url": upstream.url(), "auth_type": "oauth", "client_id": client_id});
+    let pending = server.post(&format!("{base}/install_custom"), Some(&writer), body).await.expect(200);
+    let authorize = pending.body["redirect_url"].as_str().unwrap();
+    assert!(authorize.contains(&format!("client_id={client_id}")), "{authorize}");
+    let consent = no_redirects.get(authorize).send().await.unwrap();
+    let location = consent.headers()["location"].to_str().unwrap().to_string();
+    let path = location.strip_prefix("http://gatehouse.test").expect("Gatehouse's callback");
+    let back = no_redirects.get(format!("{}{path}", server.base)).send().await.unwrap();
+    assert_eq!(back.status(), 303, "to the console");
+    let id = pending.body["id"].as_str().unwrap();
+    assert_eq!(
+        server.get(&format!("{base}/{id}"), Some(&writer)).await.expect(200).body["status"],
+        "connected"
+    );
 }
 
 backend_tests!(installations_are_upstreams_of_the_project, oauth_installations_return_to_the_caller);

@@ -33,6 +33,19 @@ pub(super) async fn authorize_upstream(ctx: OpCtx, input: AuthorizeInput) -> Api
     })
 }
 
+pub(super) async fn set_oauth_client(ctx: OpCtx, input: OAuthClientInput) -> ApiResult<OAuthClientSet> {
+    let u = upstream_of(&ctx).await?;
+    let secret = input.client_secret.as_deref();
+    let issuer =
+        authorize::set_client(&ctx.state, &u, &input.client_id, secret).await.map_err(upstream_error)?;
+    Ok(OAuthClientSet {
+        client_id: input.client_id,
+        has_secret: secret.is_some(),
+        issuer,
+        redirect_uri: authorize::redirect_uri(&ctx.state),
+    })
+}
+
 pub(super) async fn oauth_callback(ctx: OpCtx, input: CallbackInput) -> ApiResult<CallbackResult> {
     if let Some(error) = input.error {
         let detail = input.error_description.map(|d| format!(": {d}")).unwrap_or_default();

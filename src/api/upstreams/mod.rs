@@ -35,6 +35,16 @@ pub fn register(r: &mut Registry) {
     );
     r.add(
         OpSpec::new(
+            "set_upstream_oauth_client",
+            Method::PUT,
+            "/api/orgs/{org}/upstreams/{upstreamId}/oauth-client",
+            Access::Org(Scope::UpstreamsWrite),
+            "Give the OAuth client registered by hand at an upstream's authorization server (instead of registration).",
+        ),
+        set_oauth_client,
+    );
+    r.add(
+        OpSpec::new(
             "upstream_oauth_callback",
             Method::GET,
             crate::upstream::oauth::CALLBACK_PATH,

@@ -387,6 +387,30 @@ pub struct AuthorizeInput {
     pub(super) return_url: Option<String>,
 }
 
+/// Input of `set_upstream_oauth_client`: a client registered at the upstream's authorization
+/// server by hand, with the redirect URI this instance's callback.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct OAuthClientInput {
+    #[schemars(length(min = 1, max = 512), pattern(r"^[\x21-\x7E]+$"))]
+    pub(super) client_id: String,
+    /// Write-only, sealed; none for a public client.
+    #[schemars(length(min = 1, max = 2048), pattern(r"^[\x21-\x7E]+$"))]
+    pub(super) client_secret: Option<String>,
+}
+
+/// The client an upstream's authorizations use (never its secret).
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OAuthClientSet {
+    pub(super) client_id: String,
+    pub(super) has_secret: bool,
+    /// The authorization server it belongs to.
+    pub(super) issuer: String,
+    /// Where the authorization server must send people back.
+    pub(super) redirect_uri: String,
+}
+
 /// An upstream's sealed maps, opened: its stdio environment and its HTTP request headers.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(super) struct Opened {

@@ -26,18 +26,59 @@ pub fn redirect_uri(state: &AppState) -> String {
     format!("{}{CALLBACK_PATH}", state.config.public_url.trim_end_matches('/'))
 }
 
+/// The authorization server of an HTTP upstream, discovered (RFC 9728, RFC 8414).
+async fn authorization_server(
+    state: &AppState,
+    record: &UpstreamRecord,
+) -> Result<oauth::AuthServer, UpstreamError> {
+    let url = match (TransportKind::parse(&record.transport), &record.url) {
+        (Some(TransportKind::StreamableHttp | TransportKind::Sse), Some(url)) => url.clone(),
+        _ => return Err(UpstreamError::Config("only HTTP upstreams can be authorized with OAuth".into())),
+    };
+    oauth::discover(&state.plane.outbound, &url).await
+}
+
+/// Keeps a client registered at the upstream's authorization server by hand (its id, and its
+/// secret sealed), for authorizations to use instead of registering Gatehouse; tokens of an
+/// earlier client are dropped. Answers the issuer.
+pub async fn set_client(
+    state: &AppState,
+    record: &UpstreamRecord,
+    client_id: &str,
+    client_secret: Option<&str>,
+) -> Result<String, UpstreamError> {
+    let server = authorization_server(state, record).await?;
+    let sealed =
+        client_secret.map(|s| state.master_key.encrypt(SECRET_PURPOSE, s.as_bytes(), record.id.as_bytes()));
+    state
+        .store
+        .oauth_put(&UpstreamOAuthRecord {
+            upstream_id: record.id.clone(),
+            org_id: record.org_id.clone(),
+            issuer: server.issuer.clone(),
+            authorization_endpoint: server.authorization_endpoint.clone(),
+            token_endpoint: server.token_endpoint.clone(),
+            resource: server.resource.clone(),
+            scope: server.scope.clone(),
+            client_id: client_id.to_string(),
+            client_secret: sealed,
+            refresh_token: None,
+            expires_at: None,
+            updated_at: time::now_ms(),
+        })
+        .await
+        .map_err(store_err)?;
+    Ok(server.issuer)
+}
+
 /// Starts an authorization: returns the URL to open and when it stops being valid.
 pub async fn start(
     state: &AppState,
     record: &UpstreamRecord,
     return_to: Option<String>,
 ) -> Result<(String, i64), UpstreamError> {
-    let url = match (TransportKind::parse(&record.transport), &record.url) {
-        (Some(TransportKind::StreamableHttp | TransportKind::Sse), Some(url)) => url.clone(),
-        _ => return Err(UpstreamError::Config("only HTTP upstreams can be authorized with OAuth".into())),
-    };
     let outbound = &state.plane.outbound;
-    let server = oauth::discover(outbound, &url).await?;
+    let server = authorization_server(state, record).await?;
     let redirect = redirect_uri(state);
     let previous = state.store.oauth_get(&record.id).await.map_err(store_err)?;
     // A client registered at this same server before is reused (its tokens stay valid).
@@ -46,7 +87,7 @@ pub async fn start(
         None => {
             let endpoint = server.registration_endpoint.as_deref().ok_or_else(|| {
                 UpstreamError::Config(
-                    "the authorization server offers no dynamic client registration; register Gatehouse there by hand"
+                    "the authorization server offers no dynamic client registration: register Gatehouse there by hand and give its client (PUT …/upstreams/{upstreamId}/oauth-client)"
                         .into(),
                 )
             })?;

@@ -427,15 +427,31 @@ async fn install_custom(
     let (r, org) = scoped(&state, &registry, &headers, peer.0, &scope).await?;
     let input: CustomInput = parse(&body)?;
     check_source(input.install_source.as_deref())?;
-    if !input.client_id.is_empty() || !input.client_secret.is_empty() {
-        return Err(ApiError::unprocessable(
-            "pre-registered OAuth clients are not supported: Gatehouse registers itself (CIMD or DCR)",
-        ));
-    }
     let auth_type =
         input.auth_type.as_deref().unwrap_or(if input.api_key.is_empty() { "none" } else { "api_key" });
+    let preregistered = !input.client_id.is_empty();
+    if (preregistered || !input.client_secret.is_empty()) && (auth_type != "oauth" || !preregistered) {
+        return Err(ApiError::bad_request("client_id (and client_secret) go with auth_type oauth"));
+    }
     let create = create_input(&input.name, &input.url, &input.description, auth_type, &input.api_key)?;
     let made = installed(&r, &org, create).await?;
+    if preregistered {
+        // A client registered by hand at the authorization server is the one authorizations use.
+        let id = made["upstreamId"].as_str().unwrap_or_default();
+        let mut client = json!({"clientId": input.client_id});
+        if !input.client_secret.is_empty() {
+            client["clientSecret"] = json!(input.client_secret);
+        }
+        if let Err(e) = r.run("set_upstream_oauth_client", &[("org", &org), ("upstreamId", id)], client).await
+        {
+            let proxy = proxy_server(&r, &org).await?;
+            let _ = r
+                .run("detach_upstream", &[("org", &org), ("serverId", &proxy), ("upstreamId", id)], json!({}))
+                .await;
+            let _ = r.run("delete_upstream", &[("org", &org), ("upstreamId", id)], json!({})).await;
+            return Err(e);
+        }
+    }
     installed_answer(&r, &org, made, &input.posthog_code_callback_url).await
 }
 
