@@ -109,6 +109,25 @@ async fn an_operator_at_the_command_line(backend: Backend) {
     let out = cli.run(&["usage", "timeseries", "--range", "7d"]);
     assert!(out.status.success(), "{}", text(&out));
 
+    // An upstream registered, one of its tools approved by the shortcut.
+    let upstream = common::upstreams::PyUpstream::start();
+    let made = cli.json(&[
+        "upstreams",
+        "create",
+        "--name",
+        "calc",
+        "--transport",
+        "streamable_http",
+        "--url-value",
+        &upstream.url(),
+    ]);
+    assert_eq!(made["upstream"]["name"], "calc", "{made}");
+    let approved = cli.json(&["upstreams", "approve", "--upstream", "calc", "--tool-name", "echo"]);
+    assert_eq!(approved["tool"]["approvalState"], "approved", "{approved}");
+    let rejected = cli.json(&["upstreams", "reject", "--upstream", "calc", "--tool-name", "add"]);
+    assert_eq!(rejected["tool"]["approvalState"], "rejected", "{rejected}");
+    assert!(cli.run(&["tools", "add", "--help"]).status.success(), "create answers to add");
+
     // Exit codes scripts can rely on.
     assert_eq!(code(&cli.run(&["servers", "get", "--server", "nope"])), 3);
     assert_eq!(code(&cli.run(&["servers", "create"])), 2, "a required option left out");

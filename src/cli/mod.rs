@@ -36,6 +36,13 @@ pub const EXIT_UNAVAILABLE: i32 = 6;
 /// Groups whose verb may be left out: `gatehouse usage --range 30d`.
 const DEFAULT_VERB: &[(&str, &str)] = &[("usage", "timeseries")];
 
+/// Shortcuts: `gatehouse <group> <verb>` runs an operation with one input fixed
+/// (`gatehouse upstreams approve --upstream github --tool-name search`).
+const SHORTCUTS: &[(&str, &str, &str, &str, &str)] = &[
+    ("upstreams", "approve", "update_upstream_tool", "approvalState", "approved"),
+    ("upstreams", "reject", "update_upstream_tool", "approvalState", "rejected"),
+];
+
 /// The commands added to the binary's own (`serve`, `migrate`, …).
 pub fn extend(root: Command, registry: &Registry) -> Command {
     let mut groups: BTreeMap<String, Vec<(String, &Operation)>> = BTreeMap::new();
@@ -74,7 +81,18 @@ pub fn extend(root: Command, registry: &Registry) -> Command {
             if Some(verb.as_str()) == default {
                 group = group.args(args::command(op, verb).get_arguments().cloned().collect::<Vec<_>>());
             }
-            group = group.subcommand(args::command(op, verb));
+            let command = args::command(op, verb);
+            // `create` also answers to `add` (`gatehouse tools add …`).
+            group = group.subcommand(if verb == "create" { command.visible_alias("add") } else { command });
+        }
+        for (_, verb, name, field, value) in SHORTCUTS.iter().filter(|(g, ..)| *g == resource) {
+            if let Some(op) = registry.get(name) {
+                let fixed = args::input_option(field);
+                let command = args::command(op, verb).mut_args(|a| {
+                    if a.get_id() == fixed.as_str() { a.hide(true).required(false) } else { a }
+                });
+                group = group.subcommand(command.about(format!("{} ({field}: {value})", op.spec.summary)));
+            }
         }
         group = match default {
             Some(_) => group.args_conflicts_with_subcommands(true),
@@ -145,12 +163,19 @@ pub async fn run(matches: &ArgMatches, registry: &Registry, mut root: Command) -
                     None => return EXIT_USAGE,
                 },
             };
-            let op = registry
-                .operations()
-                .iter()
-                .find(|op| naming::command_of(op.spec.name) == (resource.to_string(), verb.clone()));
+            let shortcut = SHORTCUTS.iter().find(|(g, v, ..)| *g == resource && *v == verb);
+            let op = match shortcut {
+                Some((_, _, name, _, _)) => registry.get(name).map(|op| op.as_ref()),
+                None => registry
+                    .operations()
+                    .iter()
+                    .find(|op| naming::command_of(op.spec.name) == (resource.to_string(), verb.clone()))
+                    .map(|op| op.as_ref()),
+            };
             match op {
-                Some(op) => call(&client, op, m).await,
+                Some(op) => {
+                    call(&client, op, m, shortcut.map(|(_, _, _, field, value)| (*field, *value))).await
+                }
                 None => return EXIT_USAGE,
             }
         }
@@ -248,8 +273,16 @@ async fn id_of(client: &Client, org: &str, param: &str, given: &str) -> Result<S
 }
 
 /// Runs one registry operation with the values given.
-async fn call(client: &Client, op: &Operation, m: &ArgMatches) -> Result<Value, Failure> {
-    let (given, input) = args::collect(op, m);
+async fn call(
+    client: &Client,
+    op: &Operation,
+    m: &ArgMatches,
+    fixed: Option<(&str, &str)>,
+) -> Result<Value, Failure> {
+    let (given, mut input) = args::collect(op, m);
+    if let (Some((field, value)), Some(map)) = (fixed, input.as_object_mut()) {
+        map.insert(field.to_string(), json!(value));
+    }
     let mut path = op.spec.path.to_string();
     let mut org = None;
     if op.path_params.iter().any(|p| p == "org") {

@@ -144,12 +144,15 @@ pub struct CreateUpstream {
     /// Program of a stdio upstream (must be allowed by `GATEHOUSE_STDIO_COMMANDS`).
     #[schemars(length(max = 1024), pattern(r"^[^\u0000]*\S[^\u0000]*$"))]
     pub(super) command: Option<String>,
+    #[serde(default)]
     #[schemars(schema_with = "field_schemas::args")]
     pub(super) args: Option<Vec<String>>,
     /// Environment of a stdio upstream; values are sealed and never returned.
+    #[serde(default)]
     #[schemars(schema_with = "field_schemas::env")]
     pub(super) env: Option<BTreeMap<String, String>>,
     /// Headers sent on every request to an HTTP upstream.
+    #[serde(default)]
     #[schemars(schema_with = "field_schemas::request_headers")]
     pub(super) request_headers: Option<BTreeMap<String, String>>,
     pub(super) auth: Option<AuthInput>,
@@ -174,10 +177,13 @@ pub struct UpdateUpstream {
     pub(super) url: Option<String>,
     #[schemars(length(max = 1024), pattern(r"^[^\u0000]*\S[^\u0000]*$"))]
     pub(super) command: Option<String>,
+    #[serde(default)]
     #[schemars(schema_with = "field_schemas::args")]
     pub(super) args: Option<Vec<String>>,
+    #[serde(default)]
     #[schemars(schema_with = "field_schemas::env")]
     pub(super) env: Option<BTreeMap<String, String>>,
+    #[serde(default)]
     #[schemars(schema_with = "field_schemas::request_headers")]
     pub(super) request_headers: Option<BTreeMap<String, String>>,
     /// Without `credential`, the stored credential is kept (if the type is unchanged).
