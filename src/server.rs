@@ -36,6 +36,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::compat::mcpjungle::routes(registry.clone()))
         .merge(api::compat::mcp_servers::routes(registry.clone()))
         .merge(api::compat::installations::routes(registry.clone()))
+        .merge(api::compat::openapi::routes())
         .merge(api::oauth::routes())
         .merge(gateway_routes())
         .merge(crate::console::routes(state.clone(), registry.clone()))

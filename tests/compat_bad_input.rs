@@ -95,4 +95,36 @@ async fn junk_is_refused_in_the_envelope(backend: Backend) {
     assert_eq!(servers["servers"], json!([]), "{servers}");
 }
 
-backend_tests!(junk_is_refused_in_the_envelope);
+/// Every route the compatible surfaces' OpenAPI document names is served.
+async fn the_document_names_served_routes(backend: Backend) {
+    let server = TestServer::dev(backend).await;
+    let doc = server.get("/api/compat/openapi.json", None).await.expect(200).body;
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(paths.len() >= 40, "{}", paths.len());
+    for (path, methods) in paths {
+        let concrete: String = path
+            .split('/')
+            .map(|s| if s.starts_with('{') { if s.contains("_id}") { "default" } else { "x" } } else { s })
+            .collect::<Vec<_>>()
+            .join("/");
+        for method in methods.as_object().unwrap().keys() {
+            let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let r = server
+                .request(m, &concrete)
+                .header("Content-Type", "application/json")
+                .body("{}")
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let text = r.text().await.unwrap();
+            assert!(
+                !(status == 404 && text.contains("no route")) && status != 405,
+                "{method} {concrete}: {status} {text}"
+            );
+            assert!(status < 500 || status == 502, "{method} {concrete}: {status} {text}");
+        }
+    }
+}
+
+backend_tests!(junk_is_refused_in_the_envelope, the_document_names_served_routes);

@@ -110,6 +110,11 @@ async fn resources(server: &TestServer, token: Option<&str>) -> (Vec<(&'static s
 /// The run's configuration: where the resources are, and what the checks accept.
 fn config(parameters: &[(&str, String)], token: Option<&str>, api_key: &str) -> String {
     let mut toml = String::from("[parameters]\n");
+    // The compatible surfaces' path parameters: the org, and names that exist or not.
+    for (name, value) in [("environment_id", "default"), ("project_id", "default"), ("username", "fuzz-user")]
+    {
+        toml.push_str(&format!("{name} = {value:?}\n"));
+    }
     for (name, value) in parameters {
         toml.push_str(&format!("{name} = {value:?}\n"));
     }
@@ -177,6 +182,9 @@ async fn fuzz(server: TestServer, token: Option<String>) {
         run(&server, &file, management, &["--exclude-method", "DELETE"]);
         run(&server, &file, management, &["--include-method", "DELETE"]);
         run(&server, &file, ("/oauth/openapi.json", OAUTH_CHECKS), &[]);
+        // The compatible surfaces: their payloads are other APIs' (described loosely), so what
+        // is asked of them is that nothing they are sent fails inside.
+        run(&server, &file, ("/api/compat/openapi.json", "not_a_server_error"), &[]);
     });
 }
 

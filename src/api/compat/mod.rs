@@ -7,6 +7,7 @@ pub mod installations;
 pub mod management_tools;
 pub mod mcp_servers;
 pub mod mcpjungle;
+pub mod openapi;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
