@@ -74,6 +74,17 @@ impl Directory {
         Ok(Some(entry))
     }
 
+    /// The slug of the server `server_id` when an entry of it is in memory (for endpoints that
+    /// know a server by its credential, not its path); a scan of what this node serves.
+    pub fn slug_of(&self, server_id: &str) -> Option<String> {
+        let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
+        entries
+            .values()
+            .flat_map(|servers| servers.values())
+            .find(|e| e.server.id == server_id)
+            .map(|e| e.server.slug.clone())
+    }
+
     /// Applies a change event; returns the ids of the servers whose entry was dropped.
     pub fn apply(&self, change: &str) -> Vec<String> {
         let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());

@@ -26,6 +26,10 @@ async fn target(state: &AppState, headers: &HeaderMap, fallback: &str) -> Result
     let seen = RequestHeaders::of(headers);
     let credential = caller::credential(seen.api_key, seen.authorization);
     if let Some((org, server)) = caller::owner_of(state, credential).await? {
+        // From the directory's memory once the server was served here; else from the store.
+        if let Some(slug) = state.plane.directory.slug_of(&server) {
+            return Ok((org, slug));
+        }
         let found =
             state.store.server_get(&org, &server).await.map_err(|e| ApiError::from(e).into_response())?;
         let slug = found.map(|s| s.slug).ok_or_else(|| ApiError::NotFound("server").into_response())?;
