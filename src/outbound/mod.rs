@@ -9,6 +9,7 @@
 //! driven by the task that sends on them ([`pool`]): a URL is parsed once, into an `http::Uri`,
 //! and a call costs what hyper's connection costs.
 
+mod cache;
 mod policy;
 mod pool;
 mod request;
@@ -27,6 +28,7 @@ pub use http::Method;
 pub use policy::NetworkPolicy;
 pub use request::{Request, Response};
 
+pub use cache::cache_lifetime;
 use policy::GuardedResolver;
 use rustls_pki_types::CertificateDer;
 pub use tls::read_ca_file;
@@ -401,27 +403,6 @@ fn strip_for_other_origin(headers: &mut HeaderMap) {
         .collect();
     headers.clear();
     headers.extend(kept.into_iter().map(|(k, v)| (Some(k), v)));
-}
-
-/// How long an answer may be reused: its `Cache-Control: max-age` within `bounds`, `default`
-/// without one, as briefly as allowed under `no-store` or `no-cache`.
-pub fn cache_lifetime(
-    headers: &HeaderMap,
-    default: Duration,
-    bounds: std::ops::RangeInclusive<Duration>,
-) -> Duration {
-    let control = headers.get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let mut age = None;
-    for directive in control.split(',').map(str::trim) {
-        let lower = directive.to_ascii_lowercase();
-        if lower == "no-store" || lower == "no-cache" {
-            return *bounds.start();
-        }
-        if let Some(v) = lower.strip_prefix("max-age=") {
-            age = v.trim_matches('"').parse::<u64>().ok();
-        }
-    }
-    age.map(Duration::from_secs).unwrap_or(default).clamp(*bounds.start(), *bounds.end())
 }
 
 #[cfg(test)]

@@ -282,13 +282,6 @@ async fn creator(r: &Runner, org: &str, created_by: Option<&str>) -> ApiResult<(
     })
 }
 
-fn parse(body: &[u8]) -> ApiResult<Envelope> {
-    crate::api::strict_json::from_slice(body)
-        .map_err(|e| e.to_string())
-        .and_then(|v| serde_json::from_value(v).map_err(|e| e.to_string()))
-        .map_err(|e| ApiError::bad_request(format!("invalid input: {e}")))
-}
-
 /// `POST /api/mcp-servers`: 201.
 async fn create(
     State(state): State<AppState>,
@@ -300,7 +293,7 @@ async fn create(
     let body = crate::api::compat::read(&state, &headers, raw).await?;
     let r = runner(&state, &registry, &headers, peer.0).await?;
     let org = r.org().await?;
-    let config = parse(&body)?.config;
+    let config = crate::api::compat::input::<Envelope>(&body)?.config;
     if config.name.is_none() || config.transport.is_none() {
         return Err(ApiError::bad_request("config.name and config.transport are required").into());
     }
@@ -353,7 +346,7 @@ async fn update(
     let body = crate::api::compat::read(&state, &headers, raw).await?;
     let r = runner(&state, &registry, &headers, peer.0).await?;
     let org = r.org().await?;
-    let input = upstream_input(&r, &org, parse(&body)?.config).await?;
+    let input = upstream_input(&r, &org, crate::api::compat::input::<Envelope>(&body)?.config).await?;
     let changed = r.run("update_upstream", &[("org", &org), ("upstreamId", &id)], input).await?;
     Ok(success(
         StatusCode::OK,

@@ -14,7 +14,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::http::HeaderMap;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::dispatch::{self, Call};
 use super::registry::Registry;
@@ -78,6 +78,26 @@ impl Runner {
         }))
     }
 
+    /// The id of the org's server `slug`; made with `made` (name, description) when absent and
+    /// given, else `None`.
+    pub async fn server_with_slug(
+        &self,
+        org: &str,
+        slug: &str,
+        made: Option<(&str, &str)>,
+    ) -> ApiResult<Option<String>> {
+        let servers = self.run("list_servers", &[("org", org)], json!({})).await?;
+        let found = servers["servers"]
+            .as_array()
+            .and_then(|list| list.iter().find(|s| s["slug"] == slug))
+            .and_then(|s| s["serverId"].as_str())
+            .map(str::to_string);
+        let Some((name, description)) = made.filter(|_| found.is_none()) else { return Ok(found) };
+        let input = json!({"name": name, "slug": slug, "description": description});
+        let created = self.run("create_server", &[("org", org)], input).await?;
+        Ok(created["server"]["serverId"].as_str().map(str::to_string))
+    }
+
     /// The orgs the person behind the request belongs to (none for other principals).
     pub async fn orgs_of_person(&self) -> ApiResult<Vec<crate::store::OrgRecord>> {
         match &self.principal {
@@ -85,6 +105,17 @@ impl Runner {
             _ => Ok(Vec::new()),
         }
     }
+}
+
+/// A JSON body as `T`, read strictly (a member given twice is refused); an empty body is `{}`.
+pub fn input<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
+    let value = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Object(serde_json::Map::new())
+    } else {
+        super::strict_json::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("invalid input: {e}")))?
+    };
+    serde_json::from_value(value).map_err(|e| ApiError::bad_request(format!("invalid input: {e}")))
 }
 
 /// A request body, within the configured limit (413 in the envelope beyond it).

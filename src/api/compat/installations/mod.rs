@@ -105,16 +105,6 @@ struct TemplateInput {
     posthog_code_callback_url: String,
 }
 
-pub(super) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
-    let value = if body.iter().all(u8::is_ascii_whitespace) {
-        Value::Object(Map::new())
-    } else {
-        crate::api::strict_json::from_slice(body)
-            .map_err(|e| ApiError::bad_request(format!("invalid input: {e}")))?
-    };
-    serde_json::from_value(value).map_err(|e| ApiError::bad_request(format!("invalid input: {e}")))
-}
-
 /// The request's runner and the org its environment or project names.
 pub(super) async fn scoped(
     state: &AppState,
@@ -216,7 +206,7 @@ async fn create(
 ) -> ApiResult<Response> {
     let body = crate::api::compat::read(&state, &headers, raw).await?;
     let (r, org) = scoped(&state, &registry, &headers, peer.0, &scope).await?;
-    let input: InstallationInput = parse(&body)?;
+    let input: InstallationInput = super::input(&body)?;
     let name = input.display_name.ok_or_else(|| ApiError::bad_request("display_name is required"))?;
     let url = input.url.ok_or_else(|| ApiError::bad_request("url is required"))?;
     let mut create = create_input(
@@ -265,19 +255,8 @@ pub(super) fn prefix_of(_name: &str, id: &str) -> String {
 
 /// The org's installations server, made at the first installation.
 pub(super) async fn proxy_server(r: &Runner, org: &str) -> ApiResult<String> {
-    let servers = r.run("list_servers", &[("org", org)], json!({})).await?;
-    let found = servers["servers"]
-        .as_array()
-        .and_then(|l| l.iter().find(|s| s["slug"] == PROXY_SLUG))
-        .and_then(|s| s["serverId"].as_str())
-        .map(str::to_string);
-    if let Some(id) = found {
-        return Ok(id);
-    }
-    let input = json!({"name": "MCP server installations", "slug": PROXY_SLUG,
-        "description": "Every MCP server installation of the project, through /proxy."});
-    let made = r.run("create_server", &[("org", org)], input).await?;
-    Ok(made["server"]["serverId"].as_str().unwrap_or_default().to_string())
+    let made = ("MCP server installations", "Every MCP server installation of the project, through /proxy.");
+    Ok(r.server_with_slug(org, PROXY_SLUG, Some(made)).await?.unwrap_or_default())
 }
 
 async fn read(
@@ -302,7 +281,7 @@ async fn update(
 ) -> ApiResult<Json<Value>> {
     let body = crate::api::compat::read(&state, &headers, raw).await?;
     let (r, org) = scoped(&state, &registry, &headers, peer.0, &scope).await?;
-    let input: InstallationInput = parse(&body)?;
+    let input: InstallationInput = super::input(&body)?;
     if input.url.is_some() || input.auth_type.is_some() {
         return Err(ApiError::bad_request("only display_name, description and is_enabled can be changed"));
     }
@@ -425,7 +404,7 @@ async fn install_custom(
 ) -> ApiResult<Response> {
     let body = crate::api::compat::read(&state, &headers, raw).await?;
     let (r, org) = scoped(&state, &registry, &headers, peer.0, &scope).await?;
-    let input: CustomInput = parse(&body)?;
+    let input: CustomInput = super::input(&body)?;
     check_source(input.install_source.as_deref())?;
     let auth_type =
         input.auth_type.as_deref().unwrap_or(if input.api_key.is_empty() { "none" } else { "api_key" });
@@ -465,7 +444,7 @@ async fn install_template(
 ) -> ApiResult<Response> {
     let body = crate::api::compat::read(&state, &headers, raw).await?;
     let (r, org) = scoped(&state, &registry, &headers, peer.0, &scope).await?;
-    let input: TemplateInput = parse(&body)?;
+    let input: TemplateInput = super::input(&body)?;
     check_source(input.install_source.as_deref())?;
     let template = crate::upstream::catalog::template(&input.template_id).ok_or_else(|| {
         ApiError::bad_request(format!("unknown template_id {}; see GET /api/catalog", input.template_id))

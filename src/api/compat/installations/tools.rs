@@ -10,7 +10,7 @@ use axum::http::HeaderMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{parse, prefix_of, proxy_server, scoped};
+use super::{prefix_of, proxy_server, scoped};
 use crate::api::compat::Runner;
 use crate::api::registry::Registry;
 use crate::app::AppState;
@@ -60,7 +60,7 @@ pub(super) async fn update(
 ) -> ApiResult<Json<Value>> {
     let body = crate::api::compat::read(&state, &headers, raw).await?;
     let (r, org) = scoped(&state, &registry, &headers, peer.0, &scope).await?;
-    let input: ToolInput = parse(&body)?;
+    let input: ToolInput = crate::api::compat::input(&body)?;
     let params = [("org", org.as_str()), ("upstreamId", id.as_str()), ("toolName", tool.as_str())];
     let changed =
         r.run("update_upstream_tool", &params, json!({"approvalState": input.approval_state})).await?;

@@ -53,13 +53,6 @@ pub struct ClientInput {
     is_custom_access_token: bool,
 }
 
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
-    crate::api::strict_json::from_slice(body)
-        .map_err(|e| e.to_string())
-        .and_then(|v| serde_json::from_value(v).map_err(|e| e.to_string()))
-        .map_err(|e| ApiError::bad_request(format!("invalid input: {e}")))
-}
-
 /// Users and clients exist in enterprise mode only, as MCPJungle says.
 async fn enterprise(r: &Runner) -> ApiResult<()> {
     match r.state.mode().await? {
@@ -111,7 +104,7 @@ pub async fn create_user(
     let r = runner(&state, &registry, &headers, peer).await?;
     enterprise(&r).await?;
     let org = org(&r).await?;
-    let input: UserInput = parse(&body)?;
+    let input: UserInput = crate::api::compat::input(&body)?;
     no_custom_token(input.access_token.as_deref())?;
     let username = input
         .username
@@ -157,7 +150,7 @@ pub async fn update_user(
     let r = runner(&state, &registry, &headers, peer).await?;
     enterprise(&r).await?;
     let org = org(&r).await?;
-    let input: UserInput = parse(&body)?;
+    let input: UserInput = crate::api::compat::input(&body)?;
     no_custom_token(input.access_token.as_deref())?;
     let tokens = user_tokens(&r, &org).await?;
     let (_, id) = tokens.iter().find(|(u, _)| *u == username).ok_or(ApiError::NotFound("user"))?;
@@ -300,7 +293,7 @@ pub async fn create_client(
     let r = runner(&state, &registry, &headers, peer).await?;
     enterprise(&r).await?;
     let org = org(&r).await?;
-    let input: ClientInput = parse(&body)?;
+    let input: ClientInput = crate::api::compat::input(&body)?;
     if input.is_custom_access_token {
         no_custom_token(Some("custom"))?;
     }
@@ -382,7 +375,7 @@ pub async fn update_client(
     let r = runner(&state, &registry, &headers, peer).await?;
     enterprise(&r).await?;
     let org = org(&r).await?;
-    let input: ClientInput = parse(&body)?;
+    let input: ClientInput = crate::api::compat::input(&body)?;
     no_custom_token(input.access_token.as_deref())?;
     let keys = client_keys(&r, &org).await?;
     let (_, key) = keys.iter().find(|(n, _)| *n == name).ok_or(ApiError::NotFound("client"))?;

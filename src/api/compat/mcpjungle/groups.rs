@@ -187,13 +187,6 @@ async fn apply(r: &Runner, org: &str, sid: &str, input: &GroupInput) -> ApiResul
     Ok(())
 }
 
-fn parse(body: &[u8]) -> ApiResult<GroupInput> {
-    crate::api::strict_json::from_slice(body)
-        .map_err(|e| e.to_string())
-        .and_then(|v| serde_json::from_value(v).map_err(|e| e.to_string()))
-        .map_err(|e| ApiError::bad_request(format!("invalid input: {e}")))
-}
-
 /// `POST /api/v0/tool-groups`: 201 with the group's endpoints.
 pub async fn create(
     State(state): State<AppState>,
@@ -205,7 +198,7 @@ pub async fn create(
     let body = crate::api::compat::read(&state, &headers, raw).await?;
     let r = runner(&state, &registry, &headers, peer).await?;
     let org = org(&r).await?;
-    let input = parse(&body)?;
+    let input: GroupInput = crate::api::compat::input(&body)?;
     let name = input.name.clone().filter(|n| valid_name(n)).ok_or_else(|| {
         ApiError::bad_request("name is required: letters, digits, '-' and '_' (without __)")
     })?;
@@ -274,7 +267,7 @@ pub async fn update(
     let body = crate::api::compat::read(&state, &headers, raw).await?;
     let r = runner(&state, &registry, &headers, peer).await?;
     let org = org(&r).await?;
-    let input = parse(&body)?;
+    let input: GroupInput = crate::api::compat::input(&body)?;
     if input.name.as_deref().is_some_and(|n| n != name) {
         return Err(ApiError::bad_request("a tool group cannot be renamed"));
     }

@@ -119,17 +119,8 @@ async fn upstream_named(r: &Runner, org: &str, name: &str) -> ApiResult<Value> {
 
 /// The org's proxy server's id, made when `create` and it does not exist yet.
 async fn proxy_server(r: &Runner, org: &str, create: bool) -> ApiResult<Option<String>> {
-    let servers = r.run("list_servers", &[("org", org)], json!({})).await?;
-    let found = servers["servers"].as_array().and_then(|list| {
-        list.iter().find(|s| s["slug"] == PROXY_SLUG).and_then(|s| s["serverId"].as_str()).map(str::to_string)
-    });
-    if found.is_some() || !create {
-        return Ok(found);
-    }
-    let input = json!({"name": "MCPJungle proxy", "slug": PROXY_SLUG,
-        "description": "Every MCP server registered through the MCPJungle API, at /mcp."});
-    let made = r.run("create_server", &[("org", org)], input).await?;
-    Ok(made["server"]["serverId"].as_str().map(str::to_string))
+    let made = ("MCPJungle proxy", "Every MCP server registered through the MCPJungle API, at /mcp.");
+    r.server_with_slug(org, PROXY_SLUG, create.then_some(made)).await
 }
 
 /// The org an MCPJungle request means ([`Runner::org`]). MCPJungle has one namespace, ready

@@ -103,10 +103,7 @@ pub async fn render(
 ) -> ApiResult<Json<Value>> {
     let body = crate::api::compat::read(&state, &headers, raw).await?;
     let r = runner(&state, &registry, &headers, peer).await?;
-    let input: Render = crate::api::strict_json::from_slice(&body)
-        .map_err(|e| e.to_string())
-        .and_then(|v| serde_json::from_value(v).map_err(|e| e.to_string()))
-        .map_err(|e| ApiError::bad_request(format!("invalid input: {e}")))?;
+    let input: Render = crate::api::compat::input(&body)?;
     let name = input
         .name
         .filter(|n| !n.is_empty())

@@ -150,10 +150,7 @@ pub async fn register(
     let body = crate::api::compat::read(&state, &headers, raw).await?;
     let r = runner(&state, &registry, &headers, peer).await?;
     let org = org(&r).await?;
-    let input: Register = crate::api::strict_json::from_slice(&body)
-        .map_err(|e| e.to_string())
-        .and_then(|v| serde_json::from_value(v).map_err(|e| e.to_string()))
-        .map_err(|e| ApiError::bad_request(format!("invalid input: {e}")))?;
+    let input: Register = crate::api::compat::input(&body)?;
     let create = create_input(&input)?;
     let force = matches!(force.force.as_deref(), Some("true" | "1"));
     if force {
