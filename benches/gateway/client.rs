@@ -220,6 +220,24 @@ pub(crate) async fn create_server(
     (server_id, key["rawValue"].as_str().unwrap().to_string())
 }
 
+/// Adds `get_weather` (`POST http://{backend}/weather/{city}`) to a server.
+pub(crate) async fn add_weather_tool(
+    client: &reqwest::Client,
+    base: &str,
+    server_id: &str,
+    backend: SocketAddr,
+) {
+    post_json(
+        client,
+        &format!("{base}/api/orgs/default/servers/{server_id}/tools"),
+        &[],
+        &json!({"name": "get_weather", "description": "Weather for a city", "method": "POST",
+                "endpointUrl": format!("http://{backend}/weather/{{city}}"),
+                "parameters": [{"name": "city", "location": "path", "type": "string", "required": true}]}),
+    )
+    .await;
+}
+
 /// Registers an upstream (auto-approved) and attaches it to a server with its default prefix.
 pub(crate) async fn attach_upstream(
     client: &reqwest::Client,

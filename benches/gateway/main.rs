@@ -12,6 +12,9 @@
 //!    written here: the reference server-everything (Node, TypeScript SDK, which Gatehouse
 //!    speaks 2025-11-25 to) over Streamable HTTP and over the legacy HTTP+SSE transport, and an
 //!    echo server on the Python SDK (2026-07-28);
+//! 6. an HTTP tool called with an OAuth access token beside an API key (`oauth.rs`), at the
+//!    global `/mcp`, with PostHog events and under entitlement policies (`integrations.rs`),
+//!    each beside its baseline;
 //!
 //! in section 2 and 5 the direct calls are sent as Gatehouse sends them to the upstream, in the
 //! same revision, so the comparison is of the same work upstream;
@@ -38,7 +41,8 @@
 //! `GATEHOUSE_BENCH_ROUNDS` times (default 3), and reports the median round of each and the
 //! ratio of every round. `GATEHOUSE_BENCH_SECS` changes the measuring time per run (default
 //! 3 s, after 1 s of warm-up);
-//! `GATEHOUSE_BENCH_ONLY=http,upstream,stateful,aggregate,list,console,oauth,third_party` runs some sections
+//! `GATEHOUSE_BENCH_ONLY=http,upstream,stateful,aggregate,list,console,oauth,global,integrations,third_party`
+//! runs some sections
 //! (and `everything`, `everything_sse` or `python_sdk` one third-party upstream);
 //! `GATEHOUSE_BENCH_CONCURRENCY=64` some concurrency levels;
 //! `GATEHOUSE_BENCH_PEERS=process` runs the HTTP backend and the MCP upstream in a process of
@@ -63,6 +67,7 @@ use serde_json::{Value, json};
 
 mod client;
 mod console;
+mod integrations;
 mod load;
 mod oauth;
 mod peers;
@@ -131,7 +136,9 @@ impl Drop for Gateway {
 async fn run() {
     let peers = Peers::start().await;
     let (backend, upstream) = (peers.backend, peers.upstream);
-    let gateway = start_gateway();
+    // PostHog's and RevenueCat's stand-ins, whose address the gateway is started with.
+    let vendors = serve(integrations::vendor_app()).await;
+    let gateway = start_gateway(vendors);
     // Idle connections are dropped before the 5 s after which Node and uvicorn close them.
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
@@ -181,6 +188,12 @@ async fn run() {
     }
     if section("oauth") {
         oauth::signed_in_calls(&client, &base, gateway.pid(), backend).await;
+    }
+    if section("global") {
+        integrations::global_endpoint(&client, &base, gateway.pid(), backend).await;
+    }
+    if section("integrations") {
+        integrations::vendor_integrations(&client, &base, gateway.pid(), backend, vendors).await;
     }
     // Each third-party upstream runs with the section, or on its own by its name; its address
     // is known once it is started.

@@ -5,14 +5,18 @@
 
 use std::sync::Mutex;
 
-use axum::http::{HeaderMap, HeaderValue};
 use serde_json::json;
 
-use crate::client::{Prepared, create_server, leak, post_json, stateless_meta};
+use crate::client::{add_weather_tool, create_server, post_json};
+use crate::integrations::weather_call;
 use crate::load::{concurrency_levels, header, load, load_middle, row};
 
 /// Signs in as dev mode's person: register, consent, redeem. The client's id and its tokens.
-async fn sign_in(client: &reqwest::Client, base: &str, resource: &str) -> (String, String, String) {
+pub(crate) async fn sign_in(
+    client: &reqwest::Client,
+    base: &str,
+    resource: &str,
+) -> (String, String, String) {
     let redirect = "http://127.0.0.1:9/callback";
     let registered = post_json(
         client,
@@ -93,29 +97,11 @@ pub(crate) async fn signed_in_calls(
     backend: std::net::SocketAddr,
 ) {
     let (server_id, key) = create_server(client, base, "OAuth bench", "oauth-bench").await;
-    post_json(
-        client,
-        &format!("{base}/api/orgs/default/servers/{server_id}/tools"),
-        &[],
-        &json!({"name": "get_weather", "description": "Weather for a city", "method": "POST",
-                "endpointUrl": format!("http://{backend}/weather/{{city}}"),
-                "parameters": [{"name": "city", "location": "path", "type": "string", "required": true}]}),
-    )
-    .await;
+    add_weather_tool(client, base, &server_id, backend).await;
     let resource = format!("{base}/mcp/default/oauth-bench");
     let (client_id, access, refresh) = sign_in(client, base, &resource).await;
-    let body = leak(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-        "params": {"name": "get_weather", "arguments": {"city": "Lisbon"}, "_meta": stateless_meta()}}));
-    let request = |credential: (&'static str, String)| {
-        let mut headers = HeaderMap::new();
-        headers.insert("content-type", HeaderValue::from_static("application/json"));
-        headers.insert("accept", HeaderValue::from_static("application/json, text/event-stream"));
-        headers.insert("mcp-protocol-version", HeaderValue::from_static(crate::STATELESS));
-        headers.insert("mcp-method", HeaderValue::from_static("tools/call"));
-        headers.insert("mcp-name", HeaderValue::from_static("get_weather"));
-        headers.insert(credential.0, HeaderValue::from_str(&credential.1).unwrap());
-        Prepared::new(client, &resource, headers, body)
-    };
+    let request =
+        |credential: (&'static str, String)| weather_call(client, &resource, (credential.0, &credential.1));
     let by_key = request(("x-api-key", key));
     let by_token = request(("authorization", format!("Bearer {access}")));
     for r in [&by_key, &by_token] {

@@ -360,7 +360,8 @@ impl Gateway {
     }
 }
 
-pub(crate) fn start_gateway() -> Gateway {
+/// Starts the gateway in dev mode, with RevenueCat's API at `vendors`.
+pub(crate) fn start_gateway(vendors: SocketAddr) -> Gateway {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let dir = tempfile::tempdir().unwrap();
     // `GATEHOUSE_BENCH_WRAP="valgrind --tool=callgrind"` runs the gateway under a profiler.
@@ -376,6 +377,7 @@ pub(crate) fn start_gateway() -> Gateway {
         .env("GATEHOUSE_BIND", format!("127.0.0.1:{port}"))
         .env("GATEHOUSE_DATA_DIR", dir.path())
         .env("GATEHOUSE_LOG", "warn")
+        .env("GATEHOUSE_REVENUECAT_API_URL", format!("http://{vendors}"))
         .stdout(Stdio::null())
         .spawn()
         .unwrap();

@@ -12,6 +12,7 @@ use crate::app::AppState;
 use crate::domain::policy::{self, RateScope};
 use crate::domain::time;
 use crate::plane::directory::ServerEntry;
+use crate::plane::rates::{self, Take};
 use gatehouse_mcp::jsonrpc::{RpcError, code};
 
 /// JSON-RPC error code of a rate-limited call (server-defined range; `data.retryAfterMs` says
@@ -113,8 +114,9 @@ impl Limited {
     }
 }
 
-/// Counts a call against every matching rate limit (fixed windows in the database, shared by
-/// every node); `Ok(Err(limited))` when one is exhausted.
+/// Counts a call against every matching rate limit: fixed windows whose counters every node
+/// shares in the database, taken from this node's lease of each (`plane/rates.rs`);
+/// `Ok(Err(limited))` when one is exhausted.
 pub async fn count(
     state: &AppState,
     server: &crate::store::ServerRecord,
@@ -124,6 +126,9 @@ pub async fn count(
 ) -> Result<Result<(), Limited>, RpcError> {
     let now = time::now_ms();
     let person_budget = person.map(|p| format!("user:{p}"));
+    let unavailable = |e: crate::store::StoreError| {
+        RpcError::new(code::INTERNAL_ERROR, format!("rate limit unavailable: {e}"))
+    };
     for (policy_id, rate) in rates {
         let window_ms = rate.per_seconds * 1000;
         let window = now / window_ms;
@@ -134,14 +139,21 @@ pub async fn count(
         };
         let counter = format!("{policy_id}:{who}:{window}");
         let ends = (window + 1) * window_ms;
-        let hits = state
-            .store
-            .rate_hit(&counter, ends, now)
-            .await
-            .map_err(|e| RpcError::new(code::INTERNAL_ERROR, format!("rate limit unavailable: {e}")))?;
-        if hits > rate.requests {
-            // Ten refusals in one window is no accident: tell the org, once per window.
-            if hits == rate.requests + PERSISTENT_REFUSALS {
+        let budgets = &state.plane.rates;
+        let mut taken = budgets.take(&counter);
+        if taken == Take::Lease {
+            let lease = rates::lease_size(rate.requests);
+            let total = state.store.rate_hit(&counter, lease, ends, now).await.map_err(unavailable)?;
+            // What was left of the limit before this lease, up to the lease.
+            let granted = (rate.requests - (total - lease)).clamp(0, lease);
+            taken = budgets.grant(&counter, ends, granted, now);
+        }
+        let Take::Refused(refusals) = taken else { continue };
+        // Ten refusals in one window is no accident: tell the org, once per window whichever
+        // nodes refused.
+        if refusals == PERSISTENT_REFUSALS {
+            let told = format!("{counter}:told");
+            if state.store.rate_hit(&told, 1, ends, now).await.map_err(unavailable)? == 1 {
                 crate::notify::notify(
                     state,
                     &server.org_id,
@@ -157,12 +169,12 @@ pub async fn count(
                 )
                 .await;
             }
-            return Ok(Err(Limited {
-                requests: rate.requests,
-                per_seconds: rate.per_seconds,
-                retry_after_ms: ends - now,
-            }));
         }
+        return Ok(Err(Limited {
+            requests: rate.requests,
+            per_seconds: rate.per_seconds,
+            retry_after_ms: ends - now,
+        }));
     }
     Ok(Ok(()))
 }

@@ -8,6 +8,7 @@ pub mod entitlements;
 pub mod keys;
 pub mod legacy;
 pub mod parked;
+pub mod rates;
 pub mod relay;
 pub mod session;
 pub mod tokens;
@@ -46,6 +47,8 @@ pub struct DataPlane {
     pub analytics: crate::integrations::posthog::Exporter,
     /// App users' entitlement categories.
     pub entitlements: entitlements::Entitlements,
+    /// Rate-limit budgets leased from the shared counters.
+    pub rates: rates::RateBudgets,
 }
 
 impl DataPlane {
@@ -71,6 +74,7 @@ impl DataPlane {
             secret_uses: crate::secrets::SecretUses::default(),
             analytics: Default::default(),
             entitlements: Default::default(),
+            rates: Default::default(),
         }
     }
 

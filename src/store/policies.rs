@@ -35,7 +35,7 @@ pub trait PolicyStore {
     async fn policy_list(&self, org_id: &str, server_id: &str) -> StoreResult<Vec<PolicyRecord>>;
     /// Deletes one; false when it did not exist.
     async fn policy_delete(&self, org_id: &str, server_id: &str, policy_id: &str) -> StoreResult<bool>;
-    /// Counts a hit in a fixed window and returns the window's hits so far. Atomic on both
+    /// Adds `hits` to a fixed window's counter and returns its total so far. Atomic on both
     /// databases, so every node sharing the database shares the count.
-    async fn rate_hit(&self, counter_key: &str, expires_at: i64, now: i64) -> StoreResult<i64>;
+    async fn rate_hit(&self, counter_key: &str, hits: i64, expires_at: i64, now: i64) -> StoreResult<i64>;
 }

@@ -80,20 +80,21 @@ impl PolicyStore for SqlStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn rate_hit(&self, counter_key: &str, expires_at: i64, now: i64) -> StoreResult<i64> {
+    async fn rate_hit(&self, counter_key: &str, hits: i64, expires_at: i64, now: i64) -> StoreResult<i64> {
         let r = query(
-            "INSERT INTO rate_counters (counter_key, hits, expires_at) VALUES ($1, 1, $2) \
-             ON CONFLICT (counter_key) DO UPDATE SET hits = rate_counters.hits + 1 RETURNING hits",
+            "INSERT INTO rate_counters (counter_key, hits, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (counter_key) DO UPDATE SET hits = rate_counters.hits + $2 RETURNING hits",
         )
         .bind(counter_key)
+        .bind(hits)
         .bind(expires_at)
         .fetch_one(&self.pool)
         .await?;
-        let hits: i64 = r.try_get("hits")?;
+        let total: i64 = r.try_get("hits")?;
         // Expired windows are swept now and then, by the first hit of each window.
-        if hits == 1 {
+        if total == hits {
             query("DELETE FROM rate_counters WHERE expires_at < $1").bind(now).execute(&self.pool).await?;
         }
-        Ok(hits)
+        Ok(total)
     }
 }
