@@ -33,6 +33,7 @@ pub fn spawn(state: &AppState) {
             tick.tick().await;
             s.plane.upstreams.reap_idle().await;
             crate::gateway::upstream::authorize::refresh_expiring(&s).await;
+            crate::gateway::upstream::personal::refresh_expiring(&s).await;
         }
     });
     let s = state.clone();

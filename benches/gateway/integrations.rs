@@ -6,6 +6,7 @@
 //! * a signed-in call under `entitlement:<category>` callers policies, for a person RevenueCat
 //!   reported as `pro` and for one it was never asked about, against a server without policies.
 //!
+//! Each row is a path's median of `GATEHOUSE_BENCH_ROUNDS` rounds, the paths taking turns.
 //! PostHog's capture API and RevenueCat's subscriber API are played by [`vendor_app`], in this
 //! process: the bench measures the gateway, not the vendors.
 
@@ -15,7 +16,7 @@ use axum::http::{HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 
 use crate::client::{Prepared, add_weather_tool, create_server, leak, post_json, send_json, stateless_meta};
-use crate::load::{concurrency_levels, header, load_middle, row};
+use crate::load::{Stats, concurrency_levels, header, load_middle, median, rounds, row};
 use crate::oauth::sign_in;
 
 /// Events PostHog's stand-in received.
@@ -60,8 +61,9 @@ pub(crate) fn weather_call(
     Prepared::new(client, url, headers, body)
 }
 
-/// Checks each path answers the backend's weather, then measures them row by row at every
-/// concurrency level.
+/// Checks each path answers the backend's weather, then measures them at every concurrency
+/// level: the paths alternate for [`rounds`] rounds (a shared VM's speed drifts), and each
+/// path's median round is printed.
 async fn measure(pid: u32, title: &str, paths: &[(&str, Prepared)]) {
     for (name, prepared) in paths {
         let answer = prepared.answer().await;
@@ -69,14 +71,20 @@ async fn measure(pid: u32, title: &str, paths: &[(&str, Prepared)]) {
     }
     header(title);
     for concurrency in concurrency_levels() {
-        for (name, prepared) in paths {
-            let prepared = prepared.clone();
-            let stats = load_middle(pid, concurrency, move |_| {
+        let mut runs: Vec<Vec<Stats>> = paths.iter().map(|_| Vec::new()).collect();
+        for _ in 0..rounds() {
+            for (i, (_, prepared)) in paths.iter().enumerate() {
                 let prepared = prepared.clone();
-                async move { prepared.fire().await }
-            })
-            .await;
-            row(name, concurrency, &stats);
+                let stats = load_middle(pid, concurrency, move |_| {
+                    let prepared = prepared.clone();
+                    async move { prepared.fire().await }
+                })
+                .await;
+                runs[i].push(stats);
+            }
+        }
+        for ((name, _), path_runs) in paths.iter().zip(runs) {
+            row(name, concurrency, &median(path_runs));
         }
     }
 }

@@ -49,7 +49,19 @@ impl OrgAccess {
     }
 }
 
+/// Dev mode's one person, as OAuth grants and per-person upstream credentials name them.
+pub const DEV_EMAIL: &str = "dev@localhost";
+
 impl Principal {
+    /// The person behind the principal, by e-mail in lower case (a management token is none).
+    pub fn person(&self) -> Option<String> {
+        match self {
+            Principal::Dev => Some(DEV_EMAIL.to_string()),
+            Principal::User(u) => Some(u.email.to_ascii_lowercase()),
+            Principal::Token(_) => None,
+        }
+    }
+
     /// The audit actor.
     pub fn actor(&self) -> Actor {
         match self {

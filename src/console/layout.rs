@@ -38,6 +38,7 @@ pub struct Frame<'a> {
 pub enum Section {
     Servers,
     Upstreams,
+    Accounts,
     Secrets,
     Notifications,
     Audit,
@@ -101,6 +102,8 @@ pub fn page(frame: &Frame, title: &str, section: Section, body: Markup) -> Marku
                                 aria-current=[(section == Section::Servers).then_some("page")] { "Servers" }
                             a href={ "/orgs/" (org.slug) "/upstreams" }
                                 aria-current=[(section == Section::Upstreams).then_some("page")] { "Upstreams" }
+                            a href={ "/orgs/" (org.slug) "/accounts" }
+                                aria-current=[(section == Section::Accounts).then_some("page")] { "Accounts" }
                             @if org.can("usage:read") {
                                 a href={ "/orgs/" (org.slug) "/usage" }
                                     aria-current=[(section == Section::Usage).then_some("page")] { "Usage" }

@@ -31,7 +31,7 @@ use crate::app::AppState;
 use context::Ctx;
 use fault::Fault;
 use pages::{
-    attachments, audit, authorize, connections, integrations, keys, logs, members, notifications,
+    accounts, attachments, audit, authorize, connections, integrations, keys, logs, members, notifications,
     oauth_clients, plugins, policies, secrets, server_auth, servers, settings, sign_in, tools, upstream,
     upstreams, usage,
 };
@@ -79,6 +79,10 @@ pub fn routes(state: AppState, registry: Arc<Registry>) -> Router<AppState> {
         .route("/orgs/{org}/upstreams/{upstreamId}/delete", post(upstream::delete))
         .route("/orgs/{org}/upstreams/{upstreamId}/connect", post(upstream::connect))
         .route("/orgs/{org}/upstreams/{upstreamId}/tools/{toolName}", post(upstream::update_tool))
+        .route("/orgs/{org}/accounts", get(accounts::list))
+        .route("/orgs/{org}/accounts/{upstreamId}", get(accounts::show))
+        .route("/orgs/{org}/accounts/{upstreamId}/connect", post(accounts::connect))
+        .route("/orgs/{org}/accounts/{upstreamId}/disconnect", post(accounts::disconnect))
         .route("/orgs/{org}/secrets", get(secrets::list).post(secrets::create))
         .route("/orgs/{org}/secrets/{secretId}", post(secrets::update))
         .route("/orgs/{org}/secrets/{secretId}/disable", post(secrets::disable))

@@ -53,6 +53,12 @@ wire_enum! {
 }
 
 wire_enum! {
+    /// Whose credential an upstream's calls carry: one the org gave, shared by every caller,
+    /// or each calling person's own (`docs/UPSTREAMS.md` "Per-person credentials").
+    CredentialMode { Shared = "shared", PerUser = "per_user", }
+}
+
+wire_enum! {
     /// Health of an upstream as last seen.
     UpstreamStatus { Connected = "connected", Error = "error", NeedsAuth = "needs_auth", Disabled = "disabled", }
 }

@@ -72,8 +72,44 @@ pub async fn relay(
     // that may relay (tools_call, handle_inner, answer, the endpoint's), HTTP-tool calls included,
     // which are then moved into their boxes whole on every request.
     let exchange = Box::pin(call::call(state, &attached.spec, call, method, Value::Object(params)));
-    exchange.await.map_err(|e| match e {
-        UpstreamError::Rpc { code, message, data } => RpcError { status: 200, code, message, data },
-        other => RpcError::new(code::INTERNAL_ERROR, format!("upstream {}: {other}", attached.name)),
-    })
+    match exchange.await {
+        Ok(result) => Ok(result),
+        Err(UpstreamError::Rpc { code, message, data }) => Err(RpcError { status: 200, code, message, data }),
+        Err(UpstreamError::NotConnected(person)) => {
+            let message = connect_first(state, entry, upstream, person.is_some());
+            // A tool's caller reads a tool result; other requests can only fail.
+            if method == "tools/call" {
+                Ok(serde_json::json!({"content": [{"type": "text", "text": message}], "isError": true}))
+            } else {
+                Err(RpcError::new(code::INVALID_REQUEST, message))
+            }
+        }
+        Err(other) => {
+            Err(RpcError::new(code::INTERNAL_ERROR, format!("upstream {}: {other}", attached.name)))
+        }
+    }
+}
+
+/// What a caller of a per-person upstream is told before they connected their account: where
+/// to connect it (a console page that signs them in first, so the link is no one else's to
+/// use), or that an API key is no person.
+fn connect_first(state: &AppState, entry: &ServerEntry, upstream: usize, person: bool) -> String {
+    let attached = &entry.upstreams[upstream];
+    if !person {
+        return format!(
+            "{} is reached with each person's own account, and an API key is no person: connect this client by signing in (OAuth) to use it.",
+            attached.name
+        );
+    }
+    format!(
+        "Connect your {name} account to use this: open {url}, authorize {name}, then call again.",
+        name = attached.name,
+        url = connect_url(state, &entry.server.org_id, &attached.spec.id)
+    )
+}
+
+/// The console page where a person connects their account to an upstream.
+pub fn connect_url(state: &AppState, org_id: &str, upstream_id: &str) -> String {
+    let base = state.config.public_url.trim_end_matches('/');
+    format!("{base}{}", crate::gateway::upstream::personal::connect_path(org_id, upstream_id))
 }

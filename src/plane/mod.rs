@@ -12,6 +12,7 @@ pub mod rates;
 pub mod relay;
 pub mod session;
 pub mod tokens;
+pub mod user_tokens;
 
 use crate::outbound::{NetworkPolicy, Outbound};
 use crate::upstream::launch::LaunchPolicy;
@@ -49,6 +50,8 @@ pub struct DataPlane {
     pub entitlements: entitlements::Entitlements,
     /// Rate-limit budgets leased from the shared counters.
     pub rates: rates::RateBudgets,
+    /// People's tokens for the per-person upstreams.
+    pub user_tokens: user_tokens::UserTokens,
 }
 
 impl DataPlane {
@@ -75,6 +78,7 @@ impl DataPlane {
             analytics: Default::default(),
             entitlements: Default::default(),
             rates: Default::default(),
+            user_tokens: Default::default(),
         }
     }
 
@@ -98,6 +102,7 @@ impl DataPlane {
         }
         self.sessions.apply(change);
         self.entitlements.apply(change);
+        self.user_tokens.apply(change);
     }
 
     /// Follows changes that close upstream connections (an upstream deleted or disabled, a

@@ -54,7 +54,7 @@ pub use secrets::{SecretRecord, SecretStore, SecretUser};
 pub use servers::{HttpToolRecord, ServerRecord, ServerStore};
 pub use upstreams::{
     AttachmentRecord, Catalogue, OAuthFlowRecord, UpstreamItemRecord, UpstreamOAuthRecord,
-    UpstreamOAuthStore, UpstreamRecord, UpstreamStore, UpstreamToolRecord,
+    UpstreamOAuthStore, UpstreamRecord, UpstreamStore, UpstreamToolRecord, UpstreamUserTokenRecord,
 };
 pub use usage::{CallLogQuery, CallLogRecord, DataLoggingRecord, UsageRow, UsageStore};
 

@@ -71,6 +71,20 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
         only: None,
     },
     SealedColumn {
+        table: "upstream_user_tokens",
+        id_column: "id",
+        column: "access_token",
+        purpose: "upstream-user-access",
+        only: None,
+    },
+    SealedColumn {
+        table: "upstream_user_tokens",
+        id_column: "id",
+        column: "refresh_token",
+        purpose: "upstream-user-refresh",
+        only: None,
+    },
+    SealedColumn {
         table: "upstreams",
         id_column: "id",
         column: "env_sealed",

@@ -13,7 +13,7 @@ use super::{StoreError, StoreResult};
 const UPSTREAM_COLUMNS: &str = "SELECT id, org_id, name, description, transport, url, command, args, \
      env_sealed, headers_sealed, auth_type, auth_header, auth_credential, auth_secret_id, approval_policy, \
      is_enabled, status, last_error, protocol_version, server_info, template_id, timeout_ms, created_at, updated_at, \
-     refreshed_at, created_by FROM upstreams";
+     refreshed_at, created_by, credential_mode FROM upstreams";
 const TOOL_COLUMNS: &str = "SELECT upstream_id, name, definition, definition_hash, approved_hash, \
      approved_definition, approval_state, enabled, position, updated_at FROM upstream_tools";
 const ATTACHMENT_COLUMNS: &str =
@@ -47,6 +47,7 @@ fn upstream_row(r: &AnyRow) -> Result<UpstreamRecord, sqlx::Error> {
         updated_at: r.try_get("updated_at")?,
         refreshed_at: r.try_get("refreshed_at")?,
         created_by: r.try_get("created_by")?,
+        credential_mode: r.try_get("credential_mode")?,
     })
 }
 
@@ -72,8 +73,8 @@ impl UpstreamStore for SqlStore {
             "INSERT INTO upstreams (id, org_id, name, description, transport, url, command, args, env_sealed, \
              headers_sealed, auth_type, auth_header, auth_credential, approval_policy, is_enabled, status, \
              last_error, protocol_version, server_info, template_id, timeout_ms, created_at, updated_at, \
-             refreshed_at, auth_secret_id, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
-             $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)",
+             refreshed_at, auth_secret_id, created_by, credential_mode) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+             $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)",
         )
         .bind(&u.id)
         .bind(&u.org_id)
@@ -101,6 +102,7 @@ impl UpstreamStore for SqlStore {
         .bind(u.refreshed_at)
         .bind(&u.auth_secret_id)
         .bind(&u.created_by)
+        .bind(&u.credential_mode)
         .execute(&self.pool)
         .await
         .map_err(conflict_on("an upstream with this name"))?;
@@ -136,7 +138,7 @@ impl UpstreamStore for SqlStore {
             "UPDATE upstreams SET name = $3, description = $4, transport = $5, url = $6, command = $7, \
              args = $8, env_sealed = $9, headers_sealed = $10, request_headers = '{}', auth_type = $11, auth_header = $12, \
              auth_credential = $13, approval_policy = $14, is_enabled = $15, status = $16, timeout_ms = $17, \
-             updated_at = $18, auth_secret_id = $19 WHERE org_id = $1 AND id = $2",
+             updated_at = $18, auth_secret_id = $19, credential_mode = $20 WHERE org_id = $1 AND id = $2",
         )
         .bind(&u.org_id)
         .bind(&u.id)
@@ -157,6 +159,7 @@ impl UpstreamStore for SqlStore {
         .bind(u.timeout_ms)
         .bind(u.updated_at)
         .bind(&u.auth_secret_id)
+        .bind(&u.credential_mode)
         .execute(&self.pool)
         .await
         .map_err(conflict_on("an upstream with this name"))?;

@@ -43,6 +43,8 @@ pub struct UpstreamRecord {
     pub refreshed_at: Option<i64>,
     /// Who registered it: `user:<id>`, `token:<id>` or `dev`.
     pub created_by: Option<String>,
+    /// `shared` or `per_user`: whose credential calls are made with.
+    pub credential_mode: String,
 }
 
 /// A tool an upstream offers, with its approval state.
@@ -188,6 +190,26 @@ pub struct OAuthFlowRecord {
     pub expires_at: i64,
     /// The console page to return to after the callback, when the console started the flow.
     pub return_to: Option<String>,
+    /// The person the authorization is for (a per-person upstream); `None`: the shared one.
+    pub subject: Option<String>,
+}
+
+/// A person's tokens for a per-person upstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamUserTokenRecord {
+    pub id: String,
+    pub upstream_id: String,
+    pub org_id: String,
+    /// The person's e-mail, in lower case.
+    pub subject: String,
+    /// Sealed (purpose `upstream-user-access`, bound to the id).
+    pub access_token: String,
+    /// Sealed (purpose `upstream-user-refresh`, bound to the id).
+    pub refresh_token: Option<String>,
+    /// When the access token expires (ms), if the server said.
+    pub expires_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
 }
 
 /// Persistence of OAuth toward upstreams.
@@ -203,4 +225,31 @@ pub trait UpstreamOAuthStore {
     async fn oauth_flow_create(&self, flow: &OAuthFlowRecord, now: i64) -> StoreResult<()>;
     /// Takes a flow by state hash: it can be used once.
     async fn oauth_flow_take(&self, state_hash: &str) -> StoreResult<Option<OAuthFlowRecord>>;
+    /// Writes a person's tokens for an upstream (replacing theirs, row id and all: the values
+    /// are sealed bound to it).
+    async fn user_token_put(&self, record: &UpstreamUserTokenRecord) -> StoreResult<UpstreamUserTokenRecord>;
+    /// A person's tokens for an upstream.
+    async fn user_token_get(
+        &self,
+        upstream_id: &str,
+        subject: &str,
+    ) -> StoreResult<Option<UpstreamUserTokenRecord>>;
+    /// Everyone's tokens for an upstream, by subject.
+    async fn user_tokens_of_upstream(&self, upstream_id: &str) -> StoreResult<Vec<UpstreamUserTokenRecord>>;
+    /// A person's tokens for every upstream of an org.
+    async fn user_tokens_of_subject(
+        &self,
+        org_id: &str,
+        subject: &str,
+    ) -> StoreResult<Vec<UpstreamUserTokenRecord>>;
+    /// Forgets a person's tokens for an upstream, or for every upstream of the org (`None`);
+    /// the upstreams they were for.
+    async fn user_token_delete(
+        &self,
+        org_id: &str,
+        subject: &str,
+        upstream_id: Option<&str>,
+    ) -> StoreResult<Vec<String>>;
+    /// Tokens that expire before `before` and can be refreshed.
+    async fn user_tokens_expiring(&self, before: i64) -> StoreResult<Vec<UpstreamUserTokenRecord>>;
 }

@@ -50,11 +50,15 @@ pub enum UpstreamError {
     /// The upstream answered with a JSON-RPC error (relayed as is).
     #[error("upstream error {code}: {message}")]
     Rpc { code: i64, message: String, data: Option<serde_json::Value> },
+    /// The upstream is reached with each person's own account and the caller has not
+    /// connected theirs (`None`: the caller is no person, e.g. an API key).
+    #[error("the upstream needs the caller's own authorization")]
+    NotConnected(Option<String>),
 }
 
 impl UpstreamError {
     /// Whether the failure says the upstream itself is unhealthy (counts toward the breaker).
     pub fn is_fault(&self) -> bool {
-        !matches!(self, UpstreamError::Rpc { .. } | UpstreamError::Config(_))
+        !matches!(self, UpstreamError::Rpc { .. } | UpstreamError::Config(_) | UpstreamError::NotConnected(_))
     }
 }

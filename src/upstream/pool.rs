@@ -151,6 +151,18 @@ impl UpstreamPool {
         Ok((self.get(spec, Some(session), key).await?, true))
     }
 
+    /// The connection one person's calls to a per-person upstream use: always one of its own,
+    /// held for `holder` (the person's client session, or the person), so that no answer made
+    /// with one person's credential or in their upstream session reaches anyone else.
+    pub async fn for_person(
+        &self,
+        spec: &Spec,
+        holder: &str,
+        key: &str,
+    ) -> Result<Arc<Connection>, UpstreamError> {
+        self.get(spec, Some(holder), key).await
+    }
+
     async fn get(
         &self,
         spec: &Spec,

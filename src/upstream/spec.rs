@@ -67,6 +67,11 @@ pub struct Spec {
     pub template_id: Option<String>,
     /// Authenticates with OAuth tokens Gatehouse may refresh.
     pub oauth: bool,
+    /// Calls carry each person's own token ([`Spec::for_person`]); the credential above is
+    /// then only what the catalogue is discovered with.
+    pub per_user: bool,
+    /// The header the credential above went into, if any.
+    credential_header: Option<String>,
 }
 
 impl std::fmt::Debug for Spec {
@@ -80,6 +85,20 @@ impl std::fmt::Debug for Spec {
 }
 
 impl Spec {
+    /// The target as one person reaches it: their access token instead of the upstream's own
+    /// credential. Its fingerprint differs per token, so a pooled connection made with another
+    /// token (theirs before a refresh, or anyone else's) is never reused for them.
+    pub fn for_person(&self, access_token: &str) -> Spec {
+        let mut spec = self.clone();
+        if let Some(name) = &self.credential_header {
+            spec.headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+        }
+        spec.headers.push(("authorization".into(), format!("Bearer {access_token}")));
+        spec.fingerprint = crate::crypto::sha256_hex(&format!("{}|{access_token}", self.fingerprint));
+        spec.credential_header = Some("authorization".into());
+        spec
+    }
+
     /// Resolves a record whose credential, if any, is its own (not an org secret).
     pub fn from_record(u: &UpstreamRecord, key: &MasterKey) -> Result<Spec, UpstreamError> {
         Self::from_record_with(u, key, None)
@@ -113,7 +132,12 @@ impl Spec {
             ),
         };
         let auth = UpstreamAuth::parse(&u.auth_type).unwrap_or(UpstreamAuth::None);
+        let mut credential_header = None;
         if let Some(credential) = credential {
+            credential_header = Some(match auth {
+                UpstreamAuth::ApiKey => u.auth_header.clone().unwrap_or_else(|| "x-api-key".into()),
+                _ => "authorization".into(),
+            });
             match auth {
                 UpstreamAuth::Bearer | UpstreamAuth::Oauth => {
                     headers.push(("authorization".into(), format!("Bearer {credential}")))
@@ -134,6 +158,8 @@ impl Spec {
         ));
         Ok(Spec {
             oauth: auth == UpstreamAuth::Oauth,
+            per_user: u.credential_mode == crate::domain::upstream::CredentialMode::PerUser.as_str(),
+            credential_header,
             template_id: u.template_id.clone(),
             id: u.id.clone(),
             org_id: u.org_id.clone(),

@@ -12,20 +12,32 @@ use super::{bad, upstream_error, upstream_of};
 
 pub(super) async fn authorize_upstream(ctx: OpCtx, input: AuthorizeInput) -> ApiResult<Authorization> {
     let u = upstream_of(&ctx).await?;
-    // A path Gatehouse makes itself, or a return URL it allows: never an open redirect.
-    let return_to = match input.return_url {
-        Some(url) if crate::oauth::redirect::returnable(&url, &ctx.state.config.public_url) => Some(url),
-        Some(url) => {
-            return Err(ApiError::unprocessable(format!(
-                "returnUrl {url:?} must be under Gatehouse's public URL or a loopback http(s) address"
-            )));
-        }
-        None => input
-            .console
-            .unwrap_or(false)
-            .then(|| format!("/orgs/{}/upstreams/{}", ctx.org().map_or("", |o| o.slug.as_str()), u.id)),
-    };
-    let (url, expires_at) = authorize::start(&ctx.state, &u, return_to).await.map_err(upstream_error)?;
+    let console = format!("/orgs/{}/upstreams/{}", ctx.org()?.slug, u.id);
+    let return_to = return_to(&ctx, input, console)?;
+    start(&ctx, &u, return_to, None).await
+}
+
+/// Where the callback sends the browser: a return URL Gatehouse allows, or the console page
+/// that started the flow. Never an open redirect.
+pub(super) fn return_to(ctx: &OpCtx, input: AuthorizeInput, console: String) -> ApiResult<Option<String>> {
+    match input.return_url {
+        Some(url) if crate::oauth::redirect::returnable(&url, &ctx.state.config.public_url) => Ok(Some(url)),
+        Some(url) => Err(ApiError::unprocessable(format!(
+            "returnUrl {url:?} must be under Gatehouse's public URL or a loopback http(s) address"
+        ))),
+        None => Ok(input.console.unwrap_or(false).then_some(console)),
+    }
+}
+
+/// Starts an authorization of the upstream's own credential, or of `subject`'s.
+pub(super) async fn start(
+    ctx: &OpCtx,
+    u: &crate::store::UpstreamRecord,
+    return_to: Option<String>,
+    subject: Option<String>,
+) -> ApiResult<Authorization> {
+    let (url, expires_at) =
+        authorize::start(&ctx.state, u, return_to, subject).await.map_err(upstream_error)?;
     Ok(Authorization {
         authorization_url: url,
         redirect_uri: authorize::redirect_uri(&ctx.state),
@@ -88,6 +100,7 @@ pub(super) async fn install_template(ctx: OpCtx, input: InstallTemplate) -> ApiR
         env: Some(installation.env),
         request_headers: None,
         auth: None,
+        credential_mode: None,
         approval_policy: input.approval_policy,
         is_enabled: input.is_enabled,
         timeout_ms: input.timeout_ms,

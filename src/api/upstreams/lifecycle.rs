@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 
 use crate::api::registry::{NoInput, OpCtx};
-use crate::domain::upstream::{self as rules, ApprovalPolicy, TransportKind, UpstreamAuth, UpstreamStatus};
+use crate::domain::upstream::{
+    self as rules, ApprovalPolicy, CredentialMode, TransportKind, UpstreamAuth, UpstreamStatus,
+};
 use crate::domain::{ids, text, time};
 use crate::error::{ApiError, ApiResult};
 use crate::gateway::upstream::service;
@@ -25,6 +27,10 @@ pub(super) fn check(ctx: &OpCtx, u: &UpstreamRecord, opened: &Opened) -> ApiResu
     rules::validate_headers(headers).map_err(ApiError::Unprocessable)?;
     if !(1..=rules::MAX_TIMEOUT_MS).contains(&u.timeout_ms) {
         return Err(bad(format!("timeoutMs must be 1 to {}", rules::MAX_TIMEOUT_MS)));
+    }
+    if u.credential_mode == CredentialMode::PerUser.as_str() && transport == TransportKind::Stdio {
+        // A process per person would let callers fork processes on the gateway at will.
+        return Err(ApiError::unprocessable("credentialMode per_user is for HTTP upstreams"));
     }
     match transport {
         TransportKind::StreamableHttp | TransportKind::Sse => {
@@ -207,6 +213,7 @@ pub(super) async fn create_upstream(
             .unwrap_or(ApprovalPolicy::RequireApprovalAll)
             .as_str()
             .to_string(),
+        credential_mode: input.credential_mode.unwrap_or(CredentialMode::Shared).as_str().to_string(),
         is_enabled,
         status: if is_enabled { UpstreamStatus::Error } else { UpstreamStatus::Disabled }
             .as_str()
@@ -284,6 +291,9 @@ pub(super) async fn update(ctx: OpCtx, input: UpdateUpstream) -> ApiResult<Upstr
     if let Some(p) = input.approval_policy {
         u.approval_policy = p.as_str().to_string();
     }
+    if let Some(m) = input.credential_mode {
+        u.credential_mode = m.as_str().to_string();
+    }
     if let Some(t) = input.timeout_ms {
         u.timeout_ms = t;
     }
@@ -304,6 +314,7 @@ pub(super) async fn update(ctx: OpCtx, input: UpdateUpstream) -> ApiResult<Upstr
         || u.auth_header != before.auth_header
         || u.auth_credential != before.auth_credential
         || u.auth_secret_id != before.auth_secret_id
+        || u.credential_mode != before.credential_mode
         || u.timeout_ms != before.timeout_ms;
     if !u.is_enabled {
         u.status = UpstreamStatus::Disabled.as_str().to_string();

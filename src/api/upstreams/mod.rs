@@ -4,6 +4,7 @@
 //! the handlers; this file registers them.
 
 mod authorize_and_install;
+mod connections;
 mod lifecycle;
 mod model;
 mod tools;
@@ -23,6 +24,7 @@ use tools::*;
 
 /// Registers the upstream operations.
 pub fn register(r: &mut Registry) {
+    connections::register(r);
     r.add(
         OpSpec::new(
             "authorize_upstream",

@@ -10,7 +10,9 @@ use serde_json::Value;
 use crate::api::credential::AuthView;
 use crate::api::registry::OpCtx;
 use crate::domain::time;
-use crate::domain::upstream::{self as rules, ApprovalPolicy, ApprovalState, TransportKind, UpstreamAuth};
+use crate::domain::upstream::{
+    self as rules, ApprovalPolicy, ApprovalState, CredentialMode, TransportKind, UpstreamAuth,
+};
 use crate::error::{ApiError, ApiResult};
 use crate::store::{AttachmentRecord, UpstreamRecord, UpstreamToolRecord};
 use crate::upstream::catalog::Template;
@@ -53,6 +55,9 @@ pub struct Upstream {
     /// Values of sensitive-looking headers are masked.
     pub(super) request_headers: BTreeMap<String, String>,
     pub(super) auth: AuthView,
+    /// `shared`: calls carry `auth`; `per_user`: each person's own authorization (`auth` is
+    /// then what the catalogue is discovered with).
+    pub(super) credential_mode: String,
     pub(super) approval_policy: String,
     pub(super) is_enabled: bool,
     /// `connected`, `error`, `needs_auth` or `disabled`.
@@ -98,6 +103,7 @@ impl Upstream {
             env_keys,
             request_headers,
             auth: AuthView::new(u.auth_type, u.auth_credential.is_some(), u.auth_secret_id, u.auth_header),
+            credential_mode: u.credential_mode,
             approval_policy: u.approval_policy,
             is_enabled: u.is_enabled,
             status: u.status,
@@ -156,6 +162,9 @@ pub struct CreateUpstream {
     #[schemars(schema_with = "field_schemas::request_headers")]
     pub(super) request_headers: Option<BTreeMap<String, String>>,
     pub(super) auth: Option<AuthInput>,
+    /// Default `shared`. `per_user` (HTTP upstreams with OAuth): each person authorizes the
+    /// upstream with their own account and calls carry their token.
+    pub(super) credential_mode: Option<CredentialMode>,
     /// Default `require_approval_all`: nothing is served before a person approves it.
     pub(super) approval_policy: Option<ApprovalPolicy>,
     pub(super) is_enabled: Option<bool>,
@@ -188,6 +197,7 @@ pub struct UpdateUpstream {
     pub(super) request_headers: Option<BTreeMap<String, String>>,
     /// Without `credential`, the stored credential is kept (if the type is unchanged).
     pub(super) auth: Option<AuthInput>,
+    pub(super) credential_mode: Option<CredentialMode>,
     pub(super) approval_policy: Option<ApprovalPolicy>,
     pub(super) is_enabled: Option<bool>,
     #[schemars(range(min = 1, max = 600_000))]

@@ -156,9 +156,11 @@ enum Membership {
 async fn member(state: &AppState, visitor: &Visitor, a: &Authorization) -> Result<Membership, Fault> {
     Ok(match &visitor.principal {
         None => Membership::SignInFirst,
-        Some(Principal::Dev) => {
-            Membership::Subject(Subject { kind: "member", user_id: None, email: "dev@localhost".into() })
-        }
+        Some(Principal::Dev) => Membership::Subject(Subject {
+            kind: "member",
+            user_id: None,
+            email: crate::auth::principal::DEV_EMAIL.into(),
+        }),
         Some(Principal::User(u)) => {
             if state.store.member_get(&a.org.id, &u.id).await.map_err(|e| Fault::Api(e.into()))?.is_some() {
                 Membership::Subject(Subject {

@@ -1,6 +1,7 @@
 //! The console's pages, one file per part of the product. Each handler reads what it shows and
 //! changes what it changes through registry operations ([`Ctx::run`](super::context::Ctx)).
 
+pub mod accounts;
 pub mod attachments;
 pub mod audit;
 pub mod authorize;

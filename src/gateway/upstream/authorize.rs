@@ -17,7 +17,7 @@ pub const FLOW_TTL_MS: i64 = 10 * 60 * 1000;
 /// Access tokens are refreshed this long before they expire.
 pub const REFRESH_MARGIN_MS: i64 = 2 * 60 * 1000;
 
-fn store_err(e: crate::store::StoreError) -> UpstreamError {
+pub(super) fn store_err(e: crate::store::StoreError) -> UpstreamError {
     UpstreamError::Connect(format!("storage: {e}"))
 }
 
@@ -71,11 +71,13 @@ pub async fn set_client(
     Ok(server.issuer)
 }
 
-/// Starts an authorization: returns the URL to open and when it stops being valid.
+/// Starts an authorization, of the upstream's own credential or (`subject`) of one person's:
+/// returns the URL to open and when it stops being valid.
 pub async fn start(
     state: &AppState,
     record: &UpstreamRecord,
     return_to: Option<String>,
+    subject: Option<String>,
 ) -> Result<(String, i64), UpstreamError> {
     let outbound = &state.plane.outbound;
     let server = authorization_server(state, record).await?;
@@ -131,6 +133,7 @@ pub async fn start(
                 redirect_uri: redirect.clone(),
                 expires_at,
                 return_to,
+                subject,
             },
             now,
         )
@@ -183,13 +186,17 @@ pub async fn finish(
         secret.as_deref().map(|s| (auth.client_id.as_str(), s)),
     )
     .await?;
+    if let Some(subject) = &flow.subject {
+        super::personal::store_tokens(state, &record, subject, tokens).await?;
+        return Ok((record, flow.return_to));
+    }
     let record = store_tokens(state, record, auth, tokens).await?;
     let _ = service::refresh(state, &record).await;
     let stored = state.store.upstream_get(&record.org_id, &record.id).await.map_err(store_err)?;
     Ok((stored.unwrap_or(record), flow.return_to))
 }
 
-fn open_secret(state: &AppState, upstream_id: &str, sealed: Option<&str>) -> Option<String> {
+pub(super) fn open_secret(state: &AppState, upstream_id: &str, sealed: Option<&str>) -> Option<String> {
     let bytes = state.master_key.decrypt(SECRET_PURPOSE, sealed?, upstream_id.as_bytes()).ok()?;
     Some(String::from_utf8_lossy(&bytes).into_owned())
 }

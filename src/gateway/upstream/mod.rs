@@ -1,7 +1,8 @@
 //! What the gateway does with upstream MCP servers beyond relaying: connecting and
 //! reconnecting them, discovering and approving their catalogues ([`service`]), and their
-//! OAuth authorization ([`authorize`]), and relaying a client's request to one ([`call`]). The connections themselves are [`crate::upstream`].
+//! OAuth authorization ([`authorize`]; a person's own credentials: [`personal`]), and relaying a client's request to one ([`call`]). The connections themselves are [`crate::upstream`].
 
 pub mod authorize;
 pub mod call;
+pub mod personal;
 pub mod service;

@@ -39,22 +39,31 @@ pub async fn spec(state: &AppState, record: &UpstreamRecord) -> Result<Spec, Ups
 /// The connection a caller uses (`docs/UPSTREAMS.md` "Pool"): the shared one, unless the
 /// upstream keeps a session per connection (an HTTP upstream that gave a session id) and the
 /// caller has a client session: then that client session's own, so that no client sees
-/// another's upstream state.
+/// another's upstream state. A per-person upstream's caller (`person`, with `spec` made for
+/// them) always has one of their own.
 pub async fn connection(
     state: &AppState,
     spec: &Spec,
     client_session: Option<&str>,
     key: &str,
+    person: Option<&str>,
 ) -> Result<Arc<Connection>, UpstreamError> {
     let pool = &state.plane.upstreams;
-    let (result, client_session) = match client_session.filter(|_| spec.transport != TransportKind::Stdio) {
-        None => (pool.shared(spec).await, None),
-        Some(session) => match pool.for_session(spec, session, key).await {
-            Ok((conn, own)) => (Ok(conn), own.then_some(session)),
-            Err(e) => (Err(e), None),
-        },
-    };
+    let (result, client_session) =
+        match (person, client_session.filter(|_| spec.transport != TransportKind::Stdio)) {
+            (Some(person), session) => {
+                let holder = session.map_or_else(|| format!("person:{person}"), str::to_string);
+                (pool.for_person(spec, &holder, key).await, session)
+            }
+            (None, None) => (pool.shared(spec).await, None),
+            (None, Some(session)) => match pool.for_session(spec, session, key).await {
+                Ok((conn, own)) => (Ok(conn), own.then_some(session)),
+                Err(e) => (Err(e), None),
+            },
+        };
     match &result {
+        // One person's refused token says nothing of the upstream's health.
+        Err(UpstreamError::NeedsAuth) if person.is_some() => {}
         Err(e) => note_health(state, &spec.id, Err(e)).await,
         Ok(conn) if !conn.has_listener() => {
             // What the upstream sends outside any call: list changes trigger a refresh;
