@@ -160,6 +160,11 @@ async fn remove(ctx: OpCtx, _: NoInput) -> ApiResult<()> {
     for grant in ctx.state.store.oauth_grant_revoke_for_member(org_id, user_id, now).await? {
         ctx.state.announce(&format!("oauth_grant:{grant}")).await?;
     }
+    // So do the accounts they connected to per-person upstreams: their tokens are deleted.
+    let email = current.email.to_ascii_lowercase();
+    crate::gateway::upstream::personal::forget(&ctx.state, org_id, None, &email)
+        .await
+        .map_err(ApiError::internal)?;
     Ok(())
 }
 

@@ -36,6 +36,9 @@ const IRREGULAR: &[(&str, &str, &str)] = &[
     ("install_template", "upstreams", "install-template"),
     ("install_custom", "upstreams", "install-custom"),
     ("list_catalog", "catalog", "list"),
+    ("list_my_upstream_connections", "accounts", "list"),
+    ("connect_upstream", "accounts", "connect"),
+    ("disconnect_upstream", "accounts", "disconnect"),
 ];
 
 /// Resources that stay singular.

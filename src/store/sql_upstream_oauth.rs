@@ -116,13 +116,13 @@ impl UpstreamOAuthStore for SqlStore {
     }
 
     async fn user_token_put(&self, t: &UpstreamUserTokenRecord) -> StoreResult<UpstreamUserTokenRecord> {
-        let row = query(&format!(
+        let row = query(
             "INSERT INTO upstream_user_tokens (id, upstream_id, org_id, subject, access_token, refresh_token, \
              expires_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
              ON CONFLICT (upstream_id, subject) DO UPDATE SET id = $1, access_token = $5, refresh_token = $6, \
              expires_at = $7, updated_at = $9 \
-             RETURNING id, upstream_id, org_id, subject, access_token, refresh_token, expires_at, created_at, updated_at"
-        ))
+             RETURNING id, upstream_id, org_id, subject, access_token, refresh_token, expires_at, created_at, updated_at",
+        )
         .bind(&t.id)
         .bind(&t.upstream_id)
         .bind(&t.org_id)

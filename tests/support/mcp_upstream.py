@@ -8,7 +8,10 @@ can also misbehave on purpose. Standard library only.
     python3 mcp_upstream.py http-oauth <port-file>    the same behind OAuth: the process is also its
                                                  own authorization server (metadata, dynamic
                                                  registration, authorize with PKCE S256, token
-                                                 and refresh); /mcp wants a Bearer token it issued
+                                                 and refresh); /mcp wants a Bearer token it issued.
+                                                 The browser names the account it signs in as
+                                                 with `user=` on the authorization URL; the
+                                                 `caller` tool says whose token a call carried
     python3 mcp_upstream.py stdio                newline-delimited JSON on stdin/stdout
 
 Tools: echo, add, headers (the HTTP headers this request arrived with), login/whoami (state
@@ -19,7 +22,9 @@ their end.
 Control (HTTP only): POST /control {"description": "..."} changes echo's description,
 {"mode": "garbage" | "wrong_id" | "not_jsonrpc" | "hang" | "close_mid_stream" | "huge_list" |
 "normal"} changes behaviour,
-{"sse": true} answers calls as SSE streams with a progress notification first.
+{"sse": true} answers calls as SSE streams with a progress notification first,
+{"revoke_user": "<user>"} revokes a user's access and refresh tokens, {"expire_user": "<user>"}
+only their access tokens.
 """
 
 import base64
@@ -40,7 +45,8 @@ MODERN = "2026-07-28"
 META_VERSION = "io.modelcontextprotocol/protocolVersion"
 SESSIONS = {}
 EVENTS = {"cancelled": [], "slowStarted": 0, "slowDone": 0}  # what GET /stats reports besides OAuth refreshes
-OAUTH = {"on": False, "clients": {}, "codes": {}, "access": set(), "refresh": set(), "refreshes": 0, "base": ""}
+# access and refresh: token → the user it was issued to (the `user` the browser chose at /authorize)
+OAUTH = {"on": False, "clients": {}, "codes": {}, "access": {}, "refresh": {}, "refreshes": 0, "base": ""}
 LOCK = threading.Lock()
 VERSIONS = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"]
 
@@ -59,6 +65,9 @@ def tools():
         {"name": "die", "description": "Exit mid-call", "inputSchema": {"type": "object"}},
         {"name": "ask", "description": "Ask the user (elicitation) mid-call", "inputSchema": {"type": "object"}},
     ]
+    if OAUTH["on"]:
+        base.append({"name": "caller", "description": "Whose token this request carried, and on which session",
+                     "inputSchema": {"type": "object"}})
     if STATE["modern"]:
         base.append({"name": "confirm", "description": "Ask the user before acting",
                      "inputSchema": {"type": "object", "properties": {"action": {"type": "string"}}}})
@@ -142,6 +151,10 @@ def handle(msg, session, headers):
         if name == "whoami":
             with LOCK:
                 return text(str(SESSIONS.get(session)))
+        if name == "caller":
+            token = ((headers or {}).get("authorization") or "")[len("Bearer "):]
+            with LOCK:
+                return text(f"user={OAUTH['access'].get(token)} session={session}")
         if name == "slow":
             with LOCK:
                 EVENTS["slowStarted"] += 1
@@ -273,16 +286,17 @@ class Handler(BaseHTTPRequestHandler):
                 if (grant is None or grant["code_challenge"] != challenge or grant["redirect_uri"] != form.get("redirect_uri")
                         or grant["client_id"] != form.get("client_id")):
                     return self.send_json(400, {"error": "invalid_grant"})
+                user = grant.get("user", "admin")
             elif form.get("grant_type") == "refresh_token":
                 if form.get("refresh_token") not in OAUTH["refresh"]:
                     return self.send_json(400, {"error": "invalid_grant"})
-                OAUTH["refresh"].discard(form["refresh_token"])
+                user = OAUTH["refresh"].pop(form["refresh_token"])
                 OAUTH["refreshes"] += 1
             else:
                 return self.send_json(400, {"error": "unsupported_grant_type"})
             access, refresh = "at-" + secrets.token_hex(8), "rt-" + secrets.token_hex(8)
-            OAUTH["access"].add(access)
-            OAUTH["refresh"].add(refresh)
+            OAUTH["access"][access] = user
+            OAUTH["refresh"][refresh] = user
             return self.send_json(200, {"access_token": access, "token_type": "Bearer", "expires_in": 3600,
                                         "refresh_token": refresh})
         return None
@@ -293,6 +307,12 @@ class Handler(BaseHTTPRequestHandler):
             control = json.loads(raw)
             if control.pop("revoke", False):
                 OAUTH["access"].clear()
+            # One user's tokens revoked (access and refresh), or only their access tokens expired.
+            for kind, which in (("revoke_user", ("access", "refresh")), ("expire_user", ("access",))):
+                user = control.pop(kind, None)
+                for table in which if user else ():
+                    for token in [t for t, u in OAUTH[table].items() if u == user]:
+                        del OAUTH[table][token]
             STATE.update(control)
             return self.send(200, b"{}")
         if OAUTH["on"]:

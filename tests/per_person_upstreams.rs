@@ -1,0 +1,192 @@
+//! Story: an upstream reached with each person's own account. Two members sign in with MCP
+//! clients; each connects their own account at the upstream's authorization server (a real
+//! process on loopback that says whose token every call carried); their calls, concurrent and
+//! through one upstream, each reach it as themselves. A caller not yet connected is told where
+//! to connect; an API key, being no person, is told to sign in. Tokens are refreshed, a
+//! revocation at the upstream asks the person to connect again, and disconnecting or leaving
+//! the org deletes them.
+
+mod common;
+
+use common::oauth::{Answer, consent_as_member, query_param};
+use common::sign_in::*;
+use common::upstreams::PyUpstream;
+use common::{Backend, Options, TestServer};
+use serde_json::{Value, json};
+
+/// Follows an authorization URL as a browser whose person signs in at the upstream as `user`:
+/// the callback's answer.
+async fn authorize_as(server: &TestServer, url: &str, user: &str) -> Value {
+    let no_redirects =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let consent = no_redirects.get(format!("{url}&user={user}")).send().await.unwrap();
+    assert_eq!(consent.status(), 302, "{url}");
+    let location = consent.headers()["location"].to_str().unwrap().to_string();
+    let callback = location.strip_prefix(&server.base).expect("Gatehouse's callback").to_string();
+    server.get(&callback, None).await.expect(200).body
+}
+
+/// A signed-in client's call of the upstream's `caller` tool: the result.
+async fn call_caller(w: &World, bearer: &str) -> Value {
+    let c = common::mcp::McpClient::new(&w.server, "/mcp/acme/echo", None, "2026-07-28");
+    let auth = format!("Bearer {bearer}");
+    let r = c
+        .post(
+            json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "people__caller", "arguments": {},
+                "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {},
+                          "io.modelcontextprotocol/clientInfo": {"name": "story", "version": "1"}}}}),
+            &[("authorization", &auth), ("mcp-method", "tools/call"), ("mcp-name", "people__caller")],
+        )
+        .await
+        .expect(200);
+    r.body["result"].clone()
+}
+
+fn text_of(result: &Value) -> String {
+    result["content"][0]["text"].as_str().unwrap_or_default().to_string()
+}
+
+async fn each_person_reaches_the_upstream_as_themselves(backend: Backend) {
+    let Some(w) = world(backend, Options { open_signup: true, ..Default::default() }).await else { return };
+    let upstream = PyUpstream::start_oauth();
+    let members = "/api/orgs/acme/members";
+    w.server
+        .post(members, Some(&w.admin), json!({"email": "bob@example.com", "role": "member"}))
+        .await
+        .expect(201);
+
+    // Registered per person; the admin authorizes the account the catalogue is discovered with.
+    let up = w
+        .server
+        .post(
+            "/api/orgs/acme/upstreams",
+            Some(&w.admin),
+            json!({"name": "people", "transport": "streamable_http", "url": upstream.url(),
+                   "credentialMode": "per_user", "approvalPolicy": "auto_approve"}),
+        )
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(up["upstream"]["credentialMode"], "per_user");
+    let uid = up["upstream"]["upstreamId"].as_str().unwrap().to_string();
+    let started = w.server.get(&format!("/api/orgs/acme/upstreams/{uid}/authorize"), Some(&w.admin)).await;
+    let done =
+        authorize_as(&w.server, started.expect(200).body["authorizationUrl"].as_str().unwrap(), "catalogue")
+            .await;
+    assert_eq!(done["status"], "connected", "{done}");
+    w.server
+        .put(&format!("/api/orgs/acme/servers/{}/upstreams/{uid}", w.sid), Some(&w.admin), json!({}))
+        .await
+        .expect(200);
+    // Stdio upstreams cannot be per person.
+    let stdio =
+        json!({"name": "local", "transport": "stdio", "command": "python3", "credentialMode": "per_user"});
+    w.server.post("/api/orgs/acme/upstreams", Some(&w.admin), stdio).await.expect_error(422, "unprocessable");
+
+    // The admin's client signs in; before connecting, the tool result says where to.
+    let client_id = register(&w).await;
+    let admin_tokens = connect(&w, &client_id, "echo", Answer::Allow).await;
+    let admin_access = admin_tokens["access_token"].as_str().unwrap().to_string();
+    let first = call_caller(&w, &admin_access).await;
+    assert_eq!(first["isError"], true, "{first}");
+    let link = format!("{}/orgs/", w.server.base);
+    assert!(
+        text_of(&first).contains(&link) && text_of(&first).contains(&format!("/accounts/{uid}")),
+        "{first}"
+    );
+
+    // An API key is no person.
+    let mut keyed = common::mcp::McpClient::new(&w.server, "/mcp/acme/echo", Some(&w.key), "2026-07-28");
+    let r = keyed.request("tools/call", json!({"name": "people__caller", "arguments": {}})).await.expect(200);
+    assert_eq!(r.body["result"]["isError"], true);
+    assert!(text_of(&r.body["result"]).contains("API key is no person"), "{}", r.text);
+
+    // The admin connects as alice at the upstream, bob as bob.
+    let connection = format!("/api/orgs/acme/upstreams/{uid}/connection");
+    let mine = w.server.post(&connection, Some(&w.admin), json!({})).await.expect(200).body;
+    authorize_as(&w.server, mine["authorizationUrl"].as_str().unwrap(), "alice").await;
+    assert_eq!(text_of(&call_caller(&w, &admin_access).await).split(' ').next(), Some("user=alice"));
+    let resource = mcp_url(&w, "echo");
+    let flow = authorize_url(&w, &client_id, &resource, "mcp:call");
+    let back = consent_as_member(&w.server, &w.smtp, &flow.url, "bob@example.com", Answer::Allow).await;
+    let bob_tokens = exchange(&w, &client_id, &flow, &query_param(&back, "code").unwrap(), &resource).await;
+    let bob_access = bob_tokens.expect(200).body["access_token"].as_str().unwrap().to_string();
+    let bob = sign_in(&w.server, &w.smtp, "bob@example.com").await;
+    let his = w.server.post(&connection, Some(&bob), json!({})).await.expect(200).body;
+    authorize_as(&w.server, his["authorizationUrl"].as_str().unwrap(), "bob").await;
+
+    // Concurrent calls through the one upstream: each answer is its caller's, and each person
+    // has an upstream session of their own.
+    let calls = (0..24).map(|i| {
+        let (w, token, user) =
+            if i % 2 == 0 { (&w, admin_access.as_str(), "alice") } else { (&w, bob_access.as_str(), "bob") };
+        async move { (user, text_of(&call_caller(w, token).await)) }
+    });
+    let answers = futures_util::future::join_all(calls).await;
+    let mut sessions = std::collections::HashMap::new();
+    for (user, answer) in &answers {
+        assert!(answer.starts_with(&format!("user={user} ")), "{user} got {answer}");
+        let session = answer.split("session=").nth(1).unwrap().to_string();
+        assert_eq!(
+            sessions.entry(*user).or_insert_with(|| session.clone()),
+            &session,
+            "one session per person"
+        );
+    }
+    assert_ne!(sessions["alice"], sessions["bob"]);
+
+    // Admins see who is connected, never a token; each person sees their own state.
+    let listed = w.server.get(&format!("/api/orgs/acme/upstreams/{uid}/connections"), Some(&w.admin)).await;
+    let emails: Vec<&str> =
+        listed.body["connections"].as_array().unwrap().iter().map(|c| c["email"].as_str().unwrap()).collect();
+    assert_eq!(emails, ["admin@example.com", "bob@example.com"], "{}", listed.text);
+    assert!(!listed.text.contains("at-") && !listed.text.contains("rt-"), "{}", listed.text);
+    let bobs = w.server.get("/api/orgs/acme/me/upstream-connections", Some(&bob)).await.expect(200).body;
+    assert_eq!(bobs["connections"][0]["connected"], true, "{bobs}");
+
+    // Alice's access token expires at the upstream: refreshed on the 401, the call goes through.
+    upstream.control(json!({"expire_user": "alice"})).await;
+    assert!(text_of(&call_caller(&w, &admin_access).await).starts_with("user=alice "));
+    let stats: Value = reqwest::get(upstream.base("/stats")).await.unwrap().json().await.unwrap();
+    assert!(stats["refreshes"].as_i64().unwrap() >= 1, "{stats}");
+
+    // Bob's grant is revoked at the upstream: he is asked to connect again; alice is not, and
+    // the upstream stays connected for everyone.
+    upstream.control(json!({"revoke_user": "bob"})).await;
+    let asked = call_caller(&w, &bob_access).await;
+    assert_eq!(asked["isError"], true);
+    assert!(text_of(&asked).contains("Connect your people account"), "{asked}");
+    assert!(text_of(&call_caller(&w, &admin_access).await).starts_with("user=alice "));
+    let shown = w.server.get(&format!("/api/orgs/acme/upstreams/{uid}"), Some(&w.admin)).await.expect(200);
+    assert_eq!(shown.body["upstream"]["status"], "connected", "{}", shown.text);
+
+    // Bob reconnects, then disconnects: asked again.
+    let his = w.server.post(&connection, Some(&bob), json!({})).await.expect(200).body;
+    authorize_as(&w.server, his["authorizationUrl"].as_str().unwrap(), "bob").await;
+    assert!(text_of(&call_caller(&w, &bob_access).await).starts_with("user=bob "));
+    w.server.delete(&connection, Some(&bob)).await.expect(204);
+    assert_eq!(call_caller(&w, &bob_access).await["isError"], true);
+
+    // A management token is no person; a shared upstream has no personal connections.
+    let token = w.server.mint_token(&w.admin, "acme", &["tools:call"]).await;
+    w.server.post(&connection, Some(&token), json!({})).await.expect_error(422, "unprocessable");
+
+    // The admin leaves (bob is made admin first): their upstream tokens are deleted.
+    let all = w.server.get(members, Some(&w.admin)).await.expect(200).body;
+    let id_of = |email: &str| {
+        all["members"].as_array().unwrap().iter().find(|m| m["email"] == email).unwrap()["userId"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    w.server
+        .patch(&format!("{members}/{}", id_of("bob@example.com")), Some(&w.admin), json!({"role": "admin"}))
+        .await
+        .expect(200);
+    w.server.delete(&format!("{members}/{}", id_of("admin@example.com")), Some(&bob)).await.expect(204);
+    let listed =
+        w.server.get(&format!("/api/orgs/acme/upstreams/{uid}/connections"), Some(&bob)).await.expect(200);
+    assert_eq!(listed.body["connections"], json!([]), "{}", listed.text);
+}
+
+backend_tests!(each_person_reaches_the_upstream_as_themselves);
