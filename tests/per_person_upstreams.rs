@@ -46,15 +46,9 @@ fn text_of(result: &Value) -> String {
     result["content"][0]["text"].as_str().unwrap_or_default().to_string()
 }
 
-async fn each_person_reaches_the_upstream_as_themselves(backend: Backend) {
-    let Some(w) = world(backend, Options { open_signup: true, ..Default::default() }).await else { return };
-    let upstream = PyUpstream::start_oauth();
-    let members = "/api/orgs/acme/members";
-    w.server
-        .post(members, Some(&w.admin), json!({"email": "bob@example.com", "role": "member"}))
-        .await
-        .expect(201);
-
+/// Registers `upstream` per person, has the admin authorize the account its catalogue is
+/// discovered with, and attaches it to `echo`: its id.
+async fn per_person_upstream(w: &World, upstream: &PyUpstream) -> String {
     // Registered per person; the admin authorizes the account the catalogue is discovered with.
     let up = w
         .server
@@ -78,6 +72,19 @@ async fn each_person_reaches_the_upstream_as_themselves(backend: Backend) {
         .put(&format!("/api/orgs/acme/servers/{}/upstreams/{uid}", w.sid), Some(&w.admin), json!({}))
         .await
         .expect(200);
+    uid
+}
+
+async fn each_person_reaches_the_upstream_as_themselves(backend: Backend) {
+    let Some(w) = world(backend, Options { open_signup: true, ..Default::default() }).await else { return };
+    let upstream = PyUpstream::start_oauth();
+    let members = "/api/orgs/acme/members";
+    w.server
+        .post(members, Some(&w.admin), json!({"email": "bob@example.com", "role": "member"}))
+        .await
+        .expect(201);
+
+    let uid = per_person_upstream(&w, &upstream).await;
     // Stdio upstreams cannot be per person.
     let stdio =
         json!({"name": "local", "transport": "stdio", "command": "python3", "credentialMode": "per_user"});
@@ -189,4 +196,63 @@ async fn each_person_reaches_the_upstream_as_themselves(backend: Backend) {
     assert_eq!(listed.body["connections"], json!([]), "{}", listed.text);
 }
 
-backend_tests!(each_person_reaches_the_upstream_as_themselves);
+/// Each client is asked as it can take it: a 2026-07-28 client that declared URL-mode
+/// elicitation gets `input_required` and its call goes on once the person has connected; a
+/// 2025-11-25 session that declared it gets -32042 with the link.
+async fn clients_are_asked_to_connect_as_they_can(backend: Backend) {
+    let Some(w) = world(backend, Options::default()).await else { return };
+    let upstream = PyUpstream::start_oauth();
+    let uid = per_person_upstream(&w, &upstream).await;
+    let client_id = register(&w).await;
+    let tokens = connect(&w, &client_id, "echo", Answer::Allow).await;
+    let bearer = format!("Bearer {}", tokens["access_token"].as_str().unwrap());
+    let c = common::mcp::McpClient::new(&w.server, "/mcp/acme/echo", None, "2025-11-25");
+
+    // A 2025-11-25 session that declared URL-mode elicitation: -32042 naming the page.
+    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": "2025-11-25",
+        "capabilities": {"elicitation": {"form": {}, "url": {}}}, "clientInfo": {"name": "story", "version": "1"}}});
+    let opened = c.post(init, &[("authorization", &bearer)]).await.expect(200);
+    let session = opened.headers["mcp-session-id"].to_str().unwrap().to_string();
+    let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "people__caller", "arguments": {}}});
+    let r =
+        c.post(call.clone(), &[("authorization", &bearer), ("mcp-session-id", &session)]).await.expect(200);
+    assert_eq!(r.body["error"]["code"], -32042, "{}", r.text);
+    common::schema::assert_valid("2025-11-25", "URLElicitationRequiredError", &r.body);
+    let asked = &r.body["error"]["data"]["elicitations"][0];
+    assert_eq!(asked["mode"], "url");
+    assert!(asked["url"].as_str().unwrap().ends_with(&format!("/orgs/acme/accounts/{uid}")), "{asked}");
+
+    // A 2026-07-28 client that declared it: input_required with the URL elicitation.
+    let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {"elicitation": {"url": {}}},
+        "io.modelcontextprotocol/clientInfo": {"name": "modern", "version": "1"}});
+    let modern = common::mcp::McpClient::new(&w.server, "/mcp/acme/echo", None, "2026-07-28");
+    let headers =
+        [("authorization", bearer.as_str()), ("mcp-method", "tools/call"), ("mcp-name", "people__caller")];
+    let first = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": {"name": "people__caller", "arguments": {}, "_meta": meta}});
+    let r = modern.post(first, &headers).await.expect(200);
+    let result = &r.body["result"];
+    assert_eq!(result["resultType"], "input_required", "{}", r.text);
+    common::schema::assert_valid("2026-07-28", "InputRequiredResult", result);
+    let (key, ask) = result["inputRequests"].as_object().unwrap().iter().next().unwrap();
+    assert_eq!(ask["method"], "elicitation/create");
+    assert_eq!(ask["params"]["mode"], "url");
+    let page = ask["params"]["url"].as_str().unwrap().to_string();
+    assert!(page.ends_with(&format!("/orgs/acme/accounts/{uid}")), "{page}");
+
+    // The person connects (as alice at the upstream), then the client answers: the call goes on.
+    let connection = format!("/api/orgs/acme/upstreams/{uid}/connection");
+    let mine = w.server.post(&connection, Some(&w.admin), json!({})).await.expect(200).body;
+    authorize_as(&w.server, mine["authorizationUrl"].as_str().unwrap(), "alice").await;
+    let retry = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "people__caller", "arguments": {},
+        "inputResponses": {key.as_str(): {"action": "accept"}}, "requestState": result["requestState"], "_meta": meta}});
+    let done = modern.post(retry, &headers).await.expect(200);
+    assert!(text_of(&done.body["result"]).starts_with("user=alice "), "{}", done.text);
+
+    // Connected, the stateful session's call goes through too.
+    let r = c.post(call, &[("authorization", &bearer), ("mcp-session-id", &session)]).await.expect(200);
+    assert!(text_of(&r.body["result"]).starts_with("user=alice "), "{}", r.text);
+}
+
+backend_tests!(each_person_reaches_the_upstream_as_themselves, clients_are_asked_to_connect_as_they_can);

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use tokio::sync::oneshot;
 
 use crate::app::AppState;
+use crate::gateway::connect_first;
 use crate::gateway::upstream::call;
 use crate::plane::directory::ServerEntry;
 use crate::upstream::{CallSink, UpstreamError};
@@ -26,13 +27,20 @@ pub struct CallCtx {
     /// The size of the client's message, when it came alone in its body: counted as the call's
     /// bytes in, rather than its params serialised once more to be measured.
     pub request_bytes: Option<usize>,
+    /// The client of this stateful session declared URL-mode elicitation.
+    pub url_elicitation: bool,
 }
 
 impl CallCtx {
     /// The context of a request in a stateful session, named by the SHA-256 of its id
     /// ([`crate::plane::session::OpenedSession::hash`], computed once per id and node).
-    pub fn for_session(session_hash: Option<&str>, key: &str) -> Self {
-        Self { session: session_hash.map(str::to_string), key: key.to_string(), ..Self::default() }
+    pub fn for_session(opened: &crate::plane::session::OpenedSession) -> Self {
+        Self {
+            session: Some(opened.hash.clone()),
+            key: opened.session.k.clone(),
+            url_elicitation: opened.session.u,
+            ..Self::default()
+        }
     }
 
     /// The context of a request without a session.
@@ -52,7 +60,9 @@ pub fn finish_result(entry: &ServerEntry, version: &str, method: &str, result: &
 }
 
 /// Sends a request to one of the server's upstreams, mapping failures to JSON-RPC errors: the
-/// upstream's own errors pass through; transport failures are -32603 naming the upstream.
+/// upstream's own errors pass through; transport failures are -32603 naming the upstream. A
+/// per-person upstream's caller who has not connected their account is asked to
+/// ([`connect_first`]), and a tool call made again once they have.
 pub async fn relay(
     state: &AppState,
     entry: &ServerEntry,
@@ -61,6 +71,34 @@ pub async fn relay(
     method: &str,
     params: Map<String, Value>,
 ) -> Result<Value, RpcError> {
+    let attached = &entry.upstreams[upstream];
+    // Kept only where the call may be made again once the person connects.
+    let again =
+        (attached.spec.per_user && connect_first::may_wait(ctx, method, &params)).then(|| params.clone());
+    let person = match exchange(state, entry, upstream, ctx, method, params).await {
+        Err(UpstreamError::NotConnected(person)) => person.is_some(),
+        other => return other.map_err(|e| rpc_error(attached, e)),
+    };
+    if let Some(params) = again.filter(|_| person) {
+        if connect_first::ask_and_wait(state, entry, upstream, ctx).await {
+            match exchange(state, entry, upstream, ctx, method, params).await {
+                Err(UpstreamError::NotConnected(_)) => {}
+                other => return other.map_err(|e| rpc_error(attached, e)),
+            }
+        }
+    }
+    connect_first::not_connected(state, entry, upstream, ctx, method, person).await
+}
+
+/// One exchange with the upstream for the caller.
+async fn exchange(
+    state: &AppState,
+    entry: &ServerEntry,
+    upstream: usize,
+    ctx: &mut CallCtx,
+    method: &str,
+    params: Map<String, Value>,
+) -> Result<Value, UpstreamError> {
     let attached = &entry.upstreams[upstream];
     let call = call::Call {
         session: ctx.session.as_deref(),
@@ -71,45 +109,12 @@ pub async fn relay(
     // Boxed: the upstream exchange's future is kilobytes, and inline it would size every future
     // that may relay (tools_call, handle_inner, answer, the endpoint's), HTTP-tool calls included,
     // which are then moved into their boxes whole on every request.
-    let exchange = Box::pin(call::call(state, &attached.spec, call, method, Value::Object(params)));
-    match exchange.await {
-        Ok(result) => Ok(result),
-        Err(UpstreamError::Rpc { code, message, data }) => Err(RpcError { status: 200, code, message, data }),
-        Err(UpstreamError::NotConnected(person)) => {
-            let message = connect_first(state, entry, upstream, person.is_some());
-            // A tool's caller reads a tool result; other requests can only fail.
-            if method == "tools/call" {
-                Ok(serde_json::json!({"content": [{"type": "text", "text": message}], "isError": true}))
-            } else {
-                Err(RpcError::new(code::INVALID_REQUEST, message))
-            }
-        }
-        Err(other) => {
-            Err(RpcError::new(code::INTERNAL_ERROR, format!("upstream {}: {other}", attached.name)))
-        }
-    }
+    Box::pin(call::call(state, &attached.spec, call, method, Value::Object(params))).await
 }
 
-/// What a caller of a per-person upstream is told before they connected their account: where
-/// to connect it (a console page that signs them in first, so the link is no one else's to
-/// use), or that an API key is no person.
-fn connect_first(state: &AppState, entry: &ServerEntry, upstream: usize, person: bool) -> String {
-    let attached = &entry.upstreams[upstream];
-    if !person {
-        return format!(
-            "{} is reached with each person's own account, and an API key is no person: connect this client by signing in (OAuth) to use it.",
-            attached.name
-        );
+fn rpc_error(attached: &crate::plane::directory::AttachedUpstream, e: UpstreamError) -> RpcError {
+    match e {
+        UpstreamError::Rpc { code, message, data } => RpcError { status: 200, code, message, data },
+        other => RpcError::new(code::INTERNAL_ERROR, format!("upstream {}: {other}", attached.name)),
     }
-    format!(
-        "Connect your {name} account to use this: open {url}, authorize {name}, then call again.",
-        name = attached.name,
-        url = connect_url(state, &entry.server.org_id, &attached.spec.id)
-    )
-}
-
-/// The console page where a person connects their account to an upstream.
-pub fn connect_url(state: &AppState, org_id: &str, upstream_id: &str) -> String {
-    let base = state.config.public_url.trim_end_matches('/');
-    format!("{base}{}", crate::gateway::upstream::personal::connect_path(org_id, upstream_id))
 }

@@ -6,6 +6,7 @@
 pub mod accounting;
 pub mod bridge;
 pub mod caller;
+pub mod connect_first;
 pub mod context;
 pub mod endpoint;
 pub mod policy;

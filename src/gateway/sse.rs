@@ -143,6 +143,8 @@ pub async fn message(
             cancel: None,
             key: caller.key_id.clone(),
             request_bytes: None,
+            // The legacy transport is 2024-11-05's, before URL-mode elicitation.
+            url_elicitation: false,
         };
         let stream = tx.clone();
         tokio::spawn(async move {

@@ -234,7 +234,7 @@ mod tests {
     fn answers_reach_only_the_session_that_was_asked() {
         let relay = Relay::default();
         let (outbox, mut upstream) = mpsc::unbounded_channel();
-        let responder = Responder::for_test(outbox);
+        let responder = Responder::outbox(outbox);
         let ask = json!({"jsonrpc": "2.0", "id": 41, "method": "sampling/createMessage", "params": {}});
         let sent = relay.to_client("s1", Incoming::Request(ask, responder), true).unwrap();
         let gid = sent["id"].as_str().unwrap().to_string();
@@ -254,7 +254,7 @@ mod tests {
         let relay = Relay::default();
         let (outbox, mut upstream) = mpsc::unbounded_channel();
         let ask = json!({"jsonrpc": "2.0", "id": "a", "method": "elicitation/create", "params": {}});
-        assert!(relay.to_client("", Incoming::Request(ask, Responder::for_test(outbox)), false).is_none());
+        assert!(relay.to_client("", Incoming::Request(ask, Responder::outbox(outbox)), false).is_none());
         assert_eq!(upstream.try_recv().unwrap()["error"]["code"], -32601);
     }
 

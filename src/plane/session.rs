@@ -29,6 +29,9 @@ pub struct Session {
     pub v: String,
     /// Issued at (ms).
     pub t: i64,
+    /// The client declared URL-mode elicitation (2025-11-25 `capabilities.elicitation.url`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub u: bool,
 }
 
 impl Session {
@@ -143,6 +146,7 @@ mod tests {
             k: "key_1".into(),
             v: "2025-06-18".into(),
             t: 1_000,
+            u: false,
         };
         let id = s.mint(&key);
         assert_eq!(Session::open(&key, &id, 2_000), Some(s.clone()));
@@ -163,7 +167,7 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let key = MasterKey::load(None, dir.path()).unwrap();
             proptest::prop_assert_eq!(Session::open(&key, &forged, 2_000), None);
-            let s = Session { o: "o".into(), s: "s".into(), k: "k".into(), v: "2025-06-18".into(), t: 1_000 };
+            let s = Session { o: "o".into(), s: "s".into(), k: "k".into(), v: "2025-06-18".into(), t: 1_000, u: false };
             let id = s.mint(&key);
             let mut altered = id.clone().into_bytes();
             let at = at % altered.len();
@@ -178,7 +182,14 @@ mod tests {
     fn opened_ids_are_remembered_but_still_expire() {
         let dir = tempfile::tempdir().unwrap();
         let key = MasterKey::load(None, dir.path()).unwrap();
-        let s = Session { o: "o".into(), s: "s".into(), k: "k".into(), v: "2025-06-18".into(), t: 1_000 };
+        let s = Session {
+            o: "o".into(),
+            s: "s".into(),
+            k: "k".into(),
+            v: "2025-06-18".into(),
+            t: 1_000,
+            u: false,
+        };
         let id = s.mint(&key);
         let book = EndedSessions::default();
         let first = book.open(&key, &id, 2_000).unwrap();

@@ -187,7 +187,7 @@ where
         let message = match message {
             Payload::One(envelope) => match streamable_call(&entry, envelope, accepts_sse(&headers)) {
                 SessionMessage::Streamed(call) => {
-                    let mut ctx = CallCtx::for_session(Some(&opened.hash), &session.k);
+                    let mut ctx = CallCtx::for_session(&opened);
                     ctx.request_bytes = Some(bytes.len());
                     // Inline: ~1.2 KB, its large parts boxed within.
                     return stream_call(state.clone(), entry, session.v.clone(), ctx, call, true).await;
@@ -196,7 +196,7 @@ where
             },
             Payload::Other(value) => value,
         };
-        return Box::pin(stateful(state, &entry, &session.v, &opened.hash, &session.k, message, sse)).await;
+        return Box::pin(stateful(state, &entry, &opened, message, sse)).await;
     }
     let Payload::One(envelope) = message else {
         return http_error(

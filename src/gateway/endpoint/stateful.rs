@@ -51,6 +51,12 @@ pub(super) async fn initialize(
         k: caller.key_id.clone(),
         v: version.to_string(),
         t: time::now_ms(),
+        u: message
+            .params
+            .as_ref()
+            .and_then(|p| p.get("capabilities"))
+            .and_then(|c| c.get("elicitation"))
+            .is_some_and(|e| e.get("url").is_some()),
     };
     let session_id = session.mint(&state.master_key);
     let result = router::initialize_result(entry, version);
@@ -112,12 +118,11 @@ pub(super) fn batch_within_bounds(items: &[Value]) -> Result<(), String> {
 pub(super) async fn stateful(
     state: &AppState,
     entry: &Arc<ServerEntry>,
-    version: &str,
-    session_hash: &str,
-    key: &str,
+    opened: &OpenedSession,
     message: Value,
     sse: bool,
 ) -> Response {
+    let version = opened.session.v.as_str();
     let session = None;
     match message {
         Value::Array(items) => {
@@ -136,8 +141,7 @@ pub(super) async fn stateful(
             }
             let mut replies = Vec::new();
             for item in items {
-                if let Some(reply) = one_stateful(state, entry, version, Some(session_hash), key, item).await
-                {
+                if let Some(reply) = one_stateful(state, entry, opened, item).await {
                     replies.push(reply.1);
                 }
             }
@@ -155,7 +159,7 @@ pub(super) async fn stateful(
                     Err(err) => rpc_response(err.status, err.to_message(id.clone()), sse, session),
                 };
             }
-            match one_stateful(state, entry, version, Some(session_hash), key, single).await {
+            match one_stateful(state, entry, opened, single).await {
                 None => StatusCode::ACCEPTED.into_response(),
                 Some((status, reply)) => rpc_response(status, reply, sse, session),
             }
@@ -168,12 +172,10 @@ pub(super) async fn stateful(
 pub(super) async fn one_stateful(
     state: &AppState,
     entry: &Arc<ServerEntry>,
-    version: &str,
-    session_hash: Option<&str>,
-    key: &str,
+    opened: &OpenedSession,
     message: Value,
 ) -> Option<(u16, Value)> {
-    one_stateful_in(state, entry, version, CallCtx::for_session(session_hash, key), message).await
+    one_stateful_in(state, entry, &opened.session.v, CallCtx::for_session(opened), message).await
 }
 
 /// [`one_stateful`] with a prepared context (a sink for what upstreams send meanwhile).

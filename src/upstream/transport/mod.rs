@@ -46,8 +46,9 @@ pub(crate) enum ResponderKind {
 }
 
 impl Responder {
-    /// A responder writing JSON-RPC responses into `outbox` (for tests of relaying code).
-    pub fn for_test(outbox: mpsc::UnboundedSender<Value>) -> Self {
+    /// A responder writing JSON-RPC responses into `outbox`: for a request Gatehouse itself puts
+    /// to a client during a call, as an upstream would.
+    pub fn outbox(outbox: mpsc::UnboundedSender<Value>) -> Self {
         Self { kind: ResponderKind::Outbox(outbox) }
     }
 
