@@ -1,6 +1,7 @@
 //! Story: an admin puts an upstream MCP server behind a server from the console — registers
 //! it, approves its tools, attaches it, and when the upstream changes a tool, reviews the change
-//! side by side before approving it again.
+//! side by side before approving it again; a person connects their own account to an upstream
+//! reached with each person's own, and admins see who did.
 
 mod common;
 
@@ -110,4 +111,58 @@ async fn connecting_an_oauth_upstream(backend: Backend) {
     browser.close().await;
 }
 
-backend_tests!(approving_a_changed_tool_with_the_diff, connecting_an_oauth_upstream);
+async fn connecting_ones_own_account(backend: Backend) {
+    let upstream = PyUpstream::start_oauth();
+    let server = TestServer::dev(backend).await;
+    let Some(browser) = Browser::start(&server.base).await else { return };
+    let no_redirects =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    // Registered from the console as reached with each person's own account.
+    browser.open("/orgs/default/upstreams/new").await;
+    browser.fill("Name", "People").await;
+    browser.choose("Transport", "streamable_http").await;
+    browser.fill("URL", &upstream.url()).await;
+    browser.choose("Whose account calls use", "per_user").await;
+    browser.go("Register upstream").await;
+    let path = browser.path().await;
+    let id = path.rsplit('/').next().unwrap().to_string();
+    assert!(id.starts_with("ups_"), "{path}");
+    assert!(browser.text().await.contains("each person's own account"));
+    // The admin authorizes the account tools are discovered with, over the API.
+    let started =
+        server.get(&format!("/api/orgs/default/upstreams/{id}/authorize"), None).await.expect(200).body;
+    let consent = no_redirects.get(started["authorizationUrl"].as_str().unwrap()).send().await.unwrap();
+    let location = consent.headers()["location"].to_str().unwrap().to_string();
+    server.get(location.strip_prefix("http://gatehouse.test").unwrap(), None).await.expect(200);
+
+    // The person's own account, from Accounts.
+    browser.open("/orgs/default/accounts").await;
+    let text = browser.text().await;
+    assert!(text.contains("People") && text.contains("not connected"), "{text}");
+    browser.go("Connect").await;
+    let url = browser.find("#continue-authorization").await.attr("href").await.unwrap().unwrap();
+    let consent = no_redirects.get(format!("{url}&user=alice")).send().await.unwrap();
+    let location = consent.headers()["location"].to_str().unwrap().to_string();
+    browser.open(location.strip_prefix("http://gatehouse.test").unwrap()).await;
+    browser.wait_path(&format!("/orgs/default/accounts/{id}?connected=connected")).await;
+    let text = browser.text().await;
+    assert!(text.contains("Your account is connected") && text.contains("Reconnect"), "{text}");
+
+    // Admins see who connected.
+    browser.open(&format!("/orgs/default/upstreams/{id}")).await;
+    let text = browser.text().await;
+    assert!(text.contains("People connected") && text.contains("dev@localhost"), "{text}");
+
+    // Disconnected, the account is gone.
+    browser.open(&format!("/orgs/default/accounts/{id}")).await;
+    browser.go("Disconnect").await;
+    browser.wait_path(&format!("/orgs/default/accounts/{id}")).await;
+    assert!(browser.text().await.contains("not connected"));
+    browser.close().await;
+}
+
+backend_tests!(
+    approving_a_changed_tool_with_the_diff,
+    connecting_an_oauth_upstream,
+    connecting_ones_own_account
+);

@@ -142,3 +142,30 @@ pub async fn disconnect(ctx: Ctx, Path(path): Path<AccountPath>, _fields: Fields
         Err(err) => page(&ctx, Some(id), Some(FormError::place(&err, &[])), None).await,
     }
 }
+
+/// On a per-person upstream's page, for its admins: who connected their own account, and when.
+pub fn people_section(found: &Value) -> Markup {
+    let people: &[Value] = found["connections"].as_array().map_or(&[], Vec::as_slice);
+    html! {
+        section aria-labelledby="people" {
+            h2 #people { "People connected" }
+            @if people.is_empty() {
+                p.muted { "Nobody has connected their account yet. People connect theirs under Accounts; "
+                          "a tool call tells them where." }
+            } @else {
+                table.list {
+                    thead { tr { th { "Person" } th { "Connected" } th { "Last authorized" } } }
+                    tbody {
+                        @for p in people {
+                            tr {
+                                td { (text(&p["email"])) }
+                                td { (when(&text(&p["connectedAt"]))) }
+                                td { (when(&text(&p["updatedAt"]))) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

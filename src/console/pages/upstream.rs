@@ -69,6 +69,11 @@ async fn page_with(
     let can_write = org.can("upstreams:write");
     let enabled = u["isEnabled"].as_bool().unwrap_or(true);
     let error = error.as_ref();
+    // Who connected their own account, for a per-person upstream (never their tokens).
+    let people = match u["credentialMode"] == "per_user" {
+        true => Some(ctx.run_in_org("list_upstream_connections", &params, json!({})).await?),
+        false => None,
+    };
     let body = html! {
         p.crumbs { a href={ "/orgs/" (org.slug) "/upstreams" } { "Upstreams" } " / " }
         div.page-head {
@@ -115,9 +120,11 @@ async fn page_with(
                 dt { "Server" } dd { (info.get("name").and_then(Value::as_str).unwrap_or("")) " " (info.get("version").and_then(Value::as_str).unwrap_or("")) }
             }
             dt { "Approval policy" } dd { (text(&u["approvalPolicy"]).replace('_', " ")) }
+            dt { "Calls use" } dd { (if u["credentialMode"] == "per_user" { "each person's own account" } else { "one shared credential" }) }
             dt { "Refreshed" } dd { (u["refreshedAt"].as_str().map_or("never".to_string(), when)) }
             dt { "Used by" } dd { (u["dependentServers"].as_array().map_or(0, Vec::len)) " server(s)" }
         }
+        @if let Some(people) = &people { (super::accounts::people_section(people)) }
         @for t in &changed {
             section.card.changed aria-labelledby={ "changed-" (text(&t["name"])) } {
                 h2 #{ "changed-" (text(&t["name"])) } { "“" (text(&t["name"])) "” changed since it was approved" }

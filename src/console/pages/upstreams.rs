@@ -158,6 +158,13 @@ fn register_page(ctx: &Ctx, typed: &Fields, error: Option<FormError>) -> Result<
                 }
                 (input("credential", "Credential", "Write-only: token, key or username:password.", "password"))
                 (input("header", "Header", "The header an API key goes in (default X-API-Key).", "text"))
+                label for="credentialMode" { "Whose account calls use" }
+                select #credentialMode name="credentialMode" aria-describedby="credentialMode-hint" {
+                    option value="shared" selected[typed.get("credentialMode") != "per_user"] { "One shared credential (above)" }
+                    option value="per_user" selected[typed.get("credentialMode") == "per_user"] { "Each person's own account (OAuth, HTTP upstreams)" }
+                }
+                p.hint #credentialMode-hint { "With each person's own account, people connect theirs under Accounts; "
+                    "the credential above is only what tools are discovered with." }
             }
             fieldset.card {
                 legend { "Approval" }
@@ -196,6 +203,9 @@ fn register_input(f: &Fields) -> Result<Value, FormError> {
     let transport = f.get("transport");
     let mut input =
         json!({ "name": f.get("name"), "transport": transport, "approvalPolicy": f.get("approvalPolicy") });
+    if let Some(mode) = f.some("credentialMode") {
+        input["credentialMode"] = json!(mode);
+    }
     if let Some(d) = f.some("description") {
         input["description"] = json!(d);
     }
