@@ -77,6 +77,10 @@ pub async fn relay(
         (attached.spec.per_user && connect_first::may_wait(ctx, method, &params)).then(|| params.clone());
     let person = match exchange(state, entry, upstream, ctx, method, params).await {
         Err(UpstreamError::NotConnected(person)) => person.is_some(),
+        Err(UpstreamError::Withheld(tool)) if method == "tools/call" => {
+            let message = UpstreamError::Withheld(tool).to_string();
+            return Ok(serde_json::json!({"content": [{"type": "text", "text": message}], "isError": true}));
+        }
         other => return other.map_err(|e| rpc_error(attached, e)),
     };
     if let Some(params) = again.filter(|_| person) {

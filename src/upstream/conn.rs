@@ -46,9 +46,24 @@ pub struct Connection {
     facts: ServerFacts,
     /// The upstream speaks 2026-07-28: no session, `_meta` on every request, MRTR.
     stateless: bool,
+    /// Tools withheld on this connection because their definition here differs from the
+    /// approved one (checked once, for a connection made with one person's credential).
+    withheld: tokio::sync::OnceCell<std::collections::HashSet<String>>,
 }
 
 impl Connection {
+    /// The tools withheld on this connection, found by `check` the first time they are asked for.
+    pub async fn withheld<F, Fut>(
+        &self,
+        check: F,
+    ) -> Result<&std::collections::HashSet<String>, UpstreamError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<std::collections::HashSet<String>, UpstreamError>>,
+    {
+        self.withheld.get_or_try_init(check).await
+    }
+
     /// Connects and performs the `initialize` handshake.
     pub async fn connect(
         spec: &Spec,
@@ -87,6 +102,7 @@ impl Connection {
             timeout: spec.timeout.min(Duration::from_secs(60)),
             facts: ServerFacts::default(),
             stateless: false,
+            withheld: tokio::sync::OnceCell::new(),
         };
         // Prefer the stateless revision when the upstream speaks it (lifecycle § server/discover);
         // anything else it answers means "initialize" (2024-11-05 SSE servers cannot speak it).

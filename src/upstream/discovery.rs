@@ -49,6 +49,11 @@ pub async fn discover(conn: &Connection) -> Result<Offer, UpstreamError> {
     Ok(offer)
 }
 
+/// Lists an upstream's tools alone.
+pub async fn list_tools(conn: &Connection) -> Result<Vec<Value>, UpstreamError> {
+    list_all(conn, "tools/list", "tools", |t| valid_named(t, "name")).await
+}
+
 fn valid_named(item: &Value, key: &str) -> bool {
     item.get(key).and_then(Value::as_str).is_some_and(|s| !s.is_empty() && s.len() <= 1024)
 }

@@ -54,11 +54,23 @@ pub enum UpstreamError {
     /// connected theirs (`None`: the caller is no person, e.g. an API key).
     #[error("the upstream needs the caller's own authorization")]
     NotConnected(Option<String>),
+    /// The tool's definition, as the upstream shows it to this caller, differs from the one
+    /// approved: it is not served to them.
+    #[error(
+        "the tool {0} is defined differently for your account than the approved definition, so it is not served to you; an admin can refresh and review the upstream"
+    )]
+    Withheld(String),
 }
 
 impl UpstreamError {
     /// Whether the failure says the upstream itself is unhealthy (counts toward the breaker).
     pub fn is_fault(&self) -> bool {
-        !matches!(self, UpstreamError::Rpc { .. } | UpstreamError::Config(_) | UpstreamError::NotConnected(_))
+        !matches!(
+            self,
+            UpstreamError::Rpc { .. }
+                | UpstreamError::Config(_)
+                | UpstreamError::NotConnected(_)
+                | UpstreamError::Withheld(_)
+        )
     }
 }

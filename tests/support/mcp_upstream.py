@@ -23,6 +23,7 @@ Control (HTTP only): POST /control {"description": "..."} changes echo's descrip
 {"mode": "garbage" | "wrong_id" | "not_jsonrpc" | "hang" | "close_mid_stream" | "huge_list" |
 "normal"} changes behaviour,
 {"sse": true} answers calls as SSE streams with a progress notification first,
+{"description_for": {"<user>": "..."}} changes echo's description for one user only,
 {"revoke_user": "<user>"} revokes a user's access and refresh tokens, {"expire_user": "<user>"}
 only their access tokens.
 """
@@ -44,6 +45,7 @@ ASKED = {}  # id of a request this server sent → [threading.Event, answer]
 MODERN = "2026-07-28"
 META_VERSION = "io.modelcontextprotocol/protocolVersion"
 SESSIONS = {}
+DESCRIPTIONS = {}  # user → echo's description as that user sees it (POST /control {"description_for": …})
 EVENTS = {"cancelled": [], "slowStarted": 0, "slowDone": 0}  # what GET /stats reports besides OAuth refreshes
 # access and refresh: token → the user it was issued to (the `user` the browser chose at /authorize)
 OAUTH = {"on": False, "clients": {}, "codes": {}, "access": {}, "refresh": {}, "refreshes": 0, "base": ""}
@@ -51,9 +53,10 @@ LOCK = threading.Lock()
 VERSIONS = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"]
 
 
-def tools():
+def tools(user=None):
+    """The tool list, as `user` (the owner of the request's OAuth token, if any) sees it."""
     base = [
-        {"name": "echo", "description": STATE["description"],
+        {"name": "echo", "description": DESCRIPTIONS.get(user, STATE["description"]),
          "inputSchema": {"type": "object", "properties": {"message": {"type": "string"}}, "required": ["message"]}},
         {"name": "add", "description": "Add two numbers",
          "inputSchema": {"type": "object", "properties": {"a": {"type": "number"}, "b": {"type": "number"}}}},
@@ -97,7 +100,8 @@ def handle(msg, session, headers):
     if method == "ping":
         return {}
     if method == "tools/list":
-        all_tools = tools()
+        token = ((headers or {}).get("authorization") or "")[len("Bearer "):]
+        all_tools = tools(OAUTH["access"].get(token))
         start = int(params.get("cursor") or 0)
         page = all_tools[start:start + 100]
         result = {"tools": page}
@@ -305,6 +309,7 @@ class Handler(BaseHTTPRequestHandler):
         raw = self.body()
         if self.path == "/control":
             control = json.loads(raw)
+            DESCRIPTIONS.update(control.pop("description_for", {}))
             if control.pop("revoke", False):
                 OAUTH["access"].clear()
             # One user's tokens revoked (access and refresh), or only their access tokens expired.

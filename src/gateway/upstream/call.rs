@@ -58,6 +58,26 @@ async fn refreshed(state: &AppState, spec: &Spec, key: &str) -> Result<Cow<'stat
     Ok(Cow::Owned(target.into_owned()))
 }
 
+/// A person's tool call refused because the tool is defined differently for them than
+/// approved (checked once per connection of theirs).
+async fn withheld(
+    state: &AppState,
+    spec: &Spec,
+    conn: &crate::upstream::Connection,
+    person: bool,
+    method: &str,
+    params: &Value,
+) -> Option<UpstreamError> {
+    if !person || method != "tools/call" {
+        return None;
+    }
+    let name = params.get("name").and_then(Value::as_str)?;
+    match conn.withheld(|| personal::differing_tools(state, &spec.id, conn)).await {
+        Ok(withheld) => withheld.contains(name).then(|| UpstreamError::Withheld(name.to_string())),
+        Err(e) => Some(e),
+    }
+}
+
 /// Sends one request to an upstream for a client and records what it showed. An OAuth
 /// upstream that answers 401 gets its token (or the person's) refreshed and the request once
 /// more.
@@ -75,7 +95,10 @@ pub async fn call(
     // Kept for the one retry after a token refresh; a deep copy per call otherwise.
     let retry_params = (spec.oauth || person.is_some()).then(|| params.clone());
     let result = match conn {
-        Ok(conn) => conn.request_with(method, params, call.sink, call.cancel).await,
+        Ok(conn) => match withheld(state, spec, &conn, person.is_some(), method, &params).await {
+            Some(refused) => Err(refused),
+            None => conn.request_with(method, params, call.sink, call.cancel).await,
+        },
         Err(e) => Err(e),
     };
     let result = match (result, retry_params) {

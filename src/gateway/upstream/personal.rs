@@ -57,6 +57,27 @@ pub async fn store_tokens(
     Ok(())
 }
 
+/// The approved tools whose definition, as a person's connection shows it, differs from the
+/// one approved (or that it does not show): discovery and approval are the upstream's, so
+/// these are not served to that person.
+pub async fn differing_tools(
+    state: &AppState,
+    upstream_id: &str,
+    conn: &crate::upstream::Connection,
+) -> Result<std::collections::HashSet<String>, UpstreamError> {
+    let theirs = crate::upstream::discovery::list_tools(conn).await?;
+    let approved = state.store.upstream_tools(upstream_id).await.map_err(store_err)?;
+    let seen: std::collections::HashMap<&str, String> = theirs
+        .iter()
+        .filter_map(|t| Some((t.get("name")?.as_str()?, crate::domain::upstream::definition_hash(t))))
+        .collect();
+    Ok(approved
+        .into_iter()
+        .filter(|t| t.approved_hash.as_ref().is_some_and(|h| seen.get(t.name.as_str()) != Some(h)))
+        .map(|t| t.name)
+        .collect())
+}
+
 /// Tells every node that someone's tokens for `upstream_id` changed.
 pub async fn announce(state: &AppState, upstream_id: &str) {
     if let Err(e) = state.announce(&format!("upstream_user:{upstream_id}")).await {
