@@ -9,6 +9,7 @@
 mod common;
 
 use common::oauth::{Answer, consent_as_member, query_param};
+use common::sdk::{Sdk, oauth_client};
 use common::sign_in::*;
 use common::upstreams::PyUpstream;
 use common::{Backend, Options, TestServer};
@@ -280,4 +281,41 @@ async fn clients_are_asked_to_connect_as_they_can(backend: Backend) {
     assert!(text_of(&r.body["result"]).starts_with("user=alice "), "{}", r.text);
 }
 
-backend_tests!(each_person_reaches_the_upstream_as_themselves, clients_are_asked_to_connect_as_they_can);
+/// The official SDKs' OAuth clients sign in as the admin and call the per-person upstream's
+/// tool: it answers as the account the admin connected, not the one tools were discovered with.
+async fn official_clients_reach_it_as_their_person(sdk: Sdk, backend: Backend) {
+    let Some(w) = world(backend, Options::default()).await else { return };
+    let upstream = PyUpstream::start_oauth();
+    let uid = per_person_upstream(&w, &upstream).await;
+    let connection = format!("/api/orgs/acme/upstreams/{uid}/connection");
+    let mine = w.server.post(&connection, Some(&w.admin), json!({})).await.expect(200).body;
+    authorize_as(&w.server, mine["authorizationUrl"].as_str().unwrap(), "alice").await;
+    let url = mcp_url(&w, "echo");
+    let out =
+        oauth_client(sdk, &url, "streamable-http", "people__caller", &json!({}), None, |authorize| {
+            let w = &w;
+            async move {
+                consent_as_member(&w.server, &w.smtp, &authorize, "admin@example.com", Answer::Allow).await
+            }
+        })
+        .await;
+    let Some(out) = out else { return };
+    assert!(out.get("error").is_none(), "{sdk:?}: {out}");
+    assert!(out["tools"].as_array().unwrap().contains(&json!("people__caller")), "{out}");
+    assert!(text_of(&out["call"]).starts_with("user=alice "), "{sdk:?}: {out}");
+}
+
+async fn typescript_sdk_as_a_person(backend: Backend) {
+    official_clients_reach_it_as_their_person(Sdk::TypeScript, backend).await;
+}
+
+async fn python_sdk_as_a_person(backend: Backend) {
+    official_clients_reach_it_as_their_person(Sdk::Python, backend).await;
+}
+
+backend_tests!(
+    each_person_reaches_the_upstream_as_themselves,
+    clients_are_asked_to_connect_as_they_can,
+    typescript_sdk_as_a_person,
+    python_sdk_as_a_person,
+);
