@@ -9,7 +9,7 @@ mod common;
 use common::backend::HttpBackend;
 use common::cimd::CimdSite;
 use common::oauth::{Answer, consent_as_member, query_param};
-use common::sdk::{Sdk, oauth_client};
+use common::sdk::{InspectorCli, Sdk, oauth_client};
 use common::smtp::SmtpSink;
 use common::{Backend, Options, TestServer};
 use serde_json::{Value, json};
@@ -177,16 +177,7 @@ async fn by_metadata_document(backend: Backend) {
 /// browser would deliver it), keeps the credentials it got, and connects with them afterwards
 /// without anyone signing in (`--stored-auth-only`).
 async fn inspector_cli(backend: Backend) {
-    use tokio::io::{AsyncBufReadExt, BufReader};
-    let inspector = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join(".test-deps/node/node_modules/.bin/mcp-inspector");
-    if !inspector.exists() {
-        assert!(
-            !common::in_ci(),
-            "CI=true but the MCP Inspector is missing: run scripts/install-test-deps.sh"
-        );
-        return;
-    }
+    let Some(inspector) = InspectorCli::find() else { return };
     let Some(smtp) = SmtpSink::start() else { return };
     let options = Options { smtp_url: Some(smtp.url()), public_url_is_base: true, ..Default::default() };
     let (server, admin) = TestServer::enterprise_with(backend, options).await;
@@ -194,69 +185,21 @@ async fn inspector_cli(backend: Backend) {
     let params = json!([{"name": "text", "location": "query", "type": "string", "required": true}]);
     server.publish_echo(&admin, &http, params).await;
     let url = format!("{}/mcp/acme/echo", server.base);
-    let home = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let callback = format!("http://127.0.0.1:{port}/oauth/callback");
-    let run = |extra: &[&str]| {
-        let mut command = tokio::process::Command::new(&inspector);
-        command
-            .args([
-                "--cli",
-                &url,
-                "--transport",
-                "http",
-                "--method",
-                "tools/list",
-                "--callback-url",
-                &callback,
-            ])
-            .args(extra)
-            .env("HOME", home.path())
-            // Interactive sign-in without a terminal; the "browser" is this test, so nothing opens.
-            .env("MCP_AUTO_OPEN_ENABLED", "true")
-            .env("BROWSER", "true")
-            // Its credentials kept in a file under HOME (no keychain here).
-            .env("MCP_INSPECTOR_SECRET_STORE", "file")
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .kill_on_drop(true);
-        command.spawn().expect("the Inspector starts")
-    };
-
-    let mut first = run(&[]);
-    let mut errors = BufReader::new(first.stderr.take().unwrap()).lines();
-    let mut seen = Vec::new();
-    let authorize = loop {
-        let line = tokio::time::timeout(std::time::Duration::from_secs(60), errors.next_line())
-            .await
-            .expect("the Inspector asks for sign-in in time")
-            .unwrap()
-            .unwrap_or_else(|| panic!("the Inspector ended without asking: {seen:?}"));
-        if let Some(at) = line.find("http") {
-            if line.contains("navigate to") {
-                break line[at..].trim().to_string();
-            }
-        }
-        seen.push(line);
-    };
-    let back = consent_as_member(&server, &smtp, &authorize, "admin@example.com", Answer::Allow).await;
-    assert!(back.starts_with(&callback), "{back}");
-    // The browser follows the redirect to the Inspector's own listener.
-    reqwest::get(&back).await.expect("the Inspector's callback answers");
-    let out = tokio::time::timeout(std::time::Duration::from_secs(60), first.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
+    let list = ["--method", "tools/list"];
+    let out =
+        inspector
+            .signing_in(&url, &list, |authorize| {
+                let (server, smtp) = (&server, &smtp);
+                async move {
+                    consent_as_member(server, smtp, &authorize, "admin@example.com", Answer::Allow).await
+                }
+            })
+            .await;
     let listed = String::from_utf8_lossy(&out.stdout);
     assert!(listed.contains("\"echo\""), "signed in, the Inspector lists the tools: {listed}");
 
     // Afterwards: its stored credentials, no sign-in.
-    let second = run(&["--stored-auth-only"]);
-    let out = tokio::time::timeout(std::time::Duration::from_secs(60), second.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
+    let out = inspector.stored(&url, &list).await;
     let listed = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success() && listed.contains("\"echo\""),

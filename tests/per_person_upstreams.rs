@@ -9,7 +9,7 @@
 mod common;
 
 use common::oauth::{Answer, consent_as_member, query_param};
-use common::sdk::{Sdk, oauth_client};
+use common::sdk::{InspectorCli, Sdk, oauth_client};
 use common::sign_in::*;
 use common::upstreams::PyUpstream;
 use common::{Backend, Options, TestServer};
@@ -305,6 +305,28 @@ async fn official_clients_reach_it_as_their_person(sdk: Sdk, backend: Backend) {
     assert!(text_of(&out["call"]).starts_with("user=alice "), "{sdk:?}: {out}");
 }
 
+/// The MCP Inspector's CLI, signed in as the admin, calls the tool as the admin's account.
+async fn inspector_cli_as_a_person(backend: Backend) {
+    let Some(inspector) = InspectorCli::find() else { return };
+    let Some(w) = world(backend, Options::default()).await else { return };
+    let upstream = PyUpstream::start_oauth();
+    let uid = per_person_upstream(&w, &upstream).await;
+    let connection = format!("/api/orgs/acme/upstreams/{uid}/connection");
+    let mine = w.server.post(&connection, Some(&w.admin), json!({})).await.expect(200).body;
+    authorize_as(&w.server, mine["authorizationUrl"].as_str().unwrap(), "alice").await;
+    let call = ["--method", "tools/call", "--tool-name", "people__caller"];
+    let out = inspector
+        .signing_in(&mcp_url(&w, "echo"), &call, |authorize| {
+            let w = &w;
+            async move {
+                consent_as_member(&w.server, &w.smtp, &authorize, "admin@example.com", Answer::Allow).await
+            }
+        })
+        .await;
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(printed.contains("user=alice "), "{printed}\n{}", String::from_utf8_lossy(&out.stderr));
+}
+
 async fn typescript_sdk_as_a_person(backend: Backend) {
     official_clients_reach_it_as_their_person(Sdk::TypeScript, backend).await;
 }
@@ -318,4 +340,5 @@ backend_tests!(
     clients_are_asked_to_connect_as_they_can,
     typescript_sdk_as_a_person,
     python_sdk_as_a_person,
+    inspector_cli_as_a_person,
 );

@@ -138,3 +138,98 @@ where
     }
     panic!("the SDK driver printed no answer: {printed:?}")
 }
+
+/// The MCP Inspector's CLI as an OAuth client: its own callback listener receives the code (as
+/// a browser would deliver it) and it keeps what it got in a file under its own `HOME`.
+pub struct InspectorCli {
+    program: PathBuf,
+    home: tempfile::TempDir,
+    callback: String,
+}
+
+impl InspectorCli {
+    /// `None` (outside CI) when the Inspector is not installed.
+    pub fn find() -> Option<Self> {
+        let program =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".test-deps/node/node_modules/.bin/mcp-inspector");
+        if !program.exists() {
+            assert!(
+                !super::in_ci(),
+                "CI=true but the MCP Inspector is missing: run scripts/install-test-deps.sh"
+            );
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let callback = format!("http://127.0.0.1:{port}/oauth/callback");
+        Some(Self { program, home: tempfile::tempdir().unwrap(), callback })
+    }
+
+    /// Where the authorization server sends the browser back.
+    pub fn callback(&self) -> &str {
+        &self.callback
+    }
+
+    /// Starts `mcp-inspector --cli <url> --transport http --callback-url … <args>`.
+    pub fn start(&self, url: &str, args: &[&str]) -> tokio::process::Child {
+        let mut command = tokio::process::Command::new(&self.program);
+        command
+            .args(["--cli", url, "--transport", "http", "--callback-url", &self.callback])
+            .args(args)
+            .env("HOME", self.home.path())
+            // Interactive sign-in without a terminal; the "browser" is the test, so nothing opens.
+            .env("MCP_AUTO_OPEN_ENABLED", "true")
+            .env("BROWSER", "true")
+            // Its credentials kept in a file under HOME (no keychain here).
+            .env("MCP_INSPECTOR_SECRET_STORE", "file")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        command.spawn().expect("the Inspector starts")
+    }
+
+    /// Runs it once, signing in: `person` answers at the authorization URL it asks the browser
+    /// to open and gives where the browser is sent back; what it printed.
+    pub async fn signing_in<F, Fut>(&self, url: &str, args: &[&str], person: F) -> std::process::Output
+    where
+        F: FnOnce(String) -> Fut,
+        Fut: std::future::Future<Output = String>,
+    {
+        use tokio::io::{AsyncBufReadExt, BufReader};
+        let mut first = self.start(url, args);
+        let mut errors = BufReader::new(first.stderr.take().unwrap()).lines();
+        let mut seen = Vec::new();
+        let authorize = loop {
+            let line = tokio::time::timeout(std::time::Duration::from_secs(60), errors.next_line())
+                .await
+                .expect("the Inspector asks for sign-in in time")
+                .unwrap()
+                .unwrap_or_else(|| panic!("the Inspector ended without asking: {seen:?}"));
+            if let Some(at) = line.find("http") {
+                if line.contains("navigate to") {
+                    break line[at..].trim().to_string();
+                }
+            }
+            seen.push(line);
+        };
+        let back = person(authorize).await;
+        assert!(back.starts_with(&self.callback), "{back}");
+        // The browser follows the redirect to the Inspector's own listener.
+        reqwest::get(&back).await.expect("the Inspector's callback answers");
+        Self::finished(first).await
+    }
+
+    /// Runs it with what it stored, no one signing in.
+    pub async fn stored(&self, url: &str, args: &[&str]) -> std::process::Output {
+        let mut all = args.to_vec();
+        all.push("--stored-auth-only");
+        Self::finished(self.start(url, &all)).await
+    }
+
+    async fn finished(child: tokio::process::Child) -> std::process::Output {
+        tokio::time::timeout(std::time::Duration::from_secs(60), child.wait_with_output())
+            .await
+            .unwrap()
+            .unwrap()
+    }
+}
