@@ -305,6 +305,97 @@ async fn official_clients_reach_it_as_their_person(sdk: Sdk, backend: Backend) {
     assert!(text_of(&out["call"]).starts_with("user=alice "), "{sdk:?}: {out}");
 }
 
+/// A page of the public sign-in pages: posts a form (with this browser's anti-forgery anchor)
+/// and reads the answer.
+async fn post_page(
+    w: &World,
+    anchor: &str,
+    path: &str,
+    html: &str,
+    fields: &[(&str, &str)],
+) -> (u16, String) {
+    let mut form = common::oauth::hidden_fields(html);
+    form.push(("_csrf".into(), common::console::csrf_in(html)));
+    form.extend(fields.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let r = common::console::client()
+        .post(format!("{}{path}", w.server.base))
+        .header("cookie", format!("gh_csrf={anchor}"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let location = r.headers().get("location").map(|l| l.to_str().unwrap().to_string());
+    (status, location.unwrap_or_else(String::new) + &r.text().await.unwrap())
+}
+
+/// An end user of the server (who has no console account) signs in with an MCP client, is sent
+/// to a public page that signs them in by the server's code, and connects their own account.
+async fn end_users_connect_their_own_account(backend: Backend) {
+    let Some(w) = world(backend, Options::default()).await else { return };
+    let upstream = PyUpstream::start_oauth();
+    let uid = per_person_upstream(&w, &upstream).await;
+    let access = format!("/api/orgs/acme/servers/{}/client-access", w.sid);
+    w.server.put(&access, Some(&w.admin), json!({"signIn": "end_users"})).await.expect(200);
+    let auth = format!("/api/orgs/acme/servers/{}/auth-config", w.sid);
+    w.server.put(&auth, Some(&w.admin), json!({"enabled": true})).await.expect(200);
+
+    // The end user's client signs in with the server's own code.
+    let client_id = register(&w).await;
+    let resource = mcp_url(&w, "echo");
+    let flow = authorize_url(&w, &client_id, &resource, "mcp:read mcp:call");
+    let http = common::console::client();
+    let page = http.get(&flow.url).send().await.unwrap();
+    let anchor = common::console::set_cookie(page.headers(), "gh_csrf").unwrap();
+    let html = page.text().await.unwrap();
+    let (_, html) =
+        post_page(&w, &anchor, "/oauth/authorize/code", &html, &[("email", "carol@shop.example")]).await;
+    let code = common::smtp::SmtpSink::code_in(&w.smtp.next_mail());
+    let fields = [("code", code.as_str()), ("decision", "allow"), ("allow_calls", "on")];
+    let (status, back) = post_page(&w, &anchor, "/oauth/authorize", &html, &fields).await;
+    assert_eq!(status, 303, "{back}");
+    let code = query_param(&back, "code").expect("a code");
+    let tokens = exchange(&w, &client_id, &flow, &code, &resource).await.expect(200).body;
+    let carol = tokens["access_token"].as_str().unwrap().to_string();
+
+    // Not connected: the public page of this server and upstream.
+    let first = call_caller(&w, &carol).await;
+    let link_path = format!("/connect/acme/{}/{uid}", w.sid);
+    assert!(text_of(&first).contains(&link_path), "{first}");
+    let page = http.get(format!("{}{link_path}", w.server.base)).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let anchor = common::console::set_cookie(page.headers(), "gh_csrf").unwrap();
+    let html = page.text().await.unwrap();
+    let (_, html) = post_page(&w, &anchor, &link_path, &html, &[("email", "carol@shop.example")]).await;
+    let code = common::smtp::SmtpSink::code_in(&w.smtp.next_mail());
+    let verify = format!("{link_path}/verify");
+    let (status, html) =
+        post_page(&w, &anchor, &verify, &html, &[("code", code.as_str()), ("decision", "connect")]).await;
+    assert_eq!(status, 200, "{html}");
+    let needle = "id=\"continue-authorization\" href=\"";
+    let at = html.find(needle).expect("the link") + needle.len();
+    let url = html[at..at + html[at..].find('"').unwrap()].replace("&amp;", "&");
+    let done = authorize_as_page(&url, "carol").await;
+    assert!(done.ends_with(&format!("{link_path}?connected=connected")), "{done}");
+    assert!(text_of(&call_caller(&w, &carol).await).starts_with("user=carol "));
+
+    // The page of a server whose end users do not sign in is not there.
+    let other = format!("/connect/acme/{}/{uid}", "srv_nonexistent");
+    assert_eq!(http.get(format!("{}{other}", w.server.base)).send().await.unwrap().status().as_u16(), 404);
+}
+
+/// Follows an authorization URL as a browser whose person signs in at the upstream as `user`,
+/// for a flow that returns to a page: where the callback sends the browser.
+async fn authorize_as_page(url: &str, user: &str) -> String {
+    let no_redirects =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let consent = no_redirects.get(format!("{url}&user={user}")).send().await.unwrap();
+    let location = consent.headers()["location"].to_str().unwrap().to_string();
+    let back = no_redirects.get(&location).send().await.unwrap();
+    assert_eq!(back.status().as_u16(), 303, "{location}");
+    back.headers()["location"].to_str().unwrap().to_string()
+}
+
 /// The MCP Inspector's CLI, signed in as the admin, calls the tool as the admin's account.
 async fn inspector_cli_as_a_person(backend: Backend) {
     let Some(inspector) = InspectorCli::find() else { return };
@@ -341,4 +432,5 @@ backend_tests!(
     typescript_sdk_as_a_person,
     python_sdk_as_a_person,
     inspector_cli_as_a_person,
+    end_users_connect_their_own_account,
 );

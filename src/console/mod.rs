@@ -31,9 +31,9 @@ use crate::app::AppState;
 use context::Ctx;
 use fault::Fault;
 use pages::{
-    accounts, attachments, audit, authorize, connections, integrations, keys, logs, members, notifications,
-    oauth_clients, plugins, policies, secrets, server_auth, servers, settings, sign_in, tools, upstream,
-    upstreams, usage,
+    accounts, attachments, audit, authorize, connections, end_user_accounts, integrations, keys, logs,
+    members, notifications, oauth_clients, plugins, policies, secrets, server_auth, servers, settings,
+    sign_in, tools, upstream, upstreams, usage,
 };
 use session::Visitor;
 
@@ -79,6 +79,11 @@ pub fn routes(state: AppState, registry: Arc<Registry>) -> Router<AppState> {
         .route("/orgs/{org}/upstreams/{upstreamId}/delete", post(upstream::delete))
         .route("/orgs/{org}/upstreams/{upstreamId}/connect", post(upstream::connect))
         .route("/orgs/{org}/upstreams/{upstreamId}/tools/{toolName}", post(upstream::update_tool))
+        .route(
+            "/connect/{org}/{serverId}/{upstreamId}",
+            get(end_user_accounts::show).post(end_user_accounts::request_code),
+        )
+        .route("/connect/{org}/{serverId}/{upstreamId}/verify", post(end_user_accounts::verify))
         .route("/orgs/{org}/accounts", get(accounts::list))
         .route("/orgs/{org}/accounts/{upstreamId}", get(accounts::show))
         .route("/orgs/{org}/accounts/{upstreamId}/connect", post(accounts::connect))

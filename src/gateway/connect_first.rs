@@ -50,11 +50,18 @@ pub fn may_wait(ctx: &CallCtx, method: &str, params: &Map<String, Value>) -> boo
 
 /// The page where the person connects their account to the upstream (the org by its slug, as
 /// people read it; by id if it cannot be read).
-async fn link(state: &AppState, entry: &ServerEntry, upstream: usize) -> String {
+async fn link(state: &AppState, entry: &ServerEntry, upstream: usize, ctx: &CallCtx) -> String {
     let org_id = &entry.server.org_id;
     let org = state.store.org_find(org_id).await.ok().flatten().map_or_else(|| org_id.clone(), |o| o.slug);
     let base = state.config.public_url.trim_end_matches('/');
-    format!("{base}{}", personal::connect_path(&org, &entry.upstreams[upstream].spec.id))
+    let upstream_id = &entry.upstreams[upstream].spec.id;
+    // An end user of the server has no console session: their page signs them in by code.
+    match personal::end_user_server(state, &ctx.key).await {
+        Some(server_id) => {
+            format!("{base}{}", personal::end_user_connect_path(&org, &server_id, upstream_id))
+        }
+        None => format!("{base}{}", personal::connect_path(&org, upstream_id)),
+    }
 }
 
 /// What the caller is told, in words, with `link` (a person) or without (an API key).
@@ -75,7 +82,7 @@ pub async fn ask_and_wait(state: &AppState, entry: &ServerEntry, upstream: usize
     let Some(sink) = &ctx.sink else { return false };
     let (tx, mut answers) = mpsc::unbounded_channel();
     let elicitation_id = crate::crypto::new_token("elc_");
-    let link = link(state, entry, upstream).await;
+    let link = link(state, entry, upstream, ctx).await;
     let request = json!({"jsonrpc": "2.0", "id": format!("gh-{elicitation_id}"), "method": "elicitation/create",
         "params": {"mode": "url", "elicitationId": elicitation_id, "url": link,
                    "message": message(entry, upstream, Some(&link))}});
@@ -112,7 +119,7 @@ pub async fn not_connected(
     person: bool,
 ) -> Result<Value, RpcError> {
     let link = match person {
-        true => Some(link(state, entry, upstream).await),
+        true => Some(link(state, entry, upstream, ctx).await),
         false => None,
     };
     let message = message(entry, upstream, link.as_deref());

@@ -27,8 +27,8 @@ use crate::oauth::grants::{self, Authorization, AuthorizeParams, Refusal, Subjec
 use crate::store::AuditRecord;
 
 /// Codes one address may ask for here per window, on top of the per-e-mail limit.
-const CODE_REQUESTS_PER_IP: usize = 20;
-const CODE_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+pub const CODE_REQUESTS_PER_IP: usize = 20;
+pub const CODE_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 /// `GET /oauth/authorize`.
 pub async fn show(

@@ -6,6 +6,7 @@ pub mod attachments;
 pub mod audit;
 pub mod authorize;
 pub mod connections;
+pub mod end_user_accounts;
 pub mod integrations;
 pub mod keys;
 pub mod logs;

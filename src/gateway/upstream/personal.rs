@@ -17,6 +17,21 @@ pub fn connect_path(org: &str, upstream_id: &str) -> String {
     format!("/orgs/{org}/accounts/{upstream_id}")
 }
 
+/// The public page where an end user of a server (who has no console session) connects their
+/// own account to an upstream the server serves.
+pub fn end_user_connect_path(org: &str, server_id: &str, upstream_id: &str) -> String {
+    format!("/connect/{org}/{server_id}/{upstream_id}")
+}
+
+/// The server whose end users the caller is one of, when they signed in as an end user.
+pub async fn end_user_server(state: &AppState, key: &str) -> Option<String> {
+    if !key.starts_with("ocg_") {
+        return None;
+    }
+    let grant = state.plane.tokens.subject(state.store.as_ref(), key).await.ok()??;
+    (grant.subject_kind == "end_user").then(|| grant.server_id.clone())
+}
+
 /// The person behind a caller's credential (`CallCtx::key`): the signed-in person of an OAuth
 /// grant (a member, or an end user of the server's sign-in), dev mode's person for a call
 /// without a credential; `None` for an API key, which is no person.
