@@ -29,7 +29,12 @@ async fn authorize_as(server: &TestServer, url: &str, user: &str) -> Value {
 
 /// A signed-in client's call of the upstream's `caller` tool: the result.
 async fn call_caller(w: &World, bearer: &str) -> Value {
-    let c = common::mcp::McpClient::new(&w.server, "/mcp/acme/echo", None, "2026-07-28");
+    call_caller_on(&w.server, bearer).await
+}
+
+/// [`call_caller`] through one node.
+async fn call_caller_on(node: &TestServer, bearer: &str) -> Value {
+    let c = common::mcp::McpClient::new(node, "/mcp/acme/echo", None, "2026-07-28");
     let auth = format!("Bearer {bearer}");
     let r = c
         .post(
@@ -305,6 +310,46 @@ async fn official_clients_reach_it_as_their_person(sdk: Sdk, backend: Backend) {
     assert!(text_of(&out["call"]).starts_with("user=alice "), "{sdk:?}: {out}");
 }
 
+/// A person connects through one node; their next call through another node works, with no
+/// restart: the change event reaches every node.
+async fn connected_on_one_node_works_on_every_node(backend: Backend) {
+    if backend != Backend::Postgres {
+        return; // one SQLite file is one node
+    }
+    let Some(w) = world(backend, Options::default()).await else { return };
+    let upstream = PyUpstream::start_oauth();
+    let uid = per_person_upstream(&w, &upstream).await;
+    let other = w.server.second_node().await;
+    let client_id = register(&w).await;
+    let tokens = connect(&w, &client_id, "echo", Answer::Allow).await;
+    let bearer = tokens["access_token"].as_str().unwrap().to_string();
+    // The other node learns the person has not connected (and remembers it).
+    assert_eq!(call_caller_on(&other, &bearer).await["isError"], true);
+    let connection = format!("/api/orgs/acme/upstreams/{uid}/connection");
+    let mine = w.server.post(&connection, Some(&w.admin), json!({})).await.expect(200).body;
+    authorize_as(&w.server, mine["authorizationUrl"].as_str().unwrap(), "alice").await;
+    let mut answer = String::new();
+    for _ in 0..50 {
+        answer = text_of(&call_caller_on(&other, &bearer).await);
+        if answer.starts_with("user=alice ") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(answer.starts_with("user=alice "), "the other node follows: {answer}");
+    // Disconnected through the other node: the first node forgets at once too.
+    other.delete(&connection, Some(&w.admin)).await.expect(204);
+    let mut refused = false;
+    for _ in 0..50 {
+        if call_caller(&w, &bearer).await["isError"] == true {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(refused, "the first node follows the disconnection");
+}
+
 /// A page of the public sign-in pages: posts a form (with this browser's anti-forgery anchor)
 /// and reads the answer.
 async fn post_page(
@@ -433,4 +478,5 @@ backend_tests!(
     python_sdk_as_a_person,
     inspector_cli_as_a_person,
     end_users_connect_their_own_account,
+    connected_on_one_node_works_on_every_node,
 );

@@ -311,6 +311,8 @@ impl TestServer {
         let mut config = self.config.clone();
         config.master_key = Some(std::fs::read_to_string(self.data_dir.path().join("master.key")).unwrap());
         config.mode = None;
+        // Its own port; the public URL stays the fleet's.
+        config.bind = "127.0.0.1:0".parse().unwrap();
         let server = server::start(config.clone()).await.expect("second node starts");
         let base = format!("http://{}", server.addr);
         let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
