@@ -91,6 +91,8 @@ async fn each_person_reaches_the_upstream_as_themselves(backend: Backend) {
         .expect(201);
 
     let uid = per_person_upstream(&w, &upstream).await;
+    let logging = format!("/api/orgs/acme/servers/{}/data-logging", w.sid);
+    w.server.put(&logging, Some(&w.admin), json!({"mode": "metadata", "retentionDays": 7})).await.expect(200);
     // Stdio upstreams cannot be per person.
     let stdio =
         json!({"name": "local", "transport": "stdio", "command": "python3", "credentialMode": "per_user"});
@@ -172,6 +174,25 @@ async fn each_person_reaches_the_upstream_as_themselves(backend: Backend) {
     assert_eq!(withheld["isError"], true, "{withheld}");
     assert!(text_of(&withheld).contains("defined differently for your account"), "{withheld}");
     assert_eq!(text_of(&echo(admin_access.clone()).await), "Echo: hi");
+
+    // The call logs name the person behind each call.
+    let mut named = std::collections::BTreeSet::new();
+    for _ in 0..50 {
+        let logs =
+            w.server.get(&format!("/api/orgs/acme/servers/{}/logs", w.sid), Some(&w.admin)).await.expect(200);
+        named = logs.body["logs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| l["tool"] == "people__caller")
+            .filter_map(|l| l["signedIn"]["email"].as_str().map(str::to_string))
+            .collect();
+        if named.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(named, ["admin@example.com".to_string(), "bob@example.com".to_string()].into());
 
     // Admins see who is connected, never a token; each person sees their own state.
     let listed = w.server.get(&format!("/api/orgs/acme/upstreams/{uid}/connections"), Some(&w.admin)).await;
