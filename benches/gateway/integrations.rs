@@ -64,7 +64,7 @@ pub(crate) fn weather_call(
 /// Checks each path answers the backend's weather, then measures them at every concurrency
 /// level: the paths alternate for [`rounds`] rounds (a shared VM's speed drifts), and each
 /// path's median round is printed.
-async fn measure(pid: u32, title: &str, paths: &[(&str, Prepared)]) {
+pub(crate) async fn measure(pid: u32, title: &str, paths: &[(&str, Prepared)]) {
     for (name, prepared) in paths {
         let answer = prepared.answer().await;
         assert!(answer.contains("Lisbon") && !answer.contains("isError\":true"), "{name}: {answer}");

@@ -14,7 +14,8 @@
 //!    echo server on the Python SDK (2026-07-28);
 //! 6. an HTTP tool called with an OAuth access token beside an API key (`oauth.rs`), at the
 //!    global `/mcp`, with PostHog events and under entitlement policies (`integrations.rs`),
-//!    each beside its baseline;
+//!    each beside its baseline; and an upstream reached with each person's own account beside
+//!    the same upstream with one shared credential (`per_person.rs`);
 //!
 //! in section 2 and 5 the direct calls are sent as Gatehouse sends them to the upstream, in the
 //! same revision, so the comparison is of the same work upstream;
@@ -41,7 +42,7 @@
 //! `GATEHOUSE_BENCH_ROUNDS` times (default 3), and reports the median round of each and the
 //! ratio of every round. `GATEHOUSE_BENCH_SECS` changes the measuring time per run (default
 //! 3 s, after 1 s of warm-up);
-//! `GATEHOUSE_BENCH_ONLY=http,upstream,stateful,aggregate,list,console,oauth,global,integrations,third_party`
+//! `GATEHOUSE_BENCH_ONLY=http,upstream,stateful,aggregate,list,console,oauth,global,integrations,per_person,third_party`
 //! runs some sections
 //! (and `everything`, `everything_sse` or `python_sdk` one third-party upstream);
 //! `GATEHOUSE_BENCH_CONCURRENCY=64` some concurrency levels;
@@ -71,6 +72,7 @@ mod integrations;
 mod load;
 mod oauth;
 mod peers;
+mod per_person;
 
 use client::*;
 use load::*;
@@ -194,6 +196,9 @@ async fn run() {
     }
     if section("integrations") {
         integrations::vendor_integrations(&client, &base, gateway.pid(), backend, vendors).await;
+    }
+    if section("per_person") {
+        per_person::per_person_calls(&client, &base, gateway.pid()).await;
     }
     // Each third-party upstream runs with the section, or on its own by its name; its address
     // is known once it is started.
