@@ -196,7 +196,7 @@ pub async fn finish(
     Ok((stored.unwrap_or(record), flow.return_to))
 }
 
-pub(super) fn open_secret(state: &AppState, upstream_id: &str, sealed: Option<&str>) -> Option<String> {
+fn open_secret(state: &AppState, upstream_id: &str, sealed: Option<&str>) -> Option<String> {
     let bytes = state.master_key.decrypt(SECRET_PURPOSE, sealed?, upstream_id.as_bytes()).ok()?;
     Some(String::from_utf8_lossy(&bytes).into_owned())
 }
@@ -229,6 +229,28 @@ async fn store_tokens(
     Ok(record)
 }
 
+/// Redeems a refresh token at the upstream's token endpoint with the client Gatehouse has there
+/// (its secret, if any, opened): the upstream's own and each person's refresh alike.
+pub(super) async fn refresh_grant(
+    state: &AppState,
+    auth: &UpstreamOAuthRecord,
+    refresh: &str,
+) -> Result<TokenSet, UpstreamError> {
+    let secret = open_secret(state, &auth.upstream_id, auth.client_secret.as_deref());
+    oauth::token(
+        &state.plane.outbound,
+        &auth.token_endpoint,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh),
+            ("client_id", &auth.client_id),
+            ("resource", &auth.resource),
+        ],
+        secret.as_deref().map(|s| (auth.client_id.as_str(), s)),
+    )
+    .await
+}
+
 /// Uses the refresh token; true when a new access token was stored. A refused refresh marks
 /// the upstream `needs_auth` (a person must authorize again).
 pub async fn refresh(state: &AppState, org_id: &str, upstream_id: &str) -> Result<bool, UpstreamError> {
@@ -239,19 +261,7 @@ pub async fn refresh(state: &AppState, org_id: &str, upstream_id: &str) -> Resul
     let Some(record) = state.store.upstream_get(org_id, upstream_id).await.map_err(store_err)? else {
         return Ok(false);
     };
-    let secret = open_secret(state, upstream_id, auth.client_secret.as_deref());
-    let answer = oauth::token(
-        &state.plane.outbound,
-        &auth.token_endpoint,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &refresh),
-            ("client_id", &auth.client_id),
-            ("resource", &auth.resource),
-        ],
-        secret.as_deref().map(|s| (auth.client_id.as_str(), s)),
-    )
-    .await;
+    let answer = refresh_grant(state, &auth, &refresh).await;
     match answer {
         Ok(tokens) => {
             store_tokens(state, record, auth, tokens).await?;

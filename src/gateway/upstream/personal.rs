@@ -2,14 +2,14 @@
 //! a person, their tokens stored sealed per (upstream, person) and refreshed, and forgotten.
 //! The flow that obtains them is [`super::authorize`]'s, started for one person.
 
-use super::authorize::{open_secret, store_err};
+use super::authorize::store_err;
 use crate::app::AppState;
 use crate::auth::principal::DEV_EMAIL;
 use crate::domain::{ids, time};
 use crate::plane::user_tokens::{ACCESS_PURPOSE, REFRESH_PURPOSE};
 use crate::store::UpstreamUserTokenRecord;
 use crate::upstream::UpstreamError;
-use crate::upstream::oauth::{self, TokenSet};
+use crate::upstream::oauth::TokenSet;
 
 /// The console page where a person connects their own account to an upstream (the org by
 /// id or slug).
@@ -124,19 +124,7 @@ pub async fn refresh(
         forget(state, org_id, Some(upstream_id), subject).await?;
         return Ok(false);
     };
-    let secret = open_secret(state, upstream_id, auth.client_secret.as_deref());
-    let answer = oauth::token(
-        &state.plane.outbound,
-        &auth.token_endpoint,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &refresh),
-            ("client_id", &auth.client_id),
-            ("resource", &auth.resource),
-        ],
-        secret.as_deref().map(|s| (auth.client_id.as_str(), s)),
-    )
-    .await;
+    let answer = super::authorize::refresh_grant(state, &auth, &refresh).await;
     match answer {
         Ok(tokens) => {
             store_tokens(state, &record, subject, tokens).await?;
