@@ -11,45 +11,13 @@ mod common;
 use common::oauth::{Answer, consent_as_member, query_param};
 use common::sdk::{InspectorCli, Sdk, oauth_client};
 use common::sign_in::*;
-use common::upstreams::PyUpstream;
-use common::{Backend, Options, TestServer};
+use common::upstreams::{PyUpstream, authorize_as, call_caller_on, text_of};
+use common::{Backend, Options};
 use serde_json::{Value, json};
-
-/// Follows an authorization URL as a browser whose person signs in at the upstream as `user`:
-/// the callback's answer.
-async fn authorize_as(server: &TestServer, url: &str, user: &str) -> Value {
-    let no_redirects =
-        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let consent = no_redirects.get(format!("{url}&user={user}")).send().await.unwrap();
-    assert_eq!(consent.status(), 302, "{url}");
-    let location = consent.headers()["location"].to_str().unwrap().to_string();
-    let callback = location.strip_prefix(&server.base).expect("Gatehouse's callback").to_string();
-    server.get(&callback, None).await.expect(200).body
-}
 
 /// A signed-in client's call of the upstream's `caller` tool: the result.
 async fn call_caller(w: &World, bearer: &str) -> Value {
     call_caller_on(&w.server, bearer).await
-}
-
-/// [`call_caller`] through one node.
-async fn call_caller_on(node: &TestServer, bearer: &str) -> Value {
-    let c = common::mcp::McpClient::new(node, "/mcp/acme/echo", None, "2026-07-28");
-    let auth = format!("Bearer {bearer}");
-    let r = c
-        .post(
-            json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "people__caller", "arguments": {},
-                "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {},
-                          "io.modelcontextprotocol/clientInfo": {"name": "story", "version": "1"}}}}),
-            &[("authorization", &auth), ("mcp-method", "tools/call"), ("mcp-name", "people__caller")],
-        )
-        .await
-        .expect(200);
-    r.body["result"].clone()
-}
-
-fn text_of(result: &Value) -> String {
-    result["content"][0]["text"].as_str().unwrap_or_default().to_string()
 }
 
 /// Registers `upstream` per person, has the admin authorize the account its catalogue is

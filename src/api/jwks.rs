@@ -71,7 +71,7 @@ pub fn register(r: &mut Registry) {
             Method::GET,
             "/api/orgs/{org}/.well-known/jwks.json",
             Access::Public,
-            "The org's public token-signing keys (JWKS); empty until the first verify-code.",
+            "The org's public token-signing keys (JWKS) of end-user tokens and of the assertions traded for per-person upstream tokens; empty until the first is signed.",
         )
         .cache_control("public, max-age=3600"),
         jwks,

@@ -53,9 +53,18 @@ wire_enum! {
 }
 
 wire_enum! {
-    /// Whose credential an upstream's calls carry: one the org gave, shared by every caller,
-    /// or each calling person's own (`docs/UPSTREAMS.md` "Per-person credentials").
-    CredentialMode { Shared = "shared", PerUser = "per_user", }
+    /// Whose credential an upstream's calls carry: one the org gave, shared by every caller;
+    /// each calling person's own, which they authorize; or each person's, obtained for them by
+    /// token exchange where the upstream's authorization server trusts Gatehouse
+    /// (`docs/UPSTREAMS.md` "Per-person credentials").
+    CredentialMode { Shared = "shared", PerUser = "per_user", PassthroughExchange = "passthrough_exchange", }
+}
+
+impl CredentialMode {
+    /// Whether calls carry the calling person's own token (which a stdio upstream cannot).
+    pub fn is_personal(self) -> bool {
+        self != CredentialMode::Shared
+    }
 }
 
 wire_enum! {

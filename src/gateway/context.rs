@@ -73,8 +73,8 @@ pub async fn relay(
 ) -> Result<Value, RpcError> {
     let attached = &entry.upstreams[upstream];
     // Kept only where the call may be made again once the person connects.
-    let again =
-        (attached.spec.per_user && connect_first::may_wait(ctx, method, &params)).then(|| params.clone());
+    let connectable = attached.spec.per_user && !attached.spec.exchanged;
+    let again = (connectable && connect_first::may_wait(ctx, method, &params)).then(|| params.clone());
     let person = match exchange(state, entry, upstream, ctx, method, params).await {
         Err(UpstreamError::NotConnected(person)) => person.is_some(),
         Err(UpstreamError::Withheld(tool)) if method == "tools/call" => {

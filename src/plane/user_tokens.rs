@@ -28,10 +28,20 @@ impl std::fmt::Debug for UserToken {
     }
 }
 
+/// Locks that one person's concurrent first calls share while a token is obtained for them.
+const OBTAINING_STRIPES: usize = 64;
+
 /// The cache: upstream id → subject → their token, or `None` when they have not connected.
-#[derive(Default)]
 pub struct UserTokens {
     by_upstream: RwLock<HashMap<String, HashMap<String, Option<UserToken>>>>,
+    obtaining: Vec<tokio::sync::Mutex<()>>,
+}
+
+impl Default for UserTokens {
+    fn default() -> Self {
+        let obtaining = (0..OBTAINING_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect();
+        Self { by_upstream: RwLock::default(), obtaining }
+    }
 }
 
 impl UserTokens {
@@ -50,6 +60,17 @@ impl UserTokens {
         if let Some(hit) = cached {
             return Ok(hit);
         }
+        self.load(store, key, upstream_id, subject).await
+    }
+
+    /// `subject`'s token for `upstream_id` as the store has it now (remembered for next time).
+    pub async fn load(
+        &self,
+        store: &dyn Store,
+        key: &MasterKey,
+        upstream_id: &str,
+        subject: &str,
+    ) -> StoreResult<Option<UserToken>> {
         let record = store.user_token_get(upstream_id, subject).await?;
         // A value that cannot be opened (a master key rotated away) counts as not connected:
         // the person is asked to connect again.
@@ -64,6 +85,15 @@ impl UserTokens {
         }
         people.insert(subject.to_string(), token.clone());
         Ok(token)
+    }
+
+    /// The lock a person's calls of an upstream hold while a token is obtained for them, so
+    /// that concurrent first calls obtain one, not one each.
+    pub fn obtaining(&self, upstream_id: &str, subject: &str) -> &tokio::sync::Mutex<()> {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::hash::DefaultHasher::new();
+        (upstream_id, subject).hash(&mut h);
+        &self.obtaining[h.finish() as usize % self.obtaining.len()]
     }
 
     /// Applies a change event.

@@ -60,6 +60,10 @@ pub enum UpstreamError {
         "the tool {0} is defined differently for your account than the approved definition, so it is not served to you; an admin can refresh and review the upstream"
     )]
     Withheld(String),
+    /// The upstream's authorization server would not give the caller a token for Gatehouse's
+    /// assertion of who they are (token exchange).
+    #[error("the upstream's authorization server refused a token for you: {0}")]
+    ExchangeRefused(String),
 }
 
 impl UpstreamError {
@@ -71,6 +75,7 @@ impl UpstreamError {
                 | UpstreamError::Config(_)
                 | UpstreamError::NotConnected(_)
                 | UpstreamError::Withheld(_)
+                | UpstreamError::ExchangeRefused(_)
         )
     }
 }

@@ -8,7 +8,7 @@ use base64::Engine;
 
 use super::UpstreamError;
 use crate::crypto::MasterKey;
-use crate::domain::upstream::{TransportKind, UpstreamAuth};
+use crate::domain::upstream::{CredentialMode, TransportKind, UpstreamAuth};
 use crate::store::UpstreamRecord;
 
 /// Sealing purpose of upstream credentials.
@@ -70,6 +70,8 @@ pub struct Spec {
     /// Calls carry each person's own token ([`Spec::for_person`]); the credential above is
     /// then only what the catalogue is discovered with.
     pub per_user: bool,
+    /// Each person's token is obtained by token exchange rather than their own authorization.
+    pub exchanged: bool,
     /// The header the credential above went into, if any.
     credential_header: Option<String>,
 }
@@ -152,13 +154,15 @@ impl Spec {
                 UpstreamAuth::None => {}
             }
         }
+        let mode = CredentialMode::parse(&u.credential_mode);
         let fingerprint = crate::crypto::sha256_hex(&format!(
             "{}|{:?}|{:?}|{}|{:?}|{:?}|{}",
             u.transport, u.url, u.command, u.args, env, headers, u.timeout_ms
         ));
         Ok(Spec {
             oauth: auth == UpstreamAuth::Oauth,
-            per_user: u.credential_mode == crate::domain::upstream::CredentialMode::PerUser.as_str(),
+            per_user: mode.is_some_and(CredentialMode::is_personal),
+            exchanged: mode == Some(CredentialMode::PassthroughExchange),
             credential_header,
             template_id: u.template_id.clone(),
             id: u.id.clone(),

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Value, json};
+
+use super::TestServer;
 
 /// Path of our test upstream script.
 pub fn script() -> String {
@@ -36,15 +38,31 @@ impl PyUpstream {
         Self::start_mode("http-oauth")
     }
 
+    /// The variant behind OAuth, run by a Python that has PyJWT so that its token endpoint can
+    /// check the assertions it trades (token exchange); `None` (with a message) without one,
+    /// outside CI.
+    pub fn start_oauth_exchanging() -> Option<Self> {
+        let Some(python) = super::fake_fcm::python() else {
+            assert!(!super::in_ci(), "CI=true but PyJWT is missing: run scripts/install-test-deps.sh");
+            eprintln!("SKIPPED: PyJWT not installed; run scripts/install-test-deps.sh");
+            return None;
+        };
+        Some(Self::start_with(&python.display().to_string(), "http-oauth"))
+    }
+
     /// `http://127.0.0.1:<port><path>` (the authorization server's endpoints, `/stats`).
     pub fn base(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
     fn start_mode(mode: &str) -> Self {
+        Self::start_with("python3", mode)
+    }
+
+    fn start_with(python: &str, mode: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let port_file = dir.path().join("port");
-        let child = Command::new("python3")
+        let child = Command::new(python)
             .args([script(), mode.into(), port_file.display().to_string()])
             .stdout(Stdio::null())
             .spawn()
@@ -141,4 +159,42 @@ impl Drop for EverythingHttp {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Follows an authorization URL as a browser whose person signs in at the upstream as `user`:
+/// the callback's answer.
+pub async fn authorize_as(server: &TestServer, url: &str, user: &str) -> Value {
+    let no_redirects =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let consent = no_redirects.get(format!("{url}&user={user}")).send().await.unwrap();
+    assert_eq!(consent.status(), 302, "{url}");
+    let location = consent.headers()["location"].to_str().unwrap().to_string();
+    let callback = location.strip_prefix(&server.base).expect("Gatehouse's callback").to_string();
+    server.get(&callback, None).await.expect(200).body
+}
+
+/// A call of the upstream `people`'s `caller` tool, attached to `acme`'s server `echo`, by a
+/// client signed in with `bearer`, through one node: the result.
+pub async fn call_caller_on(node: &TestServer, bearer: &str) -> Value {
+    caller_answer(node, bearer).await["result"].clone()
+}
+
+/// [`call_caller_on`]'s whole JSON-RPC answer.
+pub async fn caller_answer(node: &TestServer, bearer: &str) -> Value {
+    let c = super::mcp::McpClient::new(node, "/mcp/acme/echo", None, "2026-07-28");
+    let auth = format!("Bearer {bearer}");
+    let r = c
+        .post(
+            json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "people__caller", "arguments": {},
+                "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {},
+                          "io.modelcontextprotocol/clientInfo": {"name": "story", "version": "1"}}}}),
+            &[("authorization", &auth), ("mcp-method", "tools/call"), ("mcp-name", "people__caller")],
+        )
+        .await
+        .expect(200);
+    r.body
+}
+
+pub fn text_of(result: &Value) -> String {
+    result["content"][0]["text"].as_str().unwrap_or_default().to_string()
 }

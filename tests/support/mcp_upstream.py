@@ -11,7 +11,10 @@ can also misbehave on purpose. Standard library only.
                                                  and refresh); /mcp wants a Bearer token it issued.
                                                  The browser names the account it signs in as
                                                  with `user=` on the authorization URL; the
-                                                 `caller` tool says whose token a call carried
+                                                 `caller` tool says whose token a call carried.
+                                                 It also trades a JWT assertion for a token
+                                                 (RFC 8693 token exchange) once told which
+                                                 issuer to trust; that check needs PyJWT
     python3 mcp_upstream.py stdio                newline-delimited JSON on stdin/stdout
 
 Tools: echo, add, headers (the HTTP headers this request arrived with), login/whoami (state
@@ -25,7 +28,11 @@ Control (HTTP only): POST /control {"description": "..."} changes echo's descrip
 {"sse": true} answers calls as SSE streams with a progress notification first,
 {"description_for": {"<user>": "..."}} changes echo's description for one user only,
 {"revoke_user": "<user>"} revokes a user's access and refresh tokens, {"expire_user": "<user>"}
-only their access tokens.
+only their access tokens,
+{"trust": {"issuer", "jwks_uri", "client_id", "client_secret"}} makes the token endpoint trade
+assertions that issuer signed (keys from jwks_uri) for tokens of the user named by `sub`,
+to that confidential client only ({"trust": null}: to nobody). GET /stats lists the claims
+of each assertion traded ("exchanges").
 """
 
 import base64
@@ -46,7 +53,9 @@ MODERN = "2026-07-28"
 META_VERSION = "io.modelcontextprotocol/protocolVersion"
 SESSIONS = {}
 DESCRIPTIONS = {}  # user → echo's description as that user sees it (POST /control {"description_for": …})
-EVENTS = {"cancelled": [], "slowStarted": 0, "slowDone": 0}  # what GET /stats reports besides OAuth refreshes
+EVENTS = {"cancelled": [], "slowStarted": 0, "slowDone": 0, "exchanges": []}
+TRUST = {"issuer": None}  # the token exchange's trusted issuer, its JWKS and the one client allowed
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"  # what GET /stats reports besides OAuth refreshes
 # access and refresh: token → the user it was issued to (the `user` the browser chose at /authorize)
 OAUTH = {"on": False, "clients": {}, "codes": {}, "access": {}, "refresh": {}, "refreshes": 0, "base": ""}
 LOCK = threading.Lock()
@@ -256,7 +265,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(200, {
                 "issuer": base, "authorization_endpoint": base + "/authorize", "token_endpoint": base + "/token",
                 "registration_endpoint": base + "/register", "response_types_supported": ["code"],
-                "grant_types_supported": ["authorization_code", "refresh_token"],
+                "grant_types_supported": ["authorization_code", "refresh_token", TOKEN_EXCHANGE],
                 "code_challenge_methods_supported": ["S256"], "token_endpoint_auth_methods_supported": ["none"]})
         if url.path == "/authorize":
             q = dict(urllib.parse.parse_qsl(url.query))
@@ -291,6 +300,14 @@ class Handler(BaseHTTPRequestHandler):
                         or grant["client_id"] != form.get("client_id")):
                     return self.send_json(400, {"error": "invalid_grant"})
                 user = grant.get("user", "admin")
+            elif form.get("grant_type") == TOKEN_EXCHANGE:
+                user, refusal = self.exchanged_user(form)
+                if user is None:
+                    return self.send_json(400, {"error": refusal})
+                access = "at-" + secrets.token_hex(8)
+                OAUTH["access"][access] = user
+                return self.send_json(200, {"access_token": access, "token_type": "Bearer", "expires_in": 3600,
+                                            "issued_token_type": "urn:ietf:params:oauth:token-type:access_token"})
             elif form.get("grant_type") == "refresh_token":
                 if form.get("refresh_token") not in OAUTH["refresh"]:
                     return self.send_json(400, {"error": "invalid_grant"})
@@ -305,11 +322,36 @@ class Handler(BaseHTTPRequestHandler):
                                         "refresh_token": refresh})
         return None
 
+    def exchanged_user(self, form):
+        """The user a token exchange is for, or None and the OAuth error (RFC 8693 § 2.2.2)."""
+        import jwt  # PyJWT: only this grant needs it
+
+        basic = base64.b64encode(f"{TRUST.get('client_id')}:{TRUST.get('client_secret')}".encode()).decode()
+        if not TRUST["issuer"] or self.headers.get("authorization") != "Basic " + basic:
+            return None, "invalid_client"
+        if (form.get("subject_token_type") != "urn:ietf:params:oauth:token-type:jwt"
+                or form.get("resource") != OAUTH["base"] + "/mcp"):
+            return None, "invalid_request"
+        try:
+            token = form.get("subject_token", "")
+            key = jwt.PyJWKClient(TRUST["jwks_uri"]).get_signing_key_from_jwt(token)
+            claims = jwt.decode(token, key.key, algorithms=["RS256"], audience=OAUTH["base"],
+                                issuer=TRUST["issuer"], options={"require": ["exp", "iat", "iss", "aud", "sub"]})
+        except Exception as e:  # noqa: BLE001 — any failure is a refused grant
+            print(f"token exchange refused: {e}", file=sys.stderr, flush=True)
+            return None, "invalid_grant"
+        with LOCK:
+            EVENTS["exchanges"].append(claims)
+        return claims["sub"], None
+
     def do_POST(self):
         raw = self.body()
         if self.path == "/control":
             control = json.loads(raw)
             DESCRIPTIONS.update(control.pop("description_for", {}))
+            if "trust" in control:
+                TRUST.clear()
+                TRUST.update(control.pop("trust") or {"issuer": None})
             if control.pop("revoke", False):
                 OAUTH["access"].clear()
             # One user's tokens revoked (access and refresh), or only their access tokens expired.

@@ -105,10 +105,18 @@ async fn person_and_upstream(ctx: &OpCtx) -> ApiResult<(String, UpstreamRecord)>
         ApiError::unprocessable("only a person connects their own account; sign in rather than use a token")
     })?;
     let u = upstream_of(ctx).await?;
-    if u.credential_mode != CredentialMode::PerUser.as_str() {
-        return Err(ApiError::unprocessable(
-            "this upstream is reached with one shared credential, which its admins authorize (GET …/authorize)",
-        ));
+    match CredentialMode::parse(&u.credential_mode) {
+        Some(CredentialMode::PerUser) => {}
+        Some(CredentialMode::PassthroughExchange) => {
+            return Err(ApiError::unprocessable(
+                "this upstream's authorization server gives each person a token for Gatehouse's assertion (token exchange): there is nothing to connect",
+            ));
+        }
+        _ => {
+            return Err(ApiError::unprocessable(
+                "this upstream is reached with one shared credential, which its admins authorize (GET …/authorize)",
+            ));
+        }
     }
     Ok((person, u))
 }

@@ -28,9 +28,13 @@ pub(super) fn check(ctx: &OpCtx, u: &UpstreamRecord, opened: &Opened) -> ApiResu
     if !(1..=rules::MAX_TIMEOUT_MS).contains(&u.timeout_ms) {
         return Err(bad(format!("timeoutMs must be 1 to {}", rules::MAX_TIMEOUT_MS)));
     }
-    if u.credential_mode == CredentialMode::PerUser.as_str() && transport == TransportKind::Stdio {
+    let personal = CredentialMode::parse(&u.credential_mode).is_some_and(CredentialMode::is_personal);
+    if personal && transport == TransportKind::Stdio {
         // A process per person would let callers fork processes on the gateway at will.
-        return Err(ApiError::unprocessable("credentialMode per_user is for HTTP upstreams"));
+        return Err(ApiError::unprocessable(format!(
+            "credentialMode {} is for HTTP upstreams",
+            u.credential_mode
+        )));
     }
     match transport {
         TransportKind::StreamableHttp | TransportKind::Sse => {
@@ -248,7 +252,15 @@ pub(super) async fn create_upstream(
 
 pub(super) async fn get(ctx: OpCtx, _: NoInput) -> ApiResult<UpstreamEnvelope> {
     let u = upstream_of(&ctx).await?;
-    Ok(UpstreamEnvelope { upstream: view(&ctx, u).await? })
+    let client = ctx.state.store.oauth_get(&u.id).await?;
+    let mut upstream = view(&ctx, u).await?;
+    upstream.oauth_client = client.map(|c| OAuthClientSet {
+        has_secret: c.client_secret.is_some(),
+        client_id: c.client_id,
+        issuer: c.issuer,
+        redirect_uri: crate::gateway::upstream::authorize::redirect_uri(&ctx.state),
+    });
+    Ok(UpstreamEnvelope { upstream })
 }
 
 pub(super) async fn update(ctx: OpCtx, input: UpdateUpstream) -> ApiResult<UpstreamEnvelope> {

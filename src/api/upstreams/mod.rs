@@ -13,7 +13,9 @@ use axum::http::{Method, StatusCode};
 
 use super::registry::{Access, OpCtx, OpSpec, Registry};
 use crate::auth::Scope;
+use crate::domain::upstream::CredentialMode;
 use crate::error::{ApiError, ApiResult};
+use crate::gateway::upstream::exchange;
 use crate::store::UpstreamRecord;
 use crate::upstream::UpstreamError;
 
@@ -198,7 +200,13 @@ pub(super) async fn view(ctx: &OpCtx, u: UpstreamRecord) -> ApiResult<Upstream> 
     let deps = ctx.state.store.attachments_of_upstream(&u.org_id, &u.id).await?;
     // A value that cannot be opened shows as absent rather than failing the listing.
     let opened = Opened::of(ctx, &u).unwrap_or_default();
-    Ok(Upstream::view(u, opened, deps.into_iter().map(|a| a.server_id).collect()))
+    let exchanged = u.credential_mode == CredentialMode::PassthroughExchange.as_str();
+    let org_id = u.org_id.clone();
+    let mut view = Upstream::view(u, opened, deps.into_iter().map(|a| a.server_id).collect());
+    if exchanged {
+        view.token_exchange = Some(TokenExchange::of(exchange::issuer(&ctx.state, &org_id)));
+    }
+    Ok(view)
 }
 
 pub(super) async fn upstream_of(ctx: &OpCtx) -> ApiResult<UpstreamRecord> {

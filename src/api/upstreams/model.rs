@@ -55,9 +55,17 @@ pub struct Upstream {
     /// Values of sensitive-looking headers are masked.
     pub(super) request_headers: BTreeMap<String, String>,
     pub(super) auth: AuthView,
-    /// `shared`: calls carry `auth`; `per_user`: each person's own authorization (`auth` is
-    /// then what the catalogue is discovered with).
+    /// `shared`: calls carry `auth`; `per_user`: each person's own authorization;
+    /// `passthrough_exchange`: each person's token, obtained by token exchange (`auth` is, for
+    /// both, what the catalogue is discovered with).
     pub(super) credential_mode: String,
+    /// For `passthrough_exchange`: what its authorization server must trust.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) token_exchange: Option<TokenExchange>,
+    /// The client Gatehouse has at the upstream's authorization server, once it has one
+    /// (`get_upstream` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) oauth_client: Option<OAuthClientSet>,
     pub(super) approval_policy: String,
     pub(super) is_enabled: bool,
     /// `connected`, `error`, `needs_auth` or `disabled`.
@@ -104,6 +112,8 @@ impl Upstream {
             request_headers,
             auth: AuthView::new(u.auth_type, u.auth_credential.is_some(), u.auth_secret_id, u.auth_header),
             credential_mode: u.credential_mode,
+            token_exchange: None,
+            oauth_client: None,
             approval_policy: u.approval_policy,
             is_enabled: u.is_enabled,
             status: u.status,
@@ -118,6 +128,25 @@ impl Upstream {
             refreshed_at: u.refreshed_at.map(time::iso),
             created_by: u.created_by,
         }
+    }
+}
+
+/// The issuer whose assertions a `passthrough_exchange` upstream's authorization server trades
+/// for each person's token, and where its keys are.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenExchange {
+    /// `iss` of the assertions (one per org).
+    pub(super) issuer: String,
+    /// The issuer's public keys (RS256).
+    pub(super) jwks_uri: String,
+    /// The claim naming the person: `sub`, their e-mail in lower case (also in `email`).
+    pub(super) subject_claim: &'static str,
+}
+
+impl TokenExchange {
+    pub(super) fn of(issuer: String) -> Self {
+        Self { jwks_uri: format!("{issuer}/.well-known/jwks.json"), issuer, subject_claim: "sub" }
     }
 }
 
@@ -163,7 +192,9 @@ pub struct CreateUpstream {
     pub(super) request_headers: Option<BTreeMap<String, String>>,
     pub(super) auth: Option<AuthInput>,
     /// Default `shared`. `per_user` (HTTP upstreams with OAuth): each person authorizes the
-    /// upstream with their own account and calls carry their token.
+    /// upstream with their own account and calls carry their token. `passthrough_exchange`
+    /// (HTTP upstreams whose authorization server trusts this org's Gatehouse issuer): each
+    /// person's token is obtained by RFC 8693 token exchange of an assertion Gatehouse signs.
     pub(super) credential_mode: Option<CredentialMode>,
     /// Default `require_approval_all`: nothing is served before a person approves it.
     pub(super) approval_policy: Option<ApprovalPolicy>,

@@ -196,7 +196,7 @@ pub async fn finish(
     Ok((stored.unwrap_or(record), flow.return_to))
 }
 
-fn open_secret(state: &AppState, upstream_id: &str, sealed: Option<&str>) -> Option<String> {
+pub(super) fn open_secret(state: &AppState, upstream_id: &str, sealed: Option<&str>) -> Option<String> {
     let bytes = state.master_key.decrypt(SECRET_PURPOSE, sealed?, upstream_id.as_bytes()).ok()?;
     Some(String::from_utf8_lossy(&bytes).into_owned())
 }

@@ -9,7 +9,7 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 
 use super::service::{self, connection, note_health};
-use super::{authorize, personal};
+use super::{authorize, exchange, personal};
 use crate::app::AppState;
 use crate::upstream::{CallSink, Spec, UpstreamError};
 
@@ -27,35 +27,60 @@ pub struct Call<'a> {
     pub cancel: Option<oneshot::Receiver<String>>,
 }
 
-/// The target as this caller reaches it: the upstream's own, or (per-person upstream) theirs,
-/// with the person it is for. `NotConnected` when they are no person or have no token.
-async fn target<'s>(
-    state: &AppState,
-    spec: &'s Spec,
-    key: &str,
-) -> Result<(Cow<'s, Spec>, Option<String>), UpstreamError> {
+/// The upstream as one caller reaches it.
+struct Target<'s> {
+    /// The upstream's own target, or (per-person upstream) the caller's.
+    spec: Cow<'s, Spec>,
+    /// The person it is for, on a per-person upstream.
+    person: Option<String>,
+    /// The person's access token it carries.
+    token: Option<String>,
+}
+
+/// The target as this caller reaches it. `NotConnected` when they are no person, or have no
+/// token of their own authorization; a token exchange upstream's is obtained for them.
+async fn target<'s>(state: &AppState, spec: &'s Spec, key: &str) -> Result<Target<'s>, UpstreamError> {
     if !spec.per_user {
-        return Ok((Cow::Borrowed(spec), None));
+        return Ok(Target { spec: Cow::Borrowed(spec), person: None, token: None });
     }
     let subject = personal::subject_of(state, key).await?.ok_or(UpstreamError::NotConnected(None))?;
     let tokens = &state.plane.user_tokens;
     let token = tokens
         .get(state.store.as_ref(), &state.master_key, &spec.id, &subject)
         .await
-        .map_err(authorize::store_err)?;
-    match token {
-        Some(token) => Ok((Cow::Owned(spec.for_person(&token.access_token)), Some(subject))),
-        None => Err(UpstreamError::NotConnected(Some(subject))),
-    }
+        .map_err(authorize::store_err)?
+        .map(|t| t.access_token.to_string());
+    let token = match token {
+        Some(token) => token,
+        None if spec.exchanged => exchange::token_for(state, spec, &subject, None).await?,
+        None => return Err(UpstreamError::NotConnected(Some(subject))),
+    };
+    Ok(Target { spec: Cow::Owned(spec.for_person(&token)), person: Some(subject), token: Some(token) })
 }
 
-/// A fresh target after a refreshed token: the upstream's record read again (its own
-/// credential), or the person's new token.
-async fn refreshed(state: &AppState, spec: &Spec, key: &str) -> Result<Cow<'static, Spec>, UpstreamError> {
+/// The target once the token `was` was refused: the upstream's own (its record read again
+/// after a refresh), or the person's, refreshed or exchanged anew. `None` when there is no
+/// new token.
+async fn renewed(
+    state: &AppState,
+    spec: &Spec,
+    key: &str,
+    was: &Target<'_>,
+) -> Result<Option<Spec>, UpstreamError> {
+    let fresh = match (&was.person, spec.exchanged) {
+        (Some(subject), true) => {
+            let token = exchange::token_for(state, spec, subject, was.token.as_deref()).await?;
+            return Ok(Some(spec.for_person(&token)));
+        }
+        (Some(subject), false) => personal::refresh(state, &spec.org_id, &spec.id, subject).await?,
+        (None, _) => authorize::refresh(state, &spec.org_id, &spec.id).await?,
+    };
+    if !fresh {
+        return Ok(None);
+    }
     let record = state.store.upstream_get(&spec.org_id, &spec.id).await.map_err(authorize::store_err)?;
-    let fresh = service::spec(state, &record.ok_or(UpstreamError::NeedsAuth)?).await?;
-    let (target, _) = target(state, &fresh, key).await?;
-    Ok(Cow::Owned(target.into_owned()))
+    let record = service::spec(state, &record.ok_or(UpstreamError::NeedsAuth)?).await?;
+    Ok(Some(target(state, &record, key).await?.spec.into_owned()))
 }
 
 /// A person's tool call refused because the tool is defined differently for them than
@@ -89,9 +114,10 @@ pub async fn call(
     params: Value,
 ) -> Result<Value, UpstreamError> {
     state.plane.upstreams.breaker_check(&spec.id)?;
-    let (target, person) = target(state, spec, call.key).await?;
+    let target = target(state, spec, call.key).await?;
+    let person = target.person.clone();
     let sink = call.sink.clone();
-    let conn = connection(state, &target, call.session, call.key, person.as_deref()).await;
+    let conn = connection(state, &target.spec, call.session, call.key, person.as_deref()).await;
     // Kept for the one retry after a token refresh; a deep copy per call otherwise.
     let retry_params = (spec.oauth || person.is_some()).then(|| params.clone());
     let result = match conn {
@@ -103,20 +129,15 @@ pub async fn call(
     };
     let result = match (result, retry_params) {
         (Err(UpstreamError::NeedsAuth), Some(params)) => {
-            let renewed = match &person {
-                Some(subject) => personal::refresh(state, &spec.org_id, &spec.id, subject).await,
-                None => authorize::refresh(state, &spec.org_id, &spec.id).await,
-            };
-            match renewed {
-                Ok(true) => match refreshed(state, spec, call.key).await {
-                    Ok(fresh) => {
-                        match connection(state, &fresh, call.session, call.key, person.as_deref()).await {
-                            Ok(conn) => conn.request_with(method, params, sink, None).await,
-                            Err(e) => Err(e),
-                        }
+            match renewed(state, spec, call.key, &target).await {
+                Ok(Some(fresh)) => {
+                    match connection(state, &fresh, call.session, call.key, person.as_deref()).await {
+                        Ok(conn) => conn.request_with(method, params, sink, None).await,
+                        Err(e) => Err(e),
                     }
-                    Err(e) => Err(e),
-                },
+                }
+                // A token exchange refused now says why.
+                Err(e @ UpstreamError::ExchangeRefused(_)) => Err(e),
                 // The person's authorization is gone: they are asked to connect again.
                 _ if person.is_some() => Err(UpstreamError::NotConnected(person.clone())),
                 _ => Err(UpstreamError::NeedsAuth),
@@ -125,8 +146,13 @@ pub async fn call(
         (other, _) => other,
     };
     // One person's refused token says nothing of the upstream's health.
-    let theirs =
-        person.is_some() && matches!(result, Err(UpstreamError::NeedsAuth | UpstreamError::NotConnected(_)));
+    let theirs = person.is_some()
+        && matches!(
+            result,
+            Err(UpstreamError::NeedsAuth
+                | UpstreamError::NotConnected(_)
+                | UpstreamError::ExchangeRefused(_))
+        );
     if !theirs {
         state.plane.upstreams.record(&spec.id, result.as_ref().err());
         note_health(state, &spec.id, result.as_ref().map(|_| ())).await;
