@@ -161,8 +161,47 @@ async fn connecting_ones_own_account(backend: Backend) {
     browser.close().await;
 }
 
+/// An upstream reached by token exchange: the page says which issuer its authorization server
+/// must trust, and takes the client registered there for Gatehouse (its secret never shown).
+async fn setting_up_token_exchange(backend: Backend) {
+    let upstream = PyUpstream::start_oauth();
+    let server = TestServer::dev(backend).await;
+    let Some(browser) = Browser::start(&server.base).await else { return };
+    browser.open("/orgs/default/upstreams/new").await;
+    browser.fill("Name", "Directory").await;
+    browser.choose("Transport", "streamable_http").await;
+    browser.fill("URL", &upstream.url()).await;
+    browser.choose("Whose account calls use", "passthrough_exchange").await;
+    browser.go("Register upstream").await;
+    let id = browser.path().await.rsplit('/').next().unwrap().to_string();
+    let text = browser.text().await;
+    assert!(text.contains("each person's token, obtained by token exchange"), "{text}");
+    let org = server.get("/api/orgs/default", None).await.expect(200).body;
+    let issuer = format!("http://gatehouse.test/api/orgs/{}", org["org"]["orgId"].as_str().unwrap());
+    assert!(text.contains(&issuer) && text.contains(&format!("{issuer}/.well-known/jwks.json")), "{text}");
+    assert!(text.contains("Gatehouse has no client there yet"), "{text}");
+
+    browser.click_text("Give a client registered by hand").await;
+    browser.fill("Client ID", "gatehouse-exchange").await;
+    browser.fill("Client secret", "exchange-secret").await;
+    browser.go("Save client").await;
+    browser.wait_path(&format!("/orgs/default/upstreams/{id}")).await;
+    let text = browser.text().await;
+    assert!(text.contains("gatehouse-exchange") && text.contains("kept, sealed"), "{text}");
+    assert!(text.contains(&upstream.base("")), "the authorization server it belongs to: {text}");
+    assert!(
+        !browser
+            .eval("return document.documentElement.outerHTML")
+            .await
+            .to_string()
+            .contains("exchange-secret")
+    );
+    browser.close().await;
+}
+
 backend_tests!(
     approving_a_changed_tool_with_the_diff,
     connecting_an_oauth_upstream,
-    connecting_ones_own_account
+    connecting_ones_own_account,
+    setting_up_token_exchange
 );

@@ -78,6 +78,7 @@ pub fn routes(state: AppState, registry: Arc<Registry>) -> Router<AppState> {
         .route("/orgs/{org}/upstreams/{upstreamId}/enabled", post(upstream::set_enabled))
         .route("/orgs/{org}/upstreams/{upstreamId}/delete", post(upstream::delete))
         .route("/orgs/{org}/upstreams/{upstreamId}/connect", post(upstream::connect))
+        .route("/orgs/{org}/upstreams/{upstreamId}/oauth-client", post(upstream::set_client))
         .route("/orgs/{org}/upstreams/{upstreamId}/tools/{toolName}", post(upstream::update_tool))
         .route(
             "/connect/{org}/{serverId}/{upstreamId}",

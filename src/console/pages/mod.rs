@@ -22,6 +22,7 @@ pub mod settings;
 pub mod sign_in;
 pub mod tools;
 pub mod upstream;
+pub mod upstream_client;
 pub mod upstreams;
 pub mod usage;
 

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use similar::{DiffTag, TextDiff};
 
+use super::upstream_client;
 use super::upstreams::status_badge;
 use super::when;
 use crate::console::context::{Ctx, text};
@@ -70,7 +71,7 @@ async fn page_with(
     let enabled = u["isEnabled"].as_bool().unwrap_or(true);
     let error = error.as_ref();
     // Who connected their own account, for a per-person upstream (never their tokens).
-    let people = match u["credentialMode"] == "per_user" {
+    let people = match u["credentialMode"] != "shared" {
         true => Some(ctx.run_in_org("list_upstream_connections", &params, json!({})).await?),
         false => None,
     };
@@ -120,11 +121,16 @@ async fn page_with(
                 dt { "Server" } dd { (info.get("name").and_then(Value::as_str).unwrap_or("")) " " (info.get("version").and_then(Value::as_str).unwrap_or("")) }
             }
             dt { "Approval policy" } dd { (text(&u["approvalPolicy"]).replace('_', " ")) }
-            dt { "Calls use" } dd { (if u["credentialMode"] == "per_user" { "each person's own account" } else { "one shared credential" }) }
+            dt { "Calls use" } dd { (match u["credentialMode"].as_str() {
+                Some("per_user") => "each person's own account",
+                Some("passthrough_exchange") => "each person's token, obtained by token exchange",
+                _ => "one shared credential",
+            }) }
             dt { "Refreshed" } dd { (u["refreshedAt"].as_str().map_or("never".to_string(), when)) }
             dt { "Used by" } dd { (u["dependentServers"].as_array().map_or(0, Vec::len)) " server(s)" }
         }
         @if let Some(people) = &people { (super::accounts::people_section(people)) }
+        @if upstream_client::shown(u) { (upstream_client::card(ctx, &base, u, can_write, error)) }
         @for t in &changed {
             section.card.changed aria-labelledby={ "changed-" (text(&t["name"])) } {
                 h2 #{ "changed-" (text(&t["name"])) } { "“" (text(&t["name"])) "” changed since it was approved" }
@@ -291,6 +297,23 @@ pub async fn connect(ctx: Ctx, Path(path): Path<UpstreamPath>, _fields: Fields) 
         }
     };
     Ok(ctx.page("Authorize", Section::Upstreams, body))
+}
+
+/// `POST …/upstreams/{upstreamId}/oauth-client`.
+pub async fn set_client(ctx: Ctx, Path(path): Path<UpstreamPath>, fields: Fields) -> Result<Response, Fault> {
+    let mut input = json!({"clientId": fields.get("clientId")});
+    if let Some(secret) = fields.some("clientSecret") {
+        input["clientSecret"] = json!(secret);
+    }
+    match ctx.run_in_org("set_upstream_oauth_client", &[("upstreamId", &path.upstream_id)], input).await {
+        Ok(_) => {
+            let to = format!("/orgs/{}/upstreams/{}#authorization-server", ctx.org()?.slug, path.upstream_id);
+            Ok(Redirect::to(&to).into_response())
+        }
+        Err(err) => {
+            page(&ctx, &path.upstream_id, Some(FormError::place(&err, &["clientId", "clientSecret"]))).await
+        }
+    }
 }
 
 /// `POST …/upstreams/{upstreamId}/delete`.

@@ -162,9 +162,12 @@ fn register_page(ctx: &Ctx, typed: &Fields, error: Option<FormError>) -> Result<
                 select #credentialMode name="credentialMode" aria-describedby="credentialMode-hint" {
                     option value="shared" selected[typed.get("credentialMode") != "per_user"] { "One shared credential (above)" }
                     option value="per_user" selected[typed.get("credentialMode") == "per_user"] { "Each person's own account (OAuth, HTTP upstreams)" }
+                    option value="passthrough_exchange" selected[typed.get("credentialMode") == "passthrough_exchange"] {
+                        "Each person, by token exchange (its authorization server trusts Gatehouse)" }
                 }
-                p.hint #credentialMode-hint { "With each person's own account, people connect theirs under Accounts; "
-                    "the credential above is only what tools are discovered with." }
+                p.hint #credentialMode-hint { "With each person's own account, people connect theirs under Accounts. By token "
+                    "exchange, Gatehouse obtains each person's token from an authorization server set up to trust it. "
+                    "Either way the credential above is only what tools are discovered with." }
             }
             fieldset.card {
                 legend { "Approval" }
