@@ -23,13 +23,15 @@ use crate::app::AppState;
 use crate::connection::{Activity, ConnectionLimits, Watched};
 use crate::front::Front;
 
-/// Serves `listener` until `signal` completes, then waits for open connections to finish.
+/// Serves `listener` until `signal` completes, then waits up to `drain_timeout` for open
+/// connections to finish; those still open then are cut when the process exits.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     state: AppState,
     limits: ConnectionLimits,
     signal: impl Future<Output = ()>,
+    drain_timeout: Duration,
 ) {
     let open = Arc::new(Semaphore::new(limits.max_connections));
     let mut shed = Shed::default();
@@ -88,7 +90,10 @@ pub async fn serve(
     drop(listener);
     drop(stop_tx);
     drop(done_rx);
-    done_tx.closed().await;
+    if tokio::time::timeout(drain_timeout, done_tx.closed()).await.is_err() {
+        let open = done_tx.receiver_count();
+        tracing::warn!(open, "connections still open at the drain deadline; they are cut");
+    }
 }
 
 /// Connections closed at the cap, logged at most once a minute.

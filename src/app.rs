@@ -46,6 +46,8 @@ pub struct App {
     pub setup_token: String,
     /// When the process started.
     pub started: Instant,
+    /// Whether the node is draining before it stops.
+    pub lifecycle: crate::lifecycle::Lifecycle,
     /// Set once known: a mode never changes after `/init`. A plain load to read (every MCP
     /// request reads it), where a lock would write to a line both cores share.
     mode: OnceLock<Mode>,
@@ -83,6 +85,7 @@ impl App {
             limiter: Limiter::default(),
             setup_token,
             started: Instant::now(),
+            lifecycle: Default::default(),
             mode: OnceLock::new(),
         })
     }

@@ -80,6 +80,8 @@ pub struct FileConfig {
     pub org_creation: Option<OrgCreation>,
     pub oauth_access_token_ttl_secs: Option<u64>,
     pub tls_ca_file: Option<PathBuf>,
+    pub drain_delay_secs: Option<u64>,
+    pub drain_timeout_secs: Option<u64>,
 }
 
 /// The resolved configuration the server runs with.
@@ -138,6 +140,11 @@ pub struct Config {
     pub org_creation: OrgCreation,
     /// How long an access token Gatehouse issues to an MCP client lives.
     pub oauth_access_ttl: Duration,
+    /// After SIGTERM, how long the node keeps serving while `/ready` says it is draining, so
+    /// that load balancers stop sending it requests before it stops accepting them.
+    pub drain_delay: Duration,
+    /// Then, how long in-flight requests and streams have to finish before they are cut.
+    pub drain_timeout: Duration,
     /// PEM certificates trusted for outbound TLS beside the public roots (an internal CA).
     pub tls_ca_file: Option<PathBuf>,
 }
@@ -229,6 +236,12 @@ pub struct Overrides {
     /// PEM file of certificates to trust for outbound TLS beside the public roots.
     #[arg(long, env = "GATEHOUSE_TLS_CA_FILE")]
     pub tls_ca_file: Option<PathBuf>,
+    /// Seconds a stopping node keeps serving while /ready reports it draining (default 5).
+    #[arg(long, env = "GATEHOUSE_DRAIN_DELAY_SECS", value_parser = clap::value_parser!(u64).range(0..=600))]
+    pub drain_delay_secs: Option<u64>,
+    /// Seconds in-flight requests and streams then have to finish (default 30).
+    #[arg(long, env = "GATEHOUSE_DRAIN_TIMEOUT_SECS", value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub drain_timeout_secs: Option<u64>,
 }
 
 /// Default listen address.
@@ -243,6 +256,10 @@ pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default lifetime of the access tokens MCP clients are issued.
 pub const DEFAULT_OAUTH_ACCESS_TTL: Duration = Duration::from_secs(3600);
+/// Default time a stopping node keeps serving while reporting not ready.
+pub const DEFAULT_DRAIN_DELAY: Duration = Duration::from_secs(5);
+/// Default time in-flight requests have to finish when a node stops.
+pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default base URL of Firebase Cloud Messaging.
 pub const DEFAULT_FCM_BASE_URL: &str = "https://fcm.googleapis.com";
 /// RevenueCat's REST API.
@@ -354,6 +371,14 @@ impl Config {
                 .or(file.oauth_access_token_ttl_secs)
                 .map_or(DEFAULT_OAUTH_ACCESS_TTL, |s| Duration::from_secs(s.clamp(1, 86_400))),
             tls_ca_file: o.tls_ca_file.clone().or(file.tls_ca_file),
+            drain_delay: o
+                .drain_delay_secs
+                .or(file.drain_delay_secs)
+                .map_or(DEFAULT_DRAIN_DELAY, |s| Duration::from_secs(s.min(600))),
+            drain_timeout: o
+                .drain_timeout_secs
+                .or(file.drain_timeout_secs)
+                .map_or(DEFAULT_DRAIN_TIMEOUT, |s| Duration::from_secs(s.min(3600))),
         }
     }
 

@@ -24,6 +24,7 @@ pub mod gateway;
 pub mod integrations;
 pub mod jobs;
 pub mod keyring;
+pub mod lifecycle;
 pub mod limiter;
 pub mod mail;
 pub mod metrics;

@@ -138,7 +138,18 @@ pub async fn serve(
     let app = router(state.clone());
     // Data-plane POSTs skip the router (`front.rs`); everything else is routed as usual.
     let limits = state.config.connection_limits().fitted_to_descriptors();
-    crate::accept::serve(listener, app, state.clone(), limits, signal).await;
+    let draining = state.clone();
+    let stop = async move {
+        signal.await;
+        // Balancers see 503 on /ready and stop sending requests; until the delay ends the node
+        // still serves what reaches it, and its open streams end so their clients reconnect
+        // through another node.
+        draining.lifecycle.start_draining();
+        let delay = draining.config.drain_delay;
+        tracing::info!(delay_ms = delay.as_millis() as u64, "draining: /ready answers 503");
+        tokio::time::sleep(delay).await;
+    };
+    crate::accept::serve(listener, app, state.clone(), limits, stop, state.config.drain_timeout).await;
     // Buffered counts must not be lost on a graceful stop.
     state.plane.keys.flush_usage(state.store.as_ref()).await;
     state.plane.secret_uses.flush(state.store.as_ref()).await;

@@ -165,15 +165,16 @@ async fn drop_table(server: &TestServer, table: &str) {
     }
 }
 
-/// `/health` says 503 when the database cannot be reached (PostgreSQL: connections refused).
+/// `/ready` says 503 when the database cannot be reached (PostgreSQL: connections refused);
+/// `/health`, liveness, still answers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn health_is_503_when_the_database_is_unreachable() {
+async fn ready_is_503_when_the_database_is_unreachable() {
     if !common::postgres_available().await {
         return;
     }
     use sqlx::{Connection, Executor};
     let server = TestServer::dev(Backend::Postgres).await;
-    server.get("/health", None).await.expect(200);
+    assert_eq!(server.get("/ready", None).await.expect(200).body["status"], "ready");
     let name = server.config.database_url.rsplit('/').next().unwrap().to_string();
     let mut conn = sqlx::PgConnection::connect(&common::postgres_admin_url()).await.unwrap();
     conn.execute(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false").as_str()).await.unwrap();
@@ -182,9 +183,10 @@ async fn health_is_503_when_the_database_is_unreachable() {
     )
     .await
     .unwrap();
-    let r = server.get("/health", None).await;
+    let r = server.get("/ready", None).await;
     assert_eq!(r.status, 503, "{}", r.text);
     assert_eq!(r.body["code"], "database_unavailable");
+    server.get("/health", None).await.expect(200);
     conn.execute(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true").as_str()).await.unwrap();
 }
 

@@ -1,5 +1,5 @@
-//! System endpoints outside `/api`: `/health`, `/metadata`, `/metrics`, `/init`, and the
-//! OpenAPI document.
+//! System endpoints outside `/api`: `/health` (the process is alive), `/ready` (it should be
+//! sent requests), `/metadata`, `/metrics`, `/init`, and the OpenAPI document.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,21 +25,42 @@ use crate::error::{ApiError, ApiResult};
 pub fn routes(openapi: Arc<Value>) -> Router<AppState> {
     Router::new()
         .route("/health", get(health))
+        .route("/ready", get(ready))
         .route("/metadata", get(metadata))
         .route("/metrics", get(metrics))
         .route("/init", post(init))
         .route("/api/openapi.json", get(move || async move { axum::Json(openapi.as_ref().clone()) }))
 }
 
-async fn health(State(state): State<AppState>) -> Response {
-    match tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await {
-        Ok(Ok(())) => (StatusCode::OK, axum::Json(json!({"status": "ok"}))).into_response(),
+/// Liveness: the process answers. It says nothing of the database, so that an orchestrator
+/// does not restart every node while the database is down.
+async fn health() -> Response {
+    (StatusCode::OK, axum::Json(json!({"status": "ok"}))).into_response()
+}
+
+/// Readiness: not draining, the database reachable and holding this binary's migrations.
+async fn ready(State(state): State<AppState>) -> Response {
+    let unavailable = |status: &str, code: &str, error: &str| {
+        let body = json!({"status": status, "error": error, "code": code});
+        (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
+    };
+    if state.lifecycle.is_draining() {
+        return unavailable("draining", "draining", "this node is stopping");
+    }
+    let checked = tokio::time::timeout(Duration::from_secs(2), async {
+        state.store.ping().await?;
+        state.store.schema_current().await
+    });
+    match checked.await {
+        Ok(Ok(true)) => (StatusCode::OK, axum::Json(json!({"status": "ready"}))).into_response(),
+        Ok(Ok(false)) => {
+            unavailable("unavailable", "migrations_pending", "the database lacks migrations this node needs")
+        }
         outcome => {
             if let Ok(Err(err)) = outcome {
-                tracing::warn!(error = %err, "health check: database unreachable");
+                tracing::warn!(error = %err, "readiness check: database unreachable");
             }
-            let body = json!({"status": "unavailable", "error": "the database is unreachable", "code": "database_unavailable"});
-            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
+            unavailable("unavailable", "database_unavailable", "the database is unreachable")
         }
     }
 }

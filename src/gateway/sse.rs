@@ -69,7 +69,9 @@ pub async fn open(
         .map(move |chunk| {
             let _keep = &cleanup;
             Ok::<_, Infallible>(Bytes::from(chunk))
-        });
+        })
+        // A draining node ends the stream (and with it the session, which lives here).
+        .take_until(async move { state.lifecycle.drained().await });
     let mut response = Response::new(Body::from_stream(body));
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));

@@ -104,8 +104,11 @@ pub trait Store:
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
-    /// Round trip to the database (for `/health`).
+    /// Round trip to the database (for `/ready`).
     async fn ping(&self) -> StoreResult<()>;
+    /// Whether the database holds every migration this binary has (an older backup restored
+    /// under a running node does not).
+    async fn schema_current(&self) -> StoreResult<bool>;
     /// Closes every connection cleanly (checkpointing SQLite's WAL).
     async fn close(&self);
 

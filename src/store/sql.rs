@@ -103,6 +103,19 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn schema_current(&self) -> StoreResult<bool> {
+        let migrator = match self.backend {
+            "postgres" => &super::postgres::MIGRATOR,
+            _ => &super::sqlite::MIGRATOR,
+        };
+        let latest = migrator.iter().map(|m| m.version).max().unwrap_or(0);
+        let applied: Option<i64> = query("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
+        Ok(applied.unwrap_or(0) >= latest)
+    }
+
     async fn close(&self) {
         let _ = self.closed.send(true);
         self.pool.close().await;

@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub mod backend;
+pub mod balancer;
 pub mod browser;
 pub mod cimd;
 pub mod console;
@@ -268,6 +269,9 @@ impl TestServer {
             org_creation: options.org_creation,
             oauth_access_ttl: options.oauth_access_ttl.unwrap_or(gatehouse::config::DEFAULT_OAUTH_ACCESS_TTL),
             tls_ca_file: options.tls_ca_file,
+            // Stopped in-process, a test server has no balancer to wait for.
+            drain_delay: Duration::ZERO,
+            drain_timeout: gatehouse::config::DEFAULT_DRAIN_TIMEOUT,
         };
         let server = server::start(config.clone()).await.expect("server starts");
         let base = format!("http://{}", server.addr);
@@ -319,6 +323,15 @@ impl TestServer {
         let data_dir = tempfile::tempdir().expect("tempdir");
         let db = TestDb { url: self.db.url.clone(), pg_name: None };
         TestServer { backend: self.backend, base, client, config, server: Some(server), data_dir, db }
+    }
+
+    /// The same fleet reached at `base` (a balancer, or a node run as a process): requests
+    /// only, nothing to stop.
+    pub fn at(&self, base: &str) -> TestServer {
+        let db = TestDb { url: self.db.url.clone(), pg_name: None };
+        let data_dir = tempfile::tempdir().expect("tempdir");
+        let (backend, client, config) = (self.backend, self.client.clone(), self.config.clone());
+        TestServer { backend, base: base.to_string(), client, config, server: None, data_dir, db }
     }
 
     /// The running server's state.

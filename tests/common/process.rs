@@ -25,6 +25,8 @@ impl Process {
             .env("GATEHOUSE_BIND", "127.0.0.1:0")
             .env("GATEHOUSE_DATA_DIR", data_dir)
             .env("NO_COLOR", "1")
+            // No balancer to wait for, unless a story asks for a drain delay.
+            .env("GATEHOUSE_DRAIN_DELAY_SECS", "0")
             .env_remove("GATEHOUSE_DATABASE_URL")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

@@ -18,7 +18,7 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use futures_util::stream;
+use futures_util::{StreamExt, stream};
 use serde_json::{Map, Value, json};
 
 use crate::plane::directory::ServerEntry;
@@ -280,7 +280,9 @@ pub async fn get(
             }
         }
     });
-    sse_response(Body::from_stream(events))
+    // A draining node ends the stream: the client opens it again through another node.
+    let draining = async move { state.lifecycle.drained().await };
+    sse_response(Body::from_stream(events.take_until(draining)))
 }
 
 /// `DELETE /mcp/{org}/{server}`: ends a session (404 if unknown; 405 without one).
