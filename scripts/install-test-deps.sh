@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Installs the real peers the integration tests talk to, pinned, into .test-deps/:
 #   - a Python virtualenv with aiosmtpd (the SMTP sink the login tests read mail from),
-#     PyJWT + cryptography (the fake Google OAuth/FCM server that checks signed assertions),
+#     PyJWT + cryptography (the fake Google OAuth/FCM server and the test upstream's token exchange,
+#     which check signed assertions),
 #     and the official MCP Python SDK (`mcp`) as a test client;
 #   - Node packages from tests/support/node/package-lock.json (the official MCP TypeScript SDK,
 #     the MCP Inspector, server-everything), with the drivers and fixtures beside them in
 #     .test-deps/node so their imports resolve;
 #   - the MCP conformance suite and Node 22 from tests/support/conformance/package-lock.json;
 #   - schemathesis (its own virtualenv), which fuzzes the whole OpenAPI surface;
-#   - Debian's chromium and chromium-driver, the real browser the console stories drive.
+#   - Debian's chromium and chromium-driver, the real browser the console stories drive, and
+#     haproxy, the load balancer in front of the fleet stories' nodes.
 # Idempotent: re-running only installs what is missing. CI (.ci/run) calls it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,11 +50,12 @@ if ! cmp -s tests/support/conformance/package-lock.json "$CONF_DIR/package-lock.
   cp tests/support/conformance/package.json tests/support/conformance/package-lock.json "$CONF_DIR/"
   (cd "$CONF_DIR" && npm ci --no-audit --no-fund --loglevel=error)
 fi
-# The console's browser stories: Debian's Chromium and its WebDriver (apt, as root or via sudo).
-if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+# From Debian (apt, as root or via sudo): Chromium and its WebDriver for the console's browser
+# stories, HAProxy as the load balancer in front of the fleet stories' nodes.
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] || [ ! -x /usr/sbin/haproxy ]; then
   SUDO=""
   if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
   $SUDO apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends chromium chromium-driver
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends chromium chromium-driver haproxy
 fi
 echo "test dependencies ready in $DEPS"
