@@ -28,6 +28,7 @@ pub mod lifecycle;
 pub mod limiter;
 pub mod mail;
 pub mod metrics;
+pub mod node_metrics;
 pub mod notify;
 pub mod oauth;
 pub mod outbound;

@@ -105,8 +105,8 @@ pub struct Metrics {
     http_series: RwLock<hashbrown::HashMap<HttpLabels, HttpSeries>>,
     /// Client connections: open now, closed at the cap, closed by the watchdog.
     pub connections: ConnectionMetrics,
-    /// Upstream connections held for client sessions, read when metrics are rendered.
-    upstream_sessions: Gauge,
+    /// The node's own series, read when metrics are rendered.
+    node: crate::node_metrics::NodeGauges,
 }
 
 /// The connection series, cheap to clone into each connection's task.
@@ -168,14 +168,9 @@ impl Metrics {
             "Client connections closed for idling or sending headers too slowly",
             connections.timed_out.clone(),
         );
-        let upstream_sessions = Gauge::default();
-        registry.register(
-            "upstream_session_connections",
-            "Upstream connections held for client sessions on this node",
-            upstream_sessions.clone(),
-        );
+        let node = crate::node_metrics::NodeGauges::register(&mut registry);
         Self {
-            upstream_sessions,
+            node,
             connections,
             registry: Mutex::new(registry),
             requests,
@@ -222,9 +217,9 @@ impl Metrics {
         write(&self.http_series).entry(labels).or_insert(series);
     }
 
-    /// The text exposition format; `upstream_sessions` is the pool's count now.
-    pub fn render(&self, upstream_sessions: usize) -> String {
-        self.upstream_sessions.set(upstream_sessions as i64);
+    /// The text exposition format, with the node's readings of now.
+    pub fn render(&self, node: &crate::node_metrics::NodeReadings<'_>) -> String {
+        self.node.set(node);
         let mut out = String::new();
         let registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());
         prometheus_client::encoding::text::encode(&mut out, &registry).expect("writing to a String");
@@ -272,7 +267,26 @@ mod tests {
         assert_eq!(method_label(&axum::http::Method::PATCH), "PATCH");
         let made_up = axum::http::Method::from_bytes(b"BREW").unwrap();
         assert_eq!(method_label(&made_up), "other");
-        let text = m.render(0);
+        let node = crate::node_metrics::NodeReadings {
+            node: "node_1",
+            upstream_shared: 2,
+            upstream_sessions: 3,
+            db_pool: crate::node_metrics::PoolReading { open: 5, idle: 4, max: 16 },
+            usage_pending: 7,
+            usage_flush_age: 1.5,
+            draining: false,
+        };
+        let text = m.render(&node);
+        for line in [
+            r#"gatehouse_node_info{node="node_1",version=""#,
+            r#"gatehouse_upstream_connections{kind="session"} 3"#,
+            r#"gatehouse_db_pool_connections{state="in_use"} 1"#,
+            "gatehouse_usage_pending 7",
+            "gatehouse_usage_flush_age_seconds 1.5",
+            "gatehouse_draining 0",
+        ] {
+            assert!(text.contains(line), "{line} in {text}");
+        }
         assert!(
             text.contains(r#"gatehouse_mcp_calls_total{server="srv_1",tool="echo",outcome="ok"} 2"#),
             "{text}"

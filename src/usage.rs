@@ -95,6 +95,8 @@ type HashMap<K, V> = hashbrown::HashMap<K, V>;
 pub struct Usage {
     rollups: Mutex<HashMap<Key, UsageRow>>,
     logs: Mutex<Vec<CallLogRecord>>,
+    /// When everything buffered was last written (ms since the epoch; 0: not yet).
+    flushed_at: std::sync::atomic::AtomicI64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -195,10 +197,13 @@ impl Usage {
 
     /// Writes what is buffered. What cannot be written stays for the next attempt.
     pub async fn flush(&self, store: &dyn Store) {
+        let started = crate::domain::time::now_ms();
+        let mut whole = true;
         let rollups: Vec<UsageRow> = lock(&self.rollups).drain().map(|(_, r)| r).collect();
         if !rollups.is_empty() {
             if let Err(e) = store.usage_add(&rollups).await {
                 tracing::error!(error = %e, "usage not written; kept for the next flush");
+                whole = false;
                 let mut buffer = lock(&self.rollups);
                 for r in rollups {
                     merge(&mut buffer, r);
@@ -209,9 +214,23 @@ impl Usage {
         if !logs.is_empty() {
             if let Err(e) = store.call_logs_insert(&logs).await {
                 tracing::error!(error = %e, "call logs not written; kept for the next flush");
+                whole = false;
                 lock(&self.logs).extend(logs);
             }
         }
+        if whole {
+            self.flushed_at.store(started, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// Rollups and call logs waiting to be written.
+    pub fn pending(&self) -> usize {
+        lock(&self.rollups).len() + lock(&self.logs).len()
+    }
+
+    /// When everything buffered was last written (ms since the epoch), if it has been.
+    pub fn flushed_at(&self) -> Option<i64> {
+        Some(self.flushed_at.load(std::sync::atomic::Ordering::Relaxed)).filter(|at| *at > 0)
     }
 }
 

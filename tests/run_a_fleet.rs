@@ -223,6 +223,17 @@ async fn any_node_serves_any_request() {
         assert_eq!(common::gateway::text_of(&r), format!("Echo: m{i}"));
     }
 
+    // Each node names itself in its metrics, and says how its pool and buffers are doing.
+    let mut names = std::collections::BTreeSet::new();
+    for base in &bases {
+        let text = client.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
+        let info = text.lines().find(|l| l.starts_with("gatehouse_node_info{")).expect("node info");
+        names.insert(info.split('"').nth(1).unwrap().to_string());
+        assert!(text.contains("gatehouse_db_pool_max_connections 16"), "{text}");
+        assert!(text.contains("gatehouse_usage_flush_age_seconds"), "{text}");
+    }
+    assert_eq!(names.len(), 3, "{names:?}");
+
     // A change through one node is in force on every node: no node serves `add` once it is
     // rejected through the first.
     let on = |i: usize| setup.at(&bases[i]);

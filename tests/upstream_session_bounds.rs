@@ -49,7 +49,7 @@ async fn upstream_sessions(server: &TestServer) -> u64 {
     let metrics = server.metrics().await;
     metrics
         .lines()
-        .find_map(|l| l.strip_prefix("gatehouse_upstream_session_connections "))
+        .find_map(|l| l.strip_prefix(r#"gatehouse_upstream_connections{kind="session"} "#))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("no session gauge in {metrics}"))
 }

@@ -102,7 +102,19 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> ApiResult
             }
         }
     }
-    let text = state.metrics.render(state.plane.upstreams.session_connections());
+    let now = crate::domain::time::now_ms();
+    let flushed = state.plane.usage.flushed_at();
+    let since_start = state.started.elapsed().as_secs_f64();
+    let readings = crate::node_metrics::NodeReadings {
+        node: &state.plane.node_id,
+        upstream_shared: state.plane.upstreams.shared_connections(),
+        upstream_sessions: state.plane.upstreams.session_connections(),
+        db_pool: state.store.pool_reading(),
+        usage_pending: state.plane.usage.pending(),
+        usage_flush_age: flushed.map_or(since_start, |at| (now - at).max(0) as f64 / 1000.0),
+        draining: state.lifecycle.is_draining(),
+    };
+    let text = state.metrics.render(&readings);
     Ok(([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text)
         .into_response())
 }

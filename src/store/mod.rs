@@ -111,6 +111,8 @@ pub trait Store:
     async fn schema_current(&self) -> StoreResult<bool>;
     /// Closes every connection cleanly (checkpointing SQLite's WAL).
     async fn close(&self);
+    /// The connection pool's connections now.
+    fn pool_reading(&self) -> crate::node_metrics::PoolReading;
 
     /// Announces a change that caches on every node must see (`api_key:<hash>`, `server:<id>`).
     async fn publish_change(&self, change: &str) -> StoreResult<()>;

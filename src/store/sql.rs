@@ -116,6 +116,14 @@ impl Store for SqlStore {
         Ok(applied.unwrap_or(0) >= latest)
     }
 
+    fn pool_reading(&self) -> crate::node_metrics::PoolReading {
+        crate::node_metrics::PoolReading {
+            open: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+            max: self.pool.options().get_max_connections(),
+        }
+    }
+
     async fn close(&self) {
         let _ = self.closed.send(true);
         self.pool.close().await;

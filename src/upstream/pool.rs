@@ -121,6 +121,11 @@ impl UpstreamPool {
         lock(&self.sessions).len()
     }
 
+    /// How many upstreams have a shared connection open (or opening) now.
+    pub fn shared_connections(&self) -> usize {
+        lock(&self.shared).len()
+    }
+
     /// What stdio upstreams may run.
     pub fn launch_policy(&self) -> &LaunchPolicy {
         &self.launch
