@@ -90,7 +90,9 @@ impl Front {
                 return Either::Left(Box::pin(async move {
                     let start = Instant::now();
                     let (parts, body) = request.into_parts();
-                    let response = endpoint::post_request(&state, &org, &slug, parts.headers, body).await;
+                    let span = crate::spans::request_span("POST", MCP_ROUTE, &parts.headers);
+                    let answer = endpoint::post_request(&state, &org, &slug, parts.headers, body);
+                    let response = tracing::Instrument::instrument(answer, span).await;
                     let seconds = start.elapsed().as_secs_f64();
                     state.metrics.observe_http("POST", MCP_ROUTE, response.status().as_u16(), seconds);
                     Ok(response)

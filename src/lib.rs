@@ -36,6 +36,8 @@ pub mod plane;
 pub mod plugins;
 pub mod secrets;
 pub mod server;
+pub mod spans;
 pub mod store;
+pub mod telemetry;
 pub mod upstream;
 pub mod usage;

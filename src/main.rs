@@ -4,7 +4,6 @@ use anyhow::Context;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use gatehouse::config::{Config, Overrides};
 use gatehouse::{server, store};
-use tracing_subscriber::EnvFilter;
 
 /// mimalloc rather than the system allocator: the data plane allocates many small, short-lived
 /// objects on one thread and frees them on another, where glibc's malloc takes arena locks
@@ -56,26 +55,20 @@ enum SecretsCommand {
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("GATEHOUSE_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
-        )
-        // The log is for people; standard output is left to what a command answers.
-        .with_writer(std::io::stderr)
-        .init();
+    let runtime = runtime()?;
+    let telemetry = gatehouse::telemetry::init(runtime.handle());
     // The binary's own commands, and a command per registry operation (src/cli).
     let registry = gatehouse::api::registry();
     let root = gatehouse::cli::extend(Cli::command(), &registry);
     let matches = root.clone().get_matches();
     if let Some((name, _)) = matches.subcommand() {
         if gatehouse::cli::runs(name, &registry) {
-            let code = runtime()?.block_on(gatehouse::cli::run(&matches, &registry, root));
+            let code = runtime.block_on(gatehouse::cli::run(&matches, &registry, root));
             std::process::exit(code);
         }
     }
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    let runtime = runtime()?;
-    runtime.block_on(async {
+    let outcome = runtime.block_on(async {
         match cli.command {
             Command::Serve(overrides) => serve(&overrides).await,
             Command::Migrate(overrides) => {
@@ -90,7 +83,10 @@ fn main() -> anyhow::Result<()> {
                 rotate_master_key(&overrides, new_key_file.as_deref()).await
             }
         }
-    })
+    });
+    // The last spans go out on the runtime (driven here even when it is single-threaded).
+    runtime.block_on(async { tokio::task::spawn_blocking(move || telemetry.shutdown()).await })?;
+    outcome
 }
 
 /// The async runtime: tokio's multi-threaded one, one worker per core unless

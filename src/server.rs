@@ -65,7 +65,9 @@ async fn track(State(state): State<AppState>, request: Request, next: Next) -> R
     // Both are cheap to keep: a standard method is inline, a matched path shares its text.
     let method = request.method().clone();
     let route = request.extensions().get::<MatchedPath>().cloned();
-    let response = next.run(request).await;
+    let name = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    let span = crate::spans::request_span(method.as_str(), name, request.headers());
+    let response = tracing::Instrument::instrument(next.run(request), span).await;
     let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
     state.metrics.observe_http(
         metrics::method_label(&method),

@@ -33,6 +33,18 @@ pub async fn enforce(
     if entry.rules.is_empty() {
         return Ok(None);
     }
+    let span = crate::spans::child("policy");
+    tracing::Instrument::instrument(judge(state, entry, key, tool, arguments), span).await
+}
+
+/// [`enforce`] where the server has policies.
+async fn judge(
+    state: &AppState,
+    entry: &ServerEntry,
+    key: &str,
+    tool: &str,
+    arguments: &Map<String, Value>,
+) -> Result<Option<Value>, RpcError> {
     let who = caller(state, key).await?;
     let verdict = policy::evaluate(&entry.rules, tool, Some(&who.identities));
     if let Some(pattern) = verdict.denied_by {

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
+use tracing::Instrument;
 
 use super::accounting::{Outcome, Subject, counted, record, record_outcome};
 use super::context::{CallCtx, finish_result, relay};
@@ -63,7 +64,8 @@ pub async fn handle(
     params: &Map<String, Value>,
 ) -> Result<Value, RpcError> {
     let started = std::time::Instant::now();
-    let result = handle_inner(state, entry, version, ctx, method, params).await;
+    let span = crate::spans::mcp_span(method, params);
+    let result = handle_inner(state, entry, version, ctx, method, params).instrument(span).await;
     if counted(method) {
         let bytes_in = ctx.request_bytes.map(|b| b as i64);
         record(state, entry, &ctx.key, method, params, &result, started.elapsed(), (bytes_in, None));
@@ -86,8 +88,9 @@ pub async fn answer(
     request_bytes: usize,
 ) -> (u16, String) {
     let started = std::time::Instant::now();
+    let span = crate::spans::mcp_span(method, params);
     let result = if method == "tools/call" && version == STATELESS {
-        match tools_call(state, entry, ctx, params).await {
+        match tools_call(state, entry, ctx, params).instrument(span).await {
             Ok(http_tool::Output::Text { text, utf8 }) => {
                 let call = TextAnswer { text, utf8, started, request_bytes };
                 let subject = Subject::of(entry, method, params);
@@ -101,7 +104,7 @@ pub async fn answer(
             }),
         }
     } else {
-        handle_inner(state, entry, version, ctx, method, params).await
+        handle_inner(state, entry, version, ctx, method, params).instrument(span).await
     };
     let elapsed = started.elapsed();
     let (status, text) = response_text(id, &result);

@@ -224,6 +224,7 @@ impl Outbound {
         let path_and_query = http::uri::PathAndQuery::try_from(path_and_query)
             .map_err(|_| OutboundError::InvalidUrl("the arguments made the URL invalid".into()))?;
         let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+        let span = crate::spans::outbound(&target.method, target.base.host().unwrap_or_default());
         let exchange = async {
             // Kept for a redirect only: the first request is sent without copies.
             let again = (!extra.is_empty()).then(|| extra.clone());
@@ -233,6 +234,7 @@ impl Outbound {
             let headers = outgoing.headers_mut();
             *headers = target.headers.clone();
             append_all(headers, extra);
+            crate::spans::inject(headers);
             let (response, lease) = self.pool.send_on(&target.origin, &target.base, outgoing).await?;
             if !is_redirect(response.status()) {
                 return Ok((response, lease));
@@ -251,6 +253,7 @@ impl Outbound {
                 None => Box::pin(self.follow(request, redirects)).await,
             }
         };
+        let exchange = tracing::Instrument::instrument(exchange, span);
         let (inner, lease) = match deadline {
             Some(deadline) => {
                 tokio::time::timeout_at(deadline, exchange).await.map_err(|_| OutboundError::Timeout)??

@@ -12,6 +12,7 @@ pub mod backend;
 pub mod balancer;
 pub mod browser;
 pub mod cimd;
+pub mod collector;
 pub mod console;
 pub mod fake_fcm;
 pub mod gateway;

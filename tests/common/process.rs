@@ -52,6 +52,11 @@ impl Process {
             if let Some(rest) = line.split("addr=").nth(1) {
                 base = Some(format!("http://{}", rest.split_whitespace().next().unwrap()));
             }
+            // The same line as JSON (`GATEHOUSE_LOG_FORMAT=json`).
+            let json = serde_json::from_str::<serde_json::Value>(&line).ok();
+            if let Some(addr) = json.as_ref().and_then(|l| l["fields"]["addr"].as_str()) {
+                base = Some(format!("http://{addr}"));
+            }
         }
         Self { child, base: base.unwrap(), log: rx, read: Vec::new() }
     }

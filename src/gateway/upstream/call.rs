@@ -113,6 +113,17 @@ pub async fn call(
     method: &str,
     params: Value,
 ) -> Result<Value, UpstreamError> {
+    let span = crate::spans::child(format_args!("upstream {} {method}", spec.name));
+    tracing::Instrument::instrument(relay(state, spec, call, method, params), span).await
+}
+
+async fn relay(
+    state: &AppState,
+    spec: &Spec,
+    call: Call<'_>,
+    method: &str,
+    params: Value,
+) -> Result<Value, UpstreamError> {
     state.plane.upstreams.breaker_check(&spec.id)?;
     let target = target(state, spec, call.key).await?;
     let person = target.person.clone();
@@ -157,5 +168,6 @@ pub async fn call(
         state.plane.upstreams.record(&spec.id, result.as_ref().err());
         note_health(state, &spec.id, result.as_ref().map(|_| ())).await;
     }
+    tracing::debug!(upstream = %spec.name, method, failed = result.is_err(), "relayed to an upstream");
     result
 }
