@@ -16,6 +16,9 @@
 //!    global `/mcp`, with PostHog events and under entitlement policies (`integrations.rs`),
 //!    each beside its baseline; and an upstream reached with each person's own account beside
 //!    the same upstream with one shared credential (`per_person.rs`);
+//! 7. 1, 2 and 3 nodes on PostgreSQL behind HAProxy against one node reached directly, how
+//!    long a change takes to reach every node, and what a node killed under load costs
+//!    (`fleet.rs`);
 //!
 //! in section 2 and 5 the direct calls are sent as Gatehouse sends them to the upstream, in the
 //! same revision, so the comparison is of the same work upstream;
@@ -42,7 +45,7 @@
 //! `GATEHOUSE_BENCH_ROUNDS` times (default 3), and reports the median round of each and the
 //! ratio of every round. `GATEHOUSE_BENCH_SECS` changes the measuring time per run (default
 //! 3 s, after 1 s of warm-up);
-//! `GATEHOUSE_BENCH_ONLY=http,upstream,stateful,aggregate,list,console,oauth,global,integrations,per_person,third_party`
+//! `GATEHOUSE_BENCH_ONLY=http,upstream,stateful,aggregate,list,console,oauth,global,integrations,per_person,fleet,third_party`
 //! runs some sections
 //! (and `everything`, `everything_sse` or `python_sdk` one third-party upstream);
 //! `GATEHOUSE_BENCH_CONCURRENCY=64` some concurrency levels;
@@ -68,6 +71,7 @@ use serde_json::{Value, json};
 
 mod client;
 mod console;
+mod fleet;
 mod integrations;
 mod load;
 mod oauth;
@@ -199,6 +203,9 @@ async fn run() {
     }
     if section("per_person") {
         per_person::per_person_calls(&client, &base, gateway.pid()).await;
+    }
+    if section("fleet") {
+        fleet::fleet(&client, backend).await;
     }
     // Each third-party upstream runs with the section, or on its own by its name; its address
     // is known once it is started.
