@@ -248,15 +248,16 @@ async fn any_node_serves_any_request() {
         }
     }
 
-    // A node killed outright: only the calls it had in flight fail (each client has at most
-    // one); sessions carry on through the others.
+    // A node killed outright: only the calls it had in flight fail, and a call the balancer
+    // sent over a connection it had kept open to that node before it noticed (at most one of
+    // each per client); sessions carry on through the others.
     let load = Load::start(&lb, &slug, 4).await;
     tokio::time::sleep(Duration::from_millis(800)).await;
     nodes[1].child.kill().unwrap();
     load.mark.store(true, Ordering::Relaxed);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let (ok_after, failed) = load.finish().await;
-    assert!(failed.len() <= 4, "more failed than were in flight: {failed:?}");
+    assert!(failed.len() <= 8, "more failed than the node had in flight or open: {failed:?}");
     assert!(ok_after >= 8, "calls carried on after the kill: {ok_after}");
 
     // A node stopped with SIGTERM drains: the balancer stops sending it requests while it

@@ -62,7 +62,7 @@ fn start_balancer(port: u16, nodes: &[u16]) -> Running {
     let config = format!(
         "global\n  maxconn 4096\n\
          defaults\n  mode http\n  timeout connect 1s\n  timeout client 60s\n  timeout server 60s\n  \
-         retries 3\n  option redispatch 1\n  retry-on conn-failure\n  http-reuse always\n\
+         retries 3\n  option redispatch 1\n  retry-on conn-failure\n\
          frontend fleet\n  bind 127.0.0.1:{port}\n  default_backend nodes\n\
          backend nodes\n  balance roundrobin\n  option httpchk GET /ready\n  http-check expect status 200\n  \
          default-server inter 200ms fall 2 rise 1\n{servers}"
@@ -93,16 +93,18 @@ async fn wait_ready(client: &reqwest::Client, base: &str) {
 /// One load run through `call`, with the CPU per call of every process in `middle` (the
 /// nodes, and the balancer) summed.
 async fn run(concurrency: usize, call: &Prepared, middle: &[u32]) -> Stats {
-    let before: f64 = middle.iter().map(|&p| cpu_seconds(p)).map(|(u, s)| u + s).sum();
+    let cpu = || middle.iter().map(|&p| cpu_seconds(p)).fold((0.0, 0.0), |(u, s), (pu, ps)| (u + pu, s + ps));
+    let before = cpu();
     let prepared = call.clone();
     let mut stats = load(concurrency, move |_| {
         let prepared = prepared.clone();
         async move { prepared.fire().await }
     })
     .await;
-    let after: f64 = middle.iter().map(|&p| cpu_seconds(p)).map(|(u, s)| u + s).sum();
-    stats.cpu_us = Some((after - before) * 1e6 / stats.total.max(1) as f64);
-    stats.sys_us = None;
+    let after = cpu();
+    let per_call = |seconds: f64| seconds * 1e6 / stats.total.max(1) as f64;
+    stats.cpu_us = Some(per_call(after.0 + after.1 - before.0 - before.1));
+    stats.sys_us = Some(per_call(after.1 - before.1));
     stats
 }
 
@@ -315,11 +317,20 @@ async fn node_killed(client: &reqwest::Client, url: &str, key: &str, nodes: &mut
         ok += o;
         failed.extend(f);
     }
+    let mut kinds = std::collections::BTreeMap::<String, usize>::new();
+    for f in &failed {
+        // The status, or that the request got no answer at all.
+        let kind = if f.starts_with("error sending") {
+            "no answer".to_string()
+        } else {
+            f.chars().take(3).collect()
+        };
+        *kinds.entry(kind).or_default() += 1;
+    }
     println!();
     println!(
-        "A node killed (SIGKILL) under 16 concurrent clients through 3 nodes: {} of {} calls failed{}.",
+        "A node killed (SIGKILL) under 16 concurrent clients through 3 nodes: {} of {} calls failed ({kinds:?}).",
         failed.len(),
         ok + failed.len(),
-        failed.first().map(|f| format!(" (first: {f})")).unwrap_or_default()
     );
 }
