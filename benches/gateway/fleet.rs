@@ -16,7 +16,7 @@ use sqlx::Connection;
 
 use crate::client::{Prepared, add_weather_tool, create_server, post_json, stateless_meta};
 use crate::integrations::weather_call;
-use crate::load::{Stats, concurrency_levels, cpu_seconds, header, load, median, rounds, row};
+use crate::load::{Stats, concurrency_levels, header, load_processes, median, rounds, row};
 use crate::peers::stop;
 
 const HAPROXY: &str = "/usr/sbin/haproxy";
@@ -90,24 +90,6 @@ async fn wait_ready(client: &reqwest::Client, base: &str) {
     panic!("{base} never became ready");
 }
 
-/// One load run through `call`, with the CPU per call of every process in `middle` (the
-/// nodes, and the balancer) summed.
-async fn run(concurrency: usize, call: &Prepared, middle: &[u32]) -> Stats {
-    let cpu = || middle.iter().map(|&p| cpu_seconds(p)).fold((0.0, 0.0), |(u, s), (pu, ps)| (u + pu, s + ps));
-    let before = cpu();
-    let prepared = call.clone();
-    let mut stats = load(concurrency, move |_| {
-        let prepared = prepared.clone();
-        async move { prepared.fire().await }
-    })
-    .await;
-    let after = cpu();
-    let per_call = |seconds: f64| seconds * 1e6 / stats.total.max(1) as f64;
-    stats.cpu_us = Some(per_call(after.0 + after.1 - before.0 - before.1));
-    stats.sys_us = Some(per_call(after.1 - before.1));
-    stats
-}
-
 pub(crate) async fn fleet(client: &reqwest::Client, backend: SocketAddr) {
     let admin = std::env::var("GATEHOUSE_BENCH_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
@@ -165,7 +147,7 @@ pub(crate) async fn fleet(client: &reqwest::Client, backend: SocketAddr) {
         let mut runs: Vec<Vec<Stats>> = paths.iter().map(|_| Vec::new()).collect();
         for _ in 0..rounds() {
             for (i, (_, prepared, middle)) in paths.iter().enumerate() {
-                runs[i].push(run(concurrency, prepared, middle).await);
+                runs[i].push(load_processes(concurrency, prepared, middle).await);
             }
         }
         for ((label, _, _), path_runs) in paths.iter().zip(runs) {

@@ -280,3 +280,25 @@ pub(crate) fn summary(results: &[Comparison]) {
         );
     }
 }
+
+/// One load run firing `call`, with the CPU per call of every process in `middle` summed (a
+/// gateway, or several nodes and their balancer).
+pub(crate) async fn load_processes(
+    concurrency: usize,
+    call: &crate::client::Prepared,
+    middle: &[u32],
+) -> Stats {
+    let cpu = || middle.iter().map(|&p| cpu_seconds(p)).fold((0.0, 0.0), |(u, s), (pu, ps)| (u + pu, s + ps));
+    let before = cpu();
+    let prepared = call.clone();
+    let mut stats = load(concurrency, move |_| {
+        let prepared = prepared.clone();
+        async move { prepared.fire().await }
+    })
+    .await;
+    let after = cpu();
+    let per_call = |seconds: f64| seconds * 1e6 / stats.total.max(1) as f64;
+    stats.cpu_us = Some(per_call(after.0 + after.1 - before.0 - before.1));
+    stats.sys_us = Some(per_call(after.1 - before.1));
+    stats
+}

@@ -18,7 +18,8 @@
 //!    the same upstream with one shared credential (`per_person.rs`);
 //! 7. 1, 2 and 3 nodes on PostgreSQL behind HAProxy against one node reached directly, how
 //!    long a change takes to reach every node, and what a node killed under load costs
-//!    (`fleet.rs`);
+//!    (`fleet.rs`); and the HTTP tool with every request traced over OTLP beside the same
+//!    call untraced (`traces.rs`);
 //!
 //! in section 2 and 5 the direct calls are sent as Gatehouse sends them to the upstream, in the
 //! same revision, so the comparison is of the same work upstream;
@@ -45,7 +46,7 @@
 //! `GATEHOUSE_BENCH_ROUNDS` times (default 3), and reports the median round of each and the
 //! ratio of every round. `GATEHOUSE_BENCH_SECS` changes the measuring time per run (default
 //! 3 s, after 1 s of warm-up);
-//! `GATEHOUSE_BENCH_ONLY=http,upstream,stateful,aggregate,list,console,oauth,global,integrations,per_person,fleet,third_party`
+//! `GATEHOUSE_BENCH_ONLY=http,upstream,stateful,aggregate,list,console,oauth,global,integrations,per_person,fleet,traces,third_party`
 //! runs some sections
 //! (and `everything`, `everything_sse` or `python_sdk` one third-party upstream);
 //! `GATEHOUSE_BENCH_CONCURRENCY=64` some concurrency levels;
@@ -77,6 +78,7 @@ mod load;
 mod oauth;
 mod peers;
 mod per_person;
+mod traces;
 
 use client::*;
 use load::*;
@@ -206,6 +208,9 @@ async fn run() {
     }
     if section("fleet") {
         fleet::fleet(&client, backend).await;
+    }
+    if section("traces") {
+        traces::traced_calls(&client, &base, gateway.pid(), backend, vendors).await;
     }
     // Each third-party upstream runs with the section, or on its own by its name; its address
     // is known once it is started.

@@ -362,6 +362,11 @@ impl Gateway {
 
 /// Starts the gateway in dev mode, with RevenueCat's API at `vendors`.
 pub(crate) fn start_gateway(vendors: SocketAddr) -> Gateway {
+    start_gateway_with(vendors, &[])
+}
+
+/// [`start_gateway`] with `extra` environment variables.
+pub(crate) fn start_gateway_with(vendors: SocketAddr, extra: &[(&str, &str)]) -> Gateway {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let dir = tempfile::tempdir().unwrap();
     // `GATEHOUSE_BENCH_WRAP="valgrind --tool=callgrind"` runs the gateway under a profiler.
@@ -378,6 +383,7 @@ pub(crate) fn start_gateway(vendors: SocketAddr) -> Gateway {
         .env("GATEHOUSE_DATA_DIR", dir.path())
         .env("GATEHOUSE_LOG", "warn")
         .env("GATEHOUSE_REVENUECAT_API_URL", format!("http://{vendors}"))
+        .envs(extra.iter().copied())
         .stdout(Stdio::null())
         .spawn()
         .unwrap();

@@ -37,9 +37,11 @@ pub fn init(runtime: &tokio::runtime::Handle) -> Telemetry {
             None
         }
     });
+    // Gatehouse's own spans whatever the log level: GATEHOUSE_LOG filters logs, not traces.
+    let spans = || tracing_subscriber::filter::Targets::new().with_target("gatehouse", tracing::Level::INFO);
     let otel = provider
         .as_ref()
-        .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer("gatehouse")).with_filter(filter()));
+        .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer("gatehouse")).with_filter(spans()));
     // The log is for people; standard output is left to what a command answers.
     let text =
         (!json).then(|| tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_filter(filter()));
