@@ -82,6 +82,7 @@ pub struct FileConfig {
     pub tls_ca_file: Option<PathBuf>,
     pub drain_delay_secs: Option<u64>,
     pub drain_timeout_secs: Option<u64>,
+    pub db_max_connections: Option<u32>,
 }
 
 /// The resolved configuration the server runs with.
@@ -145,6 +146,8 @@ pub struct Config {
     pub drain_delay: Duration,
     /// Then, how long in-flight requests and streams have to finish before they are cut.
     pub drain_timeout: Duration,
+    /// Connections to PostgreSQL this node opens at most (beside the one that listens).
+    pub db_max_connections: u32,
     /// PEM certificates trusted for outbound TLS beside the public roots (an internal CA).
     pub tls_ca_file: Option<PathBuf>,
 }
@@ -242,6 +245,9 @@ pub struct Overrides {
     /// Seconds in-flight requests and streams then have to finish (default 30).
     #[arg(long, env = "GATEHOUSE_DRAIN_TIMEOUT_SECS", value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub drain_timeout_secs: Option<u64>,
+    /// Connections to PostgreSQL a node opens at most (default 16).
+    #[arg(long, env = "GATEHOUSE_DB_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub db_max_connections: Option<u32>,
 }
 
 /// Default listen address.
@@ -260,6 +266,8 @@ pub const DEFAULT_OAUTH_ACCESS_TTL: Duration = Duration::from_secs(3600);
 pub const DEFAULT_DRAIN_DELAY: Duration = Duration::from_secs(5);
 /// Default time in-flight requests have to finish when a node stops.
 pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default most connections a node opens to PostgreSQL.
+pub const DEFAULT_DB_MAX_CONNECTIONS: u32 = 16;
 /// Default base URL of Firebase Cloud Messaging.
 pub const DEFAULT_FCM_BASE_URL: &str = "https://fcm.googleapis.com";
 /// RevenueCat's REST API.
@@ -379,6 +387,10 @@ impl Config {
                 .drain_timeout_secs
                 .or(file.drain_timeout_secs)
                 .map_or(DEFAULT_DRAIN_TIMEOUT, |s| Duration::from_secs(s.min(3600))),
+            db_max_connections: o
+                .db_max_connections
+                .or(file.db_max_connections)
+                .map_or(DEFAULT_DB_MAX_CONNECTIONS, |n| n.clamp(1, 1000)),
         }
     }
 
@@ -440,6 +452,9 @@ mod tests {
         assert_eq!(c.database_url, "sqlite://./gatehouse-data/gatehouse.db");
         assert_eq!(c.public_url, "http://127.0.0.1:7000");
         assert_eq!(c.fcm_base_url, DEFAULT_FCM_BASE_URL);
+        assert_eq!(c.db_max_connections, DEFAULT_DB_MAX_CONNECTIONS);
+        let file: FileConfig = toml::from_str("db_max_connections = 0").unwrap();
+        assert_eq!(Config::resolve(file, &Overrides::default()).db_max_connections, 1);
         let file: FileConfig = toml::from_str("fcm_base_url = \"http://127.0.0.1:9/\"").unwrap();
         assert_eq!(Config::resolve(file, &Overrides::default()).fcm_base_url, "http://127.0.0.1:9");
     }

@@ -120,7 +120,7 @@ pub async fn rotate_master_key(config: &Config, new_key: &str) -> anyhow::Result
         }
         new.write_file(&staged)?;
     }
-    let store = store::open(&config.database_url)
+    let store = store::open(&config.database_url, config.db_max_connections)
         .await
         .with_context(|| format!("opening the database at {}", config.database_url_for_log()))?;
     let result = reseal(store.as_ref(), &old, &new).await;

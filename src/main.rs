@@ -73,7 +73,7 @@ fn main() -> anyhow::Result<()> {
             Command::Serve(overrides) => serve(&overrides).await,
             Command::Migrate(overrides) => {
                 let config = Config::load(&overrides)?;
-                let store = store::open(&config.database_url).await?;
+                let store = store::open(&config.database_url, config.db_max_connections).await?;
                 store.close().await;
                 tracing::info!(database = %config.database_url_for_log(), "migrations applied");
                 Ok(())

@@ -80,7 +80,7 @@ async fn track(State(state): State<AppState>, request: Request, next: Next) -> R
 
 /// Opens storage, loads keys and applies the configured mode.
 pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
-    let store = store::open(&config.database_url)
+    let store = store::open(&config.database_url, config.db_max_connections)
         .await
         .with_context(|| format!("opening the database at {}", config.database_url_for_log()))?;
     let mut master_key = MasterKey::load(config.master_key.as_deref(), &config.data_dir)?;

@@ -215,7 +215,7 @@ async fn rotation_reseals_everything_and_the_old_key_is_refused(backend: Backend
     assert_eq!(std::fs::read_to_string(dir.path().join("master.key.bak")).unwrap(), old);
     assert!(!dir.path().join("master.key.new").exists());
     // Every sealed value of every sealed column now opens with the new key only.
-    let store = gatehouse::store::open(&db.url).await.unwrap();
+    let store = gatehouse::store::open(&db.url, gatehouse::config::DEFAULT_DB_MAX_CONNECTIONS).await.unwrap();
     let (old_key, new_key) = (MasterKey::from_base64(&old).unwrap(), MasterKey::from_base64(&new).unwrap());
     let mut seen = Vec::new();
     for column in gatehouse::store::SEALED_COLUMNS {

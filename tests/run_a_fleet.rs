@@ -35,6 +35,7 @@ fn start_nodes(n: usize, url: &str, master_key: &str, public_url: &str, drain_se
                     ("GATEHOUSE_MASTER_KEY", key.as_str()),
                     ("GATEHOUSE_PUBLIC_URL", public.as_str()),
                     ("GATEHOUSE_DRAIN_DELAY_SECS", drain.as_str()),
+                    ("GATEHOUSE_DB_MAX_CONNECTIONS", "4"),
                 ];
                 let node = Process::start_with(&["serve", "--dev"], dir.path(), &env);
                 (node, dir)
@@ -229,7 +230,7 @@ async fn any_node_serves_any_request() {
         let text = client.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
         let info = text.lines().find(|l| l.starts_with("gatehouse_node_info{")).expect("node info");
         names.insert(info.split('"').nth(1).unwrap().to_string());
-        assert!(text.contains("gatehouse_db_pool_max_connections 16"), "{text}");
+        assert!(text.contains("gatehouse_db_pool_max_connections 4"), "{text}");
         assert!(text.contains("gatehouse_usage_flush_age_seconds"), "{text}");
     }
     assert_eq!(names.len(), 3, "{names:?}");

@@ -215,10 +215,11 @@ pub struct AuditFilter {
     pub until: Option<i64>,
 }
 
-/// Connects to the configured database and applies its migrations.
-pub async fn open(database_url: &str) -> StoreResult<Arc<dyn Store>> {
+/// Connects to the configured database and applies its migrations; at most `pool_max`
+/// connections to PostgreSQL (SQLite keeps its own small pool).
+pub async fn open(database_url: &str, pool_max: u32) -> StoreResult<Arc<dyn Store>> {
     let store = if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
-        postgres::open(database_url).await?
+        postgres::open(database_url, pool_max).await?
     } else {
         sqlite::open(database_url).await?
     };

@@ -12,10 +12,10 @@ use super::sql::{CHANGES_CHANNEL, SqlStore};
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// Connects and applies migrations (concurrent nodes serialise on sqlx's advisory lock).
-pub async fn open(url: &str) -> StoreResult<SqlStore> {
+pub async fn open(url: &str, pool_max: u32) -> StoreResult<SqlStore> {
     sqlx::any::install_default_drivers();
     let pool = AnyPoolOptions::new()
-        .max_connections(16)
+        .max_connections(pool_max)
         .acquire_timeout(Duration::from_secs(10))
         .connect(url)
         .await?;

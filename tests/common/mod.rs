@@ -273,6 +273,7 @@ impl TestServer {
             // Stopped in-process, a test server has no balancer to wait for.
             drain_delay: Duration::ZERO,
             drain_timeout: gatehouse::config::DEFAULT_DRAIN_TIMEOUT,
+            db_max_connections: gatehouse::config::DEFAULT_DB_MAX_CONNECTIONS,
         };
         let server = server::start(config.clone()).await.expect("server starts");
         let base = format!("http://{}", server.addr);
