@@ -127,9 +127,14 @@ pub fn inject(headers: &mut http::HeaderMap) {
     }
 }
 
+/// Whether traces are on and the current span belongs to one.
+fn inside_a_trace() -> bool {
+    tracing() && tracing::Span::current().context().span().span_context().is_valid()
+}
+
 /// A span inside the current one (`policy`, `upstream …`), while a request is traced.
 pub fn child(name: impl std::fmt::Display) -> tracing::Span {
-    if !tracing() || !tracing::Span::current().context().span().span_context().is_valid() {
+    if !inside_a_trace() {
         return tracing::Span::none();
     }
     let span = tracing::info_span!("internal", otel.name = %name, trace_id = tracing::field::Empty);
@@ -140,7 +145,7 @@ pub fn child(name: impl std::fmt::Display) -> tracing::Span {
 /// The span of one outbound request, inside the request being traced (never a root of its
 /// own: the exporter's requests make none).
 pub fn outbound(method: &http::Method, host: &str) -> tracing::Span {
-    if !tracing() || !tracing::Span::current().context().span().span_context().is_valid() {
+    if !inside_a_trace() {
         return tracing::Span::none();
     }
     let span = tracing::info_span!(

@@ -6,6 +6,7 @@
 //! [`sqlite`] and [`postgres`].
 
 pub mod end_user;
+mod health;
 pub mod integrations;
 pub mod keys;
 pub mod notifications;

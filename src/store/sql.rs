@@ -104,24 +104,11 @@ impl Store for SqlStore {
     }
 
     async fn schema_current(&self) -> StoreResult<bool> {
-        let migrator = match self.backend {
-            "postgres" => &super::postgres::MIGRATOR,
-            _ => &super::sqlite::MIGRATOR,
-        };
-        let latest = migrator.iter().map(|m| m.version).max().unwrap_or(0);
-        let applied: Option<i64> = query("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
-            .fetch_one(&self.pool)
-            .await?
-            .try_get(0)?;
-        Ok(applied.unwrap_or(0) >= latest)
+        super::health::schema_current(&self.pool, self.backend).await
     }
 
     fn pool_reading(&self) -> crate::node_metrics::PoolReading {
-        crate::node_metrics::PoolReading {
-            open: self.pool.size(),
-            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
-            max: self.pool.options().get_max_connections(),
-        }
+        super::health::pool_reading(&self.pool)
     }
 
     async fn close(&self) {

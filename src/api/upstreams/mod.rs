@@ -7,6 +7,7 @@ mod authorize_and_install;
 mod connections;
 mod lifecycle;
 mod model;
+mod oauth_model;
 mod tools;
 
 use axum::http::{Method, StatusCode};
