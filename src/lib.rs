@@ -34,6 +34,7 @@ pub mod oauth;
 pub mod outbound;
 pub mod plane;
 pub mod plugins;
+pub mod probe;
 pub mod secrets;
 pub mod server;
 pub mod spans;

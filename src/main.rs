@@ -1,4 +1,4 @@
-//! The `gatehouse` binary: `serve`, `migrate`, `secrets rotate-master-key`.
+//! The `gatehouse` binary: `serve`, `migrate`, `init`, `probe`, `secrets rotate-master-key`.
 
 use anyhow::Context;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -37,6 +37,15 @@ enum Command {
     /// Maintain secrets and the master key.
     #[command(subcommand)]
     Secrets(SecretsCommand),
+    /// Ask the node listening on this host's configured address whether it is alive or ready;
+    /// exits 0 on 200, 1 otherwise (a container health check without a shell or curl).
+    Probe {
+        /// `health` (the process answers) or `ready` (it can serve).
+        #[arg(value_enum, default_value = "health")]
+        check: gatehouse::probe::Check,
+        #[command(flatten)]
+        overrides: Overrides,
+    },
 }
 
 #[derive(Subcommand)]
@@ -79,6 +88,7 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
             Command::Init { overrides, admin_email } => init(&overrides, &admin_email).await,
+            Command::Probe { check, overrides } => probe(&overrides, check).await,
             Command::Secrets(SecretsCommand::RotateMasterKey { overrides, new_key_file }) => {
                 rotate_master_key(&overrides, new_key_file.as_deref()).await
             }
@@ -118,6 +128,14 @@ async fn serve(overrides: &Overrides) -> anyhow::Result<()> {
     let state = server::prepare(config).await?;
     server::announce(&state, addr).await;
     server::serve(listener, state, server::shutdown_signal()).await
+}
+
+async fn probe(overrides: &Overrides, check: gatehouse::probe::Check) -> anyhow::Result<()> {
+    let addr = gatehouse::probe::target(Config::load(overrides)?.bind);
+    let (status, body) = gatehouse::probe::probe(addr, check).await?;
+    println!("{status} {}", body.trim());
+    anyhow::ensure!(status == 200, "{addr} answered {status}");
+    Ok(())
 }
 
 async fn init(overrides: &Overrides, admin_email: &str) -> anyhow::Result<()> {

@@ -30,7 +30,46 @@ async fn restart_on_the_same_data_keeps_everything(backend: Backend) {
     server.get("/api/auth/me", Some(&admin)).await.expect(200);
 }
 
-backend_tests!(restart_on_the_same_data_keeps_everything);
+/// Rolling upgrades: a node starts and serves on a schema a newer release moved forward (a
+/// migration it does not know is applied), and says `migrations_pending` while its own latest
+/// migration is missing (an older backup restored under it).
+async fn a_node_works_on_a_schema_a_newer_release_moved_forward(backend: Backend) {
+    use sqlx::{Connection, Executor};
+    let (mut server, admin) = TestServer::enterprise(backend).await;
+    server.create_org(&admin, "acme").await;
+    sqlx::any::install_default_drivers();
+    let mut db = sqlx::AnyConnection::connect(&server.config.database_url).await.unwrap();
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (99990101000000, 'from a newer release', TRUE, $1, 1)",
+    )
+    .bind(vec![0u8; 48])
+    .execute(&mut db)
+    .await
+    .unwrap();
+
+    server.restart().await;
+    assert_eq!(server.get("/ready", None).await.expect(200).body["status"], "ready");
+    server.get("/api/orgs/acme/members", Some(&admin)).await.expect(200);
+
+    // Now the schema lacks this release's latest migration: not ready, still alive.
+    db.execute(
+        "DELETE FROM _sqlx_migrations WHERE version < 99990101000000 AND version = \
+                (SELECT MAX(version) FROM _sqlx_migrations WHERE version < 99990101000000)",
+    )
+    .await
+    .unwrap();
+    db.execute("DELETE FROM _sqlx_migrations WHERE version = 99990101000000").await.unwrap();
+    let r = server.get("/ready", None).await;
+    assert_eq!(r.status, 503, "{}", r.text);
+    assert_eq!(r.body["code"], "migrations_pending");
+    server.get("/health", None).await.expect(200);
+}
+
+backend_tests!(
+    restart_on_the_same_data_keeps_everything,
+    a_node_works_on_a_schema_a_newer_release_moved_forward
+);
 
 #[tokio::test]
 async fn sigterm_drains_and_closes_the_database() {
@@ -138,4 +177,34 @@ fn migrate_applies_migrations_and_exits() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(dir.path().join("gatehouse.db").exists());
+}
+
+/// `gatehouse probe`, a container's health check: 0 and the answer when the node on the
+/// configured address is alive or ready; 1 and why when nothing answers there.
+#[tokio::test]
+async fn probe_asks_the_node_on_this_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = Process::start(dir.path(), &[]);
+    let bind = p.base.trim_start_matches("http://").to_string();
+    let probe = |args: &[&str], bind: &str| {
+        Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+            .arg("probe")
+            .args(args)
+            .env("GATEHOUSE_BIND", bind)
+            .env_remove("RUST_BACKTRACE")
+            .output()
+            .unwrap()
+    };
+    let ready = probe(&["ready"], &bind);
+    assert!(ready.status.success(), "{}", String::from_utf8_lossy(&ready.stderr));
+    assert_eq!(String::from_utf8_lossy(&ready.stdout).trim(), r#"200 {"status":"ready"}"#);
+    let health = probe(&[], &bind);
+    assert!(health.status.success());
+    assert!(String::from_utf8_lossy(&health.stdout).contains(r#"{"status":"ok"}"#));
+    p.signal("-TERM");
+    p.wait_exit();
+    let gone = probe(&["ready"], &bind);
+    assert_eq!(gone.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&gone.stderr);
+    assert!(said.contains("connecting to") && said.contains(&bind), "{said}");
 }

@@ -7,6 +7,14 @@ use super::StoreResult;
 
 /// True when the migrations applied to the database on `pool` reach this binary's latest for
 /// `backend` (`postgres` or `sqlite`); an older backup restored under a running node does not.
+/// A node starts on a schema a newer release moved forward (migrations it does not know applied):
+/// migrations only add to the schema or relax it, so during a rolling upgrade, or a step back, a
+/// node of the previous release keeps working beside the new ones (docs/OPERATIONS.md,
+/// "Upgrades"). Without this, sqlx refuses to start on a migration missing from the binary.
+pub(super) fn tolerate_newer(migrator: &mut sqlx::migrate::Migrator) {
+    migrator.set_ignore_missing(true);
+}
+
 pub(super) async fn schema_current(pool: &AnyPool, backend: &str) -> StoreResult<bool> {
     let migrator = match backend {
         "postgres" => &super::postgres::MIGRATOR,

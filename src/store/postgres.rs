@@ -1,5 +1,6 @@
 //! PostgreSQL: for several Gatehouse nodes sharing one database.
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use sqlx::any::AnyPoolOptions;
@@ -9,7 +10,11 @@ use super::StoreResult;
 use super::sql::{CHANGES_CHANNEL, SqlStore};
 
 /// PostgreSQL's migrations, embedded in the binary.
-pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
+pub static MIGRATOR: LazyLock<Migrator> = LazyLock::new(|| {
+    let mut migrator = sqlx::migrate!("./migrations/postgres");
+    super::health::tolerate_newer(&mut migrator);
+    migrator
+});
 
 /// Connects and applies migrations (concurrent nodes serialise on sqlx's advisory lock).
 pub async fn open(url: &str, pool_max: u32) -> StoreResult<SqlStore> {

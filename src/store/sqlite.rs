@@ -2,6 +2,7 @@
 //! nothing acknowledged is lost when the process is killed.
 
 use std::path::Path;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use sqlx::Executor;
@@ -11,7 +12,11 @@ use sqlx::migrate::Migrator;
 use super::{StoreResult, sql::SqlStore};
 
 /// SQLite's migrations, embedded in the binary.
-pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+pub static MIGRATOR: LazyLock<Migrator> = LazyLock::new(|| {
+    let mut migrator = sqlx::migrate!("./migrations/sqlite");
+    super::health::tolerate_newer(&mut migrator);
+    migrator
+});
 
 /// Opens (creating if needed) the database file and applies migrations.
 pub async fn open(url: &str) -> StoreResult<SqlStore> {
