@@ -6,7 +6,7 @@ use bytes::Bytes;
 use opentelemetry_http::{HttpClient, HttpError, Request, Response};
 use opentelemetry_otlp::{SpanExporter, WithHttpConfig};
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::trace::SdkTracerProvider;
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 
 use crate::outbound::{NetworkPolicy, Outbound};
 
@@ -52,5 +52,10 @@ pub(super) fn provider(runtime: tokio::runtime::Handle) -> anyhow::Result<SdkTra
         SpanExporter::builder().with_http().with_http_client(Client { outbound, runtime }).build()?;
     let service = std::env::var("OTEL_SERVICE_NAME").unwrap_or_else(|_| "gatehouse".into());
     let resource = Resource::builder().with_service_name(service).build();
-    Ok(SdkTracerProvider::builder().with_resource(resource).with_batch_exporter(exporter).build())
+    // Which requests are traced is decided before their spans are made (crate::spans).
+    Ok(SdkTracerProvider::builder()
+        .with_sampler(Sampler::AlwaysOn)
+        .with_resource(resource)
+        .with_batch_exporter(exporter)
+        .build())
 }

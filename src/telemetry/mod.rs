@@ -55,7 +55,9 @@ pub fn init(runtime: &tokio::runtime::Handle) -> Telemetry {
     });
     tracing_subscriber::registry().with(otel).with(text).with(json).init();
     if provider.is_some() {
-        crate::spans::enable();
+        // OpenTelemetry's configured sampler (OTEL_TRACES_SAMPLER), applied by spans.rs before
+        // a request's first span; the tracer itself keeps all it is given.
+        crate::spans::enable(opentelemetry_sdk::trace::Config::default().sampler);
     }
     Telemetry { provider }
 }

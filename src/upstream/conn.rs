@@ -332,6 +332,7 @@ impl Connection {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let caller_token = params.get("_meta").and_then(|m| m.get("progressToken")).cloned();
         let token = self.rewrite_progress_token(params, sink.as_ref());
+        crate::spans::inject_meta(params);
         let (tx, rx) = oneshot::channel();
         let key = Value::from(id).to_string();
         lock(&self.peer.pending).insert(key.clone(), Pending { reply: tx, sink: sink.clone() });

@@ -156,7 +156,8 @@ def handle(msg, session, headers):
             r["structuredContent"] = {"sum": total}
             return r
         if name == "headers":
-            return text(json.dumps(headers or {}))
+            # On stdio there are no headers: what travels beside the call is its `_meta`.
+            return text(json.dumps(headers if headers is not None else params.get("_meta") or {}))
         if name == "login":
             with LOCK:
                 SESSIONS[session] = args.get("user")
