@@ -31,6 +31,7 @@ pub mod metrics;
 pub mod node_metrics;
 pub mod notify;
 pub mod oauth;
+pub mod openapi;
 pub mod outbound;
 pub mod plane;
 pub mod plugins;
