@@ -16,8 +16,12 @@ pub struct AuthView {
     /// The referenced secret.
     #[serde(skip_serializing_if = "Option::is_none")]
     secret_id: Option<String>,
+    /// The header an `api_key` goes in.
     #[serde(skip_serializing_if = "Option::is_none")]
     header: Option<String>,
+    /// The query parameter an `api_key_query` goes in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parameter: Option<String>,
 }
 
 impl AuthView {
@@ -29,6 +33,17 @@ impl AuthView {
         secret_id: Option<String>,
         header: Option<String>,
     ) -> Self {
-        Self { kind, credential_set: secret_id.is_none().then_some(has_credential), secret_id, header }
+        // One column holds where a key goes: a header, or (api_key_query) a query parameter.
+        let (header, parameter) = match kind.as_str() {
+            "api_key_query" => (None, header),
+            _ => (header, None),
+        };
+        Self {
+            kind,
+            credential_set: secret_id.is_none().then_some(has_credential),
+            secret_id,
+            header,
+            parameter,
+        }
     }
 }

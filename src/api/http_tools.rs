@@ -11,7 +11,8 @@ use super::credential::AuthView;
 use super::registry::{Access, NoInput, OpCtx, OpSpec, Registry};
 use super::servers::{announce, server_of};
 use crate::auth::Scope;
-use crate::domain::http_tool::{self, AuthType, HttpMethod, Parameter};
+use crate::domain::http_body::Body;
+use crate::domain::http_tool::{self, AuthType, CredentialPlace, HttpMethod, Parameter};
 use crate::domain::{ids, time};
 use crate::error::{ApiError, ApiResult};
 use crate::secrets::{self, SecretError};
@@ -23,7 +24,7 @@ pub use crate::domain::http_tool::CREDENTIAL_PURPOSE;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthInput {
-    /// `none`, `bearer`, `api_key` or `basic`.
+    /// `none`, `bearer`, `api_key`, `basic` or `api_key_query`.
     #[serde(rename = "type")]
     kind: AuthType,
     /// Raw token, key, or `username:password`; write-only.
@@ -35,6 +36,20 @@ pub struct AuthInput {
     /// Header that carries an api_key credential.
     #[schemars(pattern(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"))]
     header: Option<String>,
+    /// Query parameter that carries an api_key_query credential.
+    #[schemars(length(min = 1, max = 256), pattern(r"^[^\u0000-\u001F\u007F-\u009F]*$"))]
+    parameter: Option<String>,
+}
+
+impl AuthInput {
+    /// Where the key goes: the header of `api_key`, the query parameter of `api_key_query`.
+    fn place(&self) -> Option<&String> {
+        match self.kind {
+            AuthType::ApiKey => self.header.as_ref(),
+            AuthType::ApiKeyQuery => self.parameter.as_ref(),
+            _ => None,
+        }
+    }
 }
 
 /// An HTTP tool as the API shows it.
@@ -48,10 +63,16 @@ pub struct Tool {
     method: String,
     endpoint_url: String,
     parameters: Vec<Parameter>,
+    /// How the request body is written, when not as body parameters' JSON members.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<Body>,
     auth: AuthView,
     timeout_ms: i64,
-    /// Generated from `parameters`.
+    /// Generated from `parameters` and `body`.
     input_schema: Value,
+    /// The schema of a successful answer's structured content.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output_schema: Option<Value>,
     created_at: String,
     updated_at: String,
 }
@@ -59,8 +80,14 @@ pub struct Tool {
 impl Tool {
     fn from_record(t: HttpToolRecord) -> ApiResult<Self> {
         let parameters: Vec<Parameter> = serde_json::from_str(&t.parameters).map_err(ApiError::internal)?;
+        let body: Option<Body> =
+            t.body.as_deref().map(serde_json::from_str).transpose().map_err(ApiError::internal)?;
+        let output_schema: Option<Value> =
+            t.output_schema.as_deref().map(serde_json::from_str).transpose().map_err(ApiError::internal)?;
         Ok(Self {
-            input_schema: http_tool::input_schema(&parameters),
+            input_schema: http_tool::input_schema(&parameters, body.as_ref()),
+            body,
+            output_schema,
             tool_id: t.id,
             server_id: t.server_id,
             name: t.name,
@@ -127,6 +154,10 @@ pub struct CreateTool {
     /// Arguments and where they go.
     #[serde(default)]
     parameters: Vec<Parameter>,
+    /// How the body is written (default: `body` parameters as members of a JSON object).
+    body: Option<Body>,
+    /// The JSON Schema (an object) of a successful answer, shown as the tool's `outputSchema`.
+    output_schema: Option<Value>,
     /// How to authenticate to the API (default none).
     auth: Option<AuthInput>,
     /// Per-call timeout (default 30000, at most 120000).
@@ -146,6 +177,8 @@ pub struct UpdateTool {
     #[schemars(length(max = 2048), pattern(r"^https?://[A-Za-z0-9\[]"))]
     endpoint_url: Option<String>,
     parameters: Option<Vec<Parameter>>,
+    body: Option<Body>,
+    output_schema: Option<Value>,
     /// Without `credential`, the stored credential is kept (if the type is unchanged).
     auth: Option<AuthInput>,
     #[schemars(range(min = 1, max = 120_000))]
@@ -220,21 +253,28 @@ fn description(raw: &str) -> ApiResult<String> {
 async fn apply_auth(ctx: &OpCtx, tool: &mut HttpToolRecord, auth: AuthInput) -> ApiResult<()> {
     let same_type = tool.auth_type == auth.kind.as_str();
     tool.auth_type = auth.kind.as_str().to_string();
-    tool.auth_header = if auth.kind == AuthType::ApiKey { auth.header.clone() } else { None };
+    tool.auth_header = auth.place().cloned();
     if auth.kind == AuthType::None {
-        if auth.credential.is_some() || auth.header.is_some() || auth.secret_id.is_some() {
-            return Err(ApiError::unprocessable("auth type none takes no credential, secretId or header"));
+        if auth.credential.is_some()
+            || auth.header.is_some()
+            || auth.parameter.is_some()
+            || auth.secret_id.is_some()
+        {
+            return Err(ApiError::unprocessable(
+                "auth type none takes no credential, secretId, header or parameter",
+            ));
         }
         tool.auth_credential = None;
         tool.auth_secret_id = None;
         return Ok(());
     }
+    let place = auth.place().cloned();
     match (auth.credential, auth.secret_id) {
         (Some(_), Some(_)) => {
             return Err(ApiError::unprocessable("auth takes a credential or a secretId, not both"));
         }
         (Some(credential), None) => {
-            http_tool::validate_credential(auth.kind, &credential, auth.header.as_deref())
+            http_tool::validate_credential(auth.kind, &credential, place.as_deref())
                 .map_err(ApiError::Unprocessable)?;
             let sealed =
                 ctx.state.master_key.encrypt(CREDENTIAL_PURPOSE, credential.as_bytes(), tool.id.as_bytes());
@@ -261,7 +301,7 @@ async fn apply_auth(ctx: &OpCtx, tool: &mut HttpToolRecord, auth: AuthInput) -> 
                 }
                 Err(other) => return Err(ApiError::internal(other)),
             };
-            http_tool::validate_credential(auth.kind, &value, auth.header.as_deref())
+            http_tool::validate_credential(auth.kind, &value, place.as_deref())
                 .map_err(|e| ApiError::unprocessable(format!("the secret's value does not fit: {e}")))?;
             tool.auth_secret_id = Some(secret_id);
             tool.auth_credential = None;
@@ -269,6 +309,9 @@ async fn apply_auth(ctx: &OpCtx, tool: &mut HttpToolRecord, auth: AuthInput) -> 
         (None, None) if same_type && (tool.auth_credential.is_some() || tool.auth_secret_id.is_some()) => {
             if auth.kind == AuthType::ApiKey && tool.auth_header.is_none() {
                 return Err(ApiError::unprocessable("auth.header is required for api_key"));
+            }
+            if auth.kind == AuthType::ApiKeyQuery && tool.auth_header.is_none() {
+                return Err(ApiError::unprocessable("auth.parameter is required for api_key_query"));
             }
         }
         (None, None) => {
@@ -284,8 +327,31 @@ async fn apply_auth(ctx: &OpCtx, tool: &mut HttpToolRecord, auth: AuthInput) -> 
 fn check(tool: &HttpToolRecord) -> ApiResult<()> {
     http_tool::validate_name(&tool.name).map_err(ApiError::BadRequest)?;
     let parameters: Vec<Parameter> = serde_json::from_str(&tool.parameters).map_err(ApiError::internal)?;
-    http_tool::validate(&tool.endpoint_url, &parameters, tool.auth_header.as_deref(), tool.timeout_ms)
-        .map_err(ApiError::Unprocessable)
+    let body: Option<Body> =
+        tool.body.as_deref().map(serde_json::from_str).transpose().map_err(ApiError::internal)?;
+    let auth = AuthType::parse(&tool.auth_type).unwrap_or(AuthType::None);
+    let place = CredentialPlace::of(auth, tool.auth_header.as_deref());
+    http_tool::validate(&tool.endpoint_url, &parameters, body.as_ref(), place, tool.timeout_ms)
+        .map_err(ApiError::Unprocessable)?;
+    // Every schema given must compile: the arguments are checked against it on every call.
+    crate::upstream::http_tool::ArgumentCheck::compile(&http_tool::input_schema(&parameters, body.as_ref()))
+        .map_err(ApiError::Unprocessable)?;
+    if let Some(output) = &tool.output_schema {
+        let output: Value = serde_json::from_str(output).map_err(ApiError::internal)?;
+        if output.get("type").and_then(Value::as_str) != Some("object") {
+            return Err(ApiError::unprocessable(
+                "outputSchema must be an object schema (\"type\": \"object\")",
+            ));
+        }
+        jsonschema::validator_for(&output)
+            .map_err(|e| ApiError::unprocessable(format!("outputSchema is invalid: {e}")))?;
+    }
+    Ok(())
+}
+
+/// A body as stored (JSON text).
+fn stored(body: &Body) -> ApiResult<String> {
+    serde_json::to_string(body).map_err(ApiError::internal)
 }
 
 async fn list(ctx: OpCtx, query: ListTools) -> ApiResult<ToolList> {
@@ -331,9 +397,13 @@ async fn create(ctx: OpCtx, input: CreateTool) -> ApiResult<ToolEnvelope> {
         auth_credential: None,
         auth_secret_id: None,
         timeout_ms: input.timeout_ms.unwrap_or(http_tool::DEFAULT_TIMEOUT_MS),
+        body: None,
+        output_schema: None,
         created_at: now,
         updated_at: now,
     };
+    tool.body = input.body.as_ref().map(stored).transpose()?;
+    tool.output_schema = input.output_schema.map(|o| o.to_string());
     if let Some(auth) = input.auth {
         apply_auth(&ctx, &mut tool, auth).await?;
     }
@@ -373,6 +443,12 @@ async fn update(ctx: OpCtx, input: UpdateTool) -> ApiResult<ToolEnvelope> {
     }
     if let Some(t) = input.timeout_ms {
         tool.timeout_ms = t;
+    }
+    if let Some(body) = &input.body {
+        tool.body = Some(stored(body)?);
+    }
+    if let Some(output) = input.output_schema {
+        tool.output_schema = Some(output.to_string());
     }
     if let Some(auth) = input.auth {
         apply_auth(&ctx, &mut tool, auth).await?;

@@ -1,9 +1,11 @@
-//! HTTP tools: the definition an admin writes, its validation, and the
-//! `inputSchema` generated from its parameters.
+//! HTTP tools: the definition an admin writes (or an OpenAPI import plans), its validation, and
+//! the `inputSchema` generated from its parameters and body.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+
+use super::http_body::Body;
 
 /// Where an argument goes in the HTTP request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -62,6 +64,56 @@ pub struct Parameter {
     /// Whether the agent must give it.
     #[serde(default)]
     pub required: bool,
+    /// Its JSON Schema (enums, formats, items, members), shown in `inputSchema` and checked on
+    /// every call; without it, `type` alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<Value>,
+    /// Its name in the request when that differs from the argument's (`StartTime<`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 256))]
+    pub wire_name: Option<String>,
+    /// How an array or object in the query is written (OpenAPI's `style`; default `form`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub style: Option<QueryStyle>,
+    /// Whether an array is written as one pair per item (default) or one joined value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explode: Option<bool>,
+}
+
+impl Parameter {
+    /// A parameter with its type alone.
+    pub fn simple(name: &str, location: Location, kind: ParamType, required: bool) -> Self {
+        Self {
+            name: name.into(),
+            location,
+            kind,
+            description: String::new(),
+            required,
+            schema: None,
+            wire_name: None,
+            style: None,
+            explode: None,
+        }
+    }
+
+    /// Its name in the request.
+    pub fn wire(&self) -> &str {
+        self.wire_name.as_deref().unwrap_or(&self.name)
+    }
+}
+
+/// How an array or object query argument is written (OpenAPI parameter styles).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum QueryStyle {
+    /// `a=1&a=2`, or exploded off `a=1,2`; an object's members as pairs.
+    Form,
+    /// `a=1 2`.
+    SpaceDelimited,
+    /// `a=1|2`.
+    PipeDelimited,
+    /// `a[x]=1&a[y]=2`.
+    DeepObject,
 }
 
 fn default_type() -> ParamType {
@@ -109,6 +161,8 @@ pub enum AuthType {
     ApiKey,
     /// `Authorization: Basic base64(credential)`, credential `username:password`.
     Basic,
+    /// `?{parameter}={credential}`: a key in the query.
+    ApiKeyQuery,
 }
 
 impl AuthType {
@@ -119,12 +173,15 @@ impl AuthType {
             Self::Bearer => "bearer",
             Self::ApiKey => "api_key",
             Self::Basic => "basic",
+            Self::ApiKeyQuery => "api_key_query",
         }
     }
 
     /// Parses a stored name.
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::None, Self::Bearer, Self::ApiKey, Self::Basic].into_iter().find(|a| a.as_str() == s)
+        [Self::None, Self::Bearer, Self::ApiKey, Self::Basic, Self::ApiKeyQuery]
+            .into_iter()
+            .find(|a| a.as_str() == s)
     }
 }
 
@@ -206,13 +263,32 @@ pub fn is_reserved_header(name: &str) -> bool {
     RESERVED_HEADERS.iter().any(|r| r.eq_ignore_ascii_case(name))
 }
 
+/// Where a tool's credential goes, when it is a key: a header, or a query parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialPlace<'a> {
+    Header(&'a str),
+    Query(&'a str),
+}
+
+impl<'a> CredentialPlace<'a> {
+    /// Where the key of `auth` goes, `name` being the stored header or parameter name.
+    pub fn of(auth: AuthType, name: Option<&'a str>) -> Option<Self> {
+        match (auth, name) {
+            (AuthType::ApiKey, Some(name)) => Some(Self::Header(name)),
+            (AuthType::ApiKeyQuery, Some(name)) => Some(Self::Query(name)),
+            _ => None,
+        }
+    }
+}
+
 /// Checks a whole definition: URL shape, placeholders ↔ path parameters, parameter names (a
-/// header parameter names neither a header Gatehouse sets nor `credential_header`, the one the
-/// tool's API-key credential goes in), timeout. Returns a message naming what is wrong.
+/// header parameter names neither a header Gatehouse sets nor the one the tool's key goes in; a
+/// query parameter not the key's), the body, timeout. Returns a message naming what is wrong.
 pub fn validate(
     endpoint_url: &str,
     parameters: &[Parameter],
-    credential_header: Option<&str>,
+    body: Option<&Body>,
+    credential: Option<CredentialPlace>,
     timeout_ms: i64,
 ) -> Result<(), String> {
     if endpoint_url.chars().count() > MAX_URL_LEN {
@@ -236,11 +312,26 @@ pub fn validate(
         if !seen.insert(p.name.as_str()) {
             return Err(format!("parameter {} is defined twice", p.name));
         }
+        let wire = p.wire();
+        if wire.is_empty() || wire.len() > 256 || wire.chars().any(char::is_control) {
+            return Err(format!("parameter {}: wireName must be 1-256 printable characters", p.name));
+        }
         if p.location == Location::Header
-            && (is_reserved_header(&p.name)
-                || credential_header.is_some_and(|h| h.eq_ignore_ascii_case(&p.name)))
+            && (is_reserved_header(wire)
+                || matches!(credential, Some(CredentialPlace::Header(h)) if h.eq_ignore_ascii_case(wire))
+                || http::HeaderName::from_bytes(wire.as_bytes()).is_err())
         {
-            return Err(format!("header parameter {} names a header Gatehouse sets for the tool", p.name));
+            return Err(format!(
+                "header parameter {} names a header Gatehouse sets for the tool, or no header",
+                p.name
+            ));
+        }
+        if p.location == Location::Query && matches!(credential, Some(CredentialPlace::Query(q)) if q == wire)
+        {
+            return Err(format!("query parameter {} is where the tool's key goes", p.name));
+        }
+        if p.schema.as_ref().is_some_and(|s| !s.is_object() && !s.is_boolean()) {
+            return Err(format!("parameter {}: schema must be a JSON Schema object", p.name));
         }
         if p.location == Location::Path && !holes.contains(&p.name) {
             return Err(format!(
@@ -257,13 +348,35 @@ pub fn validate(
             return Err(format!("placeholder {{{h}}} has no matching path parameter"));
         }
     }
+    if let Some(body) = body {
+        if let Some(argument) = &body.argument {
+            if argument.is_empty()
+                || argument.len() > 64
+                || !argument.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            {
+                return Err(format!("body.argument {argument:?} must be 1-64 of a-z, A-Z, 0-9, _ and -"));
+            }
+            if parameters.iter().any(|p| &p.name == argument) {
+                return Err(format!("body.argument {argument} is also a parameter's name"));
+            }
+            if parameters.iter().any(|p| p.location == Location::Body) {
+                return Err(
+                    "with body.argument holding the whole body, no parameter may be in the body".into()
+                );
+            }
+        }
+        if body.schema.as_ref().is_some_and(|s| !s.is_object() && !s.is_boolean()) {
+            return Err("body.schema must be a JSON Schema object".into());
+        }
+    }
     if !(1..=MAX_TIMEOUT_MS).contains(&timeout_ms) {
         return Err(format!("timeoutMs must be between 1 and {MAX_TIMEOUT_MS}"));
     }
     Ok(())
 }
 
-/// Checks a credential's format for its auth type.
+/// Checks a credential's format for its auth type; `header` is where a key goes (the header of
+/// `api_key`, the query parameter of `api_key_query`).
 pub fn validate_credential(auth: AuthType, credential: &str, header: Option<&str>) -> Result<(), String> {
     if credential.is_empty() || credential.chars().count() > 8192 || credential.chars().any(char::is_control)
     {
@@ -277,27 +390,59 @@ pub fn validate_credential(auth: AuthType, credential: &str, header: Option<&str
                 .map_err(|_| format!("auth.header {header:?} is not a valid header name"))?;
             Ok(())
         }
+        AuthType::ApiKeyQuery => match header {
+            Some(name) if !name.is_empty() && name.len() <= 256 && !name.chars().any(char::is_control) => {
+                Ok(())
+            }
+            _ => Err("auth.parameter (1-256 printable characters) is required for api_key_query".into()),
+        },
         _ => Ok(()),
     }
 }
 
-/// The tool's `inputSchema`: an object with one property per parameter.
-pub fn input_schema(parameters: &[Parameter]) -> Value {
+/// The tool's `inputSchema`: an object with one property per parameter (its schema, or its
+/// type), and one for the body's argument. Definitions the schemas share (`$defs`, made by an
+/// import for schemas that contain themselves) are gathered at the top, where `#/$defs/…`
+/// points.
+pub fn input_schema(parameters: &[Parameter], body: Option<&Body>) -> Value {
     let mut properties = Map::new();
     let mut required = Vec::new();
-    for p in parameters {
-        let mut prop = json!({"type": p.kind.as_str()});
-        if !p.description.is_empty() {
-            prop["description"] = json!(p.description);
+    let mut defs = Map::new();
+    let mut described = |schema: Option<&Value>, kind: Option<ParamType>, description: &str| {
+        let mut prop = match schema {
+            Some(schema) => schema.clone(),
+            None => json!({"type": kind.unwrap_or(ParamType::Object).as_str()}),
+        };
+        if let Some(Value::Object(inner)) = prop.as_object_mut().and_then(|p| p.remove("$defs")) {
+            defs.extend(inner);
         }
-        properties.insert(p.name.clone(), prop);
+        if !description.is_empty() {
+            if let Some(p) = prop.as_object_mut() {
+                p.entry("description").or_insert_with(|| json!(description));
+            }
+        }
+        prop
+    };
+    for p in parameters {
+        properties.insert(p.name.clone(), described(p.schema.as_ref(), Some(p.kind), &p.description));
         if p.required {
             required.push(json!(p.name));
+        }
+    }
+    if let Some(body) = body {
+        if let Some(argument) = &body.argument {
+            properties.insert(argument.clone(), described(body.schema.as_ref(), None, &body.description));
+            if body.required {
+                required.push(json!(argument));
+            }
         }
     }
     let mut schema = json!({"type": "object", "properties": properties});
     if !required.is_empty() {
         schema["required"] = Value::Array(required);
+    }
+    if !defs.is_empty() {
+        schema["$defs"] = Value::Object(defs);
     }
     schema
 }
@@ -307,13 +452,7 @@ mod tests {
     use super::*;
 
     fn param(name: &str, location: Location, required: bool) -> Parameter {
-        Parameter {
-            name: name.into(),
-            location,
-            kind: ParamType::String,
-            description: String::new(),
-            required,
-        }
+        Parameter::simple(name, location, ParamType::String, required)
     }
 
     #[test]
@@ -327,51 +466,58 @@ mod tests {
     #[test]
     fn placeholders_must_match_path_parameters() {
         let url = "https://api.example.com/users/{id}/posts";
-        assert!(validate(url, &[param("id", Location::Path, true)], None, 1000).is_ok());
-        assert!(validate(url, &[], None, 1000).unwrap_err().contains("{id}"));
-        assert!(validate("https://x.example/a", &[param("id", Location::Path, true)], None, 1000).is_err());
-        assert!(validate(url, &[param("id", Location::Path, false)], None, 1000).is_err());
-        assert!(validate("https://x.example/{a", &[], None, 1000).is_err());
-        assert!(validate("ftp://x.example/", &[], None, 1000).is_err());
-        assert!(validate("/relative", &[], None, 1000).is_err());
+        assert!(validate(url, &[param("id", Location::Path, true)], None, None, 1000).is_ok());
+        assert!(validate(url, &[], None, None, 1000).unwrap_err().contains("{id}"));
+        assert!(
+            validate("https://x.example/a", &[param("id", Location::Path, true)], None, None, 1000).is_err()
+        );
+        assert!(validate(url, &[param("id", Location::Path, false)], None, None, 1000).is_err());
+        assert!(validate("https://x.example/{a", &[], None, None, 1000).is_err());
+        assert!(validate("ftp://x.example/", &[], None, None, 1000).is_err());
+        assert!(validate("/relative", &[], None, None, 1000).is_err());
         assert!(
             validate(
                 url,
                 &[param("id", Location::Path, true), param("id", Location::Query, false)],
                 None,
+                None,
                 1000
             )
             .is_err()
         );
-        assert!(validate(url, &[param("id", Location::Path, true)], None, 0).is_err());
+        assert!(validate(url, &[param("id", Location::Path, true)], None, None, 0).is_err());
     }
 
     #[test]
     fn header_parameters_leave_the_headers_gatehouse_sets_alone() {
         let url = "https://api.example.com/v1";
         let header = |name: &str| param(name, Location::Header, false);
-        assert!(validate(url, &[header("X-Trace")], None, 1000).is_ok());
+        assert!(validate(url, &[header("X-Trace")], None, None, 1000).is_ok());
         for name in ["Authorization", "accept", "Host", "User-Agent", "Content-Type", "Transfer-Encoding"] {
-            assert!(validate(url, &[header(name)], None, 1000).unwrap_err().contains(name), "{name}");
+            assert!(validate(url, &[header(name)], None, None, 1000).unwrap_err().contains(name), "{name}");
         }
         // The header an API-key credential goes in, whatever its case.
-        assert!(validate(url, &[header("x-key")], Some("X-Key"), 1000).is_err());
+        assert!(
+            validate(url, &[header("x-key")], None, Some(CredentialPlace::Header("X-Key")), 1000).is_err()
+        );
+        // Nor the query parameter a key goes in.
+        let key = Some(CredentialPlace::Query("key"));
+        assert!(validate(url, &[param("key", Location::Query, false)], None, key, 1000).is_err());
+        let renamed = Parameter { wire_name: Some("key".into()), ..param("k", Location::Query, false) };
+        assert!(validate(url, &[renamed], None, key, 1000).is_err());
         // A query parameter may have any of these names: it is no header.
-        assert!(validate(url, &[param("accept", Location::Query, false)], None, 1000).is_ok());
+        assert!(validate(url, &[param("accept", Location::Query, false)], None, None, 1000).is_ok());
     }
 
     #[test]
     fn input_schema_has_a_property_per_parameter() {
-        let schema = input_schema(&[
-            Parameter {
-                name: "city".into(),
-                location: Location::Query,
-                kind: ParamType::String,
-                description: "City name".into(),
-                required: true,
-            },
-            param("units", Location::Query, false),
-        ]);
+        let schema = input_schema(
+            &[
+                Parameter { description: "City name".into(), ..param("city", Location::Query, true) },
+                param("units", Location::Query, false),
+            ],
+            None,
+        );
         assert_eq!(
             schema,
             json!({"type": "object", "properties": {"city": {"type": "string", "description": "City name"}, "units": {"type": "string"}}, "required": ["city"]})

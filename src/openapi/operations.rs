@@ -187,16 +187,16 @@ impl Draft<'_> {
         let checked: Vec<http_tool::Parameter> = parameters
             .iter()
             .map(|p| http_tool::Parameter {
-                name: p.name.clone(),
-                location: p.location,
-                kind: http_tool::ParamType::String,
-                description: String::new(),
-                required: p.required,
+                wire_name: p.wire_name.clone(),
+                ..http_tool::Parameter::simple(&p.name, p.location, http_tool::ParamType::String, p.required)
             })
             .collect();
-        let header =
-            auth.as_ref().and_then(|a| (a.kind == super::AuthKind::ApiKey).then(|| a.name.clone()).flatten());
-        http_tool::validate(&endpoint_url, &checked, header.as_deref(), http_tool::DEFAULT_TIMEOUT_MS)
+        let place = auth.as_ref().and_then(|a| match a.kind {
+            super::AuthKind::ApiKey => a.name.as_deref().map(http_tool::CredentialPlace::Header),
+            super::AuthKind::ApiKeyQuery => a.name.as_deref().map(http_tool::CredentialPlace::Query),
+            _ => None,
+        });
+        http_tool::validate(&endpoint_url, &checked, None, place, http_tool::DEFAULT_TIMEOUT_MS)
             .map_err(|why| format!("{}: {why}", self.at))?;
         for p in &mut parameters {
             p.schema = strip_annotations(std::mem::take(&mut p.schema));

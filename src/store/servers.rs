@@ -35,6 +35,11 @@ pub struct HttpToolRecord {
     /// A secret of the org used as the credential instead of `auth_credential`.
     pub auth_secret_id: Option<String>,
     pub timeout_ms: i64,
+    /// How the request body is written (JSON of the domain's `Body`), when it is not the
+    /// default: body parameters as members of a JSON object.
+    pub body: Option<String>,
+    /// The JSON Schema of a successful answer (the tool's `outputSchema`).
+    pub output_schema: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }

@@ -9,7 +9,8 @@ use super::{StoreError, StoreResult};
 
 const SERVER_COLUMNS: &str = "SELECT id, org_id, name, slug, description, status, created_at FROM servers";
 const TOOL_COLUMNS: &str = "SELECT id, server_id, org_id, name, description, method, endpoint_url, parameters, \
-     auth_type, auth_header, auth_credential, auth_secret_id, timeout_ms, created_at, updated_at FROM http_tools";
+     auth_type, auth_header, auth_credential, auth_secret_id, timeout_ms, body, output_schema, created_at, updated_at \
+     FROM http_tools";
 
 #[async_trait]
 impl ServerStore for SqlStore {
@@ -91,8 +92,9 @@ impl ServerStore for SqlStore {
     async fn tool_create(&self, t: &HttpToolRecord) -> StoreResult<()> {
         query(
             "INSERT INTO http_tools (id, server_id, org_id, name, description, method, endpoint_url, parameters, \
-             auth_type, auth_header, auth_credential, auth_secret_id, timeout_ms, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+             auth_type, auth_header, auth_credential, auth_secret_id, timeout_ms, body, output_schema, created_at, \
+             updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
         )
         .bind(&t.id)
         .bind(&t.server_id)
@@ -107,6 +109,8 @@ impl ServerStore for SqlStore {
         .bind(&t.auth_credential)
         .bind(&t.auth_secret_id)
         .bind(t.timeout_ms)
+        .bind(&t.body)
+        .bind(&t.output_schema)
         .bind(t.created_at)
         .bind(t.updated_at)
         .execute(&self.pool)
@@ -176,7 +180,7 @@ impl ServerStore for SqlStore {
         let done = query(
             "UPDATE http_tools SET name = $4, description = $5, method = $6, endpoint_url = $7, parameters = $8, \
              auth_type = $9, auth_header = $10, auth_credential = $11, auth_secret_id = $12, timeout_ms = $13, \
-             updated_at = $14 \
+             updated_at = $14, body = $15, output_schema = $16 \
              WHERE org_id = $1 AND server_id = $2 AND id = $3",
         )
         .bind(&t.org_id)
@@ -193,6 +197,8 @@ impl ServerStore for SqlStore {
         .bind(&t.auth_secret_id)
         .bind(t.timeout_ms)
         .bind(t.updated_at)
+        .bind(&t.body)
+        .bind(&t.output_schema)
         .execute(&self.pool)
         .await
         .map_err(conflict_on("a tool with this name"))?;

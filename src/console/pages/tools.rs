@@ -174,7 +174,8 @@ pub async fn delete(ctx: Ctx, Path(path): Path<ToolPath>, _fields: Fields) -> Re
 /// parameters make, as the data plane will list it (the script shows it while typing).
 pub async fn schema(_ctx: Ctx, fields: Fields) -> Response {
     let form = ToolForm::posted(&fields);
-    let body = serde_json::to_string_pretty(&http_tool::input_schema(&form.parameters())).unwrap_or_default();
+    let body =
+        serde_json::to_string_pretty(&http_tool::input_schema(&form.parameters(), None)).unwrap_or_default();
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
@@ -360,7 +361,7 @@ async fn form_page(
     let can_write = org.can("servers:write");
     let error = error.as_ref();
     let schema =
-        serde_json::to_string_pretty(&http_tool::input_schema(&form.parameters())).unwrap_or_default();
+        serde_json::to_string_pretty(&http_tool::input_schema(&form.parameters(), None)).unwrap_or_default();
     let title = if tool_id.is_some() { form.name.as_str() } else { "Add tool" };
     let body = html! {
         (server_header(&org.slug, server_id, &text(&server["name"]), ServerTab::Tools))

@@ -9,13 +9,14 @@ use serde_json::{Value, json};
 
 use super::entry::{AttachedUpstream, ServerEntry, UpstreamRef};
 use crate::crypto::MasterKey;
+use crate::domain::http_body::Body;
 use crate::domain::http_tool::{self, AuthType, CREDENTIAL_PURPOSE, HttpMethod, Parameter};
 use crate::domain::policy;
 use crate::domain::upstream::{self as upstream_rules};
 use crate::secrets::{SecretError, resolve_secret};
 use crate::store::{HttpToolRecord, ServerRecord, Store, StoreResult, UpstreamRecord};
 use crate::upstream::Spec;
-use crate::upstream::http_tool::{HttpTool, prepare};
+use crate::upstream::http_tool::{ArgumentCheck, HttpTool, prepare};
 use gatehouse_mcp::model::{self, Tool};
 
 /// A stored policy as the data plane applies it (`None` for a row it cannot read).
@@ -155,9 +156,23 @@ pub(super) fn build(
             unavailable =
                 Some(format!("the tool's endpointUrl is no longer accepted ({why}); edit the tool"));
         }
-        let input_schema = http_tool::input_schema(&parameters);
+        let body = match t.body.as_deref().map(serde_json::from_str::<Body>) {
+            None => Body::members(),
+            Some(Ok(body)) => body,
+            Some(Err(_)) => {
+                tracing::error!(tool = %t.id, "stored tool body is unreadable; tool not served");
+                continue;
+            }
+        };
+        let output_schema = t.output_schema.as_deref().and_then(|s| serde_json::from_str::<Value>(s).ok());
+        let input_schema = http_tool::input_schema(&parameters, Some(&body));
+        let check = ArgumentCheck::compile(&input_schema).unwrap_or_else(|why| {
+            unavailable.get_or_insert(why);
+            ArgumentCheck::default()
+        });
         let listing = model::to_value(&Tool {
             description: Some(t.description.clone()),
+            output_schema,
             ..Tool::new(&t.name, input_schema.clone())
         });
         tools.push(HttpTool {
@@ -165,6 +180,7 @@ pub(super) fn build(
             method: HttpMethod::parse(&t.method).unwrap_or(HttpMethod::Get),
             endpoint_url: t.endpoint_url,
             parameters,
+            body,
             auth: AuthType::parse(&t.auth_type).unwrap_or(AuthType::None),
             auth_header: t.auth_header,
             credential,
@@ -173,6 +189,7 @@ pub(super) fn build(
             timeout: Duration::from_millis(t.timeout_ms.max(1) as u64),
             listing,
             input_schema,
+            check,
             prepared: None,
         });
         let tool = tools.last_mut().expect("just pushed");

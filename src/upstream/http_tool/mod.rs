@@ -1,5 +1,5 @@
-//! Calling an HTTP tool: arguments validated against the tool's parameters, mapped
-//! onto path, query, header and JSON body, sent through [`crate::outbound`] with the tool's
+//! Calling an HTTP tool: arguments validated against the tool's `inputSchema`, mapped onto
+//! path, query, headers and a JSON or form body, sent through [`crate::outbound`] with the tool's
 //! credential and timeout, and the answer turned into a `CallToolResult`. HTTP errors come back
 //! as `isError` results, never as JSON-RPC errors.
 
@@ -8,9 +8,11 @@ use serde_json::{Map, Value};
 
 use std::time::Duration;
 
-use crate::domain::http_tool::{AuthType, HttpMethod, ParamType, Parameter};
+use crate::domain::http_body::Body;
+use crate::domain::http_tool::{AuthType, HttpMethod, Parameter};
 use crate::outbound::{Outbound, OutboundError};
 
+mod encode;
 mod request;
 
 use request::fill;
@@ -23,6 +25,8 @@ pub struct HttpTool {
     pub method: HttpMethod,
     pub endpoint_url: String,
     pub parameters: Vec<Parameter>,
+    /// How the body is written, and whether one argument holds it.
+    pub body: Body,
     pub auth: AuthType,
     pub auth_header: Option<String>,
     /// The decrypted credential (held in memory only).
@@ -35,6 +39,8 @@ pub struct HttpTool {
     /// The MCP `Tool` object shown by tools/list.
     pub listing: Value,
     pub input_schema: Value,
+    /// `input_schema`, compiled for checking each call's arguments.
+    pub check: ArgumentCheck,
     /// The request, prepared ([`prepare`]); `None` when the tool is unavailable.
     pub prepared: Option<PreparedCall>,
 }
@@ -48,47 +54,54 @@ const MAX_ERROR_TEXT: usize = 2000;
 #[derive(Debug, PartialEq, Eq)]
 pub struct InvalidArguments(pub String);
 
-/// Validates `arguments` against the tool's parameters.
+/// A tool's `inputSchema` compiled for checking arguments: each property's schema on its own
+/// (with the shared `$defs`), so that a call's arguments are checked where they are, uncopied.
+#[derive(Debug, Default)]
+pub struct ArgumentCheck {
+    required: Vec<String>,
+    properties: Vec<(String, jsonschema::Validator)>,
+}
+
+impl ArgumentCheck {
+    /// Compiles `input_schema` (an object schema with `properties`, `required`, `$defs`).
+    pub fn compile(input_schema: &Value) -> Result<Self, String> {
+        let defs = input_schema.get("$defs");
+        let required = input_schema
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .unwrap_or_default();
+        let mut properties = Vec::new();
+        if let Some(Value::Object(props)) = input_schema.get("properties") {
+            for (name, schema) in props {
+                let mut schema = schema.clone();
+                if let (Some(defs), Value::Object(map)) = (defs, &mut schema) {
+                    map.insert("$defs".into(), defs.clone());
+                }
+                let validator = jsonschema::validator_for(&schema)
+                    .map_err(|e| format!("the schema of argument {name} is invalid: {e}"))?;
+                properties.push((name.clone(), validator));
+            }
+        }
+        Ok(Self { required, properties })
+    }
+}
+
+/// Validates `arguments` against the tool's `inputSchema`; the first fault, naming the argument.
+/// A `null` is an argument not given.
 pub fn validate(tool: &HttpTool, arguments: &Map<String, Value>) -> Result<(), InvalidArguments> {
-    for p in &tool.parameters {
-        match arguments.get(&p.name) {
-            None | Some(Value::Null) if p.required => {
-                return Err(InvalidArguments(format!("missing required argument: {}", p.name)));
-            }
-            None | Some(Value::Null) => {}
-            Some(v) if !fits(p.kind, v) => {
-                return Err(InvalidArguments(format!(
-                    "argument {} must be of type {}",
-                    p.name,
-                    type_name(p.kind)
-                )));
-            }
-            Some(_) => {}
+    let given = |name: &str| arguments.get(name).filter(|v| !v.is_null());
+    if let Some(missing) = tool.check.required.iter().find(|r| given(r).is_none()) {
+        return Err(InvalidArguments(format!("missing required argument: {missing}")));
+    }
+    for (name, validator) in &tool.check.properties {
+        let Some(value) = given(name) else { continue };
+        if let Some(error) = validator.iter_errors(value).next() {
+            let path = error.instance_path().to_string().replace('/', ".");
+            return Err(InvalidArguments(format!("argument {name}{path}: {error}")));
         }
     }
     Ok(())
-}
-
-fn fits(kind: ParamType, v: &Value) -> bool {
-    match kind {
-        ParamType::String => v.is_string(),
-        ParamType::Number => v.is_number(),
-        ParamType::Integer => v.is_i64() || v.is_u64(),
-        ParamType::Boolean => v.is_boolean(),
-        ParamType::Object => v.is_object(),
-        ParamType::Array => v.is_array(),
-    }
-}
-
-fn type_name(kind: ParamType) -> &'static str {
-    match kind {
-        ParamType::String => "string",
-        ParamType::Number => "number",
-        ParamType::Integer => "integer",
-        ParamType::Boolean => "boolean",
-        ParamType::Object => "object",
-        ParamType::Array => "array",
-    }
 }
 
 fn error_result(text: String) -> Output {
@@ -141,7 +154,7 @@ pub async fn call(outbound: &Outbound, tool: &HttpTool, arguments: &Map<String, 
     };
     let sent = match fill(tool, prepared, arguments) {
         Ok((path, extra, body)) => {
-            let target = if body.is_empty() { &prepared.target } else { &prepared.json_target };
+            let target = if body.is_empty() { &prepared.target } else { &prepared.body_target };
             outbound.send_to(target, path, extra, body.into(), Some(tool.timeout)).await
         }
         Err(e) => Err(e),
@@ -195,7 +208,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    use crate::domain::http_tool::{HttpMethod, Location, Parameter};
+    use crate::domain::http_tool::{HttpMethod, Location, ParamType, Parameter};
     use crate::outbound::NetworkPolicy;
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
@@ -230,7 +243,7 @@ mod tests {
     }
 
     fn param(name: &str, location: Location, kind: ParamType, required: bool) -> Parameter {
-        Parameter { name: name.into(), location, kind, description: String::new(), required }
+        Parameter::simple(name, location, kind, required)
     }
 
     fn tool(url: String, auth: AuthType, credential: Option<&str>, header: Option<&str>) -> HttpTool {
@@ -247,6 +260,7 @@ mod tests {
                 param("zeta", Location::Body, ParamType::Object, false),
                 param("alpha", Location::Body, ParamType::String, false),
             ],
+            body: crate::domain::http_body::Body::members(),
             auth,
             auth_header: header.map(str::to_string),
             credential: credential.map(str::to_string),
@@ -255,8 +269,11 @@ mod tests {
             timeout: Duration::from_secs(5),
             listing: Value::Null,
             input_schema: Value::Null,
+            check: ArgumentCheck::default(),
             prepared: None,
         };
+        tool.input_schema = crate::domain::http_tool::input_schema(&tool.parameters, None);
+        tool.check = ArgumentCheck::compile(&tool.input_schema).unwrap();
         tool.prepared = Some(prepare(&tool).expect("the tool can be sent"));
         tool
     }
@@ -347,5 +364,70 @@ mod tests {
         let mut t = tool(format!("{base}/{{id}}/{{n}}"), AuthType::ApiKey, Some("k"), Some("X-Other"));
         t.auth_header = Some("X-Trace".into());
         assert!(unsendable(&t).contains("X-Trace"));
+    }
+
+    /// A tool as an OpenAPI import makes it: names on the wire unlike the arguments', a query
+    /// array and object in their styles, a key in the query, and a whole body as a form or JSON.
+    fn imported(url: String, encoding: crate::domain::http_body::BodyEncoding) -> HttpTool {
+        let mut t = tool(url, AuthType::ApiKeyQuery, Some("k&1"), Some("api_key"));
+        let array = json!({"type": "array", "items": {"type": "string", "enum": ["a", "b", "c"]}});
+        t.parameters = vec![
+            Parameter {
+                wire_name: Some("Date<".into()),
+                ..param("Date_lt", Location::Query, ParamType::String, false)
+            },
+            Parameter {
+                schema: Some(array.clone()),
+                ..param("tags", Location::Query, ParamType::Array, false)
+            },
+            Parameter {
+                schema: Some(array),
+                explode: Some(false),
+                style: Some(crate::domain::http_tool::QueryStyle::PipeDelimited),
+                ..param("only", Location::Query, ParamType::Array, false)
+            },
+            Parameter {
+                style: Some(crate::domain::http_tool::QueryStyle::DeepObject),
+                ..param("filter", Location::Query, ParamType::Object, false)
+            },
+        ];
+        t.body = crate::domain::http_body::Body {
+            encoding,
+            argument: Some("body".into()),
+            required: true,
+            schema: Some(
+                json!({"type": "object", "properties": {"To": {"type": "string"}}, "required": ["To"]}),
+            ),
+            description: String::new(),
+        };
+        t.input_schema = crate::domain::http_tool::input_schema(&t.parameters, Some(&t.body));
+        t.check = ArgumentCheck::compile(&t.input_schema).unwrap();
+        t.prepared = Some(prepare(&t).unwrap());
+        t
+    }
+
+    #[tokio::test]
+    async fn an_imported_operation_is_sent_as_its_document_says() {
+        use crate::domain::http_body::BodyEncoding;
+        let (base, seen) = recording_backend().await;
+        let form = imported(format!("{base}/Messages"), BodyEncoding::Form);
+        let args = json!({"Date_lt": "2026-01-01", "tags": ["a", "b"], "only": ["a", "c"],
+                          "filter": {"kind": "x"}, "body": {"To": "+1 555", "MediaUrl": ["u1", "u2"]}});
+        let got = sent(&form, args.clone(), &seen).await;
+        assert_eq!(
+            got.1,
+            "/Messages?Date%3C=2026-01-01&tags=a&tags=b&only=a%7Cc&filter%5Bkind%5D=x&api_key=k%261"
+        );
+        assert_eq!(header(&got, "content-type"), ["application/x-www-form-urlencoded"]);
+        assert_eq!(String::from_utf8(got.3).unwrap(), "MediaUrl=u1&MediaUrl=u2&To=%2B1+555");
+        let json_body = imported(format!("{base}/Messages"), BodyEncoding::Json);
+        let got = sent(&json_body, json!({"body": {"To": "x"}}), &seen).await;
+        assert_eq!(header(&got, "content-type"), ["application/json"]);
+        assert_eq!(String::from_utf8(got.3).unwrap(), r#"{"To":"x"}"#);
+        // The schemas are checked: a value outside an enum, a body without what it requires.
+        let fault = |args: Value| validate(&form, args.as_object().unwrap()).unwrap_err().0;
+        assert!(fault(json!({"body": {"To": "x"}, "tags": ["z"]})).starts_with("argument tags.0:"));
+        assert!(fault(json!({"body": {}})).contains("To"), "{}", fault(json!({"body": {}})));
+        assert_eq!(fault(json!({})), "missing required argument: body");
     }
 }

@@ -7,6 +7,8 @@ use percent_encoding::{AsciiSet, CONTROLS, NON_ALPHANUMERIC};
 use serde_json::{Map, Value};
 
 use super::HttpTool;
+use super::encode;
+use crate::domain::http_body::BodyEncoding;
 use crate::domain::http_tool::{AuthType, Location};
 use crate::outbound::{OutboundError, Target};
 
@@ -48,8 +50,8 @@ pub(super) fn encode_segment_into(out: &mut String, s: &str) {
 #[derive(Debug)]
 pub struct PreparedCall {
     pub(super) target: Target,
-    /// The target with `Content-Type: application/json`, for calls with a body.
-    pub(super) json_target: Target,
+    /// The target with the body's `Content-Type` (JSON or a form), for calls with a body.
+    pub(super) body_target: Target,
     /// The path (and query, if the URL has one) in pieces.
     pieces: Vec<Piece>,
     /// Whether the URL has a query of its own (arguments in the query are appended with `&`).
@@ -133,9 +135,9 @@ pub fn prepare(tool: &HttpTool) -> Result<PreparedCall, String> {
     let mut header_names = Vec::with_capacity(tool.parameters.len());
     for p in &tool.parameters {
         header_names.push(if p.location == Location::Header {
-            let name = HeaderName::try_from(p.name.as_str())
+            let name = HeaderName::try_from(p.wire())
                 .map_err(|_| format!("header parameter {} is not a header name", p.name))?;
-            if headers.contains_key(&name) || crate::domain::http_tool::is_reserved_header(p.name.as_str()) {
+            if headers.contains_key(&name) || crate::domain::http_tool::is_reserved_header(p.wire()) {
                 return Err(format!("header parameter {} names a header Gatehouse sets", p.name));
             }
             Some(name)
@@ -145,14 +147,18 @@ pub fn prepare(tool: &HttpTool) -> Result<PreparedCall, String> {
     }
     let mut body_order: Vec<usize> =
         (0..tool.parameters.len()).filter(|&i| tool.parameters[i].location == Location::Body).collect();
-    body_order.sort_by(|&a, &b| tool.parameters[a].name.cmp(&tool.parameters[b].name));
+    body_order.sort_by(|&a, &b| tool.parameters[a].wire().cmp(tool.parameters[b].wire()));
 
     let method = crate::outbound::Method::from_bytes(tool.method.as_str().as_bytes())
         .map_err(|_| "the tool's method is invalid")?;
     let target = Target::new(method, &parsed.origin().ascii_serialization(), headers)
         .ok_or("the endpoint URL's origin cannot be sent to")?;
-    let json_target = target.with_header(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    Ok(PreparedCall { target, json_target, pieces, has_query: rest.contains('?'), header_names, body_order })
+    let content_type = match tool.body.encoding {
+        BodyEncoding::Json => "application/json",
+        BodyEncoding::Form => "application/x-www-form-urlencoded",
+    };
+    let body_target = target.with_header(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    Ok(PreparedCall { target, body_target, pieces, has_query: rest.contains('?'), header_names, body_order })
 }
 
 /// Text of the URL's path or query as a request line carries it.
@@ -174,7 +180,7 @@ fn basic(pair: &str) -> Result<HeaderValue, String> {
 pub(super) fn credential_header(tool: &HttpTool) -> Option<(&str, String)> {
     let credential = tool.credential.as_deref()?;
     match tool.auth {
-        AuthType::None => None,
+        AuthType::None | AuthType::ApiKeyQuery => None,
         AuthType::Bearer => Some(("authorization", format!("Bearer {credential}"))),
         AuthType::ApiKey => {
             Some((tool.auth_header.as_deref().unwrap_or("X-API-Key"), credential.to_string()))
@@ -199,6 +205,10 @@ pub(super) fn fill(
         match piece {
             Piece::Text(text) => path.push_str(text),
             Piece::Param(i) => match given(*i) {
+                Some(Value::Array(items)) => {
+                    let joined = Value::String(encode::simple_text(&Value::Array(items.clone())));
+                    push_path_value(&mut path, &tool.parameters[*i].name, &joined)?
+                }
                 Some(value) => push_path_value(&mut path, &tool.parameters[*i].name, value)?,
                 // Path parameters are required: `validate` let no call without one through.
                 None => return Err(OutboundError::InvalidUrl("a path parameter is missing".into())),
@@ -207,20 +217,21 @@ pub(super) fn fill(
     }
     let mut extra = HeaderMap::new();
     let mut query = None;
+    let mut pair = |path: &mut String, name: &str, value: &str| {
+        let query = query.get_or_insert_with(|| {
+            path.push(if prepared.has_query { '&' } else { '?' });
+            let start = path.len();
+            url::form_urlencoded::Serializer::for_suffix(std::mem::take(path), start)
+        });
+        query.append_pair(name, value);
+    };
     for (i, p) in tool.parameters.iter().enumerate() {
         let Some(v) = given(i) else { continue };
         match p.location {
-            Location::Query => {
-                let query = query.get_or_insert_with(|| {
-                    path.push(if prepared.has_query { '&' } else { '?' });
-                    let start = path.len();
-                    url::form_urlencoded::Serializer::for_suffix(std::mem::take(&mut path), start)
-                });
-                query.append_pair(&p.name, &as_text(v));
-            }
+            Location::Query => encode::query_pairs(p, v, |name, value| pair(&mut path, name, value)),
             Location::Header => {
                 let Some(name) = &prepared.header_names[i] else { continue };
-                match HeaderValue::try_from(as_text(v)) {
+                match HeaderValue::try_from(encode::simple_text(v)) {
                     Ok(value) => {
                         extra.append(name.clone(), value);
                     }
@@ -230,24 +241,54 @@ pub(super) fn fill(
             Location::Path | Location::Body => {}
         }
     }
+    // A key in the query goes last, after the arguments.
+    if let (AuthType::ApiKeyQuery, Some(name), Some(key)) = (tool.auth, &tool.auth_header, &tool.credential) {
+        pair(&mut path, name, key);
+    }
     if let Some(mut query) = query {
         path = query.finish();
     }
-    let mut body = Vec::with_capacity(if prepared.body_order.is_empty() { 0 } else { 128 });
-    for &i in &prepared.body_order {
-        let Some(v) = given(i) else { continue };
+    Ok((path, extra, body(tool, prepared, arguments)?))
+}
+
+/// The request body: the whole-body argument, or the body parameters as members; JSON or a form.
+fn body(
+    tool: &HttpTool,
+    prepared: &PreparedCall,
+    arguments: &Map<String, Value>,
+) -> Result<Vec<u8>, OutboundError> {
+    let given = |name: &str| arguments.get(name).filter(|v| !v.is_null());
+    let bad = |e: serde_json::Error| OutboundError::Failed(format!("the body is not JSON: {e}"));
+    if let Some(argument) = &tool.body.argument {
+        let Some(value) = given(argument) else { return Ok(Vec::new()) };
+        return match tool.body.encoding {
+            BodyEncoding::Json => serde_json::to_vec(value).map_err(bad),
+            BodyEncoding::Form => match encode::form_members(value) {
+                Some(members) => Ok(encode::form(members.into_iter())),
+                None => Err(OutboundError::Failed(format!(
+                    "argument {argument} must be an object to be sent as a form"
+                ))),
+            },
+        };
+    }
+    let members = prepared.body_order.iter().filter_map(|&i| {
+        let p = &tool.parameters[i];
+        given(&p.name).map(|v| (p.wire(), v))
+    });
+    if tool.body.encoding == BodyEncoding::Form {
+        return Ok(encode::form(members.map(|(k, v)| (k.to_owned(), v.clone()))));
+    }
+    let mut body = Vec::new();
+    for (name, value) in members {
         body.push(if body.is_empty() { b'{' } else { b',' });
-        serde_json::to_writer(&mut body, &tool.parameters[i].name)
-            .and_then(|()| {
-                body.push(b':');
-                serde_json::to_writer(&mut body, v)
-            })
-            .map_err(|e| OutboundError::Failed(format!("the body is not JSON: {e}")))?;
+        serde_json::to_writer(&mut body, name).map_err(bad)?;
+        body.push(b':');
+        serde_json::to_writer(&mut body, value).map_err(bad)?;
     }
     if !body.is_empty() {
         body.push(b'}');
     }
-    Ok((path, extra, body))
+    Ok(body)
 }
 
 #[cfg(test)]
