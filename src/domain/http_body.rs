@@ -72,7 +72,11 @@ mod tests {
         let url = "https://api.example.com/v1";
         let query = Parameter::simple("q", Location::Query, ParamType::String, false);
         assert!(validate(url, std::slice::from_ref(&query), Some(&whole("body")), None, 1000).is_ok());
-        assert!(validate(url, std::slice::from_ref(&query), Some(&whole("q")), None, 1000).unwrap_err().contains("also"));
+        assert!(
+            validate(url, std::slice::from_ref(&query), Some(&whole("q")), None, 1000)
+                .unwrap_err()
+                .contains("also")
+        );
         let member = Parameter::simple("m", Location::Body, ParamType::String, false);
         assert!(validate(url, &[member], Some(&whole("body")), None, 1000).is_err());
         assert!(validate(url, &[], Some(&whole("a b")), None, 1000).is_err());
