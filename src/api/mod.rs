@@ -23,6 +23,7 @@ pub mod oauth;
 pub mod oauth_openapi;
 pub mod one_time_code;
 pub mod openapi;
+pub mod openapi_import;
 pub mod orgs;
 pub mod plugins;
 pub mod policies;
@@ -47,6 +48,7 @@ pub fn registry() -> Registry {
     tokens::register(&mut r);
     servers::register(&mut r);
     http_tools::register(&mut r);
+    openapi_import::register(&mut r);
     keys::register(&mut r);
     connections::register(&mut r);
     auth_config::register(&mut r);

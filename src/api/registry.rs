@@ -52,6 +52,8 @@ pub struct OpSpec {
     /// A field of the output that, when present, makes the REST answer a 303 redirect to its
     /// value (a path Gatehouse made; for flows a browser follows, such as an OAuth callback).
     pub redirect_field: Option<&'static str>,
+    /// The largest request body it takes, when more than the server's setting.
+    pub max_body: Option<usize>,
 }
 
 impl OpSpec {
@@ -73,7 +75,14 @@ impl OpSpec {
             mcp: matches!(access, Access::Org(_)),
             cache_control: None,
             redirect_field: None,
+            max_body: None,
         }
+    }
+
+    /// Takes request bodies up to `bytes` (documents), beyond the server's general limit.
+    pub fn max_body(mut self, bytes: usize) -> Self {
+        self.max_body = Some(bytes);
+        self
     }
 
     /// Sets the `Cache-Control` of successful REST answers.

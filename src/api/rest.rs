@@ -86,7 +86,9 @@ async fn handle(state: &AppState, op: &Arc<Operation>, req: RestRequest) -> ApiR
             },
         )
     } else {
-        let bytes = read_body(&req.headers, req.body, state.config.max_body_bytes).await?;
+        let limit =
+            op.spec.max_body.map_or(state.config.max_body_bytes, |max| max.max(state.config.max_body_bytes));
+        let bytes = read_body(&req.headers, req.body, limit).await?;
         parse_json_object(&req.headers, &bytes)
     };
     let principal = match auth::authenticate(state.store.as_ref(), state.mode().await?, &req.headers).await {

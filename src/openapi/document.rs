@@ -38,21 +38,34 @@ pub struct DocumentSet {
 impl DocumentSet {
     /// Parses `files` (name, text); the first is the root document.
     pub fn parse(files: &[(String, String)]) -> Result<Self, ImportError> {
-        let (root, _) = files.first().ok_or_else(|| ImportError::document("", "no document given"))?;
-        if files.len() > MAX_FILES {
-            return Err(ImportError::document("", format!("a document set has at most {MAX_FILES} files")));
-        }
         let total: usize = files.iter().map(|(_, text)| text.len()).sum();
         if total > MAX_SET_BYTES {
             return Err(ImportError::document("", format!("the documents exceed {MAX_SET_BYTES} bytes")));
         }
-        let mut parsed = HashMap::new();
-        for (name, text) in files {
-            let value = parse_text(name, text)?;
-            if parsed.insert(name.clone(), value).is_some() {
-                return Err(ImportError::document(name, "the same file is given twice"));
-            }
+        let parsed = files
+            .iter()
+            .map(|(name, text)| Ok((name.clone(), parse_file(name, text)?)))
+            .collect::<Result<Vec<_>, ImportError>>()?;
+        Self::from_parsed(parsed)
+    }
+
+    /// The set of files already parsed ([`parse_file`]); the first is the root document.
+    pub fn from_parsed(files: Vec<(String, Value)>) -> Result<Self, ImportError> {
+        let root = files
+            .first()
+            .map(|(name, _)| name.clone())
+            .ok_or_else(|| ImportError::document("", "no document given"))?;
+        if files.len() > MAX_FILES {
+            return Err(ImportError::document("", format!("a document set has at most {MAX_FILES} files")));
         }
+        let mut parsed = HashMap::new();
+        for (name, value) in files {
+            if parsed.contains_key(&name) {
+                return Err(ImportError::document(&name, "the same file is given twice"));
+            }
+            parsed.insert(name, value);
+        }
+        let root = &root;
         let version = version_of(root, &parsed[root])?;
         let mut set =
             Self { version, root: root.clone(), files: parsed, ids: HashMap::new(), anchors: HashMap::new() };
@@ -133,8 +146,9 @@ fn walk_ids(
     }
 }
 
-/// JSON when the text starts with `{`, else YAML (a superset of JSON).
-fn parse_text(name: &str, text: &str) -> Result<Value, ImportError> {
+/// One file of a set: JSON when the text starts with `{`, else YAML (a superset of JSON); its
+/// nesting within [`MAX_DEPTH`].
+pub fn parse_file(name: &str, text: &str) -> Result<Value, ImportError> {
     let value: Value = if text.trim_start().starts_with('{') {
         serde_json::from_str(text).map_err(|e| {
             ImportError::document(

@@ -19,9 +19,9 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
-pub use document::{DocumentSet, MAX_DEPTH, MAX_FILES, MAX_SET_BYTES, Version};
+pub use document::{DocumentSet, MAX_DEPTH, MAX_FILES, MAX_SET_BYTES, Version, parse_file};
 pub use operations::plan;
-pub use pointer::Location;
+pub use pointer::{Location, referenced_files};
 pub use schema::MAX_SCHEMA_VALUES;
 pub use selection::valid_pattern;
 

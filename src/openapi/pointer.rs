@@ -95,3 +95,52 @@ pub fn resolve(set: &DocumentSet, from: &Location, reference: &str) -> Result<Lo
 fn nowhere(reference: &str) -> String {
     format!("$ref {reference:?} points to nothing in the document set")
 }
+
+/// The other files of the set that `value` (the file `file`) references, by their names in the
+/// set: what must be fetched beside it. References that leave the set's origin are not listed.
+pub fn referenced_files(file: &str, value: &serde_json::Value) -> Vec<String> {
+    fn walk(value: &serde_json::Value, base: &url::Url, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(reference) = map.get("$ref").and_then(serde_json::Value::as_str) {
+                    let target = reference.split('#').next().unwrap_or_default();
+                    if !target.is_empty() {
+                        if let Ok(url) = base.join(target) {
+                            if url.scheme() == "set" {
+                                let name = url.path().trim_start_matches('/').to_owned();
+                                if !name.is_empty() && !out.contains(&name) {
+                                    out.push(name);
+                                }
+                            }
+                        }
+                    }
+                }
+                map.values().for_each(|v| walk(v, base, out));
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, base, out)),
+            _ => {}
+        }
+    }
+    fn ids(value: &serde_json::Value, base: &url::Url, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(id) = map.get("$id").and_then(serde_json::Value::as_str) {
+                    if let Ok(url) = base.join(id) {
+                        out.push(url.path().trim_start_matches('/').to_owned());
+                    }
+                }
+                map.values().for_each(|v| ids(v, base, out));
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| ids(v, base, out)),
+            _ => {}
+        }
+    }
+    let base = file_base(file);
+    let mut out = Vec::new();
+    walk(value, &base, &mut out);
+    // A schema's `$id` names no file: references to it resolve in this one.
+    let mut declared = Vec::new();
+    ids(value, &base, &mut declared);
+    out.retain(|name| name != file && !declared.contains(name));
+    out
+}

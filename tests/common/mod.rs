@@ -15,6 +15,7 @@ pub mod cimd;
 pub mod collector;
 pub mod console;
 pub mod fake_fcm;
+pub mod files;
 pub mod gateway;
 pub mod mcp;
 pub mod oauth;

@@ -1,0 +1,58 @@
+//! Importing an OpenAPI document into a server: `/api/orgs/{org}/servers/{serverId}/openapi/…`.
+//! The preview says which operations become which tools (with their schemas), which are
+//! skipped and why, and which names the server already has; nothing is changed.
+
+mod source;
+
+use axum::http::Method;
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::registry::{Access, OpCtx, OpSpec, Registry};
+use super::servers::server_of;
+use crate::auth::Scope;
+use crate::error::ApiResult;
+use crate::openapi::{self, MAX_SET_BYTES, Plan};
+
+pub use source::ImportSource;
+
+/// What an import would do.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportPreview {
+    preview: Plan,
+    /// Planned tool names the server already has a tool of: importing them is refused until
+    /// they are left out or the server's tools renamed.
+    conflicts: Vec<String>,
+}
+
+/// Registers the import operations.
+pub fn register(r: &mut Registry) {
+    r.add(
+        OpSpec::new(
+            "preview_openapi_import",
+            Method::POST,
+            "/api/orgs/{org}/servers/{serverId}/openapi/preview",
+            Access::Org(Scope::ServersWrite),
+            "Read an OpenAPI document (given, or fetched from its URL) and show the tools its operations would become; changes nothing.",
+        )
+        // The document itself, with room for the JSON string around it.
+        .max_body(MAX_SET_BYTES + 64 * 1024),
+        preview,
+    );
+}
+
+async fn preview(ctx: OpCtx, input: ImportSource) -> ApiResult<ImportPreview> {
+    let server = server_of(&ctx).await?;
+    let options = input.options()?;
+    let set = input.load(&ctx.state.plane.outbound).await?;
+    let preview = openapi::plan(&set, &options).map_err(source::unprocessable)?;
+    let existing = ctx.state.store.tool_list(&server.org_id, &server.id).await?;
+    let conflicts = preview
+        .tools
+        .iter()
+        .filter(|t| existing.iter().any(|e| e.name == t.name))
+        .map(|t| t.name.clone())
+        .collect();
+    Ok(ImportPreview { preview, conflicts })
+}

@@ -1,0 +1,136 @@
+//! Story: an admin points Gatehouse at an API's OpenAPI document — pasted, or published at a
+//! URL (a real file server on loopback), one file or several — and previews the tools its
+//! operations would become: names, schemas, what is skipped and why, which names clash. Bad
+//! documents get an error naming the place, and nothing changes.
+
+mod common;
+
+use common::files::StaticFiles;
+use common::gateway::create_server;
+use common::{Backend, Options, TestServer};
+use serde_json::{Value, json};
+
+fn fixtures() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/openapi")
+}
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(fixtures().join(name)).unwrap()
+}
+
+fn tool<'a>(preview: &'a Value, name: &str) -> &'a Value {
+    preview["preview"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == name)
+        .unwrap_or_else(|| panic!("no tool {name} in {preview}"))
+}
+
+async fn previews_show_what_would_be_made(backend: Backend) {
+    let server = TestServer::dev(backend).await;
+    let (server_id, _) = create_server(&server, "Pets").await;
+    let path = format!("/api/orgs/default/servers/{server_id}/openapi/preview");
+
+    // Pasted YAML.
+    let r = server.post(&path, None, json!({"document": fixture("petstore-3.0.yaml")})).await.expect(200);
+    assert_eq!(r.body["preview"]["title"], "Swagger Petstore - OpenAPI 3.0");
+    assert_eq!(r.body["preview"]["tools"].as_array().unwrap().len(), 19);
+    let get = tool(&r.body, "get_pet_by_id");
+    assert_eq!(get["endpointUrl"], "https://petstore3.swagger.io/api/v3/pet/{petId}");
+    assert_eq!(get["auth"], json!({"scheme": "api_key", "kind": "api_key", "name": "api_key"}));
+    assert_eq!(get["outputSchema"]["properties"]["status"]["enum"], json!(["available", "pending", "sold"]));
+    assert_eq!(r.body["conflicts"], json!([]));
+
+    // A tool of that name already there: a conflict is named.
+    server
+        .post(
+            &format!("/api/orgs/default/servers/{server_id}/tools"),
+            None,
+            json!({"name": "add_pet", "description": "by hand", "method": "GET", "endpointUrl": "https://a.example/x"}),
+        )
+        .await
+        .expect(201);
+    let selected = json!({"document": fixture("petstore-3.0.yaml"), "select": {"tags": ["pet"]}});
+    let r = server.post(&path, None, selected).await.expect(200);
+    assert_eq!(r.body["conflicts"], json!(["add_pet"]));
+    let skipped = r.body["preview"]["skipped"].as_array().unwrap();
+    assert!(
+        skipped.iter().any(|s| s["operation"] == "GET /store/inventory" && s["reason"] == "not selected")
+    );
+
+    // Fetched from where it is published; its relative server URL resolves against that.
+    let files = StaticFiles::serve(&fixtures());
+    let r = server
+        .post(&path, None, json!({"url": format!("{}/petstore-3.1.yaml", files.base)}))
+        .await
+        .expect(200);
+    assert_eq!(r.body["preview"]["baseUrl"], format!("{}/api/v31", files.base));
+    // A document split over files: the ones it references are fetched beside it.
+    let r = server
+        .post(&path, None, json!({"url": format!("{}/split/openapi.yaml", files.base)}))
+        .await
+        .expect(200);
+    let list = tool(&r.body, "list_pets");
+    assert_eq!(list["endpointUrl"], format!("{}/v1/pets", files.base));
+    assert_eq!(
+        list["outputSchema"]["properties"]["items"]["items"]["properties"]["kind"]["enum"],
+        json!(["cat", "dog"])
+    );
+    assert_eq!(list["inputSchema"]["properties"]["limit"]["maximum"], 100);
+    // The same set given as text, with its other files by their relative paths.
+    let given = json!({"document": fixture("split/openapi.yaml"), "baseUrl": "https://pets.example/v1", "files": {
+        "paths/pets.yaml": fixture("split/paths/pets.yaml"),
+        "schemas/page.yaml": fixture("split/schemas/page.yaml"),
+        "schemas/pet.yaml": fixture("split/schemas/pet.yaml")}});
+    let r = server.post(&path, None, given).await.expect(200);
+    assert_eq!(tool(&r.body, "list_pets")["endpointUrl"], "https://pets.example/v1/pets");
+}
+
+async fn bad_documents_are_refused_naming_the_place(backend: Backend) {
+    let (server, admin) =
+        TestServer::enterprise_with(backend, Options { deny_private_networks: true, ..Default::default() })
+            .await;
+    server.create_org(&admin, "acme").await;
+    let s = server.post("/api/orgs/acme/servers", Some(&admin), json!({"name": "Pets"})).await.expect(201);
+    let server_id = s.body["server"]["serverId"].as_str().unwrap().to_owned();
+    let path = format!("/api/orgs/acme/servers/{server_id}/openapi/preview");
+    let refused = |body: Value, words: &'static str| {
+        let (server, admin, path) = (&server, &admin, &path);
+        async move {
+            let r = server.post(path, Some(admin), body).await;
+            assert_eq!(r.status, 422, "{}", r.text);
+            assert!(r.text.contains(words), "{words}: {}", r.text);
+        }
+    };
+    refused(json!({"document": "openapi: 3.0.0\npaths: [\n"}), "line").await;
+    refused(json!({"document": "{\"swagger\": \"2.0\"}"}), "Swagger 2.0").await;
+    refused(json!({"document": "{\"openapi\": \"4.0.0\"}"}), "openapi#/openapi").await;
+    let dangling = json!({"openapi": "3.0.3", "info": {"title": "T", "version": "1"},
+        "servers": [{"url": "https://api.example.com"}], "paths": {"/x": {"post": {"operationId": "x",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Gone"}}}},
+        "responses": {}}}}});
+    refused(json!({"document": dangling.to_string()}), "requestBody/content/application~1json/schema/$ref")
+        .await;
+    let deep = format!("{{\"openapi\": \"3.0.0\", \"x\": {}1{}}}", "[".repeat(100), "]".repeat(100));
+    refused(json!({"document": deep}), "nest").await;
+    // A URL on a private address: the outbound network policy refuses to fetch it.
+    let files = StaticFiles::serve(&fixtures());
+    refused(json!({"url": format!("{}/petstore-3.0.yaml", files.base)}), "private").await;
+    refused(json!({"url": "http://169.254.169.254/latest/openapi.json"}), "169.254.169.254").await;
+    refused(json!({"document": "{}", "url": "https://a.example/x"}), "not both").await;
+    refused(
+        json!({"document": fixture("petstore-3.0.yaml"), "select": {"paths": ["/pet/[a"]}}),
+        "select.paths",
+    )
+    .await;
+    // Past the size limit: refused before it is read.
+    let huge = json!({"document": "x".repeat(17 * 1024 * 1024)});
+    assert_eq!(server.post(&path, Some(&admin), huge).await.status, 413);
+    // Nothing was made.
+    let tools =
+        server.get(&format!("/api/orgs/acme/servers/{server_id}/tools"), Some(&admin)).await.expect(200);
+    assert_eq!(tools.body["total"], 0);
+}
+
+backend_tests!(previews_show_what_would_be_made, bad_documents_are_refused_naming_the_place);
