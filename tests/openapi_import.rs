@@ -5,8 +5,9 @@
 
 mod common;
 
+use common::backend::HttpBackend;
 use common::files::StaticFiles;
-use common::gateway::create_server;
+use common::gateway::{call, create_server, session};
 use common::{Backend, Options, TestServer};
 use serde_json::{Value, json};
 
@@ -133,4 +134,69 @@ async fn bad_documents_are_refused_naming_the_place(backend: Backend) {
     assert_eq!(tools.body["total"], 0);
 }
 
-backend_tests!(previews_show_what_would_be_made, bad_documents_are_refused_naming_the_place);
+/// Applied, the import's tools call the API as its document says, the credential from the
+/// secret given for its scheme; a second import of the same names is refused; deleting the
+/// import takes its tools.
+async fn an_import_makes_tools_that_call_the_api(backend: Backend) {
+    let server = TestServer::dev(backend).await;
+    let api = HttpBackend::start();
+    let (server_id, slug) = create_server(&server, "Pets").await;
+    let secret = server
+        .post(
+            "/api/orgs/default/secrets",
+            None,
+            json!({"name": "petstore key", "provider": "generic", "value": "k-123"}),
+        )
+        .await
+        .expect(201);
+    let secret_id = secret.body["secret"]["secretId"].as_str().unwrap().to_owned();
+    let imports = format!("/api/orgs/default/servers/{server_id}/openapi-imports");
+    let input = json!({"source": {"document": fixture("petstore-3.0.yaml"), "baseUrl": api.url("/api/v3")},
+                       "credentials": {"api_key": {"secretId": secret_id}}});
+    let made = server.post(&imports, None, input.clone()).await.expect(201);
+    assert_eq!(made.body["import"]["tools"].as_array().unwrap().len(), 19);
+    assert_eq!(made.body["import"]["title"], "Swagger Petstore - OpenAPI 3.0");
+    assert!(made.body.get("missingCredentials").is_none(), "{}", made.text);
+    let import_id = made.body["import"]["importId"].as_str().unwrap().to_owned();
+
+    let mut client = session(&server, &slug, "2025-11-25").await;
+    let listed = client.request("tools/list", json!({})).await.expect(200);
+    let tools = listed.body["result"]["tools"].as_array().unwrap();
+    let get = tools.iter().find(|t| t["name"] == "get_pet_by_id").unwrap();
+    assert_eq!(get["outputSchema"]["properties"]["name"]["type"], "string");
+    let reply = call(&mut client, "get_pet_by_id", json!({"petId": 7})).await;
+    let seen = &reply["result"]["structuredContent"];
+    assert_eq!((seen["method"].as_str(), seen["path"].as_str()), (Some("GET"), Some("/api/v3/pet/7")));
+    assert_eq!(seen["headers"]["api_key"], "k-123", "the key from the secret, in the scheme's header");
+    let reply = call(
+        &mut client,
+        "add_pet",
+        json!({"body": {"name": "doggie", "photoUrls": ["p"], "status": "sold"}}),
+    )
+    .await;
+    let seen = &reply["result"]["structuredContent"];
+    assert_eq!(seen["body"], json!({"name": "doggie", "photoUrls": ["p"], "status": "sold"}));
+    assert_eq!(seen["headers"]["content-type"], "application/json");
+    let reply = call(&mut client, "find_pets_by_status", json!({"status": "lost"})).await;
+    assert_eq!(reply["error"]["code"], -32602, "{reply}");
+
+    // The same names again: refused, naming them; nothing added.
+    let again = server.post(&imports, None, input).await;
+    assert_eq!(again.status, 409, "{}", again.text);
+    assert!(again.text.contains("get_pet_by_id"), "{}", again.text);
+    let listed = server.get(&imports, None).await.expect(200);
+    assert_eq!(listed.body["imports"].as_array().unwrap().len(), 1);
+    server.get(&format!("{imports}/{import_id}"), None).await.expect(200);
+
+    server.delete(&format!("{imports}/{import_id}"), None).await.expect(204);
+    let tools = server.get(&format!("/api/orgs/default/servers/{server_id}/tools"), None).await.expect(200);
+    assert_eq!(tools.body["total"], 0);
+    let listed = client.request("tools/list", json!({})).await.expect(200);
+    assert_eq!(listed.body["result"]["tools"], json!([]));
+}
+
+backend_tests!(
+    previews_show_what_would_be_made,
+    bad_documents_are_refused_naming_the_place,
+    an_import_makes_tools_that_call_the_api
+);

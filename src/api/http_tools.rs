@@ -324,7 +324,7 @@ async fn apply_auth(ctx: &OpCtx, tool: &mut HttpToolRecord, auth: AuthInput) -> 
     Ok(())
 }
 
-fn check(tool: &HttpToolRecord) -> ApiResult<()> {
+pub(super) fn check(tool: &HttpToolRecord) -> ApiResult<()> {
     http_tool::validate_name(&tool.name).map_err(ApiError::BadRequest)?;
     let parameters: Vec<Parameter> = serde_json::from_str(&tool.parameters).map_err(ApiError::internal)?;
     let body: Option<Body> =
@@ -399,6 +399,8 @@ async fn create(ctx: OpCtx, input: CreateTool) -> ApiResult<ToolEnvelope> {
         timeout_ms: input.timeout_ms.unwrap_or(http_tool::DEFAULT_TIMEOUT_MS),
         body: None,
         output_schema: None,
+        import_id: None,
+        operation: None,
         created_at: now,
         updated_at: now,
     };

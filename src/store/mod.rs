@@ -7,6 +7,7 @@
 
 pub mod end_user;
 mod health;
+pub mod imports;
 pub mod integrations;
 pub mod keys;
 pub mod notifications;
@@ -20,6 +21,7 @@ pub mod secrets;
 pub mod servers;
 pub mod sql;
 mod sql_end_user;
+mod sql_imports;
 mod sql_integrations;
 mod sql_keys;
 mod sql_notifications;
@@ -41,6 +43,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use end_user::{AuthConfigRecord, EndUserCodeRecord, EndUserStore, SigningKeyRecord};
+pub use imports::{ImportRecord, ImportStore};
 pub use integrations::{EntitlementRecord, IntegrationRecord, IntegrationStore};
 pub use keys::{ApiKeyRecord, KeyRotationRecord, KeyStore};
 pub use notifications::{NotificationRecord, NotificationStore, WebhookRecord};
@@ -87,6 +90,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[async_trait]
 pub trait Store:
     ServerStore
+    + ImportStore
     + KeyStore
     + UpstreamStore
     + UpstreamOAuthStore

@@ -40,6 +40,9 @@ pub struct HttpToolRecord {
     pub body: Option<String>,
     /// The JSON Schema of a successful answer (the tool's `outputSchema`).
     pub output_schema: Option<String>,
+    /// The OpenAPI import that made it, and the operation (`GET /pet/{petId}`).
+    pub import_id: Option<String>,
+    pub operation: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }

@@ -8,9 +8,9 @@ use super::sql::{SqlStore, conflict_on};
 use super::{StoreError, StoreResult};
 
 const SERVER_COLUMNS: &str = "SELECT id, org_id, name, slug, description, status, created_at FROM servers";
-const TOOL_COLUMNS: &str = "SELECT id, server_id, org_id, name, description, method, endpoint_url, parameters, \
-     auth_type, auth_header, auth_credential, auth_secret_id, timeout_ms, body, output_schema, created_at, updated_at \
-     FROM http_tools";
+pub(super) const TOOL_COLUMNS: &str = "SELECT id, server_id, org_id, name, description, method, endpoint_url, parameters, \
+     auth_type, auth_header, auth_credential, auth_secret_id, timeout_ms, body, output_schema, import_id, operation, \
+     created_at, updated_at FROM http_tools";
 
 #[async_trait]
 impl ServerStore for SqlStore {
@@ -90,32 +90,7 @@ impl ServerStore for SqlStore {
     }
 
     async fn tool_create(&self, t: &HttpToolRecord) -> StoreResult<()> {
-        query(
-            "INSERT INTO http_tools (id, server_id, org_id, name, description, method, endpoint_url, parameters, \
-             auth_type, auth_header, auth_credential, auth_secret_id, timeout_ms, body, output_schema, created_at, \
-             updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-        )
-        .bind(&t.id)
-        .bind(&t.server_id)
-        .bind(&t.org_id)
-        .bind(&t.name)
-        .bind(&t.description)
-        .bind(&t.method)
-        .bind(&t.endpoint_url)
-        .bind(&t.parameters)
-        .bind(&t.auth_type)
-        .bind(&t.auth_header)
-        .bind(&t.auth_credential)
-        .bind(&t.auth_secret_id)
-        .bind(t.timeout_ms)
-        .bind(&t.body)
-        .bind(&t.output_schema)
-        .bind(t.created_at)
-        .bind(t.updated_at)
-        .execute(&self.pool)
-        .await
-        .map_err(conflict_on("a tool with this name"))?;
+        insert_tool(t).execute(&self.pool).await.map_err(conflict_on("a tool with this name"))?;
         Ok(())
     }
 
@@ -217,4 +192,35 @@ impl ServerStore for SqlStore {
             .await?;
         Ok(done.rows_affected() == 1)
     }
+}
+
+/// The insert of one tool, for a pool or a transaction.
+pub(super) fn insert_tool(
+    t: &HttpToolRecord,
+) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
+    query(
+        "INSERT INTO http_tools (id, server_id, org_id, name, description, method, endpoint_url, parameters, \
+         auth_type, auth_header, auth_credential, auth_secret_id, timeout_ms, body, output_schema, import_id, \
+         operation, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+    )
+    .bind(&t.id)
+    .bind(&t.server_id)
+    .bind(&t.org_id)
+    .bind(&t.name)
+    .bind(&t.description)
+    .bind(&t.method)
+    .bind(&t.endpoint_url)
+    .bind(&t.parameters)
+    .bind(&t.auth_type)
+    .bind(&t.auth_header)
+    .bind(&t.auth_credential)
+    .bind(&t.auth_secret_id)
+    .bind(t.timeout_ms)
+    .bind(&t.body)
+    .bind(&t.output_schema)
+    .bind(&t.import_id)
+    .bind(&t.operation)
+    .bind(t.created_at)
+    .bind(t.updated_at)
 }

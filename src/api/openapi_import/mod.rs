@@ -1,10 +1,12 @@
 //! Importing an OpenAPI document into a server: `/api/orgs/{org}/servers/{serverId}/openapi/…`.
 //! The preview says which operations become which tools (with their schemas), which are
-//! skipped and why, and which names the server already has; nothing is changed.
+//! skipped and why, and which names the server already has; nothing is changed. Applying it
+//! stores the tools with the import that made them.
 
+mod apply;
 mod source;
 
-use axum::http::Method;
+use axum::http::{Method, StatusCode};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -39,6 +41,51 @@ pub fn register(r: &mut Registry) {
         // The document itself, with room for the JSON string around it.
         .max_body(MAX_SET_BYTES + 64 * 1024),
         preview,
+    );
+    let base = "/api/orgs/{org}/servers/{serverId}/openapi-imports";
+    let one = "/api/orgs/{org}/servers/{serverId}/openapi-imports/{importId}";
+    r.add(
+        OpSpec::new(
+            "create_openapi_import",
+            Method::POST,
+            base,
+            Access::Org(Scope::ServersWrite),
+            "Import an OpenAPI document: each selected operation becomes an HTTP tool of the server, its credential from the secret given for its security scheme.",
+        )
+        .status(StatusCode::CREATED)
+        .max_body(MAX_SET_BYTES + 64 * 1024),
+        apply::create,
+    );
+    r.add(
+        OpSpec::new(
+            "list_openapi_imports",
+            Method::GET,
+            base,
+            Access::Org(Scope::ServersRead),
+            "List a server's OpenAPI imports and the tools each made.",
+        ),
+        apply::list,
+    );
+    r.add(
+        OpSpec::new(
+            "get_openapi_import",
+            Method::GET,
+            one,
+            Access::Org(Scope::ServersRead),
+            "Read an OpenAPI import.",
+        ),
+        apply::get,
+    );
+    r.add(
+        OpSpec::new(
+            "delete_openapi_import",
+            Method::DELETE,
+            one,
+            Access::Org(Scope::ServersWrite),
+            "Delete an OpenAPI import and the tools it made.",
+        )
+        .status(StatusCode::NO_CONTENT),
+        apply::delete,
     );
 }
 
