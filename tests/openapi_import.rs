@@ -195,7 +195,95 @@ async fn an_import_makes_tools_that_call_the_api(backend: Backend) {
     assert_eq!(listed.body["result"]["tools"], json!([]));
 }
 
+/// The API changes and is imported again: the difference is shown, then applied; what it adds
+/// or changes is not served until approved (the import's policy is manual), what it removes is
+/// gone.
+async fn a_changed_api_is_imported_again_under_approval(backend: Backend) {
+    let server = TestServer::dev(backend).await;
+    let (server_id, slug) = create_server(&server, "Pets").await;
+    let dir = tempfile::tempdir().unwrap();
+    let api = |operations: Value| {
+        json!({"openapi": "3.0.3", "info": {"title": "Pets", "version": "1"},
+               "servers": [{"url": "https://pets.example/v1"}], "paths": operations})
+        .to_string()
+    };
+    let list = json!({"get": {"operationId": "listPets", "summary": "List pets", "responses": {"200": {"description": "ok"}}}});
+    let get = json!({"get": {"operationId": "getPet", "summary": "Read a pet",
+        "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+        "responses": {"200": {"description": "ok"}}}});
+    let document = dir.path().join("openapi.json");
+    std::fs::write(&document, api(json!({"/pets": list, "/pets/{id}": get}))).unwrap();
+    let files = StaticFiles::serve(dir.path());
+    let imports = format!("/api/orgs/default/servers/{server_id}/openapi-imports");
+    let made = server
+        .post(&imports, None, json!({"source": {"url": format!("{}/openapi.json", files.base)}}))
+        .await
+        .expect(201);
+    assert_eq!(made.body["import"]["approvalPolicy"], "manual");
+    let import = made.body["import"]["importId"].as_str().unwrap().to_owned();
+
+    // The API now: listPets described anew, getPet gone, deletePet new.
+    let changed = json!({"get": {"operationId": "listPets", "summary": "List every pet", "responses": {"200": {"description": "ok"}}}});
+    let delete = json!({"delete": {"operationId": "deletePet",
+        "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+        "responses": {"204": {"description": "gone"}}}});
+    std::fs::write(&document, api(json!({"/pets": changed, "/pets/{id}": delete}))).unwrap();
+    let diff = server.post(&format!("{imports}/{import}/preview"), None, json!({})).await.expect(200);
+    assert_eq!(diff.body["added"], json!([{"name": "delete_pet", "operation": "DELETE /pets/{id}"}]));
+    assert_eq!(
+        diff.body["changed"],
+        json!([{"name": "list_pets", "operation": "GET /pets", "fields": ["description"]}])
+    );
+    assert_eq!(diff.body["removed"], json!([{"name": "get_pet", "operation": "GET /pets/{id}"}]));
+    assert_eq!(diff.body["approvalState"], "pending");
+    // A preview changes nothing.
+    let tools = server.get(&format!("/api/orgs/default/servers/{server_id}/tools"), None).await.expect(200);
+    assert_eq!(tools.body["total"], 2);
+
+    server.post(&format!("{imports}/{import}/apply"), None, json!({})).await.expect(200);
+    let mut client = session(&server, &slug, "2025-11-25").await;
+    let names = |listed: &Value| {
+        listed["result"]["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let listed = client.request("tools/list", json!({})).await.expect(200);
+    assert!(names(&listed.body).is_empty(), "added and changed tools wait for approval: {}", listed.text);
+    let reply = call(&mut client, "list_pets", json!({})).await;
+    assert!(reply.get("error").is_some() || reply["result"]["isError"] == true, "{reply}");
+
+    let tools = server.get(&format!("/api/orgs/default/servers/{server_id}/tools"), None).await.expect(200);
+    let tools = tools.body["tools"].as_array().unwrap().clone();
+    assert_eq!(tools.len(), 2);
+    let listed_pets = tools.iter().find(|t| t["name"] == "list_pets").unwrap();
+    assert_eq!(
+        (listed_pets["approvalState"].as_str(), listed_pets["description"].as_str()),
+        (Some("pending"), Some("List every pet"))
+    );
+    let tool_id = listed_pets["toolId"].as_str().unwrap();
+    server
+        .patch(
+            &format!("/api/orgs/default/servers/{server_id}/tools/{tool_id}"),
+            None,
+            json!({"approvalState": "approved"}),
+        )
+        .await
+        .expect(200);
+    let listed = client.request("tools/list", json!({})).await.expect(200);
+    assert_eq!(names(&listed.body), ["list_pets"]);
+    // Nothing changed since: a re-import is all unchanged.
+    let diff = server.post(&format!("{imports}/{import}/preview"), None, json!({})).await.expect(200);
+    assert_eq!(
+        (diff.body["unchanged"].as_u64(), diff.body["changed"].as_array().map(Vec::len)),
+        (Some(2), Some(0))
+    );
+}
+
 backend_tests!(
+    a_changed_api_is_imported_again_under_approval,
     previews_show_what_would_be_made,
     bad_documents_are_refused_naming_the_place,
     an_import_makes_tools_that_call_the_api

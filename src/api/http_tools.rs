@@ -20,6 +20,21 @@ use crate::store::HttpToolRecord;
 
 pub use crate::domain::http_tool::CREDENTIAL_PURPOSE;
 
+/// A tool that is served.
+pub const APPROVED: &str = "approved";
+/// A tool a re-import added or changed, not served until approved.
+pub const PENDING: &str = "pending";
+
+/// Whether a tool is served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ApprovalInput {
+    /// Serve it.
+    Approved,
+    /// Stop serving it until approved again.
+    Pending,
+}
+
 /// Auth as written: type, credential (write-only), header for api_key.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -73,6 +88,13 @@ pub struct Tool {
     /// The schema of a successful answer's structured content.
     #[serde(skip_serializing_if = "Option::is_none")]
     output_schema: Option<Value>,
+    /// `approved` (served) or `pending` (a re-import added or changed it).
+    approval_state: String,
+    /// The OpenAPI import that made it, and its operation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    import_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    operation: Option<String>,
     created_at: String,
     updated_at: String,
 }
@@ -88,6 +110,9 @@ impl Tool {
             input_schema: http_tool::input_schema(&parameters, body.as_ref()),
             body,
             output_schema,
+            approval_state: t.approval_state,
+            import_id: t.import_id,
+            operation: t.operation,
             tool_id: t.id,
             server_id: t.server_id,
             name: t.name,
@@ -179,6 +204,8 @@ pub struct UpdateTool {
     parameters: Option<Vec<Parameter>>,
     body: Option<Body>,
     output_schema: Option<Value>,
+    /// `approved` serves a tool a re-import added or changed; `pending` withdraws it.
+    approval_state: Option<ApprovalInput>,
     /// Without `credential`, the stored credential is kept (if the type is unchanged).
     auth: Option<AuthInput>,
     #[schemars(range(min = 1, max = 120_000))]
@@ -401,6 +428,7 @@ async fn create(ctx: OpCtx, input: CreateTool) -> ApiResult<ToolEnvelope> {
         output_schema: None,
         import_id: None,
         operation: None,
+        approval_state: APPROVED.into(),
         created_at: now,
         updated_at: now,
     };
@@ -451,6 +479,13 @@ async fn update(ctx: OpCtx, input: UpdateTool) -> ApiResult<ToolEnvelope> {
     }
     if let Some(output) = input.output_schema {
         tool.output_schema = Some(output.to_string());
+    }
+    if let Some(state) = input.approval_state {
+        tool.approval_state = match state {
+            ApprovalInput::Approved => APPROVED,
+            ApprovalInput::Pending => PENDING,
+        }
+        .into();
     }
     if let Some(auth) = input.auth {
         apply_auth(&ctx, &mut tool, auth).await?;

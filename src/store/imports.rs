@@ -22,6 +22,8 @@ pub struct ImportRecord {
     pub selection: String,
     /// JSON: security scheme → the org secret holding its credential.
     pub credentials: String,
+    /// `manual`: tools a re-import adds or changes wait for approval; `auto_approve`: served.
+    pub approval_policy: String,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -36,6 +38,15 @@ pub trait ImportStore {
     async fn import_get(&self, org_id: &str, server_id: &str, id: &str) -> StoreResult<Option<ImportRecord>>;
     /// The tools an import made.
     async fn import_tools(&self, org_id: &str, import_id: &str) -> StoreResult<Vec<HttpToolRecord>>;
+    /// A re-import, all or nothing: tools added, tools changed (by id), tools removed (by id),
+    /// and the import's own record updated.
+    async fn import_apply(
+        &self,
+        import: &ImportRecord,
+        added: &[HttpToolRecord],
+        changed: &[HttpToolRecord],
+        removed: &[String],
+    ) -> StoreResult<()>;
     /// Deletes an import and its tools (404 when there is none).
     async fn import_delete(&self, org_id: &str, server_id: &str, id: &str) -> StoreResult<()>;
 }

@@ -43,6 +43,9 @@ pub struct HttpToolRecord {
     /// The OpenAPI import that made it, and the operation (`GET /pet/{petId}`).
     pub import_id: Option<String>,
     pub operation: Option<String>,
+    /// `approved` (served) or `pending` (a re-import added or changed it; not served until an
+    /// admin approves it).
+    pub approval_state: String,
     pub created_at: i64,
     pub updated_at: i64,
 }

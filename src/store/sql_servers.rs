@@ -10,7 +10,7 @@ use super::{StoreError, StoreResult};
 const SERVER_COLUMNS: &str = "SELECT id, org_id, name, slug, description, status, created_at FROM servers";
 pub(super) const TOOL_COLUMNS: &str = "SELECT id, server_id, org_id, name, description, method, endpoint_url, parameters, \
      auth_type, auth_header, auth_credential, auth_secret_id, timeout_ms, body, output_schema, import_id, operation, \
-     created_at, updated_at FROM http_tools";
+     approval_state, created_at, updated_at FROM http_tools";
 
 #[async_trait]
 impl ServerStore for SqlStore {
@@ -152,31 +152,7 @@ impl ServerStore for SqlStore {
     }
 
     async fn tool_update(&self, t: &HttpToolRecord) -> StoreResult<()> {
-        let done = query(
-            "UPDATE http_tools SET name = $4, description = $5, method = $6, endpoint_url = $7, parameters = $8, \
-             auth_type = $9, auth_header = $10, auth_credential = $11, auth_secret_id = $12, timeout_ms = $13, \
-             updated_at = $14, body = $15, output_schema = $16 \
-             WHERE org_id = $1 AND server_id = $2 AND id = $3",
-        )
-        .bind(&t.org_id)
-        .bind(&t.server_id)
-        .bind(&t.id)
-        .bind(&t.name)
-        .bind(&t.description)
-        .bind(&t.method)
-        .bind(&t.endpoint_url)
-        .bind(&t.parameters)
-        .bind(&t.auth_type)
-        .bind(&t.auth_header)
-        .bind(&t.auth_credential)
-        .bind(&t.auth_secret_id)
-        .bind(t.timeout_ms)
-        .bind(t.updated_at)
-        .bind(&t.body)
-        .bind(&t.output_schema)
-        .execute(&self.pool)
-        .await
-        .map_err(conflict_on("a tool with this name"))?;
+        let done = update_tool(t).execute(&self.pool).await.map_err(conflict_on("a tool with this name"))?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound("tool"));
         }
@@ -201,8 +177,8 @@ pub(super) fn insert_tool(
     query(
         "INSERT INTO http_tools (id, server_id, org_id, name, description, method, endpoint_url, parameters, \
          auth_type, auth_header, auth_credential, auth_secret_id, timeout_ms, body, output_schema, import_id, \
-         operation, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+         operation, approval_state, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
     )
     .bind(&t.id)
     .bind(&t.server_id)
@@ -221,6 +197,36 @@ pub(super) fn insert_tool(
     .bind(&t.output_schema)
     .bind(&t.import_id)
     .bind(&t.operation)
+    .bind(&t.approval_state)
     .bind(t.created_at)
     .bind(t.updated_at)
+}
+
+/// The update of one tool's definition, for a pool or a transaction.
+pub(super) fn update_tool(
+    t: &HttpToolRecord,
+) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
+    query(
+        "UPDATE http_tools SET name = $4, description = $5, method = $6, endpoint_url = $7, parameters = $8, \
+         auth_type = $9, auth_header = $10, auth_credential = $11, auth_secret_id = $12, timeout_ms = $13, \
+         updated_at = $14, body = $15, output_schema = $16, approval_state = $17 \
+         WHERE org_id = $1 AND server_id = $2 AND id = $3",
+    )
+    .bind(&t.org_id)
+    .bind(&t.server_id)
+    .bind(&t.id)
+    .bind(&t.name)
+    .bind(&t.description)
+    .bind(&t.method)
+    .bind(&t.endpoint_url)
+    .bind(&t.parameters)
+    .bind(&t.auth_type)
+    .bind(&t.auth_header)
+    .bind(&t.auth_credential)
+    .bind(&t.auth_secret_id)
+    .bind(t.timeout_ms)
+    .bind(t.updated_at)
+    .bind(&t.body)
+    .bind(&t.output_schema)
+    .bind(&t.approval_state)
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::source::{ImportSource, unprocessable};
-use crate::api::http_tools::check;
+use crate::api::http_tools::{APPROVED, check};
 use crate::api::registry::{NoInput, OpCtx};
 use crate::api::servers::{announce, server_of};
 use crate::domain::http_body::{Body, BodyEncoding};
@@ -38,6 +38,28 @@ pub struct CreateImport {
     /// whose scheme has none are made without a credential.
     #[serde(default)]
     credentials: BTreeMap<String, SchemeCredential>,
+    /// What a later re-import's new and changed tools wait for: `manual` (default: an admin's
+    /// approval) or `auto_approve`.
+    #[serde(default)]
+    approval_policy: ApprovalPolicy,
+}
+
+/// Whether a re-import's new and changed tools are served at once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalPolicy {
+    #[default]
+    Manual,
+    AutoApprove,
+}
+
+impl ApprovalPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Manual => "manual",
+            Self::AutoApprove => "auto_approve",
+        }
+    }
 }
 
 /// An import as the API shows it.
@@ -55,6 +77,8 @@ pub struct Import {
     tools: Vec<String>,
     /// Security scheme → secret.
     credentials: Value,
+    /// `manual` or `auto_approve`: what a re-import's new and changed tools wait for.
+    approval_policy: String,
     created_at: String,
 }
 
@@ -87,6 +111,7 @@ async fn view(ctx: &OpCtx, record: ImportRecord) -> ApiResult<Import> {
         base_url: record.base_url,
         tools: tools.into_iter().map(|t| t.name).collect(),
         credentials: serde_json::from_str(&record.credentials).map_err(ApiError::internal)?,
+        approval_policy: record.approval_policy,
         created_at: time::iso(record.created_at),
     })
 }
@@ -161,6 +186,7 @@ pub(super) async fn create(ctx: OpCtx, input: CreateImport) -> ApiResult<ImportE
                 .collect::<serde_json::Map<_, _>>()
         )
         .to_string(),
+        approval_policy: input.approval_policy.as_str().into(),
         created_at: now,
         updated_at: now,
     };
@@ -173,7 +199,7 @@ pub(super) async fn create(ctx: OpCtx, input: CreateImport) -> ApiResult<ImportE
                 missing.push(auth.scheme.clone());
             }
         }
-        let tool = tool_of(planned, &record, secret.cloned(), now)?;
+        let tool = tool_of(planned, &record, secret.cloned(), now, APPROVED)?;
         check(&tool).map_err(|e| ApiError::unprocessable(format!("{}: {}", planned.operation, e)))?;
         tools.push(tool);
     }
@@ -195,12 +221,13 @@ fn auth_type(kind: AuthKind) -> AuthType {
     }
 }
 
-/// The stored tool of a planned one.
-fn tool_of(
+/// The stored tool of a planned one, `approval` its state.
+pub(super) fn tool_of(
     planned: &ToolPlan,
     import: &ImportRecord,
     secret: Option<String>,
     now: i64,
+    approval: &str,
 ) -> ApiResult<HttpToolRecord> {
     let defs = planned.input_schema.get("$defs").cloned();
     let mut parameters: Vec<Parameter> = planned
@@ -258,6 +285,7 @@ fn tool_of(
         output_schema: planned.output_schema.as_ref().map(Value::to_string),
         import_id: Some(import.id.clone()),
         operation: Some(planned.operation.clone()),
+        approval_state: approval.into(),
         created_at: now,
         updated_at: now,
     })

@@ -4,6 +4,7 @@
 //! stores the tools with the import that made them.
 
 mod apply;
+mod reimport;
 mod source;
 
 use axum::http::{Method, StatusCode};
@@ -65,6 +66,28 @@ pub fn register(r: &mut Registry) {
             "List a server's OpenAPI imports and the tools each made.",
         ),
         apply::list,
+    );
+    r.add(
+        OpSpec::new(
+            "preview_openapi_reimport",
+            Method::POST,
+            "/api/orgs/{org}/servers/{serverId}/openapi-imports/{importId}/preview",
+            Access::Org(Scope::ServersWrite),
+            "Show what importing the document again would add, change and remove among the import's tools; changes nothing.",
+        )
+        .max_body(MAX_SET_BYTES + 64 * 1024),
+        reimport::preview,
+    );
+    r.add(
+        OpSpec::new(
+            "apply_openapi_reimport",
+            Method::POST,
+            "/api/orgs/{org}/servers/{serverId}/openapi-imports/{importId}/apply",
+            Access::Org(Scope::ServersWrite),
+            "Import the document again: add, change and remove the import's tools; added and changed ones wait for approval unless the import approves automatically.",
+        )
+        .max_body(MAX_SET_BYTES + 64 * 1024),
+        reimport::apply,
     );
     r.add(
         OpSpec::new(

@@ -56,6 +56,28 @@ pub struct ImportSource {
 }
 
 impl ImportSource {
+    /// The document an import was made from, fetched again from its URL with the same base URL
+    /// and selection (`selection` as stored: `{tags, paths, operations}`).
+    pub fn again(url: String, base_url: Option<String>, selection: &Value) -> Self {
+        let list = |key: &str| -> Vec<String> {
+            selection
+                .get(key)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        };
+        Self {
+            document: None,
+            files: BTreeMap::new(),
+            url: Some(url),
+            base_url,
+            select: SelectInput { tags: list("tags"), paths: list("paths"), operations: list("operations") },
+        }
+    }
+
     /// The planner's options for this source.
     pub fn options(&self) -> ApiResult<Options> {
         for pattern in &self.select.paths {

@@ -125,6 +125,10 @@ pub(super) fn build(
 ) -> ServerEntry {
     let mut tools = Vec::with_capacity(records.len());
     for t in records {
+        // A tool a re-import added or changed is not served until it is approved.
+        if t.approval_state != "approved" {
+            continue;
+        }
         let Ok(parameters) = serde_json::from_str::<Vec<Parameter>>(&t.parameters) else {
             tracing::error!(tool = %t.id, "stored tool parameters are unreadable; tool not served");
             continue;
