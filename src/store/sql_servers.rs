@@ -170,63 +170,53 @@ impl ServerStore for SqlStore {
     }
 }
 
+type ToolQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// A tool's id, server and org ($1–$3), then its definition ($4–$16): what an insert and an
+/// update both write.
+fn bind_tool<'q>(statement: &'q str, t: &'q HttpToolRecord) -> ToolQuery<'q> {
+    query(statement)
+        .bind(&t.id)
+        .bind(&t.server_id)
+        .bind(&t.org_id)
+        .bind(&t.name)
+        .bind(&t.description)
+        .bind(&t.method)
+        .bind(&t.endpoint_url)
+        .bind(&t.parameters)
+        .bind(&t.auth_type)
+        .bind(&t.auth_header)
+        .bind(&t.auth_credential)
+        .bind(&t.auth_secret_id)
+        .bind(t.timeout_ms)
+        .bind(&t.body)
+        .bind(&t.output_schema)
+        .bind(&t.approval_state)
+}
+
 /// The insert of one tool, for a pool or a transaction.
-pub(super) fn insert_tool(
-    t: &HttpToolRecord,
-) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
-    query(
+pub(super) fn insert_tool(t: &HttpToolRecord) -> ToolQuery<'_> {
+    bind_tool(
         "INSERT INTO http_tools (id, server_id, org_id, name, description, method, endpoint_url, parameters, \
-         auth_type, auth_header, auth_credential, auth_secret_id, timeout_ms, body, output_schema, import_id, \
-         operation, approval_state, created_at, updated_at) \
+         auth_type, auth_header, auth_credential, auth_secret_id, timeout_ms, body, output_schema, approval_state, \
+         import_id, operation, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+        t,
     )
-    .bind(&t.id)
-    .bind(&t.server_id)
-    .bind(&t.org_id)
-    .bind(&t.name)
-    .bind(&t.description)
-    .bind(&t.method)
-    .bind(&t.endpoint_url)
-    .bind(&t.parameters)
-    .bind(&t.auth_type)
-    .bind(&t.auth_header)
-    .bind(&t.auth_credential)
-    .bind(&t.auth_secret_id)
-    .bind(t.timeout_ms)
-    .bind(&t.body)
-    .bind(&t.output_schema)
     .bind(&t.import_id)
     .bind(&t.operation)
-    .bind(&t.approval_state)
     .bind(t.created_at)
     .bind(t.updated_at)
 }
 
 /// The update of one tool's definition, for a pool or a transaction.
-pub(super) fn update_tool(
-    t: &HttpToolRecord,
-) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
-    query(
+pub(super) fn update_tool(t: &HttpToolRecord) -> ToolQuery<'_> {
+    bind_tool(
         "UPDATE http_tools SET name = $4, description = $5, method = $6, endpoint_url = $7, parameters = $8, \
          auth_type = $9, auth_header = $10, auth_credential = $11, auth_secret_id = $12, timeout_ms = $13, \
-         updated_at = $14, body = $15, output_schema = $16, approval_state = $17 \
-         WHERE org_id = $1 AND server_id = $2 AND id = $3",
+         body = $14, output_schema = $15, approval_state = $16, updated_at = $17 \
+         WHERE id = $1 AND server_id = $2 AND org_id = $3",
+        t,
     )
-    .bind(&t.org_id)
-    .bind(&t.server_id)
-    .bind(&t.id)
-    .bind(&t.name)
-    .bind(&t.description)
-    .bind(&t.method)
-    .bind(&t.endpoint_url)
-    .bind(&t.parameters)
-    .bind(&t.auth_type)
-    .bind(&t.auth_header)
-    .bind(&t.auth_credential)
-    .bind(&t.auth_secret_id)
-    .bind(t.timeout_ms)
     .bind(t.updated_at)
-    .bind(&t.body)
-    .bind(&t.output_schema)
-    .bind(&t.approval_state)
 }
