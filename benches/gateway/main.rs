@@ -46,7 +46,7 @@
 //! `GATEHOUSE_BENCH_ROUNDS` times (default 3), and reports the median round of each and the
 //! ratio of every round. `GATEHOUSE_BENCH_SECS` changes the measuring time per run (default
 //! 3 s, after 1 s of warm-up);
-//! `GATEHOUSE_BENCH_ONLY=http,upstream,stateful,aggregate,list,console,oauth,global,integrations,per_person,fleet,traces,third_party`
+//! `GATEHOUSE_BENCH_ONLY=http,upstream,stateful,aggregate,list,console,openapi,oauth,global,integrations,per_person,fleet,traces,third_party`
 //! runs some sections
 //! (and `everything`, `everything_sse` or `python_sdk` one third-party upstream);
 //! `GATEHOUSE_BENCH_CONCURRENCY=64` some concurrency levels;
@@ -76,6 +76,7 @@ mod fleet;
 mod integrations;
 mod load;
 mod oauth;
+mod openapi;
 mod peers;
 mod per_person;
 mod traces;
@@ -193,6 +194,11 @@ async fn run() {
     }
     if section("console") {
         console::console_pages(&client, &base, gateway.pid(), backend).await;
+    }
+    if section("openapi") {
+        gateway.reset_peak();
+        openapi::import(&client, &base, gateway.pid(), backend).await;
+        peaks.push(("OpenAPI import, 1,000 operations", gateway.rss_mib("VmHWM:")));
     }
     if section("oauth") {
         oauth::signed_in_calls(&client, &base, gateway.pid(), backend).await;
