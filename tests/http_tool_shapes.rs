@@ -8,6 +8,7 @@ mod common;
 use common::backend::HttpBackend;
 use common::gateway::{call, create_server, session};
 use common::schema::assert_valid;
+use common::sdk::node_client;
 use common::{Backend, TestServer};
 use serde_json::{Value, json};
 
@@ -87,6 +88,46 @@ async fn operations_keep_their_documented_shape(backend_kind: Backend) {
     }
 }
 
+/// The official TypeScript SDK lists the tool and calls it; it checks the structured content
+/// against the tool's outputSchema itself, and an answer that would not match is an error.
+async fn an_sdk_client_holds_the_answers_to_their_schema(backend_kind: Backend) {
+    let server = TestServer::dev(backend_kind).await;
+    let backend = HttpBackend::start();
+    let (server_id, slug) = create_server(&server, "Messaging").await;
+    let tools = format!("/api/orgs/default/servers/{server_id}/tools");
+    server.post(&tools, None, definition(&backend)).await.expect(201);
+    let mut strict = definition(&backend);
+    strict["name"] = json!("send_strict");
+    strict["outputSchema"] =
+        json!({"type": "object", "required": ["sid"], "properties": {"sid": {"type": "string"}}});
+    server.post(&tools, None, strict).await.expect(201);
+    let key = server
+        .post(&format!("/api/orgs/default/servers/{server_id}/keys"), None, json!({"label": "sdk"}))
+        .await
+        .expect(201)
+        .body["rawValue"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let url = format!("{}/mcp/default/{slug}", server.base);
+    let args = json!({"AccountSid": "AC12ab", "body": {"To": "+1"}});
+    let (u, k, a) = (url.clone(), key.clone(), args.clone());
+    let out = tokio::task::spawn_blocking(move || node_client(&u, "streamable-http", &k, "send_message", &a))
+        .await
+        .unwrap();
+    let Some(out) = out else { return };
+    assert!(out.get("error").is_none(), "{out}");
+    assert_eq!(out["call"]["structuredContent"]["path"], "/Accounts/AC12ab/Messages.json", "{out}");
+    let out =
+        tokio::task::spawn_blocking(move || node_client(&url, "streamable-http", &key, "send_strict", &args))
+            .await
+            .unwrap()
+            .unwrap();
+    assert!(out.get("error").is_none(), "the SDK accepted the answer: {out}");
+    assert_eq!(out["call"]["isError"], true, "{out}");
+    assert!(out["call"]["content"][0]["text"].as_str().unwrap().contains("outputSchema"), "{out}");
+}
+
 /// Definitions that cannot work are refused when they are written, naming the field.
 async fn impossible_shapes_are_refused(backend_kind: Backend) {
     let server = TestServer::dev(backend_kind).await;
@@ -114,4 +155,8 @@ async fn impossible_shapes_are_refused(backend_kind: Backend) {
     assert_eq!(tools.body["total"], 0, "nothing was made");
 }
 
-backend_tests!(operations_keep_their_documented_shape, impossible_shapes_are_refused);
+backend_tests!(
+    operations_keep_their_documented_shape,
+    an_sdk_client_holds_the_answers_to_their_schema,
+    impossible_shapes_are_refused
+);

@@ -169,6 +169,7 @@ pub(super) fn build(
             }
         };
         let output_schema = t.output_schema.as_deref().and_then(|s| serde_json::from_str::<Value>(s).ok());
+        let output_check = output_schema.as_ref().and_then(|s| jsonschema::validator_for(s).ok());
         let input_schema = http_tool::input_schema(&parameters, Some(&body));
         let check = ArgumentCheck::compile(&input_schema).unwrap_or_else(|why| {
             unavailable.get_or_insert(why);
@@ -194,6 +195,7 @@ pub(super) fn build(
             listing,
             input_schema,
             check,
+            output_check,
             prepared: None,
         });
         let tool = tools.last_mut().expect("just pushed");

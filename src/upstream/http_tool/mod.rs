@@ -41,6 +41,9 @@ pub struct HttpTool {
     pub input_schema: Value,
     /// `input_schema`, compiled for checking each call's arguments.
     pub check: ArgumentCheck,
+    /// The tool's `outputSchema`, compiled: a successful answer must match it to be the result's
+    /// structured content, as MCP clients check.
+    pub output_check: Option<jsonschema::Validator>,
     /// The request, prepared ([`prepare`]); `None` when the tool is unavailable.
     pub prepared: Option<PreparedCall>,
 }
@@ -159,7 +162,30 @@ pub async fn call(outbound: &Outbound, tool: &HttpTool, arguments: &Map<String, 
         }
         Err(e) => Err(e),
     };
-    read_answer(tool, sent).await
+    let output = read_answer(tool, sent).await;
+    match (&tool.output_check, &output) {
+        (Some(schema), Output::Text { text, .. }) => conforming(schema, text).map_or(output, error_result),
+        _ => output,
+    }
+}
+
+/// Why an answer cannot be the structured content of a tool with an `outputSchema` (a client
+/// refuses a result whose structured content is missing or does not match), if it cannot.
+fn conforming(schema: &jsonschema::Validator, text: &str) -> Option<String> {
+    let quoted = || text.chars().take(MAX_ERROR_TEXT).collect::<String>();
+    match serde_json::from_str::<Value>(text) {
+        Ok(value @ Value::Object(_)) => schema.iter_errors(&value).next().map(|error| {
+            let at = error.instance_path().to_string();
+            format!(
+                "Error: the API's answer does not match the tool's outputSchema (at {at:?}: {error}): {}",
+                quoted()
+            )
+        }),
+        _ => Some(format!(
+            "Error: the API's answer is not the JSON object the tool's outputSchema describes: {}",
+            quoted()
+        )),
+    }
 }
 
 /// The answer of a call, read within the limit and turned into its output.
@@ -270,6 +296,7 @@ mod tests {
             listing: Value::Null,
             input_schema: Value::Null,
             check: ArgumentCheck::default(),
+            output_check: None,
             prepared: None,
         };
         tool.input_schema = crate::domain::http_tool::input_schema(&tool.parameters, None);
