@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::credential::AuthView;
+use super::http_tool_auth::{AuthInput, apply_auth};
 use super::registry::{Access, NoInput, OpCtx, OpSpec, Registry};
 use super::servers::{announce, server_of};
 use crate::auth::Scope;
@@ -15,7 +16,6 @@ use crate::domain::http_body::Body;
 use crate::domain::http_tool::{self, AuthType, CredentialPlace, HttpMethod, Parameter};
 use crate::domain::{ids, time};
 use crate::error::{ApiError, ApiResult};
-use crate::secrets::{self, SecretError};
 use crate::store::HttpToolRecord;
 
 pub use crate::domain::http_tool::CREDENTIAL_PURPOSE;
@@ -33,38 +33,6 @@ pub enum ApprovalInput {
     Approved,
     /// Stop serving it until approved again.
     Pending,
-}
-
-/// Auth as written: type, credential (write-only), header for api_key.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AuthInput {
-    /// `none`, `bearer`, `api_key`, `basic` or `api_key_query`.
-    #[serde(rename = "type")]
-    kind: AuthType,
-    /// Raw token, key, or `username:password`; write-only.
-    #[schemars(length(min = 1, max = 8192), pattern(r"^[^\u0000-\u001F\u007F-\u009F]*$"))]
-    credential: Option<String>,
-    /// A secret of the org to use as the credential, instead of `credential`.
-    #[serde(rename = "secretId")]
-    secret_id: Option<String>,
-    /// Header that carries an api_key credential.
-    #[schemars(pattern(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"))]
-    header: Option<String>,
-    /// Query parameter that carries an api_key_query credential.
-    #[schemars(length(min = 1, max = 256), pattern(r"^[^\u0000-\u001F\u007F-\u009F]*$"))]
-    parameter: Option<String>,
-}
-
-impl AuthInput {
-    /// Where the key goes: the header of `api_key`, the query parameter of `api_key_query`.
-    fn place(&self) -> Option<&String> {
-        match self.kind {
-            AuthType::ApiKey => self.header.as_ref(),
-            AuthType::ApiKeyQuery => self.parameter.as_ref(),
-            _ => None,
-        }
-    }
 }
 
 /// An HTTP tool as the API shows it.
@@ -273,82 +241,6 @@ fn description(raw: &str) -> ApiResult<String> {
         return Err(ApiError::bad_request("description must not contain NUL"));
     }
     Ok(d.to_string())
-}
-
-/// Applies an auth input to a tool record: seals a credential, or checks and keeps a secret
-/// reference (the secret must be an active secret of the tool's org whose value fits the type).
-async fn apply_auth(ctx: &OpCtx, tool: &mut HttpToolRecord, auth: AuthInput) -> ApiResult<()> {
-    let same_type = tool.auth_type == auth.kind.as_str();
-    tool.auth_type = auth.kind.as_str().to_string();
-    tool.auth_header = auth.place().cloned();
-    if auth.kind == AuthType::None {
-        if auth.credential.is_some()
-            || auth.header.is_some()
-            || auth.parameter.is_some()
-            || auth.secret_id.is_some()
-        {
-            return Err(ApiError::unprocessable(
-                "auth type none takes no credential, secretId, header or parameter",
-            ));
-        }
-        tool.auth_credential = None;
-        tool.auth_secret_id = None;
-        return Ok(());
-    }
-    let place = auth.place().cloned();
-    match (auth.credential, auth.secret_id) {
-        (Some(_), Some(_)) => {
-            return Err(ApiError::unprocessable("auth takes a credential or a secretId, not both"));
-        }
-        (Some(credential), None) => {
-            http_tool::validate_credential(auth.kind, &credential, place.as_deref())
-                .map_err(ApiError::Unprocessable)?;
-            let sealed =
-                ctx.state.master_key.encrypt(CREDENTIAL_PURPOSE, credential.as_bytes(), tool.id.as_bytes());
-            tool.auth_credential = Some(sealed);
-            tool.auth_secret_id = None;
-        }
-        (None, Some(secret_id)) => {
-            let opened = secrets::open_secret(
-                ctx.state.store.as_ref(),
-                &ctx.state.master_key,
-                &tool.org_id,
-                &secret_id,
-            )
-            .await;
-            let value = match opened {
-                Ok((_, value)) => value,
-                Err(SecretError::NotFound(_)) => {
-                    return Err(ApiError::unprocessable(format!(
-                        "auth.secretId: no secret {secret_id} in this organization"
-                    )));
-                }
-                Err(SecretError::Disabled(_)) => {
-                    return Err(ApiError::conflict(format!("auth.secretId: secret {secret_id} is disabled")));
-                }
-                Err(other) => return Err(ApiError::internal(other)),
-            };
-            http_tool::validate_credential(auth.kind, &value, place.as_deref())
-                .map_err(|e| ApiError::unprocessable(format!("the secret's value does not fit: {e}")))?;
-            tool.auth_secret_id = Some(secret_id);
-            tool.auth_credential = None;
-        }
-        (None, None) if same_type && (tool.auth_credential.is_some() || tool.auth_secret_id.is_some()) => {
-            if auth.kind == AuthType::ApiKey && tool.auth_header.is_none() {
-                return Err(ApiError::unprocessable("auth.header is required for api_key"));
-            }
-            if auth.kind == AuthType::ApiKeyQuery && tool.auth_header.is_none() {
-                return Err(ApiError::unprocessable("auth.parameter is required for api_key_query"));
-            }
-        }
-        (None, None) => {
-            return Err(ApiError::unprocessable(format!(
-                "auth type {} needs a credential or a secretId",
-                auth.kind.as_str()
-            )));
-        }
-    }
-    Ok(())
 }
 
 pub(super) fn check(tool: &HttpToolRecord) -> ApiResult<()> {

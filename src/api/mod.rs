@@ -10,6 +10,7 @@ pub mod connections;
 pub mod credential;
 pub mod dispatch;
 pub mod end_user_auth;
+pub mod http_tool_auth;
 pub mod http_tools;
 pub mod integrations;
 pub mod invoke;
