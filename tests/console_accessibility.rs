@@ -6,41 +6,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::browser::Browser;
+use common::browser::{AUDIT, Browser};
 use common::{Backend, TestServer};
 use fantoccini::key::Key;
 use serde_json::{Value, json};
-
-/// Controls without a label, and text whose contrast with its background is below 4.5:1.
-const AUDIT: &str = r#"
-const unlabelled = [...document.querySelectorAll('input, select, textarea, button')]
-  .filter(el => el.type !== 'hidden' && el.offsetParent !== null)
-  .filter(el => el.tagName === 'BUTTON'
-      ? !(el.textContent.trim() || el.getAttribute('aria-label'))
-      : !((el.labels && el.labels.length) || el.getAttribute('aria-label')))
-  .map(el => el.outerHTML.slice(0, 120));
-const rgb = s => (s.match(/[\d.]+/g) || []).map(Number);
-const lum = ([r, g, b]) => {
-  const c = [r, g, b].map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
-  return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
-};
-const background = el => {
-  for (let e = el; e; e = e.parentElement) {
-    const c = rgb(getComputedStyle(e).backgroundColor);
-    if (c.length === 3 || (c.length === 4 && c[3] > 0.5)) return c.slice(0, 3);
-  }
-  return [255, 255, 255];
-};
-const low = [...document.querySelectorAll('body *')]
-  .filter(el => el.offsetParent !== null && [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim()))
-  .map(el => {
-    const fg = rgb(getComputedStyle(el).color).slice(0, 3), bg = background(el);
-    const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
-    return { text: el.textContent.trim().slice(0, 40), ratio: (a + 0.05) / (b + 0.05) };
-  })
-  .filter(x => x.ratio < 4.5);
-return { unlabelled, low };
-"#;
 
 async fn every_page_is_labelled_and_readable(backend: Backend) {
     let server = TestServer::dev(backend).await;

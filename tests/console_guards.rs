@@ -96,6 +96,18 @@ async fn another_orgs_pages_are_not_there(backend: Backend) {
         .post("/api/orgs/acme/tokens", Some(&admin), json!({"name": "t", "scopes": ["orgs:read"]}))
         .await;
     let token_id = token.expect(201).body["token"]["tokenId"].as_str().unwrap().to_string();
+    let document = json!({"openapi": "3.0.3", "info": {"title": "Payroll API", "version": "1"},
+        "servers": [{"url": "https://payroll.example"}],
+        "paths": {"/runs": {"get": {"operationId": "listRuns", "responses": {"200": {"description": "ok"}}}}}});
+    let import = server
+        .post(
+            &format!("/api/orgs/acme/servers/{acme_server}/openapi-imports"),
+            Some(&admin),
+            json!({"source": {"document": document.to_string()}}),
+        )
+        .await
+        .expect(201);
+    let import_id = import.body["import"]["importId"].as_str().unwrap().to_string();
     let gets = [
         "/orgs/acme".to_string(),
         "/orgs/acme/servers".into(),
@@ -104,6 +116,9 @@ async fn another_orgs_pages_are_not_there(backend: Backend) {
         format!("{s}/tools"),
         format!("{s}/tools/new"),
         format!("{s}/tools/{tool_id}"),
+        format!("{s}/tools/import"),
+        format!("{s}/tools/imports"),
+        format!("{s}/tools/imports/{import_id}/reimport"),
         format!("{s}/keys"),
         format!("{s}/upstreams"),
         format!("{s}/plugins"),
@@ -140,6 +155,12 @@ async fn another_orgs_pages_are_not_there(backend: Backend) {
         format!("{s}/tools/schema"),
         format!("{s}/tools/{tool_id}"),
         format!("{s}/tools/{tool_id}/delete"),
+        format!("{s}/tools/{tool_id}/approve"),
+        format!("{s}/tools/import"),
+        format!("{s}/tools/import/preview"),
+        format!("{s}/tools/imports/{import_id}/preview"),
+        format!("{s}/tools/imports/{import_id}/apply"),
+        format!("{s}/tools/imports/{import_id}/delete"),
         format!("{s}/keys"),
         format!("{s}/keys/{key_id}/archive"),
         format!("{s}/keys/{key_id}/delete"),
@@ -171,6 +192,11 @@ async fn another_orgs_pages_are_not_there(backend: Backend) {
     for path in &posts {
         assert_eq!(post_form(&server, path, &cookies, &form, &[]).await, 404, "{path}");
     }
+    let imports = server
+        .get(&format!("/api/orgs/acme/servers/{acme_server}/openapi-imports"), Some(&admin))
+        .await
+        .expect(200);
+    assert_eq!(imports.body["imports"][0]["tools"], json!(["list_runs"]));
     let keys =
         server.get(&format!("/api/orgs/acme/servers/{acme_server}/keys"), Some(&admin)).await.expect(200);
     assert_eq!(keys.body["keys"].as_array().unwrap().len(), 1);

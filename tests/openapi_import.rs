@@ -242,12 +242,25 @@ async fn a_changed_api_is_imported_again_under_approval(backend: Backend) {
         "responses": {"204": {"description": "gone"}}}});
     std::fs::write(&document, api(json!({"/pets": changed, "/pets/{id}": delete}))).unwrap();
     let diff = server.post(&format!("{imports}/{import}/preview"), None, json!({})).await.expect(200);
-    assert_eq!(diff.body["added"], json!([{"name": "delete_pet", "operation": "DELETE /pets/{id}"}]));
+    let entry = |key: &str| {
+        let list = diff.body[key].as_array().unwrap();
+        assert_eq!(list.len(), 1, "{key}: {}", diff.text);
+        list[0].clone()
+    };
+    let (added, changed, removed) = (entry("added"), entry("changed"), entry("removed"));
+    assert_eq!((&added["name"], &added["operation"]), (&json!("delete_pet"), &json!("DELETE /pets/{id}")));
+    assert_eq!(added["after"]["method"], "DELETE");
+    assert!(added.get("before").is_none(), "{added}");
+    assert_eq!((&changed["name"], &changed["fields"]), (&json!("list_pets"), &json!(["description"])));
+    // A changed tool's definitions, before and after, as the API shows tools (no ids or times).
     assert_eq!(
-        diff.body["changed"],
-        json!([{"name": "list_pets", "operation": "GET /pets", "fields": ["description"]}])
+        (&changed["before"]["description"], &changed["after"]["description"]),
+        (&json!("List pets"), &json!("List every pet"))
     );
-    assert_eq!(diff.body["removed"], json!([{"name": "get_pet", "operation": "GET /pets/{id}"}]));
+    assert!(changed["before"].get("toolId").is_none() && changed["before"].get("updatedAt").is_none());
+    assert_eq!(changed["before"]["inputSchema"], changed["after"]["inputSchema"]);
+    assert_eq!((&removed["name"], &removed["operation"]), (&json!("get_pet"), &json!("GET /pets/{id}")));
+    assert!(removed["before"].is_object() && removed.get("after").is_none(), "{removed}");
     assert_eq!(diff.body["approvalState"], "pending");
     // A preview changes nothing.
     let tools = server.get(&format!("/api/orgs/default/servers/{server_id}/tools"), None).await.expect(200);

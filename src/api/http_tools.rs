@@ -96,6 +96,17 @@ impl Tool {
     }
 }
 
+/// What a tool is, as a re-import compares it: its view without ids, times and approval.
+pub(super) fn definition(record: &HttpToolRecord) -> ApiResult<Value> {
+    let mut view = serde_json::to_value(Tool::from_record(record.clone())?).map_err(ApiError::internal)?;
+    if let Some(fields) = view.as_object_mut() {
+        for key in ["toolId", "serverId", "approvalState", "importId", "createdAt", "updatedAt"] {
+            fields.remove(key);
+        }
+    }
+    Ok(view)
+}
+
 /// `{"tool": …}`.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ToolEnvelope {

@@ -2,8 +2,8 @@
 //! anti-forgery token, and the API's error placed next to the field it concerns.
 
 use axum::Form;
-use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::StatusCode;
+use axum::extract::{FromRequest, FromRequestParts, Multipart, Request};
+use axum::http::{StatusCode, header};
 use maud::{Markup, html};
 
 use super::fault::Fault;
@@ -32,6 +32,11 @@ impl Fields {
         self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
     }
 
+    /// Every name and value, in order.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// Builds a form from pairs (to re-render what was typed).
     pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
         Self(pairs)
@@ -44,17 +49,47 @@ impl FromRequest<AppState> for Fields {
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Fault> {
         let (mut parts, body) = request.into_parts();
         let visitor = Visitor::from_request_parts(&mut parts, state).await?;
+        let multipart = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("multipart/form-data"));
         let request = Request::from_parts(parts, body);
-        // Bounded like every body: axum's default limit applies to forms.
-        let Form(pairs) = Form::<Vec<(String, String)>>::from_request(request, state)
-            .await
-            .map_err(|e| ApiError::bad_request(format!("unreadable form: {e}")))?;
+        // Bounded like every body: axum's default limit applies unless the route raises it.
+        let pairs = match multipart {
+            true => multipart_pairs(request, state).await?,
+            false => {
+                Form::<Vec<(String, String)>>::from_request(request, state)
+                    .await
+                    .map_err(|e| ApiError::bad_request(format!("unreadable form: {e}")))?
+                    .0
+            }
+        };
         let token = pairs.iter().find(|(k, _)| k == CSRF_FIELD).map_or("", |(_, v)| v.as_str());
         if !visitor.csrf_matches(state, token) {
             return Err(Fault::Forged);
         }
         Ok(Fields(pairs))
     }
+}
+
+/// A `multipart/form-data` form (one with a file) as name/value pairs: a file's value is its
+/// text, which must be UTF-8.
+async fn multipart_pairs(request: Request, state: &AppState) -> Result<Vec<(String, String)>, Fault> {
+    let unreadable = |e: &dyn std::fmt::Display| ApiError::bad_request(format!("unreadable form: {e}"));
+    let mut form = Multipart::from_request(request, state).await.map_err(|e| unreadable(&e))?;
+    let mut pairs = Vec::new();
+    while let Some(field) = form.next_field().await.map_err(|e| unreadable(&e))? {
+        let name = field.name().unwrap_or_default().to_owned();
+        let file = field.file_name().map(str::to_owned);
+        let bytes = field.bytes().await.map_err(|e| unreadable(&e))?;
+        let value = String::from_utf8(bytes.to_vec()).map_err(|_| match &file {
+            Some(file) => ApiError::bad_request(format!("{name}: {file} is not UTF-8 text")),
+            None => ApiError::bad_request(format!("{name} is not UTF-8 text")),
+        })?;
+        pairs.push((name, value));
+    }
+    Ok(pairs)
 }
 
 /// An error of a submitted form, placed by field.

@@ -9,6 +9,7 @@
 pub mod assets;
 pub mod chart;
 pub mod context;
+pub mod diff;
 pub mod fault;
 pub mod form;
 pub mod layout;
@@ -31,8 +32,8 @@ use crate::app::AppState;
 use context::Ctx;
 use fault::Fault;
 use pages::{
-    accounts, attachments, audit, authorize, connections, end_user_accounts, integrations, keys, logs,
-    members, notifications, oauth_clients, plugins, policies, secrets, server_auth, servers, settings,
+    accounts, attachments, audit, authorize, connections, end_user_accounts, imports, integrations, keys,
+    logs, members, notifications, oauth_clients, plugins, policies, secrets, server_auth, servers, settings,
     sign_in, tools, upstream, upstreams, usage,
 };
 use session::Visitor;
@@ -58,6 +59,14 @@ pub fn routes(state: AppState, registry: Arc<Registry>) -> Router<AppState> {
         .route(&format!("{server}/tools"), get(tools::list).post(tools::create))
         .route(&format!("{server}/tools/new"), get(tools::new))
         .route(&format!("{server}/tools/schema"), post(tools::schema))
+        .route(&format!("{server}/tools/import"), document(imports::create).get(imports::new))
+        .route(&format!("{server}/tools/import/preview"), document(imports::preview))
+        .route(&format!("{server}/tools/imports"), get(imports::list))
+        .route(&format!("{server}/tools/imports/{{importId}}/reimport"), get(imports::reimport))
+        .route(&format!("{server}/tools/imports/{{importId}}/preview"), document(imports::reimport_preview))
+        .route(&format!("{server}/tools/imports/{{importId}}/apply"), document(imports::reimport_apply))
+        .route(&format!("{server}/tools/imports/{{importId}}/delete"), post(imports::delete))
+        .route(&format!("{server}/tools/{{toolId}}/approve"), post(imports::approve))
         .route(&format!("{server}/tools/{{toolId}}"), get(tools::edit).post(tools::update))
         .route(&format!("{server}/tools/{{toolId}}/delete"), post(tools::delete))
         .route(&format!("{server}/keys"), get(keys::list).post(keys::create))
@@ -132,6 +141,16 @@ pub fn routes(state: AppState, registry: Arc<Registry>) -> Router<AppState> {
         .layer(axum::middleware::from_fn_with_state(state, session::guard))
         .layer(Extension(ops::Operations::new(registry)))
         .route("/assets/{file}", get(assets::serve))
+}
+
+/// A POST route whose form carries an OpenAPI document: its body may be as large as the API
+/// takes a document.
+fn document<H, T>(handler: H) -> axum::routing::MethodRouter<AppState>
+where
+    H: axum::handler::Handler<T, AppState>,
+    T: 'static,
+{
+    post(handler).layer(axum::extract::DefaultBodyLimit::max(crate::openapi::MAX_SET_BYTES + 64 * 1024))
 }
 
 /// `GET /`: the first org's servers, or sign-in.

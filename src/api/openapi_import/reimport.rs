@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::apply::tool_of;
 use super::source::{ImportSource, unprocessable};
-use crate::api::http_tools::{APPROVED, PENDING, check};
+use crate::api::http_tools::{APPROVED, PENDING, check, definition};
 use crate::api::registry::OpCtx;
 use crate::api::servers::{announce, server_of};
 use crate::domain::time;
@@ -34,6 +34,12 @@ pub struct ToolChange {
     /// For a changed tool, what changed (`description`, `parameters`, `endpointUrl`, …).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     fields: Vec<&'static str>,
+    /// The definition the server has (changed and removed tools).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    before: Option<Value>,
+    /// The definition the document gives now (added and changed tools).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    after: Option<Value>,
 }
 
 /// What a re-import adds, changes and removes.
@@ -126,11 +132,18 @@ async fn work_out(ctx: &OpCtx, input: Reimport) -> ApiResult<Worked> {
         let secret = planned.auth.as_ref().and_then(|a| secret_of(&a.scheme));
         let mut tool = tool_of(planned, &import, secret, now, approval)?;
         check(&tool).map_err(|e| ApiError::unprocessable(format!("{}: {e}", planned.operation)))?;
-        let change =
-            |fields| ToolChange { name: planned.name.clone(), operation: planned.operation.clone(), fields };
+        let change = |fields, before: Option<&HttpToolRecord>, after: &HttpToolRecord| -> ApiResult<_> {
+            Ok(ToolChange {
+                name: planned.name.clone(),
+                operation: planned.operation.clone(),
+                fields,
+                before: before.map(definition).transpose()?,
+                after: Some(definition(after)?),
+            })
+        };
         match existing.iter().find(|t| t.operation.as_deref() == Some(planned.operation.as_str())) {
             None => {
-                diff_added.push(change(Vec::new()));
+                diff_added.push(change(Vec::new(), None, &tool)?);
                 added.push(tool);
             }
             Some(old) => {
@@ -142,7 +155,7 @@ async fn work_out(ctx: &OpCtx, input: Reimport) -> ApiResult<Worked> {
                 }
                 tool.id = old.id.clone();
                 tool.created_at = old.created_at;
-                diff_changed.push(change(fields));
+                diff_changed.push(change(fields, Some(old), &tool)?);
                 changed.push(tool);
             }
         }
@@ -165,12 +178,16 @@ async fn work_out(ctx: &OpCtx, input: Reimport) -> ApiResult<Worked> {
         changed: diff_changed,
         removed: gone
             .iter()
-            .map(|t| ToolChange {
-                name: t.name.clone(),
-                operation: t.operation.clone().unwrap_or_default(),
-                fields: Vec::new(),
+            .map(|t| {
+                Ok(ToolChange {
+                    name: t.name.clone(),
+                    operation: t.operation.clone().unwrap_or_default(),
+                    fields: Vec::new(),
+                    before: Some(definition(t)?),
+                    after: None,
+                })
             })
-            .collect(),
+            .collect::<ApiResult<_>>()?,
         unchanged,
         skipped: plan.skipped,
         approval_state: approval,

@@ -79,14 +79,17 @@ pub async fn list(
         (server_header(&org.slug, &path.server_id, &text(&server["name"]), ServerTab::Tools))
         div.page-head {
             p.lead { "Each tool maps an MCP tool call to a request on your HTTP API." }
-            @if can_write { a.button.primary href={ (base) "/new" } { "Add tool" } }
+            div.button-row {
+                a.button.secondary href={ (base) "/imports" } { "OpenAPI imports" }
+                @if can_write { a.button.secondary href={ (base) "/import" } { "Import OpenAPI" } a.button.primary href={ (base) "/new" } { "Add tool" } }
+            }
         }
         @if all_count == 0 {
             div.empty {
                 h2 { "No tools yet" }
                 p { "Add a tool: give it a snake_case name the model sees, the HTTP method and URL it calls, "
-                    "and the parameters the agent passes." }
-                @if can_write { a.button.primary href={ (base) "/new" } { "Add tool" } }
+                    "and the parameters the agent passes. Or import your API's OpenAPI document." }
+                @if can_write { div.button-row { a.button.primary href={ (base) "/new" } { "Add tool" } a.button.secondary href={ (base) "/import" } { "Import OpenAPI" } } }
             }
         } @else {
             form.search method="get" action=(base) role="search" {
@@ -101,6 +104,7 @@ pub async fn list(
                         tr {
                             td {
                                 a href={ (base) "/" (text(&t["toolId"])) } { code { (text(&t["name"])) } }
+                                @if t["approvalState"] == "pending" { " " (super::imports::approval(&ctx.csrf, &base, t, can_write)) }
                                 p.muted.small { (text(&t["description"])) }
                             }
                             td { span.method { (text(&t["method"])) } " " code.url { (text(&t["endpointUrl"])) } }
@@ -127,6 +131,9 @@ pub async fn new(ctx: Ctx, Path(path): Path<ServerPath>) -> Result<Response, Fau
 pub async fn edit(ctx: Ctx, Path(path): Path<ToolPath>) -> Result<Response, Fault> {
     let params = [("serverId", path.server_id.as_str()), ("toolId", path.tool_id.as_str())];
     let found = ctx.run_in_org("get_tool", &params, json!({})).await?;
+    if found["tool"]["importId"].is_string() {
+        return super::imports::imported_tool(&ctx, &path.server_id, &found["tool"]).await;
+    }
     let form = ToolForm::of_tool(&found["tool"]);
     form_page(&ctx, &path.server_id, Some(&path.tool_id), &form, None).await
 }

@@ -7,12 +7,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use similar::{DiffTag, TextDiff};
 
 use super::upstream_client;
 use super::upstreams::status_badge;
 use super::when;
 use crate::console::context::{Ctx, text};
+use crate::console::diff::side_by_side;
 use crate::console::fault::Fault;
 use crate::console::form::{Fields, FormError, csrf_input, general_error, status_of};
 use crate::console::layout::Section;
@@ -135,7 +135,7 @@ async fn page_with(
             section.card.changed aria-labelledby={ "changed-" (text(&t["name"])) } {
                 h2 #{ "changed-" (text(&t["name"])) } { "“" (text(&t["name"])) "” changed since it was approved" }
                 p { "It is withheld from every server until approved again. Compare before you decide:" }
-                (side_by_side(&t["approvedDefinition"], &t["definition"]))
+                (side_by_side(("Approved", &t["approvedDefinition"]), ("Now", &t["definition"])))
                 @if can_write { (tool_actions(ctx, &base, t, "Approve again")) }
             }
         }
@@ -191,48 +191,6 @@ fn tool_actions(ctx: &Ctx, base: &str, t: &Value, approve_label: &str) -> Markup
             @if state != "approved" { (button("approvalState", "approved", approve_label, "primary")) }
             @if state != "rejected" { (button("approvalState", "rejected", "Reject", "secondary")) }
             @if enabled { (button("enabled", "false", "Disable", "secondary")) } @else { (button("enabled", "true", "Enable", "secondary")) }
-        }
-    }
-}
-
-/// The approved definition and the current one, line by line, changes marked.
-fn side_by_side(approved: &Value, now: &Value) -> Markup {
-    let old = serde_json::to_string_pretty(approved).unwrap_or_default();
-    let new = serde_json::to_string_pretty(now).unwrap_or_default();
-    let diff = TextDiff::from_lines(&old, &new);
-    let old_lines: Vec<&str> = old.lines().collect();
-    let new_lines: Vec<&str> = new.lines().collect();
-    let mut rows: Vec<(Option<&str>, Option<&str>, DiffTag)> = Vec::new();
-    for op in diff.ops() {
-        let (tag, a, b) = op.as_tag_tuple();
-        let left = &old_lines[a.start.min(old_lines.len())..a.end.min(old_lines.len())];
-        let right = &new_lines[b.start.min(new_lines.len())..b.end.min(new_lines.len())];
-        for i in 0..left.len().max(right.len()) {
-            rows.push((left.get(i).copied(), right.get(i).copied(), tag));
-        }
-    }
-    let cell = |line: Option<&str>, side: &str, tag: DiffTag| {
-        let class = match (tag, line.is_some()) {
-            (DiffTag::Equal, _) | (_, false) => "",
-            _ if side == "old" => "del",
-            _ => "ins",
-        };
-        html! {
-            td class=(class) {
-                @if class == "del" { span.visually-hidden { "removed: " } }
-                @if class == "ins" { span.visually-hidden { "added: " } }
-                (line.unwrap_or(""))
-            }
-        }
-    };
-    html! {
-        table.diff {
-            thead { tr { th scope="col" { "Approved" } th scope="col" { "Now" } } }
-            tbody {
-                @for (left, right, tag) in rows {
-                    tr { (cell(left, "old", tag)) (cell(right, "new", tag)) }
-                }
-            }
         }
     }
 }
