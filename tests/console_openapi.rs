@@ -191,7 +191,15 @@ async fn reimporting_a_changed_api(backend: Backend) {
     assert_eq!(browser.client.find_all(Locator::Css(".badge.warn")).await.unwrap().len(), 2);
     assert!(tool_names(&server, &slug).await.is_empty(), "added and changed tools wait for approval");
     accessible(&browser).await;
+    // The changed tool's page shows what was approved beside what it is now.
+    browser.go("list_pets").await;
+    let card = browser.find("section.changed").await.text().await.unwrap();
+    assert!(card.contains("Changed since it was approved"), "{card}");
+    let removed = browser.find("table.diff td.del").await.text().await.unwrap();
+    assert!(removed.contains("List pets"), "{removed}");
+    accessible(&browser).await;
     browser.submit("button[aria-label='Approve list_pets']").await;
+    assert_eq!(browser.path().await, tools);
     assert_eq!(tool_names(&server, &slug).await, ["list_pets"]);
     browser.submit("button[aria-label='Approve delete_pet']").await;
     assert!(!browser.has(".badge.warn").await);

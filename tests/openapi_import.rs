@@ -289,6 +289,11 @@ async fn a_changed_api_is_imported_again_under_approval(backend: Backend) {
         (listed_pets["approvalState"].as_str(), listed_pets["description"].as_str()),
         (Some("pending"), Some("List every pet"))
     );
+    // What was approved is kept beside the change until it is approved in turn.
+    assert_eq!(listed_pets["approvedDefinition"]["description"], "List pets", "{listed_pets}");
+    assert!(listed_pets["approvedDefinition"].get("toolId").is_none());
+    let added = tools.iter().find(|t| t["name"] == "delete_pet").unwrap();
+    assert!(added.get("approvedDefinition").is_none(), "never approved: {added}");
     let tool_id = listed_pets["toolId"].as_str().unwrap();
     server
         .patch(
@@ -300,6 +305,9 @@ async fn a_changed_api_is_imported_again_under_approval(backend: Backend) {
         .expect(200);
     let listed = client.request("tools/list", json!({})).await.expect(200);
     assert_eq!(names(&listed.body), ["list_pets"]);
+    let approved =
+        server.get(&format!("/api/orgs/default/servers/{server_id}/tools/{tool_id}"), None).await.expect(200);
+    assert!(approved.body["tool"].get("approvedDefinition").is_none(), "{}", approved.text);
     // Nothing changed since: a re-import is all unchanged.
     let diff = server.post(&format!("{imports}/{import}/preview"), None, json!({})).await.expect(200);
     assert_eq!(

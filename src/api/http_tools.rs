@@ -58,6 +58,9 @@ pub struct Tool {
     output_schema: Option<Value>,
     /// `approved` (served) or `pending` (a re-import added or changed it).
     approval_state: String,
+    /// While a re-import's change of it waits for approval: the definition last approved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    approved_definition: Option<Value>,
     /// The OpenAPI import that made it, and its operation.
     #[serde(skip_serializing_if = "Option::is_none")]
     import_id: Option<String>,
@@ -74,7 +77,14 @@ impl Tool {
             t.body.as_deref().map(serde_json::from_str).transpose().map_err(ApiError::internal)?;
         let output_schema: Option<Value> =
             t.output_schema.as_deref().map(serde_json::from_str).transpose().map_err(ApiError::internal)?;
+        let approved_definition: Option<Value> = t
+            .approved_definition
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(ApiError::internal)?;
         Ok(Self {
+            approved_definition,
             input_schema: http_tool::input_schema(&parameters, body.as_ref()),
             body,
             output_schema,
@@ -96,13 +106,15 @@ impl Tool {
     }
 }
 
-/// What a tool is, as a re-import compares it: its view without ids, times and approval.
+/// The fields of a tool's view that are no part of its definition: ids, times, approval.
+pub const NOT_DEFINITION: [&str; 7] =
+    ["toolId", "serverId", "approvalState", "approvedDefinition", "importId", "createdAt", "updatedAt"];
+
+/// What a tool is, as a re-import compares it and an approval keeps it.
 pub(super) fn definition(record: &HttpToolRecord) -> ApiResult<Value> {
     let mut view = serde_json::to_value(Tool::from_record(record.clone())?).map_err(ApiError::internal)?;
     if let Some(fields) = view.as_object_mut() {
-        for key in ["toolId", "serverId", "approvalState", "importId", "createdAt", "updatedAt"] {
-            fields.remove(key);
-        }
+        NOT_DEFINITION.iter().for_each(|key| drop(fields.remove(*key)));
     }
     Ok(view)
 }
@@ -332,6 +344,7 @@ async fn create(ctx: OpCtx, input: CreateTool) -> ApiResult<ToolEnvelope> {
         import_id: None,
         operation: None,
         approval_state: APPROVED.into(),
+        approved_definition: None,
         created_at: now,
         updated_at: now,
     };
@@ -389,6 +402,9 @@ async fn update(ctx: OpCtx, input: UpdateTool) -> ApiResult<ToolEnvelope> {
             ApprovalInput::Pending => PENDING,
         }
         .into();
+        if tool.approval_state == APPROVED {
+            tool.approved_definition = None; // what is served now is what was approved
+        }
     }
     if let Some(auth) = input.auth {
         apply_auth(&ctx, &mut tool, auth).await?;

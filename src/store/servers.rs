@@ -46,6 +46,8 @@ pub struct HttpToolRecord {
     /// `approved` (served) or `pending` (a re-import added or changed it; not served until an
     /// admin approves it).
     pub approval_state: String,
+    /// The definition (JSON, as the API shows it) last approved, while a change of it waits.
+    pub approved_definition: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }

@@ -286,6 +286,7 @@ pub(super) fn tool_of(
         import_id: Some(import.id.clone()),
         operation: Some(planned.operation.clone()),
         approval_state: approval.into(),
+        approved_definition: None,
         created_at: now,
         updated_at: now,
     })

@@ -155,6 +155,12 @@ async fn work_out(ctx: &OpCtx, input: Reimport) -> ApiResult<Worked> {
                 }
                 tool.id = old.id.clone();
                 tool.created_at = old.created_at;
+                // Waiting, the change is reviewed against what was last approved.
+                tool.approved_definition = match (approval, old.approval_state.as_str()) {
+                    (APPROVED, _) => None,
+                    (_, APPROVED) => Some(definition(old)?.to_string()),
+                    _ => old.approved_definition.clone(),
+                };
                 diff_changed.push(change(fields, Some(old), &tool)?);
                 changed.push(tool);
             }

@@ -14,7 +14,9 @@ use serde_json::{Value, json};
 
 use super::servers::{ServerPath, load};
 use super::when;
+use crate::api::http_tools::NOT_DEFINITION;
 use crate::console::context::{Ctx, text};
+use crate::console::diff::side_by_side;
 use crate::console::fault::Fault;
 use crate::console::form::{Fields, FormError, csrf_input, field_error, general_error, status_of};
 use crate::console::layout::{Section, ServerTab, server_header};
@@ -228,6 +230,13 @@ pub async fn imported_tool(ctx: &Ctx, server_id: &str, tool: &Value) -> Result<R
             "Made from the operation " code { (text(&tool["operation"])) } " of an OpenAPI import: change the document and "
             a href={ (base) "/imports" } { "import it again" } " to change it."
         }
+        @if tool["approvedDefinition"].is_object() {
+            section.card.changed aria-labelledby="changed-since" {
+                h2 #changed-since { "Changed since it was approved" }
+                p { "A re-import changed it: it is not served until approved again. Compare before you decide:" }
+                (side_by_side(("Approved", &tool["approvedDefinition"]), ("Now", &definition_of(tool))))
+            }
+        }
         p { (text(&tool["description"])) }
         dl.facts {
             dt { "Request" } dd { span.method { (text(&tool["method"])) } " " code.url { (text(&tool["endpointUrl"])) } }
@@ -238,6 +247,15 @@ pub async fn imported_tool(ctx: &Ctx, server_id: &str, tool: &Value) -> Result<R
         @if tool["outputSchema"].is_object() { h2 { "outputSchema" } div.code-block { pre { (pretty(&tool["outputSchema"])) } } }
     };
     Ok(ctx.page(&text(&tool["name"]), Section::Servers, body))
+}
+
+/// A tool as its approved definition is kept: without ids, times and approval.
+fn definition_of(tool: &Value) -> Value {
+    let mut definition = tool.clone();
+    if let Some(fields) = definition.as_object_mut() {
+        NOT_DEFINITION.iter().for_each(|key| drop(fields.remove(*key)));
+    }
+    definition
 }
 
 async fn read_import(ctx: &Ctx, path: &ImportPath) -> Result<Value, Fault> {
