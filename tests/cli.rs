@@ -128,6 +128,30 @@ async fn an_operator_at_the_command_line(backend: Backend) {
     assert_eq!(rejected["tool"]["approvalState"], "rejected", "{rejected}");
     assert!(cli.run(&["tools", "add", "--help"]).status.success(), "create answers to add");
 
+    // Long values from files, as curl takes them: an OpenAPI document previewed and imported.
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/openapi");
+    let document = format!("@{}", fixtures.join("petstore-3.1.yaml").display());
+    let preview = cli.json(&[
+        "openapi-imports",
+        "preview",
+        "--server",
+        "echo",
+        "--document",
+        &document,
+        "--base-url",
+        "https://petstore.example/api/v31",
+    ]);
+    assert_eq!(preview["preview"]["tools"].as_array().unwrap().len(), 6, "{preview}");
+    let source = cli.home.path().join("source.json");
+    let yaml = std::fs::read_to_string(fixtures.join("petstore-3.1.yaml")).unwrap();
+    std::fs::write(&source, json!({"document": yaml, "baseUrl": "https://petstore.example/api/v31", "select": {"operations": ["getPetById", "findPetsByStatus"]}}).to_string()).unwrap();
+    let source = format!("@{}", source.display());
+    let made = cli.json(&["openapi-imports", "create", "--server", "echo", "--source", &source]);
+    assert_eq!(made["import"]["tools"], json!(["find_pets_by_status", "get_pet_by_id"]), "{made}");
+    let out = cli.run(&["openapi-imports", "preview", "--server", "echo", "--document", "@/nowhere.yaml"]);
+    assert_eq!(code(&out), 2, "{}", text(&out));
+    assert!(text(&out).contains("--document: cannot read /nowhere.yaml"), "{}", text(&out));
+
     // Exit codes scripts can rely on.
     assert_eq!(code(&cli.run(&["servers", "get", "--server", "nope"])), 3);
     assert_eq!(code(&cli.run(&["servers", "create"])), 2, "a required option left out");

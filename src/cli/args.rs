@@ -83,12 +83,16 @@ pub fn command(op: &Operation, verb: &str) -> Command {
                 help.push_str(" (repeat for several)");
             } else if kinds.iter().any(|t| t == "object") {
                 arg = arg.value_name("JSON");
+                help.push_str(" (@FILE: read from a file)");
             } else if kinds.iter().any(|t| t == "boolean") {
                 arg = arg.value_name("true|false").value_parser(["true", "false"]);
             } else if let Some(values) = schema["enum"].as_array() {
                 let names: Vec<String> =
                     values.iter().filter_map(Value::as_str).map(str::to_string).collect();
                 arg = arg.value_parser(clap::builder::PossibleValuesParser::new(names));
+            }
+            if kinds.iter().any(|t| t == "string") && schema["enum"].is_null() {
+                help.push_str(" (@FILE: read from a file)");
             }
             cmd = cmd.arg(arg.help(help));
         }
@@ -106,8 +110,20 @@ fn value(raw: &str, kinds: &[String]) -> Value {
     }
 }
 
+/// A value as given, or, written `@FILE`, the file's text (as curl takes it); `@@` stands for a
+/// value that starts with `@`.
+fn given(raw: &str) -> Result<std::borrow::Cow<'_, str>, String> {
+    match raw.strip_prefix('@') {
+        Some(literal) if literal.starts_with('@') => Ok(literal.into()),
+        Some(file) => {
+            std::fs::read_to_string(file).map(Into::into).map_err(|e| format!("cannot read {file}: {e}"))
+        }
+        None => Ok(raw.into()),
+    }
+}
+
 /// The values given: path parameters (by their registry names) and the input.
-pub fn collect(op: &Operation, m: &ArgMatches) -> (Vec<(String, String)>, Value) {
+pub fn collect(op: &Operation, m: &ArgMatches) -> Result<(Vec<(String, String)>, Value), String> {
     let params = op
         .path_params
         .iter()
@@ -117,19 +133,22 @@ pub fn collect(op: &Operation, m: &ArgMatches) -> (Vec<(String, String)>, Value)
     if let Some(props) = op.input_schema["properties"].as_object() {
         for (name, schema) in props {
             let kinds = types(schema);
-            let Some(given) = m.get_many::<String>(&input_option(name)) else { continue };
-            let given: Vec<&String> = given.collect();
+            let Some(raw) = m.get_many::<String>(&input_option(name)) else { continue };
+            let option = input_option(name);
+            let values = raw
+                .map(|raw| given(raw).map_err(|e| format!("--{option}: {e}")))
+                .collect::<Result<Vec<_>, _>>()?;
             let v = if kinds.iter().any(|t| t == "array") {
                 let items = schema["items"].clone();
                 let item_kinds = types(&items);
-                Value::Array(given.iter().map(|g| value(g, &item_kinds)).collect())
+                Value::Array(values.iter().map(|g| value(g, &item_kinds)).collect())
             } else {
-                value(given[0], &kinds)
+                value(&values[0], &kinds)
             };
             input.insert(name.clone(), v);
         }
     }
-    (params, Value::Object(input))
+    Ok((params, Value::Object(input)))
 }
 
 #[cfg(test)]
@@ -147,5 +166,16 @@ mod tests {
         assert_eq!(value("5", &kinds), Value::from(5));
         assert_eq!(value("05a", &["string".to_string()]), Value::from("05a"));
         assert_eq!(value("123", &["string".to_string()]), Value::from("123"));
+    }
+
+    #[test]
+    fn values_may_come_from_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("doc.yaml");
+        std::fs::write(&file, "openapi: 3.1.0\n").unwrap();
+        assert_eq!(given(&format!("@{}", file.display())).unwrap(), "openapi: 3.1.0\n");
+        assert_eq!(given("@@team").unwrap(), "@team");
+        assert_eq!(given("plain").unwrap(), "plain");
+        assert!(given("@/nowhere/at/all").unwrap_err().starts_with("cannot read /nowhere/at/all"));
     }
 }

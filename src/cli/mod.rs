@@ -279,7 +279,7 @@ async fn call(
     m: &ArgMatches,
     fixed: Option<(&str, &str)>,
 ) -> Result<Value, Failure> {
-    let (given, mut input) = args::collect(op, m);
+    let (given, mut input) = args::collect(op, m).map_err(Failure::usage)?;
     if let (Some((field, value)), Some(map)) = (fixed, input.as_object_mut()) {
         map.insert(field.to_string(), json!(value));
     }
