@@ -4,6 +4,8 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use crate::domain::client_credentials::ClientCredentials;
+
 /// Auth as shown: never the credential; the secret it references, if any.
 #[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -22,6 +24,9 @@ pub struct AuthView {
     /// The query parameter an `api_key_query` goes in.
     #[serde(skip_serializing_if = "Option::is_none")]
     parameter: Option<String>,
+    /// The grant an `oauth_client_credentials` tool gets its token with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    oauth: Option<ClientCredentials>,
 }
 
 impl AuthView {
@@ -44,6 +49,12 @@ impl AuthView {
             secret_id,
             header,
             parameter,
+            oauth: None,
         }
+    }
+
+    /// With the client-credentials grant of an `oauth_client_credentials` tool.
+    pub fn with_oauth(self, oauth: Option<ClientCredentials>) -> Self {
+        Self { oauth, ..self }
     }
 }

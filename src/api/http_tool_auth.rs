@@ -5,6 +5,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::registry::OpCtx;
+use crate::domain::client_credentials::ClientCredentials;
 use crate::domain::http_tool::{self, AuthType, CREDENTIAL_PURPOSE};
 use crate::error::{ApiError, ApiResult};
 use crate::secrets::{self, SecretError};
@@ -14,10 +15,10 @@ use crate::store::HttpToolRecord;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthInput {
-    /// `none`, `bearer`, `api_key`, `basic` or `api_key_query`.
+    /// `none`, `bearer`, `api_key`, `basic`, `api_key_query` or `oauth_client_credentials`.
     #[serde(rename = "type")]
     kind: AuthType,
-    /// Raw token, key, or `username:password`; write-only.
+    /// Raw token, key, `username:password`, or an OAuth client's secret; write-only.
     #[schemars(length(min = 1, max = 8192), pattern(r"^[^\u0000-\u001F\u007F-\u009F]*$"))]
     credential: Option<String>,
     /// A secret of the org to use as the credential, instead of `credential`.
@@ -29,6 +30,9 @@ pub struct AuthInput {
     /// Query parameter that carries an api_key_query credential.
     #[schemars(length(min = 1, max = 256), pattern(r"^[^\u0000-\u001F\u007F-\u009F]*$"))]
     parameter: Option<String>,
+    /// The grant of `oauth_client_credentials`: token endpoint, client id, scope. The client
+    /// secret is the credential (or the secret).
+    oauth: Option<ClientCredentials>,
 }
 
 impl AuthInput {
@@ -48,6 +52,22 @@ pub(super) async fn apply_auth(ctx: &OpCtx, tool: &mut HttpToolRecord, auth: Aut
     let same_type = tool.auth_type == auth.kind.as_str();
     tool.auth_type = auth.kind.as_str().to_string();
     tool.auth_header = auth.place().cloned();
+    match (auth.kind, &auth.oauth) {
+        (AuthType::OauthClientCredentials, Some(grant)) => {
+            grant.validate().map_err(ApiError::Unprocessable)?;
+            tool.auth_oauth = Some(serde_json::to_string(grant).map_err(ApiError::internal)?);
+        }
+        (AuthType::OauthClientCredentials, None) if same_type && tool.auth_oauth.is_some() => {}
+        (AuthType::OauthClientCredentials, None) => {
+            return Err(ApiError::unprocessable(
+                "auth.oauth (tokenUrl, clientId) is required for oauth_client_credentials",
+            ));
+        }
+        (_, Some(_)) => {
+            return Err(ApiError::unprocessable("auth.oauth is only for oauth_client_credentials"));
+        }
+        (_, None) => tool.auth_oauth = None,
+    }
     if auth.kind == AuthType::None {
         if auth.credential.is_some()
             || auth.header.is_some()

@@ -12,6 +12,7 @@ use super::http_tool_auth::{AuthInput, apply_auth};
 use super::registry::{Access, NoInput, OpCtx, OpSpec, Registry};
 use super::servers::{announce, server_of};
 use crate::auth::Scope;
+use crate::domain::client_credentials::ClientCredentials;
 use crate::domain::http_body::Body;
 use crate::domain::http_tool::{self, AuthType, CredentialPlace, HttpMethod, Parameter};
 use crate::domain::{ids, time};
@@ -77,6 +78,8 @@ impl Tool {
             t.body.as_deref().map(serde_json::from_str).transpose().map_err(ApiError::internal)?;
         let output_schema: Option<Value> =
             t.output_schema.as_deref().map(serde_json::from_str).transpose().map_err(ApiError::internal)?;
+        let oauth: Option<ClientCredentials> =
+            t.auth_oauth.as_deref().map(serde_json::from_str).transpose().map_err(ApiError::internal)?;
         let approved_definition: Option<Value> = t
             .approved_definition
             .as_deref()
@@ -98,7 +101,8 @@ impl Tool {
             method: t.method,
             endpoint_url: t.endpoint_url,
             parameters,
-            auth: AuthView::new(t.auth_type, t.auth_credential.is_some(), t.auth_secret_id, t.auth_header),
+            auth: AuthView::new(t.auth_type, t.auth_credential.is_some(), t.auth_secret_id, t.auth_header)
+                .with_oauth(oauth),
             timeout_ms: t.timeout_ms,
             created_at: time::iso(t.created_at),
             updated_at: time::iso(t.updated_at),
@@ -338,6 +342,7 @@ async fn create(ctx: OpCtx, input: CreateTool) -> ApiResult<ToolEnvelope> {
         auth_header: None,
         auth_credential: None,
         auth_secret_id: None,
+        auth_oauth: None,
         timeout_ms: input.timeout_ms.unwrap_or(http_tool::DEFAULT_TIMEOUT_MS),
         body: None,
         output_schema: None,

@@ -163,6 +163,9 @@ pub enum AuthType {
     Basic,
     /// `?{parameter}={credential}`: a key in the query.
     ApiKeyQuery,
+    /// `Authorization: Bearer {token}`, the token obtained with an OAuth client-credentials
+    /// grant whose client secret is the credential.
+    OauthClientCredentials,
 }
 
 impl AuthType {
@@ -174,12 +177,13 @@ impl AuthType {
             Self::ApiKey => "api_key",
             Self::Basic => "basic",
             Self::ApiKeyQuery => "api_key_query",
+            Self::OauthClientCredentials => "oauth_client_credentials",
         }
     }
 
     /// Parses a stored name.
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::None, Self::Bearer, Self::ApiKey, Self::Basic, Self::ApiKeyQuery]
+        [Self::None, Self::Bearer, Self::ApiKey, Self::Basic, Self::ApiKeyQuery, Self::OauthClientCredentials]
             .into_iter()
             .find(|a| a.as_str() == s)
     }

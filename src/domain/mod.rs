@@ -1,6 +1,7 @@
 //! Rules that care neither about HTTP nor SQL.
 
 pub mod client_access;
+pub mod client_credentials;
 pub mod http_body;
 pub mod http_tool;
 pub mod ids;

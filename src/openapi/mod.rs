@@ -119,6 +119,12 @@ pub struct PlannedAuth {
     /// The header (`api_key`) or query parameter (`api_key_query`) the key goes in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The token endpoint of a `client_credentials` scheme.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_url: Option<String>,
+    /// The scopes the operation asks for (OAuth schemes).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
 }
 
 /// The credentials a tool can carry.
@@ -129,6 +135,8 @@ pub enum AuthKind {
     Basic,
     ApiKey,
     ApiKeyQuery,
+    /// OAuth 2.0 client credentials: a client id and secret, exchanged for a bearer token.
+    ClientCredentials,
 }
 
 /// The tool an operation becomes.

@@ -1,5 +1,6 @@
 //! An operation's security requirement as a tool's credential: the first alternative that is one
-//! scheme a tool can carry (HTTP bearer or basic, an API key in a header or the query).
+//! scheme a tool can carry (HTTP bearer or basic, an API key in a header or the query, OAuth 2.0
+//! client credentials).
 
 use serde_json::{Map, Value};
 
@@ -25,8 +26,9 @@ pub fn auth_for(
             return None;
         }
         if requirement.len() == 1 {
-            let name = requirement.keys().next().expect("one");
-            match scheme(set, name) {
+            let (name, scopes) = requirement.iter().next().expect("one");
+            let scopes = scopes.as_array().into_iter().flatten().filter_map(Value::as_str);
+            match scheme(set, name, scopes.map(str::to_owned).collect()) {
                 Ok(auth) => return Some(auth),
                 Err(why) => wanted.push(why),
             }
@@ -45,8 +47,9 @@ pub fn auth_for(
     None
 }
 
-/// The scheme named `name` as a tool credential, or what it is when a tool cannot carry it.
-fn scheme(set: &DocumentSet, name: &str) -> Result<PlannedAuth, String> {
+/// The scheme named `name` (the operation asking for `scopes`) as a tool credential, or what it
+/// is when a tool cannot carry it.
+fn scheme(set: &DocumentSet, name: &str, scopes: Vec<String>) -> Result<PlannedAuth, String> {
     let root = Location::new(&set.root, "/components/securitySchemes");
     let mut at = root.child(name);
     let mut value = set.get(&at).ok_or_else(|| format!("{name} (not defined)"))?;
@@ -59,6 +62,8 @@ fn scheme(set: &DocumentSet, name: &str) -> Result<PlannedAuth, String> {
         scheme: name.to_owned(),
         kind,
         name: header.map(str::to_owned),
+        token_url: None,
+        scopes: Vec::new(),
     };
     match kind {
         "http" => match value.get("scheme").and_then(Value::as_str).map(str::to_ascii_lowercase).as_deref() {
@@ -74,7 +79,24 @@ fn scheme(set: &DocumentSet, name: &str) -> Result<PlannedAuth, String> {
                 (place, _) => Err(format!("{name} (an API key in {})", place.unwrap_or("no stated place"))),
             }
         }
-        "oauth2" => Err(format!("{name} (OAuth 2.0)")),
+        "oauth2" => {
+            // Only the client-credentials flow runs without a person; its token URL must be
+            // absolute to be reached.
+            let flow = value.pointer("/flows/clientCredentials");
+            match flow.and_then(|f| f.get("tokenUrl")).and_then(Value::as_str) {
+                Some(url) if url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) => {
+                    Ok(PlannedAuth {
+                        token_url: Some(url.to_owned()),
+                        scopes,
+                        ..auth(AuthKind::ClientCredentials, None)
+                    })
+                }
+                Some(url) => {
+                    Err(format!("{name} (OAuth 2.0 client credentials at {url:?}, not an absolute URL)"))
+                }
+                None => Err(format!("{name} (OAuth 2.0 without a client-credentials flow)")),
+            }
+        }
         "openIdConnect" => Err(format!("{name} (OpenID Connect)")),
         "mutualTLS" => Err(format!("{name} (mutual TLS)")),
         other => Err(format!("{name} ({other:?})")),

@@ -50,7 +50,13 @@ fn petstore_3_0_becomes_its_tools() {
     assert!(pet.get("xml").is_none() && pet["properties"]["photoUrls"].get("xml").is_none());
     // Only OAuth (implicit) protects it: imported without a credential, and said so.
     assert!(add.auth.is_none());
-    assert!(add.warnings.iter().any(|w| w.contains("petstore_auth (OAuth 2.0)")), "{:?}", add.warnings);
+    assert!(
+        add.warnings
+            .iter()
+            .any(|w| w.contains("petstore_auth (OAuth 2.0 without a client-credentials flow)")),
+        "{:?}",
+        add.warnings
+    );
 
     let find = tool(&plan, "find_pets_by_status");
     let status = &find.input_schema["properties"]["status"];

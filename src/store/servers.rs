@@ -34,6 +34,9 @@ pub struct HttpToolRecord {
     pub auth_credential: Option<String>,
     /// A secret of the org used as the credential instead of `auth_credential`.
     pub auth_secret_id: Option<String>,
+    /// The client-credentials grant (JSON of the domain's `ClientCredentials`) of an
+    /// `oauth_client_credentials` tool, whose client secret is the credential.
+    pub auth_oauth: Option<String>,
     pub timeout_ms: i64,
     /// How the request body is written (JSON of the domain's `Body`), when it is not the
     /// default: body parameters as members of a JSON object.

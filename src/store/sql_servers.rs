@@ -10,7 +10,7 @@ use super::{StoreError, StoreResult};
 const SERVER_COLUMNS: &str = "SELECT id, org_id, name, slug, description, status, created_at FROM servers";
 pub(super) const TOOL_COLUMNS: &str = "SELECT id, server_id, org_id, name, description, method, endpoint_url, parameters, \
      auth_type, auth_header, auth_credential, auth_secret_id, timeout_ms, body, output_schema, import_id, operation, \
-     approval_state, approved_definition, created_at, updated_at FROM http_tools";
+     approval_state, approved_definition, auth_oauth, created_at, updated_at FROM http_tools";
 
 #[async_trait]
 impl ServerStore for SqlStore {
@@ -199,8 +199,8 @@ pub(super) fn insert_tool(t: &HttpToolRecord) -> ToolQuery<'_> {
     bind_tool(
         "INSERT INTO http_tools (id, server_id, org_id, name, description, method, endpoint_url, parameters, \
          auth_type, auth_header, auth_credential, auth_secret_id, timeout_ms, body, output_schema, approval_state, \
-         import_id, operation, created_at, updated_at, approved_definition) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
+         import_id, operation, created_at, updated_at, approved_definition, auth_oauth) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
         t,
     )
     .bind(&t.import_id)
@@ -208,6 +208,7 @@ pub(super) fn insert_tool(t: &HttpToolRecord) -> ToolQuery<'_> {
     .bind(t.created_at)
     .bind(t.updated_at)
     .bind(&t.approved_definition)
+    .bind(&t.auth_oauth)
 }
 
 /// The update of one tool's definition, for a pool or a transaction.
@@ -215,10 +216,12 @@ pub(super) fn update_tool(t: &HttpToolRecord) -> ToolQuery<'_> {
     bind_tool(
         "UPDATE http_tools SET name = $4, description = $5, method = $6, endpoint_url = $7, parameters = $8, \
          auth_type = $9, auth_header = $10, auth_credential = $11, auth_secret_id = $12, timeout_ms = $13, \
-         body = $14, output_schema = $15, approval_state = $16, updated_at = $17, approved_definition = $18 \
+         body = $14, output_schema = $15, approval_state = $16, updated_at = $17, approved_definition = $18, \
+         auth_oauth = $19 \
          WHERE id = $1 AND server_id = $2 AND org_id = $3",
         t,
     )
     .bind(t.updated_at)
     .bind(&t.approved_definition)
+    .bind(&t.auth_oauth)
 }

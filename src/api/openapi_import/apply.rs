@@ -12,21 +12,45 @@ use super::source::{ImportSource, unprocessable};
 use crate::api::http_tools::{APPROVED, check};
 use crate::api::registry::{NoInput, OpCtx};
 use crate::api::servers::{announce, server_of};
+use crate::domain::client_credentials::ClientCredentials;
 use crate::domain::http_body::{Body, BodyEncoding};
 use crate::domain::http_tool::{self, AuthType, ParamType, Parameter, QueryStyle};
 use crate::domain::{ids, time};
 use crate::error::{ApiError, ApiResult};
-use crate::openapi::{self, AuthKind, Skipped, ToolPlan};
+use crate::openapi::{self, AuthKind, PlannedAuth, Skipped, ToolPlan};
 use crate::secrets::{self, SecretError};
 use crate::store::{HttpToolRecord, ImportRecord};
 
-/// The secret that holds a security scheme's credential.
+/// The secret that holds a security scheme's credential (an OAuth client's secret, for a
+/// client-credentials scheme, with the client's id).
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SchemeCredential {
     /// An active secret of the org.
     #[schemars(length(min = 1, max = 64))]
     secret_id: String,
+    /// The OAuth client's id, for a client-credentials scheme.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 256), pattern(r"^[^\u0000-\u001F\u007F-\u009F]*$"))]
+    client_id: Option<String>,
+}
+
+/// What a tool of a scheme carries: the secret and, for client credentials, the client's id.
+#[derive(Debug, Clone)]
+pub(super) struct Carried {
+    pub secret_id: String,
+    pub client_id: Option<String>,
+}
+
+impl Carried {
+    /// The credential stored for `scheme` in an import's `credentials`.
+    pub fn of(credentials: &Value, scheme: &str) -> Option<Self> {
+        let entry = credentials.get(scheme)?;
+        Some(Self {
+            secret_id: entry.get("secretId")?.as_str()?.to_owned(),
+            client_id: entry.get("clientId").and_then(Value::as_str).map(str::to_owned),
+        })
+    }
 }
 
 /// Input of `create_openapi_import`: the document and, per security scheme, its credential.
@@ -166,7 +190,23 @@ pub(super) async fn create(ctx: OpCtx, input: CreateImport) -> ApiResult<ImportE
         http_tool::validate_credential(auth_type(auth.kind), &value, auth.name.as_deref()).map_err(|e| {
             ApiError::unprocessable(format!("credentials.{scheme}: the secret's value does not fit: {e}"))
         })?;
-        secrets_by_scheme.insert(scheme.clone(), credential.secret_id.clone());
+        match (auth.kind, &credential.client_id) {
+            (AuthKind::ClientCredentials, None) => {
+                return Err(ApiError::unprocessable(format!(
+                    "credentials.{scheme}.clientId is required: {scheme} is OAuth client credentials"
+                )));
+            }
+            (AuthKind::ClientCredentials, Some(_)) | (_, None) => {}
+            (_, Some(_)) => {
+                return Err(ApiError::unprocessable(format!(
+                    "credentials.{scheme}.clientId is only for an OAuth client-credentials scheme"
+                )));
+            }
+        }
+        secrets_by_scheme.insert(
+            scheme.clone(),
+            Carried { secret_id: credential.secret_id.clone(), client_id: credential.client_id.clone() },
+        );
     }
     let now = time::now_ms();
     let record = ImportRecord {
@@ -182,7 +222,13 @@ pub(super) async fn create(ctx: OpCtx, input: CreateImport) -> ApiResult<ImportE
         credentials: json!(
             secrets_by_scheme
                 .iter()
-                .map(|(k, v)| (k.clone(), json!({"secretId": v})))
+                .map(|(k, v)| {
+                    let mut entry = json!({"secretId": v.secret_id});
+                    if let Some(id) = &v.client_id {
+                        entry["clientId"] = json!(id);
+                    }
+                    (k.clone(), entry)
+                })
                 .collect::<serde_json::Map<_, _>>()
         )
         .to_string(),
@@ -193,13 +239,13 @@ pub(super) async fn create(ctx: OpCtx, input: CreateImport) -> ApiResult<ImportE
     let mut missing = Vec::new();
     let mut tools = Vec::with_capacity(plan.tools.len());
     for planned in &plan.tools {
-        let secret = planned.auth.as_ref().and_then(|a| secrets_by_scheme.get(&a.scheme));
-        if let (Some(auth), None) = (&planned.auth, secret) {
+        let carried = planned.auth.as_ref().and_then(|a| secrets_by_scheme.get(&a.scheme));
+        if let (Some(auth), None) = (&planned.auth, carried) {
             if !missing.contains(&auth.scheme) {
                 missing.push(auth.scheme.clone());
             }
         }
-        let tool = tool_of(planned, &record, secret.cloned(), now, APPROVED)?;
+        let tool = tool_of(planned, &record, carried.cloned(), now, APPROVED)?;
         check(&tool).map_err(|e| ApiError::unprocessable(format!("{}: {}", planned.operation, e)))?;
         tools.push(tool);
     }
@@ -218,6 +264,7 @@ fn auth_type(kind: AuthKind) -> AuthType {
         AuthKind::Basic => AuthType::Basic,
         AuthKind::ApiKey => AuthType::ApiKey,
         AuthKind::ApiKeyQuery => AuthType::ApiKeyQuery,
+        AuthKind::ClientCredentials => AuthType::OauthClientCredentials,
     }
 }
 
@@ -225,7 +272,7 @@ fn auth_type(kind: AuthKind) -> AuthType {
 pub(super) fn tool_of(
     planned: &ToolPlan,
     import: &ImportRecord,
-    secret: Option<String>,
+    carried: Option<Carried>,
     now: i64,
     approval: &str,
 ) -> ApiResult<HttpToolRecord> {
@@ -263,9 +310,23 @@ pub(super) fn tool_of(
             schema.insert("$defs".into(), defs);
         }
     }
-    let (auth_type, auth_header) = match (&planned.auth, &secret) {
+    let (auth_type, auth_header) = match (&planned.auth, &carried) {
         (Some(auth), Some(_)) => (self::auth_type(auth.kind).as_str().to_owned(), auth.name.clone()),
         _ => ("none".to_owned(), None),
+    };
+    let auth_oauth = match (&planned.auth, &carried) {
+        (
+            Some(auth @ PlannedAuth { token_url: Some(token_url), .. }),
+            Some(Carried { client_id: Some(id), .. }),
+        ) => {
+            let grant = ClientCredentials {
+                token_url: token_url.clone(),
+                client_id: id.clone(),
+                scope: (!auth.scopes.is_empty()).then(|| auth.scopes.join(" ")),
+            };
+            Some(serde_json::to_string(&grant).map_err(ApiError::internal)?)
+        }
+        _ => None,
     };
     Ok(HttpToolRecord {
         id: ids::new_id("tool"),
@@ -279,7 +340,8 @@ pub(super) fn tool_of(
         auth_type,
         auth_header,
         auth_credential: None,
-        auth_secret_id: secret,
+        auth_secret_id: carried.map(|c| c.secret_id),
+        auth_oauth,
         timeout_ms: http_tool::DEFAULT_TIMEOUT_MS,
         body: body.map(|b| serde_json::to_string(&b)).transpose().map_err(ApiError::internal)?,
         output_schema: planned.output_schema.as_ref().map(Value::to_string),

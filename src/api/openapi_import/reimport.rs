@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::apply::tool_of;
+use super::apply::{Carried, tool_of};
 use super::source::{ImportSource, unprocessable};
 use crate::api::http_tools::{APPROVED, PENDING, check, definition};
 use crate::api::registry::OpCtx;
@@ -75,7 +75,12 @@ fn changed_fields(old: &HttpToolRecord, new: &HttpToolRecord) -> Vec<&'static st
         ("parameters", old.parameters != new.parameters),
         ("body", old.body != new.body),
         ("outputSchema", old.output_schema != new.output_schema),
-        ("auth", old.auth_type != new.auth_type || old.auth_header != new.auth_header),
+        (
+            "auth",
+            old.auth_type != new.auth_type
+                || old.auth_header != new.auth_header
+                || old.auth_oauth != new.auth_oauth,
+        ),
         ("credential", old.auth_secret_id != new.auth_secret_id),
     ];
     pairs.into_iter().filter(|(_, differs)| *differs).map(|(field, _)| field).collect()
@@ -113,7 +118,6 @@ async fn work_out(ctx: &OpCtx, input: Reimport) -> ApiResult<Worked> {
     import.updated_at = now;
     let approval = if import.approval_policy == "auto_approve" { APPROVED } else { PENDING };
     let credentials: Value = serde_json::from_str(&import.credentials).map_err(ApiError::internal)?;
-    let secret_of = |scheme: &str| credentials.get(scheme)?.get("secretId")?.as_str().map(str::to_owned);
 
     let existing = ctx.state.store.import_tools(&import.org_id, &import.id).await?;
     let others: Vec<String> = ctx
@@ -129,8 +133,8 @@ async fn work_out(ctx: &OpCtx, input: Reimport) -> ApiResult<Worked> {
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), 0);
     let mut kept = Vec::new();
     for planned in &plan.tools {
-        let secret = planned.auth.as_ref().and_then(|a| secret_of(&a.scheme));
-        let mut tool = tool_of(planned, &import, secret, now, approval)?;
+        let carried = planned.auth.as_ref().and_then(|a| Carried::of(&credentials, &a.scheme));
+        let mut tool = tool_of(planned, &import, carried, now, approval)?;
         check(&tool).map_err(|e| ApiError::unprocessable(format!("{}: {e}", planned.operation)))?;
         let change = |fields, before: Option<&HttpToolRecord>, after: &HttpToolRecord| -> ApiResult<_> {
             Ok(ToolChange {

@@ -65,7 +65,13 @@ pub async fn create(ctx: Ctx, Path(path): Path<ServerPath>, fields: Fields) -> R
         .pairs()
         .filter_map(|(name, value)| Some((name.strip_prefix("credential:")?, value.trim())))
         .filter(|(_, secret)| !secret.is_empty())
-        .map(|(scheme, secret)| (scheme.to_owned(), json!({ "secretId": secret })))
+        .map(|(scheme, secret)| {
+            let mut credential = json!({ "secretId": secret });
+            if let Some(client_id) = fields.some(&format!("clientId:{scheme}")) {
+                credential["clientId"] = json!(client_id);
+            }
+            (scheme.to_owned(), credential)
+        })
         .collect();
     let input = json!({
         "source": source_input(&fields).unwrap_or_else(|| json!({})),
@@ -394,10 +400,10 @@ async fn preview_page(
         plan["skipped"].as_array().into_iter().flatten().filter(|s| s["reason"] != "not selected").collect();
     let unselected = plan["skipped"].as_array().map_or(0, Vec::len) - skipped.len();
     let conflicts: Vec<String> = found["conflicts"].as_array().into_iter().flatten().map(text).collect();
-    let mut schemes: BTreeMap<String, (String, usize)> = BTreeMap::new();
+    // Each scheme: its first tool's auth (kind, token URL) and how many tools use it.
+    let mut schemes: BTreeMap<String, (&Value, usize)> = BTreeMap::new();
     for auth in tools.iter().map(|t| &t["auth"]).filter(|a| a.is_object()) {
-        let entry = schemes.entry(text(&auth["scheme"])).or_insert((text(&auth["kind"]), 0));
-        entry.1 += 1;
+        schemes.entry(text(&auth["scheme"])).or_insert((auth, 0)).1 += 1;
     }
     let secrets = match org.can("secrets:read") {
         true => ctx.run_in_org("list_provider_keys", &[], json!({})).await.ok(),
@@ -469,14 +475,22 @@ async fn preview_page(
                 fieldset.card {
                     legend { "Credentials" }
                     p.hint { "Each security scheme's credential is an organization secret, given once for all its tools. Without one, its tools call without a credential." }
-                    @for (scheme, (kind, count)) in &schemes {
+                    @for (scheme, (auth, count)) in &schemes {
                         @let id = format!("credential-{scheme}");
-                        label for=(id) { (scheme) }
+                        @let oauth = auth["kind"] == "client_credentials";
+                        label for=(id) { (scheme) @if oauth { " client secret" } }
                         select id=(id) name={ "credential:" (scheme) } aria-describedby={ (id) "-hint" } {
                             option value="" { "No credential" }
                             @for s in &secrets { option value=(text(&s["secretId"])) { (text(&s["name"])) } }
                         }
-                        p.hint id={ (id) "-hint" } { (kind.replace('_', " ")) ", used by " (count) " tool(s)" }
+                        p.hint id={ (id) "-hint" } {
+                            (text(&auth["kind"]).replace('_', " ")) ", used by " (count) " tool(s)"
+                            @if oauth { "; the client secret is sent to " code { (text(&auth["tokenUrl"])) } " only" }
+                        }
+                        @if oauth {
+                            label for={ "client-id-" (scheme) } { (scheme) " client ID" }
+                            input id={ "client-id-" (scheme) } name={ "clientId:" (scheme) } type="text" autocomplete="off" spellcheck="false";
+                        }
                     }
                     @if secrets.is_empty() { p.hint { "The organization has no secret yet: add one under " a href={ "/orgs/" (org.slug) "/secrets" } { "Secrets" } "." } }
                 }

@@ -22,6 +22,7 @@ pub mod server_auth;
 pub mod servers;
 pub mod settings;
 pub mod sign_in;
+pub mod tool_form;
 pub mod tools;
 pub mod upstream;
 pub mod upstream_client;

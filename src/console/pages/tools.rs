@@ -10,20 +10,30 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::servers::{ListQuery, ServerPath, load};
+use super::tool_form::{Row, ToolForm};
 use super::{PAGE_SIZE, Paged};
 use crate::console::context::{Ctx, text};
 use crate::console::fault::Fault;
 use crate::console::form::{Fields, FormError, csrf_input, field_error, general_error, status_of};
 use crate::console::layout::{Section, ServerTab, server_header};
-use crate::domain::http_tool::{self, Parameter};
+use crate::domain::http_tool;
 
 const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 const LOCATIONS: [&str; 4] = ["path", "query", "body", "header"];
 const TYPES: [&str; 6] = ["string", "number", "integer", "boolean", "object", "array"];
-const AUTH_TYPES: [(&str, &str); 4] =
-    [("none", "None"), ("bearer", "Bearer token"), ("api_key", "API key header"), ("basic", "HTTP Basic")];
+const AUTH_TYPES: [(&str, &str); 6] = [
+    ("none", "None"),
+    ("bearer", "Bearer token"),
+    ("api_key", "API key header"),
+    ("api_key_query", "API key in the query"),
+    ("basic", "HTTP Basic"),
+    ("oauth_client_credentials", "OAuth client credentials"),
+];
 /// Field names an API error may mention, most specific first.
-const FIELDS: [&str; 9] = [
+const FIELDS: [&str; 12] = [
+    "tokenUrl",
+    "clientId",
+    "scope",
     "parameter",
     "description",
     "endpointUrl",
@@ -191,155 +201,6 @@ fn tools_page(ctx: &Ctx, server_id: &str) -> Result<Response, Fault> {
     Ok(Redirect::to(&format!("/orgs/{}/servers/{server_id}/tools", org.slug)).into_response())
 }
 
-/// One row of the parameter table, as typed.
-#[derive(Debug, Clone, Default)]
-struct Row {
-    name: String,
-    location: String,
-    kind: String,
-    required: bool,
-    description: String,
-}
-
-/// The tool form's values, as typed or as stored.
-struct ToolForm {
-    name: String,
-    description: String,
-    method: String,
-    endpoint_url: String,
-    timeout_ms: String,
-    rows: Vec<Row>,
-    auth_type: String,
-    credential: String,
-    header: String,
-    secret_id: String,
-    /// Whether the stored tool holds a credential (edit: blank keeps it).
-    credential_set: bool,
-}
-
-impl ToolForm {
-    fn blank() -> Self {
-        Self {
-            name: String::new(),
-            description: String::new(),
-            method: "GET".into(),
-            endpoint_url: String::new(),
-            timeout_ms: String::new(),
-            rows: Vec::new(),
-            auth_type: "none".into(),
-            credential: String::new(),
-            header: String::new(),
-            secret_id: String::new(),
-            credential_set: false,
-        }
-    }
-
-    fn of_tool(tool: &Value) -> Self {
-        let rows = tool["parameters"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|p| Row {
-                name: text(&p["name"]),
-                location: text(&p["location"]),
-                kind: text(&p["type"]),
-                required: p["required"].as_bool().unwrap_or(false),
-                description: text(&p["description"]),
-            })
-            .collect();
-        Self {
-            name: text(&tool["name"]),
-            description: text(&tool["description"]),
-            method: text(&tool["method"]),
-            endpoint_url: text(&tool["endpointUrl"]),
-            timeout_ms: tool["timeoutMs"].as_i64().map(|t| t.to_string()).unwrap_or_default(),
-            rows,
-            auth_type: text(&tool["auth"]["type"]),
-            credential: String::new(),
-            header: text(&tool["auth"]["header"]),
-            secret_id: text(&tool["auth"]["secretId"]),
-            credential_set: tool["auth"]["credentialSet"].as_bool().unwrap_or(false),
-        }
-    }
-
-    fn posted(f: &Fields) -> Self {
-        let names = f.all("param_name");
-        let locations = f.all("param_location");
-        let kinds = f.all("param_type");
-        let required = f.all("param_required");
-        let descriptions = f.all("param_description");
-        let rows = (0..names.len())
-            .map(|i| Row {
-                name: names[i].trim().to_string(),
-                location: locations.get(i).copied().unwrap_or("query").to_string(),
-                kind: kinds.get(i).copied().unwrap_or("string").to_string(),
-                required: required.get(i).copied() == Some("yes"),
-                description: descriptions.get(i).copied().unwrap_or_default().trim().to_string(),
-            })
-            .filter(|r| !r.name.is_empty())
-            .collect();
-        Self {
-            name: f.get("name").to_string(),
-            description: f.get("description").to_string(),
-            method: f.get("method").to_string(),
-            endpoint_url: f.get("endpointUrl").to_string(),
-            timeout_ms: f.get("timeoutMs").to_string(),
-            rows,
-            auth_type: f.get("auth_type").to_string(),
-            credential: f.get("credential").to_string(),
-            header: f.get("header").to_string(),
-            secret_id: f.get("secretId").to_string(),
-            credential_set: f.get("credential_set") == "yes",
-        }
-    }
-
-    /// The parameters the rows describe (rows that do not parse are left out of the preview;
-    /// the operation reports them on save).
-    fn parameters(&self) -> Vec<Parameter> {
-        self.rows.iter().filter_map(|r| serde_json::from_value(row_json(r)).ok()).collect()
-    }
-
-    /// The operation's input. Blank credential on edit keeps the stored one.
-    fn input(&self, editing: bool) -> Result<Value, FormError> {
-        let timeout = match self.timeout_ms.as_str() {
-            "" => None,
-            raw => Some(raw.parse::<i64>().map_err(|_| {
-                FormError::invalid("timeoutMs", "timeoutMs must be a whole number of milliseconds")
-            })?),
-        };
-        let auth = if self.auth_type == "none" || self.auth_type.is_empty() {
-            json!({"type": "none"})
-        } else {
-            let mut auth = json!({"type": self.auth_type});
-            if !self.secret_id.is_empty() {
-                auth["secretId"] = json!(self.secret_id);
-            } else if !self.credential.is_empty() || !editing {
-                auth["credential"] = json!(self.credential);
-            }
-            if self.auth_type == "api_key" {
-                auth["header"] = json!(self.header);
-            }
-            auth
-        };
-        let mut input = json!({
-            "name": self.name,
-            "description": self.description,
-            "method": self.method,
-            "endpointUrl": self.endpoint_url,
-            "parameters": self.rows.iter().map(row_json).collect::<Vec<_>>(),
-            "auth": auth,
-        });
-        if let Some(timeout) = timeout {
-            input["timeoutMs"] = json!(timeout);
-        }
-        Ok(input)
-    }
-}
-
-fn row_json(r: &Row) -> Value {
-    json!({"name": r.name, "location": r.location, "type": r.kind, "required": r.required, "description": r.description})
-}
-
 async fn form_page(
     ctx: &Ctx,
     server_id: &str,
@@ -447,6 +308,9 @@ async fn form_page(
                 label for="header" { "Header " span.muted { "(API key header only)" } }
                 input #header name="header" value=(form.header) placeholder="X-Api-Key" spellcheck="false";
                 (field_error(error, "header", "header-error"))
+                label for="query_parameter" { "Query parameter " span.muted { "(API key in the query only)" } }
+                input #query_parameter name="query_parameter" value=(form.query_parameter) placeholder="api_key" spellcheck="false";
+                (super::tool_form::oauth_fields(form, error))
             }
             section.card {
                 h3 { "inputSchema" }

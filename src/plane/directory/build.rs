@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::entry::{AttachedUpstream, ServerEntry, UpstreamRef};
 use crate::crypto::MasterKey;
+use crate::domain::client_credentials::ClientCredentials;
 use crate::domain::http_body::Body;
 use crate::domain::http_tool::{self, AuthType, CREDENTIAL_PURPOSE, HttpMethod, Parameter};
 use crate::domain::policy;
@@ -16,7 +17,7 @@ use crate::domain::upstream::{self as upstream_rules};
 use crate::secrets::{SecretError, resolve_secret};
 use crate::store::{HttpToolRecord, ServerRecord, Store, StoreResult, UpstreamRecord};
 use crate::upstream::Spec;
-use crate::upstream::http_tool::{ArgumentCheck, HttpTool, prepare};
+use crate::upstream::http_tool::{ArgumentCheck, HttpTool, TokenSource, prepare};
 use gatehouse_mcp::model::{self, Tool};
 
 /// A stored policy as the data plane applies it (`None` for a row it cannot read).
@@ -168,6 +169,23 @@ pub(super) fn build(
                 continue;
             }
         };
+        let auth = AuthType::parse(&t.auth_type).unwrap_or(AuthType::None);
+        let tokens = match (auth, t.auth_oauth.as_deref(), &credential) {
+            (AuthType::OauthClientCredentials, Some(grant), Some(secret)) => {
+                match serde_json::from_str::<ClientCredentials>(grant) {
+                    Ok(grant) => Some(TokenSource::new(grant, secret.clone())),
+                    Err(_) => {
+                        tracing::error!(tool = %t.id, "stored OAuth grant is unreadable; tool not served");
+                        continue;
+                    }
+                }
+            }
+            (AuthType::OauthClientCredentials, _, _) => {
+                unavailable.get_or_insert_with(|| "the tool's OAuth client is not set up".into());
+                None
+            }
+            _ => None,
+        };
         let output_schema = t.output_schema.as_deref().and_then(|s| serde_json::from_str::<Value>(s).ok());
         let output_check = output_schema.as_ref().and_then(|s| jsonschema::validator_for(s).ok());
         let input_schema = http_tool::input_schema(&parameters, Some(&body));
@@ -186,10 +204,11 @@ pub(super) fn build(
             endpoint_url: t.endpoint_url,
             parameters,
             body,
-            auth: AuthType::parse(&t.auth_type).unwrap_or(AuthType::None),
+            auth,
             auth_header: t.auth_header,
             credential,
             secret_id: t.auth_secret_id,
+            tokens,
             unavailable,
             timeout: Duration::from_millis(t.timeout_ms.max(1) as u64),
             listing,

@@ -12,8 +12,11 @@ use crate::domain::http_body::Body;
 use crate::domain::http_tool::{AuthType, HttpMethod, Parameter};
 use crate::outbound::{Outbound, OutboundError};
 
+mod client_credentials;
 mod encode;
 mod request;
+
+pub use client_credentials::TokenSource;
 
 use request::fill;
 pub use request::{PreparedCall, prepare};
@@ -33,6 +36,9 @@ pub struct HttpTool {
     pub credential: Option<String>,
     /// The secret the credential comes from, if any.
     pub secret_id: Option<String>,
+    /// Where an `oauth_client_credentials` tool gets its token (the credential is the client's
+    /// secret).
+    pub tokens: Option<TokenSource>,
     /// Why the tool cannot be called (e.g. its secret is disabled); calls answer this error.
     pub unavailable: Option<String>,
     pub timeout: Duration,
@@ -158,7 +164,13 @@ pub async fn call(outbound: &Outbound, tool: &HttpTool, arguments: &Map<String, 
     let sent = match fill(tool, prepared, arguments) {
         Ok((path, extra, body)) => {
             let target = if body.is_empty() { &prepared.target } else { &prepared.body_target };
-            outbound.send_to(target, path, extra, body.into(), Some(tool.timeout)).await
+            match &tool.tokens {
+                None => outbound.send_to(target, path, extra, body.into(), Some(tool.timeout)).await,
+                Some(tokens) => {
+                    client_credentials::send(outbound, tokens, target, path, extra, body.into(), tool.timeout)
+                        .await
+                }
+            }
         }
         Err(e) => Err(e),
     };
@@ -291,6 +303,7 @@ mod tests {
             auth_header: header.map(str::to_string),
             credential: credential.map(str::to_string),
             secret_id: None,
+            tokens: None,
             unavailable: None,
             timeout: Duration::from_secs(5),
             listing: Value::Null,

@@ -180,7 +180,8 @@ fn basic(pair: &str) -> Result<HeaderValue, String> {
 pub(super) fn credential_header(tool: &HttpTool) -> Option<(&str, String)> {
     let credential = tool.credential.as_deref()?;
     match tool.auth {
-        AuthType::None | AuthType::ApiKeyQuery => None,
+        // A client-credentials token is fetched at call time (see `client_credentials.rs`).
+        AuthType::None | AuthType::ApiKeyQuery | AuthType::OauthClientCredentials => None,
         AuthType::Bearer => Some(("authorization", format!("Bearer {credential}"))),
         AuthType::ApiKey => {
             Some((tool.auth_header.as_deref().unwrap_or("X-API-Key"), credential.to_string()))
