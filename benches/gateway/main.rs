@@ -46,7 +46,7 @@
 //! `GATEHOUSE_BENCH_ROUNDS` times (default 3), and reports the median round of each and the
 //! ratio of every round. `GATEHOUSE_BENCH_SECS` changes the measuring time per run (default
 //! 3 s, after 1 s of warm-up);
-//! `GATEHOUSE_BENCH_ONLY=http,upstream,stateful,aggregate,list,console,openapi,oauth,global,integrations,per_person,fleet,traces,third_party`
+//! `GATEHOUSE_BENCH_ONLY=http,upstream,stateful,aggregate,list,console,openapi,client_credentials,oauth,global,integrations,per_person,fleet,traces,third_party`
 //! runs some sections
 //! (and `everything`, `everything_sse` or `python_sdk` one third-party upstream);
 //! `GATEHOUSE_BENCH_CONCURRENCY=64` some concurrency levels;
@@ -71,6 +71,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 mod client;
+mod client_credentials;
 mod console;
 mod fleet;
 mod integrations;
@@ -199,6 +200,9 @@ async fn run() {
         gateway.reset_peak();
         openapi::import(&client, &base, gateway.pid(), backend).await;
         peaks.push(("OpenAPI import, 1,000 operations", gateway.rss_mib("VmHWM:")));
+    }
+    if section("client_credentials") {
+        client_credentials::token_calls(&client, &base, gateway.pid()).await;
     }
     if section("oauth") {
         oauth::signed_in_calls(&client, &base, gateway.pid(), backend).await;

@@ -3,6 +3,22 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
+/// Runs `tests/support/<script>` with `args`; it prints `{"port": N}` first.
+fn spawn(script: &str, args: &[&str]) -> (u16, Child) {
+    let script = format!("{}/tests/support/{script}", env!("CARGO_MANIFEST_DIR"));
+    let mut child = Command::new("python3")
+        .arg(&script)
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("python3 runs {script}: {e}"));
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&line).unwrap_or_else(|_| panic!("{script} prints its port: {line:?}"));
+    (v["port"].as_u64().unwrap() as u16, child)
+}
+
 /// The running backend.
 pub struct HttpBackend {
     pub port: u16,
@@ -12,16 +28,8 @@ pub struct HttpBackend {
 impl HttpBackend {
     /// Starts it on a free loopback port.
     pub fn start() -> Self {
-        let script = format!("{}/tests/support/http_backend.py", env!("CARGO_MANIFEST_DIR"));
-        let mut child = Command::new("python3")
-            .arg(script)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 runs the backend");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let v: serde_json::Value = serde_json::from_str(&line).expect("backend prints its port");
-        Self { port: v["port"].as_u64().unwrap() as u16, child }
+        let (port, child) = spawn("http_backend.py", &[]);
+        Self { port, child }
     }
 
     /// `http://127.0.0.1:<port><path>`.
@@ -47,16 +55,9 @@ pub struct ClientCredentialsApi {
 impl ClientCredentialsApi {
     /// Starts it for one client, its tokens lasting `expires_in` seconds.
     pub fn start(client_id: &str, client_secret: &str, expires_in: u64) -> Self {
-        let script = format!("{}/tests/support/client_credentials_api.py", env!("CARGO_MANIFEST_DIR"));
-        let mut child = Command::new("python3")
-            .args([script.as_str(), client_id, client_secret, &expires_in.to_string()])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 runs the API");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let v: serde_json::Value = serde_json::from_str(&line).expect("the API prints its port");
-        Self { port: v["port"].as_u64().unwrap() as u16, child }
+        let (port, child) =
+            spawn("client_credentials_api.py", &[client_id, client_secret, &expires_in.to_string()]);
+        Self { port, child }
     }
 
     /// `http://127.0.0.1:<port><path>`.

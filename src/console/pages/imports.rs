@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::servers::{ServerPath, load};
+use super::tools::ToolPath;
 use super::when;
 use crate::api::http_tools::NOT_DEFINITION;
 use crate::console::context::{Ctx, text};
@@ -31,15 +32,6 @@ pub struct ImportPath {
     server_id: String,
     #[serde(rename = "importId")]
     import_id: String,
-}
-
-/// A tool of a server, from the path.
-#[derive(Debug, Deserialize)]
-pub struct ToolPath {
-    #[serde(rename = "serverId")]
-    server_id: String,
-    #[serde(rename = "toolId")]
-    tool_id: String,
 }
 
 /// `GET /orgs/{org}/servers/{serverId}/tools/import`.

@@ -51,9 +51,9 @@ const BLANK_ROWS: usize = 2;
 #[derive(Debug, Deserialize)]
 pub struct ToolPath {
     #[serde(rename = "serverId")]
-    server_id: String,
+    pub server_id: String,
     #[serde(rename = "toolId")]
-    tool_id: String,
+    pub tool_id: String,
 }
 
 /// `GET /orgs/{org}/servers/{serverId}/tools`.
