@@ -19,14 +19,19 @@ const EARLY: Duration = Duration::from_secs(30);
 const UNSTATED: Duration = Duration::from_secs(300);
 
 /// Where a tool gets its token, and the token it holds.
-#[derive(Debug)]
 pub struct TokenSource {
     grant: ClientCredentials,
     client_secret: String,
     held: Mutex<Option<Held>>,
 }
 
-#[derive(Debug)]
+/// The grant only: the client's secret and the token stay out of any debug output.
+impl std::fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenSource").field("grant", &self.grant).finish_non_exhaustive()
+    }
+}
+
 struct Held {
     header: HeaderValue,
     until: Instant,

@@ -22,7 +22,6 @@ use request::fill;
 pub use request::{PreparedCall, prepare};
 
 /// An HTTP tool ready to be listed and called.
-#[derive(Debug)]
 pub struct HttpTool {
     pub name: String,
     pub method: HttpMethod,
@@ -52,6 +51,21 @@ pub struct HttpTool {
     pub output_check: Option<jsonschema::Validator>,
     /// The request, prepared ([`prepare`]); `None` when the tool is unavailable.
     pub prepared: Option<PreparedCall>,
+}
+
+/// What identifies the tool; never its credential.
+impl std::fmt::Debug for HttpTool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpTool")
+            .field("name", &self.name)
+            .field("method", &self.method)
+            .field("endpoint_url", &self.endpoint_url)
+            .field("auth", &self.auth)
+            .field("secret_id", &self.secret_id)
+            .field("tokens", &self.tokens)
+            .field("unavailable", &self.unavailable)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Largest response body read from an HTTP tool.
