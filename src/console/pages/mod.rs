@@ -7,6 +7,7 @@ pub mod audit;
 pub mod authorize;
 pub mod connections;
 pub mod end_user_accounts;
+pub mod imported_tool;
 pub mod imports;
 pub mod integrations;
 pub mod keys;

@@ -114,7 +114,7 @@ pub async fn list(
                         tr {
                             td {
                                 a href={ (base) "/" (text(&t["toolId"])) } { code { (text(&t["name"])) } }
-                                @if t["approvalState"] == "pending" { " " (super::imports::approval(&ctx.csrf, &base, t, can_write)) }
+                                @if t["approvalState"] == "pending" { " " (super::imported_tool::approval(&ctx.csrf, &base, t, can_write)) }
                                 p.muted.small { (text(&t["description"])) }
                             }
                             td { span.method { (text(&t["method"])) } " " code.url { (text(&t["endpointUrl"])) } }
@@ -142,7 +142,7 @@ pub async fn edit(ctx: Ctx, Path(path): Path<ToolPath>) -> Result<Response, Faul
     let params = [("serverId", path.server_id.as_str()), ("toolId", path.tool_id.as_str())];
     let found = ctx.run_in_org("get_tool", &params, json!({})).await?;
     if found["tool"]["importId"].is_string() {
-        return super::imports::imported_tool(&ctx, &path.server_id, &found["tool"]).await;
+        return super::imported_tool::imported_tool(&ctx, &path.server_id, &found["tool"]).await;
     }
     let form = ToolForm::of_tool(&found["tool"]);
     form_page(&ctx, &path.server_id, Some(&path.tool_id), &form, None).await
